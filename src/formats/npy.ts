@@ -1,0 +1,70 @@
+/** NumPy `.npy` and `.npz` readers. Object arrays are refused: they are pickles. */
+import { ByteSource, FileSource, SliceSource } from './source';
+import { ZipArchive } from './zip';
+import { DType, ITEM_SIZE } from './dtypes';
+import { fail } from './errors';
+import { TensorRef, contiguousStrides, numelOf } from './tensor';
+import { DumpFile } from './dump';
+
+const MAGIC = Buffer.from('\x93NUMPY', 'latin1');
+
+const NPY_DTYPES: Record<string, DType> = {
+  f8: 'float64', f4: 'float32', f2: 'float16', i8: 'int64', i4: 'int32', i2: 'int16', i1: 'int8',
+  u8: 'uint64', u4: 'uint32', u2: 'uint16', u1: 'uint8', b1: 'bool', c8: 'complex64', c16: 'complex128',
+};
+
+export const looksLikeNpy = (src: ByteSource): boolean => src.size >= 10 && src.readSync(0, 6).equals(MAGIC);
+
+function parseHeader(text: string, where: string): { descr: string; fortran: boolean; shape: number[] } {
+  const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(text);
+  const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(text);
+  const shape = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(text);
+  if (!descr || !fortran || !shape) fail(`npy header is not a descr/fortran_order/shape dict: ${JSON.stringify(text.slice(0, 120))}`, where);
+  const dims = shape[1].split(',').map((s) => s.trim()).filter((s) => s.length);
+  if (!dims.every((d) => /^\d+$/.test(d))) fail(`npy shape (${shape[1]}) is not a tuple of non-negative integers`, where);
+  return { descr: descr[1], fortran: fortran[1] === 'True', shape: dims.map(Number) };
+}
+
+/** One array stored at `src` (a file or an npz member). */
+export function readNpyArray(name: string, src: ByteSource, where: string): TensorRef {
+  if (!looksLikeNpy(src)) fail('not an .npy array (magic missing)', where);
+  const head = src.readSync(0, 10);
+  const major = head[6];
+  let hlen: number, hstart: number;
+  if (major === 1) { hlen = head.readUInt16LE(8); hstart = 10; }
+  else if (major === 2 || major === 3) {
+    if (src.size < 12) fail('npy header truncated', where);
+    hlen = src.readSync(8, 4).readUInt32LE(0); hstart = 12;
+  } else fail(`unsupported npy format version ${major}`, where);
+  if (hlen > 1 << 20) fail(`npy header length ${hlen} is implausible`, where);
+  if (hstart + hlen > src.size) fail(`npy header (${hlen} bytes) runs past the end of the data`, where);
+  const { descr, fortran, shape } = parseHeader(src.readSync(hstart, hlen).toString('latin1'), where);
+  const m = /^([<>|=])([a-zA-Z]\d+)$/.exec(descr);
+  if (descr.includes('O')) fail('npy array holds Python objects (a pickle); refused', where);
+  if (!m || !(m[2] in NPY_DTYPES)) fail(`unsupported npy dtype ${JSON.stringify(descr)}`, where);
+  const dtype = NPY_DTYPES[m[2]];
+  const numel = numelOf(shape);
+  const bytes = numel * ITEM_SIZE[dtype];
+  const dataStart = hstart + hlen;
+  if (!Number.isSafeInteger(bytes) || dataStart + bytes > src.size) {
+    fail(`npy header declares shape (${shape}) of ${descr} (${bytes} bytes) but only ${src.size - dataStart} bytes follow`, where);
+  }
+  const strides = fortran ? contiguousStrides([...shape].reverse()).reverse() : contiguousStrides(shape);
+  return {
+    name, dtype, shape, strides, storageOffset: 0, quantization: null,
+    storage: { source: new SliceSource(src, dataStart, bytes, where), dtype, numel, littleEndian: m[1] !== '>' },
+  };
+}
+
+export function readNpy(path: string, src: ByteSource): DumpFile {
+  return { path, format: 'npy', metadata: null, tensors: [readNpyArray('', src, path)], objects: [], close: () => (src as FileSource).close?.() };
+}
+
+export function readNpz(path: string, src: ByteSource, zip = new ZipArchive(src)): DumpFile {
+  const tensors: TensorRef[] = [];
+  for (const entry of zip.entries.keys()) {
+    if (!entry.endsWith('.npy')) continue;
+    tensors.push(readNpyArray(entry.slice(0, -4), zip.open(entry), `${path}: ${entry}`));
+  }
+  return { path, format: 'npz', metadata: null, tensors, objects: [], close: () => (src as FileSource).close?.() };
+}

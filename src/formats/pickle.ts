@@ -1,0 +1,293 @@
+/**
+ * A restricted unpickler (protocols 0–5). It NEVER imports or calls anything: globals are looked
+ * up in an allowlist of pure data constructors (what torch.save emits, as torch.load(weights_only=True)
+ * allows); any other global becomes an inert Placeholder that only records its name, arguments and
+ * state, so a pickled nn.Module still shows its tensors.
+ */
+import { fail } from './errors';
+
+export class PyTuple { constructor(readonly items: unknown[]) {} }
+export class PySet { constructor(readonly items: unknown[], readonly frozen = false) {} }
+export class PyGlobal { constructor(readonly module: string, readonly name: string) {} get qualified(): string { return `${this.module}.${this.name}`; } }
+/** A value of a class we do not allow: never constructed, only described. */
+export class Placeholder {
+  state: unknown = undefined;
+  items: unknown[] = [];
+  dictItems: [unknown, unknown][] = [];
+  constructor(readonly className: string, readonly args: unknown[]) {}
+}
+export type PyDict = Map<unknown, unknown>;
+
+/** What an allowlisted global does when called (REDUCE/NEWOBJ). Pure: returns data only. */
+export type SafeCallable = (args: unknown[], where: string) => unknown;
+
+export interface UnpicklerOptions {
+  /** Allowlisted callables by qualified name (`module.name`). */
+  callables: Map<string, SafeCallable>;
+  /** Allowlisted constants by qualified name (dtypes, qschemes, storage classes). */
+  constants: Map<string, unknown>;
+  persistentLoad?: (pid: unknown, where: string) => unknown;
+  maxMemo?: number;
+  maxStack?: number;
+  /** Largest single string/bytes value. */
+  maxValueBytes?: number;
+}
+
+/** Buffered sequential reader over a byte fetcher (a file, a zip entry, a buffer). */
+export interface ByteReader {
+  readonly label: string;
+  pos: number;
+  readonly size: number;
+  take(n: number): Buffer;
+  byte(): number;
+  line(): string;
+}
+
+export class BufferReader implements ByteReader {
+  pos = 0;
+  constructor(private fetch: (off: number, len: number) => Buffer, readonly size: number, readonly label: string, start = 0) { this.pos = start; }
+  private win: Buffer = Buffer.alloc(0);
+  private winStart = 0;
+  take(n: number): Buffer {
+    if (n < 0 || this.pos + n > this.size) fail(`pickle data ends early: wanted ${n} bytes at offset ${this.pos} of ${this.size}`, this.label);
+    if (this.pos >= this.winStart && this.pos + n <= this.winStart + this.win.length) {
+      const b = this.win.subarray(this.pos - this.winStart, this.pos - this.winStart + n);
+      this.pos += n;
+      return b;
+    }
+    if (n > 1 << 20) { const b = this.fetch(this.pos, n); this.pos += n; return b; }
+    const len = Math.min(Math.max(n, 1 << 20), this.size - this.pos);
+    this.win = this.fetch(this.pos, len);
+    this.winStart = this.pos;
+    return this.take(n);
+  }
+  byte(): number { return this.take(1)[0]; }
+  line(): string {
+    const parts: Buffer[] = [];
+    for (let guard = 0; ; guard++) {
+      if (guard > 1 << 16) fail('pickle text line longer than 64 KiB', this.label);
+      const b = this.byte();
+      if (b === 0x0a) break;
+      parts.push(Buffer.from([b]));
+    }
+    return Buffer.concat(parts).toString('latin1');
+  }
+}
+
+const MARK = Symbol('mark');
+
+function decodeLong(b: Buffer): number | bigint {
+  if (b.length === 0) return 0;
+  let v = 0n;
+  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+  if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+function parseIntText(s: string, where: string): number | bigint | boolean {
+  const t = s.trim().replace(/L$/, '');
+  if (t === '00') return false;
+  if (t === '01') return true;
+  if (!/^[-+]?\d+$/.test(t)) fail(`bad integer literal ${JSON.stringify(s.slice(0, 40))} in pickle`, where);
+  const v = BigInt(t);
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+/** Python string literal from protocol 0 (`'abc'` with escapes); only simple escapes are decoded. */
+function parseQuoted(s: string, where: string): string {
+  const t = s.trim();
+  if (t.length < 2 || (t[0] !== "'" && t[0] !== '"') || t[t.length - 1] !== t[0]) fail('bad string literal in pickle', where);
+  return t.slice(1, -1).replace(/\\x([0-9a-fA-F]{2})|\\(.)/g, (_m, hex: string, c: string) =>
+    hex ? String.fromCharCode(parseInt(hex, 16)) : c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '\r' : c);
+}
+
+export function unpickle(r: ByteReader, opts: UnpicklerOptions): unknown {
+  const maxMemo = opts.maxMemo ?? 1 << 22;
+  const maxStack = opts.maxStack ?? 1 << 22;
+  const maxValue = opts.maxValueBytes ?? 1 << 30;
+  const where = (): string => `${r.label} +${r.pos}`;
+  let stack: unknown[] = [];
+  const marks: unknown[][] = [];
+  const memo = new Map<number, unknown>();
+
+  const push = (v: unknown): void => {
+    if (stack.length >= maxStack) fail(`pickle stack exceeds ${maxStack} items (pickle bomb?)`, where());
+    stack.push(v);
+  };
+  const pop = (): unknown => {
+    if (stack.length === 0) fail('pickle stack underflow: data is corrupt', where());
+    return stack.pop();
+  };
+  const top = (): unknown => {
+    if (stack.length === 0) fail('pickle stack underflow: data is corrupt', where());
+    return stack[stack.length - 1];
+  };
+  const popMark = (): unknown[] => {
+    const items = stack;
+    const prev = marks.pop();
+    if (!prev) fail('pickle MARK missing: data is corrupt', where());
+    stack = prev;
+    return items;
+  };
+  const memoPut = (idx: number, v: unknown): void => {
+    if (!memo.has(idx) && memo.size >= maxMemo) fail(`pickle memo exceeds ${maxMemo} entries`, where());
+    memo.set(idx, v);
+  };
+  const memoGet = (idx: number): unknown => {
+    if (!memo.has(idx)) fail(`pickle memo entry ${idx} is missing: data is corrupt`, where());
+    return memo.get(idx);
+  };
+  const lenChecked = (n: number | bigint): number => {
+    if (typeof n === 'bigint' || n < 0 || n > maxValue) fail(`pickle declares a ${n}-byte value (limit ${maxValue})`, where());
+    if (r.pos + n > r.size) fail(`pickle declares a ${n}-byte value but only ${r.size - r.pos} bytes remain`, where());
+    return n;
+  };
+  const resolveGlobal = (module: string, name: string): unknown => {
+    const q = `${module}.${name}`;
+    if (opts.constants.has(q)) return opts.constants.get(q);
+    return new PyGlobal(module, name);
+  };
+  const call = (fn: unknown, args: unknown[]): unknown => {
+    if (fn instanceof PyGlobal) {
+      const safe = opts.callables.get(fn.qualified);
+      if (safe) return safe(args, where());
+      return new Placeholder(fn.qualified, args);
+    }
+    if (fn instanceof Placeholder) return new Placeholder(`${fn.className}(...)`, args);
+    return new Placeholder(`call of ${describe(fn)}`, args);
+  };
+  const setItem = (target: unknown, k: unknown, v: unknown): void => {
+    if (target instanceof Map) target.set(dictKey(k), v);
+    else if (target instanceof Placeholder) target.dictItems.push([k, v]);
+    else fail(`pickle SETITEM on a ${describe(target)}`, where());
+  };
+  const appendTo = (target: unknown, items: unknown[]): void => {
+    if (Array.isArray(target)) { for (const it of items) target.push(it); }
+    else if (target instanceof PySet) target.items.push(...items);
+    else if (target instanceof Placeholder) target.items.push(...items);
+    else fail(`pickle APPEND on a ${describe(target)}`, where());
+  };
+
+  for (;;) {
+    const op = r.byte();
+    switch (op) {
+      case 0x80: { const proto = r.byte(); if (proto > 5) fail(`unsupported pickle protocol ${proto}`, where()); break; }
+      case 0x95: r.take(8); break; // FRAME: framing is transparent to a sequential reader
+      case 0x2e: { // STOP
+        const v = pop();
+        return v;
+      }
+      case 0x28: marks.push(stack); stack = []; break; // MARK
+      case 0x30: pop(); break;
+      case 0x31: popMark(); break;
+      case 0x32: push(top()); break;
+      case 0x4e: push(null); break;
+      case 0x88: push(true); break;
+      case 0x89: push(false); break;
+      case 0x4b: push(r.byte()); break;
+      case 0x4d: push(r.take(2).readUInt16LE(0)); break;
+      case 0x4a: push(r.take(4).readInt32LE(0)); break;
+      case 0x8a: push(decodeLong(r.take(r.byte()))); break;
+      case 0x8b: push(decodeLong(r.take(lenChecked(r.take(4).readInt32LE(0))))); break;
+      case 0x49: push(parseIntText(r.line(), where())); break; // INT
+      case 0x4c: push(parseIntText(r.line(), where())); break; // LONG
+      case 0x46: push(parseFloat(r.line())); break; // FLOAT
+      case 0x47: push(r.take(8).readDoubleBE(0)); break; // BINFLOAT
+      case 0x53: push(parseQuoted(r.line(), where())); break; // STRING
+      case 0x54: push(r.take(lenChecked(r.take(4).readInt32LE(0))).toString('latin1')); break;
+      case 0x55: push(r.take(r.byte()).toString('latin1')); break;
+      case 0x56: push(r.line().replace(/\\u([0-9a-fA-F]{4})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)))); break;
+      case 0x58: push(r.take(lenChecked(r.take(4).readUInt32LE(0))).toString('utf8')); break;
+      case 0x8c: push(r.take(r.byte()).toString('utf8')); break;
+      case 0x8d: push(r.take(lenChecked(decodeLong(r.take(8)))).toString('utf8')); break;
+      case 0x42: push(Buffer.from(r.take(lenChecked(r.take(4).readUInt32LE(0))))); break;
+      case 0x43: push(Buffer.from(r.take(r.byte()))); break;
+      case 0x8e: case 0x96: push(Buffer.from(r.take(lenChecked(decodeLong(r.take(8)))))); break;
+      case 0x97: fail('pickle uses out-of-band buffers (NEXT_BUFFER), which a file cannot carry', where());
+      case 0x98: break; // READONLY_BUFFER: no-op on our values
+      case 0x29: push(new PyTuple([])); break;
+      case 0x74: push(new PyTuple(popMark())); break;
+      case 0x85: push(new PyTuple([pop()])); break;
+      case 0x86: { const b = pop(), a = pop(); push(new PyTuple([a, b])); break; }
+      case 0x87: { const c = pop(), b = pop(), a = pop(); push(new PyTuple([a, b, c])); break; }
+      case 0x5d: push([]); break;
+      case 0x6c: push(popMark()); break;
+      case 0x7d: push(new Map()); break;
+      case 0x64: { const items = popMark(); const d = new Map(); for (let i = 0; i + 1 < items.length; i += 2) d.set(dictKey(items[i]), items[i + 1]); push(d); break; }
+      case 0x8f: push(new PySet([])); break;
+      case 0x91: push(new PySet(popMark(), true)); break;
+      case 0x90: { const items = popMark(); appendTo(top(), items); break; }
+      case 0x61: { const v = pop(); appendTo(top(), [v]); break; }
+      case 0x65: { const items = popMark(); appendTo(top(), items); break; }
+      case 0x73: { const v = pop(), k = pop(); setItem(top(), k, v); break; }
+      case 0x75: { const items = popMark(); const t = top(); for (let i = 0; i + 1 < items.length; i += 2) setItem(t, items[i], items[i + 1]); break; }
+      case 0x67: push(memoGet(Number(parseIntText(r.line(), where())))); break;
+      case 0x68: push(memoGet(r.byte())); break;
+      case 0x6a: push(memoGet(r.take(4).readUInt32LE(0))); break;
+      case 0x70: memoPut(Number(parseIntText(r.line(), where())), top()); break;
+      case 0x71: memoPut(r.byte(), top()); break;
+      case 0x72: memoPut(r.take(4).readUInt32LE(0), top()); break;
+      case 0x94: memoPut(memo.size, top()); break;
+      case 0x63: { const module = r.line(), name = r.line(); push(resolveGlobal(module, name)); break; }
+      case 0x93: { // STACK_GLOBAL
+        const name = pop(), module = pop();
+        if (typeof name !== 'string' || typeof module !== 'string') fail('pickle STACK_GLOBAL needs two strings', where());
+        push(resolveGlobal(module, name));
+        break;
+      }
+      case 0x82: case 0x83: case 0x84: { // EXT1/2/4: the copyreg registry is process state, never consulted
+        const code = op === 0x82 ? r.byte() : op === 0x83 ? r.take(2).readUInt16LE(0) : r.take(4).readInt32LE(0);
+        push(new Placeholder(`copyreg extension ${code}`, []));
+        break;
+      }
+      case 0x52: { const args = pop(), fn = pop(); push(call(fn, tupleItems(args))); break; } // REDUCE
+      case 0x81: { const args = pop(), cls = pop(); push(call(cls, tupleItems(args))); break; } // NEWOBJ
+      case 0x92: { pop(); const args = pop(), cls = pop(); push(call(cls, tupleItems(args))); break; } // NEWOBJ_EX
+      case 0x69: { // INST module\nname\n with args from mark
+        const module = r.line(), name = r.line();
+        push(call(resolveGlobal(module, name), popMark()));
+        break;
+      }
+      case 0x6f: { const items = popMark(); if (!items.length) fail('pickle OBJ without a class', where()); push(call(items[0], items.slice(1))); break; }
+      case 0x62: { // BUILD: state is recorded on placeholders, never applied by calling __setstate__
+        const state = pop();
+        const obj = top();
+        if (obj instanceof Placeholder) obj.state = state;
+        else if (obj instanceof Map && state instanceof Map) for (const [k, v] of state) obj.set(k, v);
+        break;
+      }
+      case 0x50: { // PERSID
+        const pid = r.line();
+        push(opts.persistentLoad ? opts.persistentLoad(pid, where()) : new Placeholder('persistent id', [pid]));
+        break;
+      }
+      case 0x51: { const pid = pop(); push(opts.persistentLoad ? opts.persistentLoad(pid, where()) : new Placeholder('persistent id', [pid])); break; }
+      default:
+        fail(`unknown pickle opcode 0x${op.toString(16).padStart(2, '0')}`, where());
+    }
+  }
+}
+
+export function tupleItems(v: unknown): unknown[] {
+  if (v instanceof PyTuple) return v.items;
+  if (Array.isArray(v)) return v;
+  return [v];
+}
+
+/** Dict keys are compared by value for strings and numbers; tuples become a joined string. */
+function dictKey(k: unknown): unknown {
+  if (k instanceof PyTuple) return k.items.map(String).join(',');
+  if (typeof k === 'bigint') return k.toString();
+  return k;
+}
+
+export function describe(v: unknown): string {
+  if (v === null) return 'None';
+  if (v instanceof PyGlobal) return `global ${v.qualified}`;
+  if (v instanceof Placeholder) return `instance of ${v.className}`;
+  if (v instanceof PyTuple) return 'tuple';
+  if (v instanceof Map) return 'dict';
+  if (Array.isArray(v)) return 'list';
+  if (Buffer.isBuffer(v)) return 'bytes';
+  return typeof v;
+}

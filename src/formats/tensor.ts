@@ -1,0 +1,154 @@
+import { ByteSource } from './source';
+import { DType, ITEM_SIZE, decodeToFloat32, decodeToFloat64 } from './dtypes';
+import { fail } from './errors';
+
+export type Quantization =
+  | { scheme: 'per_tensor_affine' | 'per_tensor_symmetric'; scale: number; zero_point: number }
+  | { scheme: 'per_channel_affine' | 'per_channel_symmetric' | 'per_channel_affine_float_qparams'; scales: number[]; zero_points: number[]; axis: number };
+
+/** Where a tensor's bytes live: a storage (a byte source) plus an element offset into it. */
+export interface Storage {
+  source: ByteSource;
+  dtype: DType;
+  /** Number of elements the storage holds. */
+  numel: number;
+  littleEndian: boolean;
+}
+
+/** One tensor of any format: metadata is known at open time, values are read on demand. */
+export interface TensorRef {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  strides: number[];
+  storageOffset: number;
+  storage: Storage;
+  quantization: Quantization | null;
+}
+
+export const numelOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
+export function contiguousStrides(shape: number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]; }
+  return s;
+}
+
+export function isContiguous(t: Pick<TensorRef, 'shape' | 'strides'>): boolean {
+  let expected = 1;
+  for (let i = t.shape.length - 1; i >= 0; i--) {
+    if (t.shape[i] !== 1 && t.strides[i] !== expected) return false;
+    expected *= t.shape[i];
+  }
+  return true;
+}
+
+/**
+ * Checks that every element the view can address lies inside its storage, so a lying header
+ * can never make a read run past the data it was given.
+ */
+export function checkViewBounds(t: TensorRef, where: string): void {
+  const { shape, strides, storageOffset, storage } = t;
+  if (shape.length !== strides.length) fail(`shape has ${shape.length} dims but stride has ${strides.length}`, where);
+  for (const d of shape) if (!Number.isSafeInteger(d) || d < 0) fail(`invalid dimension ${d} in shape [${shape}]`, where);
+  for (const s of strides) if (!Number.isSafeInteger(s) || s < 0) fail(`invalid stride ${s} in [${strides}]`, where);
+  if (!Number.isSafeInteger(storageOffset) || storageOffset < 0) fail(`invalid storage offset ${storageOffset}`, where);
+  const n = numelOf(shape);
+  if (!Number.isSafeInteger(n)) fail(`shape [${shape}] has too many elements`, where);
+  if (n === 0) return;
+  let last = storageOffset;
+  for (let i = 0; i < shape.length; i++) last += (shape[i] - 1) * strides[i];
+  if (!Number.isSafeInteger(last) || last >= storage.numel) {
+    fail(`view (shape [${shape}], stride [${strides}], offset ${storageOffset}) reaches element ${last} but its storage holds ${storage.numel}`, where);
+  }
+}
+
+/** Largest byte span read at once for a strided gather. */
+const GATHER_SPAN_BYTES = 64 << 20;
+
+/**
+ * Reads the raw bytes of elements [start, start+count) in row-major order.
+ * Contiguous tensors read one range; strided views gather from the covering span
+ * (or row by row when the span is large), so no read is unbounded.
+ */
+export async function readRawElements(t: TensorRef, start: number, count: number): Promise<Buffer> {
+  const item = ITEM_SIZE[t.dtype];
+  const n = numelOf(t.shape);
+  if (start < 0 || count < 0 || start + count > n) fail(`element range [${start}, ${start + count}) outside tensor of ${n}`, t.name);
+  if (count === 0) return Buffer.alloc(0);
+  if (isContiguous(t)) return t.storage.source.read((t.storageOffset + start) * item, count * item);
+  const out = Buffer.allocUnsafe(count * item);
+  const idx = unravel(start, t.shape);
+  const rank = t.shape.length;
+  let written = 0;
+  while (written < count) {
+    // One run along the last dimension.
+    const inner = rank ? t.shape[rank - 1] - idx[rank - 1] : 1;
+    const run = Math.min(inner, count - written);
+    let base = t.storageOffset;
+    for (let d = 0; d < rank; d++) base += idx[d] * t.strides[d];
+    const st = rank ? t.strides[rank - 1] : 1;
+    const spanElems = (run - 1) * st + 1;
+    if (spanElems * item <= GATHER_SPAN_BYTES) {
+      const span = await t.storage.source.read(base * item, spanElems * item);
+      for (let k = 0; k < run; k++) span.copy(out, (written + k) * item, k * st * item, k * st * item + item);
+    } else {
+      for (let k = 0; k < run; k++) (await t.storage.source.read((base + k * st) * item, item)).copy(out, (written + k) * item);
+    }
+    written += run;
+    // Advance the multi-index by `run`.
+    let carry = run;
+    for (let d = rank - 1; d >= 0 && carry; d--) {
+      const v = idx[d] + carry;
+      idx[d] = v % t.shape[d];
+      carry = Math.floor(v / t.shape[d]);
+    }
+  }
+  return out;
+}
+
+export function unravel(flat: number, shape: number[]): number[] {
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = flat % shape[d];
+    flat = Math.floor(flat / shape[d]);
+  }
+  return idx;
+}
+
+export const DEFAULT_CHUNK_ELEMENTS = 1 << 22;
+
+/** Streams a tensor's values as doubles, in row-major chunks (bounded memory). */
+export async function* float64Chunks(t: TensorRef, chunk = DEFAULT_CHUNK_ELEMENTS): AsyncGenerator<{ start: number; values: Float64Array }> {
+  const n = numelOf(t.shape);
+  for (let start = 0; start < n; start += chunk) {
+    const count = Math.min(chunk, n - start);
+    const raw = await readRawElements(t, start, count);
+    yield { start, values: decodeToFloat64(t.dtype, raw, t.storage.littleEndian) };
+  }
+}
+
+/** Streams a tensor's values as FP32 (the numeric kernels' input). */
+export async function* float32Chunks(t: TensorRef, chunk = DEFAULT_CHUNK_ELEMENTS): AsyncGenerator<{ start: number; values: Float32Array }> {
+  const n = numelOf(t.shape);
+  for (let start = 0; start < n; start += chunk) {
+    const count = Math.min(chunk, n - start);
+    const raw = await readRawElements(t, start, count);
+    yield { start, values: decodeToFloat32(t.dtype, raw, t.storage.littleEndian) };
+  }
+}
+
+/** Reads a whole (small) tensor as doubles; refuses anything over `limit` elements. */
+export async function readAllFloat64(t: TensorRef, limit = 1 << 26): Promise<Float64Array> {
+  const n = numelOf(t.shape);
+  if (n > limit) fail(`tensor has ${n} elements, more than the ${limit} read at once`, t.name);
+  return decodeToFloat64(t.dtype, await readRawElements(t, 0, n), t.storage.littleEndian);
+}
+
+/** Per-element channel for per-channel quantization: index → channel along `axis`. */
+export function channelStride(shape: number[], axis: number): number {
+  let inner = 1;
+  for (let d = axis + 1; d < shape.length; d++) inner *= shape[d];
+  return inner;
+}

@@ -1,0 +1,83 @@
+import { PyTuple, PySet, PyGlobal, Placeholder } from './pickle';
+import { ObjectEntry } from './dump';
+import { fail } from './errors';
+
+export interface TreeVisitor {
+  isTensor(v: unknown): boolean;
+  onTensor(name: string, v: unknown): void;
+  onObject(o: ObjectEntry): void;
+  /** Format-specific leaves (devices, dtypes); undefined for the generic handling. */
+  describeLeaf?(v: unknown): Pick<ObjectEntry, 'type' | 'value'> | undefined;
+}
+
+export const MAX_TREE_DEPTH = 512;
+const MAX_NODES = 1 << 22;
+
+const join = (prefix: string, key: string): string => (prefix === '' ? key : `${prefix}.${key}`);
+
+/** nn.Module-style state (`_parameters`, `_buffers`, `_modules`) is named as its state_dict would be. */
+function moduleChildren(state: Map<unknown, unknown>): [string, unknown][] | undefined {
+  if (!state.has('_parameters') && !state.has('_modules')) return undefined;
+  const out: [string, unknown][] = [];
+  for (const group of ['_parameters', '_buffers', '_modules']) {
+    const g = state.get(group);
+    if (g instanceof Map) for (const [k, v] of g) if (v !== null) out.push([String(k), v]);
+  }
+  for (const [k, v] of state) {
+    const key = String(k);
+    if (!key.startsWith('_') && key !== 'training') out.push([key, v]);
+  }
+  return out;
+}
+
+/**
+ * Walks a decoded object tree once, naming every tensor by its path (keys joined with '.',
+ * list indices as numbers, '' for a root tensor). Shared references are visited once, so a
+ * memo-shared "billion laughs" structure costs its size on disk, not its expanded size; depth
+ * is bounded, so a 100k-deep nesting is a clear error instead of a stack overflow.
+ */
+export function collectTree(root: unknown, visitor: TreeVisitor): void {
+  const seen = new Set<unknown>();
+  let nodes = 0;
+  // Iterative DFS in document order.
+  const stack: { name: string; v: unknown; depth: number }[] = [{ name: '', v: root, depth: 0 }];
+  while (stack.length) {
+    const { name, v, depth } = stack.pop()!;
+    if (++nodes > MAX_NODES) fail(`object tree has more than ${MAX_NODES} nodes`);
+    if (depth > MAX_TREE_DEPTH) fail(`object tree is nested more than ${MAX_TREE_DEPTH} levels deep (pickle bomb?)`, name || '<root>');
+    if (visitor.isTensor(v)) { visitor.onTensor(name, v); continue; }
+    const leaf = visitor.describeLeaf?.(v);
+    if (leaf) { visitor.onObject({ name, ...leaf }); continue; }
+    let children: [string, unknown][] | undefined;
+    if (v instanceof Map || Array.isArray(v) || v instanceof PyTuple || v instanceof PySet || v instanceof Placeholder) {
+      if (seen.has(v)) continue; // shared reference: already listed under its first name
+      seen.add(v);
+    }
+    if (v instanceof Map) children = [...v].map(([k, c]) => [String(k), c]);
+    else if (Array.isArray(v)) children = v.map((c, i) => [String(i), c]);
+    else if (v instanceof PyTuple || v instanceof PySet) children = v.items.map((c, i) => [String(i), c]);
+    else if (v instanceof Placeholder) {
+      visitor.onObject({ name, type: 'placeholder', class: v.className });
+      const st = v.state instanceof PyTuple && v.state.items[0] instanceof Map ? v.state.items[0] : v.state;
+      children = st instanceof Map ? moduleChildren(st) ?? [...st].map(([k, c]) => [String(k), c]) : st === undefined || st === null ? [] : [['state', st]];
+      children.push(...v.args.map((c, i): [string, unknown] => [`args.${i}`, c]));
+      children.push(...v.items.map((c, i): [string, unknown] => [`items.${i}`, c]));
+      children.push(...v.dictItems.map(([k, c]): [string, unknown] => [String(k), c]));
+    } else {
+      visitor.onObject({ name, ...scalar(v) });
+      continue;
+    }
+    for (let i = children.length - 1; i >= 0; i--) stack.push({ name: join(name, children[i][0]), v: children[i][1], depth: depth + 1 });
+  }
+}
+
+function scalar(v: unknown): Pick<ObjectEntry, 'type' | 'value' | 'class'> {
+  if (v === null || v === undefined) return { type: 'none', value: null };
+  if (typeof v === 'boolean') return { type: 'bool', value: v };
+  if (typeof v === 'number') return Number.isInteger(v) ? { type: 'int', value: v } : { type: 'float', value: Number.isFinite(v) ? v : String(v) };
+  if (typeof v === 'bigint') return { type: 'int', value: v.toString() };
+  if (typeof v === 'string') return { type: 'str', value: v.length > 4096 ? `${v.slice(0, 4096)}…` : v };
+  if (Buffer.isBuffer(v)) return { type: 'bytes', value: v.subarray(0, 256).toString('hex') };
+  if (v instanceof PyGlobal) return { type: 'other', class: v.qualified };
+  return { type: 'other', value: String(v) };
+}

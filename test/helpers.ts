@@ -1,0 +1,19 @@
+import * as path from 'path';
+import * as fs from 'fs';
+
+/** The repo's own copy of the real PyTorch fixtures (copied from ../shared/fixtures so the repo stands alone). */
+export const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures');
+export const TORCH_VERSIONS = ['torch-2.11', 'torch-1.13'];
+
+export function expected(version: string): any {
+  return JSON.parse(fs.readFileSync(path.join(FIXTURES, version, 'expected.json'), 'utf8'));
+}
+
+export function fixture(version: string, rel: string): string {
+  return path.join(FIXTURES, version, rel);
+}
+
+/** Relative closeness for float sums computed in different orders. */
+export function close(actual: number, want: number, rel = 1e-9, abs = 1e-12): boolean {
+  return Math.abs(actual - want) <= Math.max(abs, rel * Math.abs(want));
+}
