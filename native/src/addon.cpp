@@ -1,0 +1,247 @@
+// Node-API binding. Every numeric call runs on a libuv worker thread (Napi::AsyncWorker) and
+// returns a Promise, so the extension host's event loop never blocks; callers stream chunks and
+// can stop between them (cancellation), which also bounds memory to one chunk.
+#include <napi.h>
+#include <cmath>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include "grid.hpp"
+#include "diff.hpp"
+#include "conv1d.hpp"
+#include "cuda_api.hpp"
+#include "job.hpp"
+
+namespace {
+
+using ql::Job;
+
+int defaultThreads() {
+  unsigned h = std::thread::hardware_concurrency();
+  return h ? (int)h : 1;
+}
+
+int intOpt(const Napi::Object& o, const char* key, int def) {
+  return o.Has(key) && o.Get(key).IsNumber() ? o.Get(key).As<Napi::Number>().Int32Value() : def;
+}
+double numOpt(const Napi::Object& o, const char* key, double def) {
+  return o.Has(key) && o.Get(key).IsNumber() ? o.Get(key).As<Napi::Number>().DoubleValue() : def;
+}
+bool boolOpt(const Napi::Object& o, const char* key, bool def) {
+  return o.Has(key) && o.Get(key).IsBoolean() ? o.Get(key).As<Napi::Boolean>().Value() : def;
+}
+std::string strOpt(const Napi::Object& o, const char* key, const std::string& def) {
+  return o.Has(key) && o.Get(key).IsString() ? o.Get(key).As<Napi::String>().Utf8Value() : def;
+}
+
+Napi::Float32Array float32Arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (info.Length() <= i || !info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a Float32Array");
+  }
+  return info[i].As<Napi::Float32Array>();
+}
+
+const char* className(uint8_t c) {
+  switch (c) {
+    case ql::kExact: return "exact";
+    case ql::kFp32Artifact: return "fp32_artifact";
+    case ql::kOffGrid: return "off_grid";
+    default: return "non_finite";
+  }
+}
+
+class Verifier : public Napi::ObjectWrap<Verifier> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Verifier", {InstanceMethod("push", &Verifier::Push), InstanceMethod("result", &Verifier::Result)});
+  }
+  explicit Verifier(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Verifier>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "Verifier options must be an object");
+    auto o = info[0].As<Napi::Object>();
+    if (!o.Has("scales") || !o.Get("scales").IsArray()) throw Napi::TypeError::New(env, "options.scales must be an array");
+    auto sc = o.Get("scales").As<Napi::Array>();
+    for (uint32_t i = 0; i < sc.Length(); i++) {
+      const double s = sc.Get(i).As<Napi::Number>().DoubleValue();
+      if (!(std::isfinite(s) && s > 0)) throw Napi::RangeError::New(env, "scales must be finite and positive");
+      p_.scales.push_back((float)s);
+    }
+    if (p_.scales.empty()) throw Napi::RangeError::New(env, "at least one scale is needed");
+    if (o.Has("zeroPoints") && o.Get("zeroPoints").IsArray()) {
+      auto zp = o.Get("zeroPoints").As<Napi::Array>();
+      for (uint32_t i = 0; i < zp.Length(); i++) p_.zeroPoints.push_back(zp.Get(i).As<Napi::Number>().Int32Value());
+    }
+    p_.zeroPoints.resize(p_.scales.size(), 0);
+    p_.inner = (int64_t)numOpt(o, "inner", 1);
+    if (p_.inner < 1) throw Napi::RangeError::New(env, "inner must be >= 1");
+    p_.qmin = intOpt(o, "qmin", -128);
+    p_.qmax = intOpt(o, "qmax", 127);
+    if (p_.qmax < p_.qmin || p_.qmax - p_.qmin > 65535) throw Napi::RangeError::New(env, "integer range is invalid");
+    p_.tolerance = (float)numOpt(o, "tolerance", 1e-5);
+    p_.worstK = std::max(0, std::min(1000, intOpt(o, "worst", 10)));
+    p_.inputIsCodes = boolOpt(o, "codes", false);
+    threads_ = std::max(1, intOpt(o, "threads", defaultThreads()));
+    const std::string dev = strOpt(o, "device", "cpu");
+    if (dev == "cuda") {
+      if (!ql::cudaAvailable()) throw Napi::Error::New(env, "device 'cuda' requested but no CUDA device is available");
+      useCuda_ = true;
+    }
+  }
+
+ private:
+  Napi::Value Push(const Napi::CallbackInfo& info) {
+    auto arr = float32Arg(info, 0, "values");
+    const int64_t start = info.Length() > 1 ? (int64_t)info[1].As<Napi::Number>().DoubleValue() : 0;
+    const float* data = arr.Data();
+    const int64_t n = (int64_t)arr.ElementLength();
+    auto self = this;
+    auto* job = new Job(info.Env(), [self, data, n, start] {
+      ql::GridAcc part;
+      if (self->useCuda_) ql::cudaVerify(data, n, start, self->p_, part);
+      else ql::verifyParallel(data, n, start, self->p_, part, self->threads_);
+      std::lock_guard<std::mutex> lock(self->mu_);
+      self->acc_.merge(part, self->p_.worstK);
+    }, [](Napi::Env env) { return env.Undefined(); }, {arr, info.This()});
+    job->Queue();
+    return job->Promise();
+  }
+
+  Napi::Value Result(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const auto& a = acc_;
+    auto r = Napi::Object::New(env);
+    const double n = (double)a.n;
+    r.Set("n", n);
+    r.Set("nan", (double)a.nan);
+    r.Set("inf", (double)a.inf);
+    r.Set("int_min", a.any ? Napi::Value(Napi::Number::New(env, a.qMin)) : env.Null());
+    r.Set("int_max", a.any ? Napi::Value(Napi::Number::New(env, a.qMax)) : env.Null());
+    const double mean = n > 0 ? a.sumQ / n : 0;
+    r.Set("int_mean", n > 0 ? Napi::Value(Napi::Number::New(env, mean)) : env.Null());
+    const double var = n > 1 ? std::max(0.0, (a.sumQ2 - a.sumQ * mean) / (n - 1)) : 0;
+    r.Set("int_std", n > 0 ? Napi::Value(Napi::Number::New(env, std::sqrt(var))) : env.Null());
+    r.Set("out_of_range", (double)a.outOfRange);
+    r.Set("saturated_pos", (double)a.satPos);
+    r.Set("saturated_neg", (double)a.satNeg);
+    r.Set("max_deviation", (double)a.maxDev);
+    r.Set("offgrid_tolerance", (double)a.offTol);
+    r.Set("fp32_artifacts", (double)a.artifacts);
+    r.Set("true_offgrid", (double)a.offGrid);
+    r.Set("max_reconstruction_error", (double)a.maxRecon);
+    auto dh = Napi::Array::New(env, ql::kDevBins);
+    for (int i = 0; i < ql::kDevBins; i++) dh.Set(i, (double)a.devHist[i]);
+    r.Set("deviation_histogram", dh);
+    auto ch = Napi::Array::New(env, a.codeHist.size());
+    for (size_t i = 0; i < a.codeHist.size(); i++) ch.Set(i, (double)a.codeHist[i]);
+    r.Set("code_histogram", ch);
+    auto w = Napi::Array::New(env, a.worst.size());
+    for (size_t i = 0; i < a.worst.size(); i++) {
+      auto e = Napi::Object::New(env);
+      e.Set("index", (double)a.worst[i].index);
+      e.Set("value", (double)a.worst[i].value);
+      e.Set("q", (double)a.worst[i].q);
+      e.Set("deviation", (double)a.worst[i].dev);
+      e.Set("class", className(a.worst[i].cls));
+      w.Set(i, e);
+    }
+    r.Set("worst", w);
+    r.Set("device", useCuda_ ? "cuda" : "cpu");
+    return r;
+  }
+
+  ql::GridParams p_;
+  ql::GridAcc acc_;
+  std::mutex mu_;  // pushes may overlap if a caller does not await; merging is serialized
+  int threads_ = 1;
+  bool useCuda_ = false;
+};
+
+class Differ : public Napi::ObjectWrap<Differ> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Differ", {InstanceMethod("push", &Differ::Push), InstanceMethod("result", &Differ::Result)});
+  }
+  explicit Differ(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Differ>(info) {
+    auto o = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(info.Env());
+    p_.a.scale = (float)numOpt(o, "scaleA", 0);
+    p_.b.scale = (float)numOpt(o, "scaleB", 0);
+    p_.a.isCodes = boolOpt(o, "codesA", false);
+    p_.b.isCodes = boolOpt(o, "codesB", false);
+    p_.topK = std::max(0, std::min(1000, intOpt(o, "top", 10)));
+    threads_ = std::max(1, intOpt(o, "threads", defaultThreads()));
+  }
+
+ private:
+  Napi::Value Push(const Napi::CallbackInfo& info) {
+    auto a = float32Arg(info, 0, "a"), b = float32Arg(info, 1, "b");
+    if (a.ElementLength() != b.ElementLength()) throw Napi::RangeError::New(info.Env(), "a and b chunks differ in length");
+    const int64_t start = info.Length() > 2 ? (int64_t)info[2].As<Napi::Number>().DoubleValue() : 0;
+    const float *pa = a.Data(), *pb = b.Data();
+    const int64_t n = (int64_t)a.ElementLength();
+    auto self = this;
+    auto* job = new Job(info.Env(), [self, pa, pb, n, start] {
+      ql::DiffAcc part;
+      ql::diffParallel(pa, pb, n, start, self->p_, part, self->threads_);
+      std::lock_guard<std::mutex> lock(self->mu_);
+      self->acc_.merge(part, self->p_.topK);
+    }, [](Napi::Env env) { return env.Undefined(); }, {a, b, info.This()});
+    job->Queue();
+    return job->Promise();
+  }
+
+  Napi::Value Result(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const auto& a = acc_;
+    auto r = Napi::Object::New(env);
+    const double n = (double)a.n;
+    auto numOrNull = [&](bool ok, double v) { return ok && std::isfinite(v) ? Napi::Value(Napi::Number::New(env, v)) : env.Null(); };
+    r.Set("n", n);
+    r.Set("max_abs_diff", (double)a.maxAbs);
+    r.Set("mean_abs_diff", numOrNull(n > 0, a.sumAbs / n));
+    r.Set("exact_match_pct", numOrNull(n > 0, 100.0 * (double)a.exact / n));
+    r.Set("nan_mismatch", (double)a.nanMismatch);
+    r.Set("sqnr_db", a.sumSqErr == 0 ? Napi::Value(env.Null()) : numOrNull(a.sumSqRef > 0, 10.0 * std::log10(a.sumSqRef / a.sumSqErr)));
+    r.Set("cosine", numOrNull(a.sumSqA > 0 && a.sumSqB > 0, a.dot / std::sqrt(a.sumSqA * a.sumSqB)));
+    const bool grid = !a.dqHist.empty();
+    r.Set("max_abs_int", numOrNull(grid, a.maxAbsDq));
+    r.Set("mean_abs_int", numOrNull(grid && n > 0, a.sumAbsDq / n));
+    r.Set("exact_pct", numOrNull(grid && n > 0, 100.0 * (double)a.equalCodes / n));
+    if (grid) {
+      auto h = Napi::Array::New(env, a.dqHist.size());
+      for (size_t i = 0; i < a.dqHist.size(); i++) h.Set(i, (double)a.dqHist[i]);
+      r.Set("int_diff_histogram", h);
+    } else {
+      r.Set("int_diff_histogram", env.Null());
+    }
+    auto top = Napi::Array::New(env, a.top.size());
+    for (size_t i = 0; i < a.top.size(); i++) {
+      auto e = Napi::Object::New(env);
+      e.Set("index", (double)a.top[i].index);
+      e.Set("a", (double)a.top[i].a);
+      e.Set("b", (double)a.top[i].b);
+      e.Set("abs_diff", (double)a.top[i].absDiff);
+      top.Set(i, e);
+    }
+    r.Set("largest", top);
+    return r;
+  }
+
+  ql::DiffParams p_;
+  ql::DiffAcc acc_;
+  std::mutex mu_;
+  int threads_ = 1;
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Verifier", Verifier::Init(env));
+  exports.Set("Differ", Differ::Init(env));
+  exports.Set("cudaAvailable", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), ql::cudaAvailable()); }));
+  exports.Set("cudaCompiled", Napi::Boolean::New(env, ql::cudaCompiled()));
+  exports.Set("hardwareThreads", Napi::Number::New(env, defaultThreads()));
+  ql::registerLayerFunctions(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(quant_lens, Init)

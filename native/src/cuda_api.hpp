@@ -1,0 +1,21 @@
+// The CUDA side, behind a C++ interface: compiled from cuda/*.cu when nvcc is found, otherwise
+// from cuda_none.cpp. cudart is linked statically and loads the driver lazily, so the same
+// binary loads on a machine without a GPU driver and simply reports no device.
+#pragma once
+#include <cstdint>
+#include <string>
+#include "grid.hpp"
+#include "conv1d.hpp"
+
+namespace ql {
+bool cudaCompiled();
+bool cudaAvailable();
+std::string cudaDeviceName();
+// Same semantics and results as verifyParallel.
+void cudaVerify(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc);
+struct BenchResult { double gbPerSec, peakGbPerSec, msPerPass; };
+// Copies data to the device once, then times `iters` verification passes over it.
+BenchResult cudaBenchVerify(const float* x, int64_t n, const GridParams& p, int iters);
+// Same semantics and results as conv1dRun on the CPU.
+void cudaConv1d(const Conv1dProblem& prob, Conv1dOutputs& out);
+}  // namespace ql

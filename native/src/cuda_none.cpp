@@ -1,0 +1,13 @@
+// Built when no CUDA toolkit was found: the addon reports no CUDA device.
+#include <stdexcept>
+#include <string>
+#include "cuda_api.hpp"
+
+namespace ql {
+bool cudaCompiled() { return false; }
+bool cudaAvailable() { return false; }
+std::string cudaDeviceName() { return ""; }
+void cudaVerify(const float*, int64_t, int64_t, const GridParams&, GridAcc&) { throw std::runtime_error("this build of the addon has no CUDA support"); }
+BenchResult cudaBenchVerify(const float*, int64_t, const GridParams&, int) { throw std::runtime_error("this build of the addon has no CUDA support"); }
+void cudaConv1d(const Conv1dProblem&, Conv1dOutputs&) { throw std::runtime_error("this build of the addon has no CUDA support"); }
+}  // namespace ql

@@ -1,0 +1,59 @@
+// INT8-grid verification: one fused pass per element computes the deviation, the exact
+// membership test x == fl32(q*s), range, saturation, histograms and the worst elements.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace ql {
+
+enum ElementClass : uint8_t { kExact = 0, kFp32Artifact = 1, kOffGrid = 2, kNonFinite = 3 };
+
+struct GridParams {
+  std::vector<float> scales;        // one (per tensor) or one per channel
+  std::vector<int32_t> zeroPoints;  // same length as scales
+  int64_t inner = 1;                // elements per channel run (product of dims after the axis)
+  int qmin = -128, qmax = 127;
+  float tolerance = 1e-5f;
+  int worstK = 10;
+  bool inputIsCodes = false;        // values are already integer codes (int8 tensors): range checks only
+};
+
+struct Worst {
+  int64_t index;
+  float value, q, dev;
+  uint8_t cls;
+};
+
+constexpr int kDevBins = 9;  // 0, (0,1e-7], (1e-7,1e-6], ..., (1e-2,0.1], (0.1,0.5]
+
+struct GridAcc {
+  uint64_t n = 0, nan = 0, inf = 0, offTol = 0, artifacts = 0, offGrid = 0, outOfRange = 0, satPos = 0, satNeg = 0;
+  double sumQ = 0, sumQ2 = 0;
+  double qMin = 0, qMax = 0;
+  bool any = false;
+  float maxDev = 0, maxRecon = 0;
+  uint64_t devHist[kDevBins] = {};
+  std::vector<uint64_t> codeHist;  // qmax - qmin + 1 bins; out-of-range codes are not binned
+  std::vector<Worst> worst;        // sorted best-first, at most worstK
+  void merge(const GridAcc& o, int worstK);
+};
+
+// Ranking of elements for the "worst" list: true off-grid first, then by deviation, then lower index.
+inline bool worseThan(const Worst& a, const Worst& b) {
+  const int ra = a.cls == kNonFinite ? 3 : a.cls == kOffGrid ? 2 : 1;
+  const int rb = b.cls == kNonFinite ? 3 : b.cls == kOffGrid ? 2 : 1;
+  if (ra != rb) return ra > rb;
+  if (a.dev != b.dev) return a.dev > b.dev;
+  return a.index < b.index;
+}
+
+void insertWorst(std::vector<Worst>& list, const Worst& w, int k);
+int devBin(float dev);
+
+// Verifies x[0..n) whose first element has flat index `start` in the tensor.
+void verifyRange(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc);
+
+// Multi-threaded: splits [0, n) into contiguous slices, merges per-thread results in order.
+void verifyParallel(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc, int threads);
+
+}  // namespace ql

@@ -1,0 +1,96 @@
+// N-API entry for layer evaluation: conv1d(options) -> Promise<{ input, output_xproj, ssm_input }>.
+#include <napi.h>
+#include <cmath>
+#include <memory>
+#include <thread>
+#include "conv1d.hpp"
+#include "cuda_api.hpp"
+#include "job.hpp"
+
+namespace ql {
+
+namespace {
+
+template <typename T>
+T typed(const Napi::Object& o, const char* key, napi_typedarray_type type, const char* typeName) {
+  if (!o.Has(key) || !o.Get(key).IsTypedArray() || o.Get(key).As<Napi::TypedArray>().TypedArrayType() != type) {
+    throw Napi::TypeError::New(o.Env(), std::string("options.") + key + " must be a " + typeName);
+  }
+  return o.Get(key).As<T>();
+}
+
+double number(const Napi::Object& o, const char* key) {
+  if (!o.Has(key) || !o.Get(key).IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("options.") + key + " must be a number");
+  return o.Get(key).As<Napi::Number>().DoubleValue();
+}
+
+template <typename A, typename T>
+A toArray(Napi::Env env, const std::vector<T>& v) {
+  auto arr = A::New(env, v.size());
+  std::copy(v.begin(), v.end(), arr.Data());
+  return arr;
+}
+
+Napi::Value Conv1d(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "conv1d options must be an object");
+  auto o = info[0].As<Napi::Object>();
+  auto x = typed<Napi::Float32Array>(o, "x", napi_float32_array, "Float32Array");
+  auto w = typed<Napi::Int8Array>(o, "weight", napi_int8_array, "Int8Array");
+  auto bias = typed<Napi::Int32Array>(o, "bias", napi_int32_array, "Int32Array");
+  auto prob = std::make_shared<Conv1dProblem>();
+  const std::string mode = o.Get("mode").ToString().Utf8Value();
+  if (mode == "baseline") prob->mode = Mode::Baseline;
+  else if (mode == "mode1") prob->mode = Mode::Mode1;
+  else if (mode == "mode2") prob->mode = Mode::Mode2;
+  else throw Napi::RangeError::New(env, "mode must be baseline, mode1 or mode2");
+  prob->B = (int64_t)number(o, "batch");
+  prob->D = (int64_t)number(o, "channels");
+  prob->L = (int64_t)number(o, "length");
+  prob->K = (int64_t)number(o, "kernel");
+  if (prob->B < 1 || prob->D < 1 || prob->L < 1 || prob->K < 1 || prob->K > 64) throw Napi::RangeError::New(env, "conv1d shape is invalid (kernel must be 1..64)");
+  if ((int64_t)x.ElementLength() != prob->B * prob->D * prob->L) throw Napi::RangeError::New(env, "x length does not match batch*channels*length");
+  if ((int64_t)w.ElementLength() != prob->D * prob->K) throw Napi::RangeError::New(env, "weight length does not match channels*kernel");
+  if ((int64_t)bias.ElementLength() != prob->D) throw Napi::RangeError::New(env, "bias length does not match channels");
+  prob->x = x.Data(); prob->w = w.Data(); prob->bias = bias.Data();
+  prob->inputScale = (float)number(o, "inputScale");
+  prob->weightScale = (float)number(o, "weightScale");
+  prob->biasScale = (float)number(o, "biasScale");
+  prob->outputScale = (float)number(o, "outputScale");
+  for (float s : {prob->inputScale, prob->weightScale, prob->biasScale, prob->outputScale}) {
+    if (!(s > 0 && std::isfinite(s))) throw Napi::RangeError::New(env, "scales must be finite and positive");
+  }
+  unsigned hw = std::thread::hardware_concurrency();
+  prob->threads = o.Has("threads") && o.Get("threads").IsNumber() ? std::max(1, o.Get("threads").As<Napi::Number>().Int32Value()) : (hw ? (int)hw : 1);
+  const std::string device = o.Has("device") && o.Get("device").IsString() ? o.Get("device").As<Napi::String>().Utf8Value() : "cpu";
+  if (device == "cuda" && !cudaAvailable()) throw Napi::Error::New(env, "device 'cuda' requested but no CUDA device is available");
+  const bool cuda = device == "cuda";
+  auto out = std::make_shared<Conv1dOutputs>();
+  auto* job = new Job(env, [prob, out, cuda] { if (cuda) cudaConv1d(*prob, *out); else conv1dRun(*prob, *out); },
+    [prob, out, cuda](Napi::Env e) -> Napi::Value {
+      auto r = Napi::Object::New(e);
+      r.Set("device", cuda ? "cuda" : "cpu");
+      if (prob->mode == Mode::Baseline) {
+        r.Set("input", toArray<Napi::Int8Array>(e, out->inputQ));
+        auto q = toArray<Napi::Int8Array>(e, out->outputQ);
+        r.Set("output_xproj", q);
+        r.Set("ssm_input", q);
+      } else {
+        r.Set("input", toArray<Napi::Float32Array>(e, out->inputSim));
+        r.Set("output_xproj", toArray<Napi::Float32Array>(e, out->outputSim));
+        r.Set("ssm_input", toArray<Napi::Float32Array>(e, out->ssmInput));
+      }
+      return r;
+    }, {x, w, bias});
+  job->Queue();
+  return job->Promise();
+}
+
+}  // namespace
+
+void registerLayerFunctions(Napi::Env env, Napi::Object exports) {
+  exports.Set("conv1d", Napi::Function::New(env, Conv1d));
+  exports.Set("cudaDeviceName", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return Napi::String::New(i.Env(), cudaDeviceName()); }));
+}
+
+}  // namespace ql

@@ -1,0 +1,149 @@
+// Kernel test and micro-benchmark without Node.js: checks that the CUDA kernels give results
+// identical to the CPU kernels (when a GPU is present) and that the CPU kernels obey their
+// definitions on constructed cases. Prints "N passed, N failed".
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+#include "grid.hpp"
+#include "conv1d.hpp"
+#include "cuda_api.hpp"
+
+
+static int passed = 0, failed = 0;
+static void expect(bool ok, const std::string& what) {
+  if (ok) passed++; else { failed++; std::printf("FAIL: %s\n", what.c_str()); }
+}
+
+static bool sameAcc(const ql::GridAcc& a, const ql::GridAcc& b, std::string& why) {
+  auto f = [&](bool ok, const char* field) { if (!ok) why += std::string(field) + " "; return ok; };
+  bool ok = true;
+  ok &= f(a.n == b.n, "n"); ok &= f(a.nan == b.nan, "nan"); ok &= f(a.inf == b.inf, "inf");
+  ok &= f(a.offTol == b.offTol, "offTol"); ok &= f(a.artifacts == b.artifacts, "artifacts"); ok &= f(a.offGrid == b.offGrid, "offGrid");
+  ok &= f(a.outOfRange == b.outOfRange, "outOfRange"); ok &= f(a.satPos == b.satPos, "satPos"); ok &= f(a.satNeg == b.satNeg, "satNeg");
+  ok &= f(a.sumQ == b.sumQ, "sumQ"); ok &= f(a.sumQ2 == b.sumQ2, "sumQ2"); ok &= f(a.qMin == b.qMin, "qMin"); ok &= f(a.qMax == b.qMax, "qMax");
+  ok &= f(a.maxDev == b.maxDev, "maxDev"); ok &= f(a.maxRecon == b.maxRecon, "maxRecon");
+  ok &= f(std::memcmp(a.devHist, b.devHist, sizeof a.devHist) == 0, "devHist");
+  ok &= f(a.codeHist == b.codeHist, "codeHist");
+  bool w = a.worst.size() == b.worst.size();
+  for (size_t i = 0; w && i < a.worst.size(); i++) w = a.worst[i].index == b.worst[i].index && a.worst[i].cls == b.worst[i].cls && a.worst[i].dev == b.worst[i].dev;
+  ok &= f(w, "worst");
+  return ok;
+}
+
+// A mix of exact grid values, FP32 round-trip artifacts, true off-grid values, saturation and non-finite values.
+static std::vector<float> makeData(size_t n, float s, unsigned seed, bool ties) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> code(-140, 140);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> x(n);
+  for (size_t i = 0; i < n; i++) {
+    const float r = u(rng);
+    if (ties) x[i] = 87.0f * s;  // one artifact value repeated: exercises exact tie-breaking
+    else if (r < 0.90f) x[i] = (float)code(rng) * s;
+    else if (r < 0.999f) x[i] = ((float)code(rng) + u(rng)) * s;
+    else if (r < 0.9995f) x[i] = NAN;
+    else x[i] = INFINITY;
+  }
+  return x;
+}
+
+int main(int argc, char** argv) {
+  const bool bench = argc > 1 && std::string(argv[1]) == "--bench";
+  const bool gpu = ql::cudaAvailable();
+  std::printf("CUDA compiled: %d, device: %s\n", (int)ql::cudaCompiled(), gpu ? ql::cudaDeviceName().c_str() : "none");
+
+  // The reference case: 87 * 0.0121623231 stored as FP32 divides back to 87.00000763: an artifact, not an error.
+  {
+    ql::GridParams p; p.scales = {0.0121623231f}; p.zeroPoints = {0};
+    const float x = 87.0f * 0.0121623231f;
+    ql::GridAcc acc; ql::verifyRange(&x, 1, 0, p, acc);
+    expect(acc.artifacts == 1 && acc.offGrid == 0, "87*s is an FP32 round-trip artifact");
+    expect(std::fabs(acc.maxDev - 7.62939453e-06f) < 1e-12f, "87*s deviation is 7.62939453e-06");
+    const float off = std::nextafter(x, 2.0f);
+    ql::GridAcc acc2; ql::verifyRange(&off, 1, 0, p, acc2);
+    expect(acc2.offGrid == 1, "one ULP above fl32(87*s) is off grid");
+  }
+
+  struct Case { const char* name; size_t n; std::vector<float> scales; int64_t inner; bool ties; };
+  std::vector<Case> cases = {
+    {"per-tensor 3M", 3000017, {0.0121623231f}, 1, false},
+    {"per-channel 1536x2048", 1536 * 2048, {}, 2048, false},
+    {"ties 2.5M", 2500000, {0.0121623231f}, 1, true},
+  };
+  for (int c = 0; c < 1536; c++) cases[1].scales.push_back(0.001f + 0.0001f * (float)(c % 97));
+  for (auto& cs : cases) {
+    ql::GridParams p; p.scales = cs.scales; p.zeroPoints.assign(cs.scales.size(), 0); p.inner = cs.inner;
+    auto x = makeData(cs.n, cs.scales[0], 7, cs.ties);
+    ql::GridAcc one, many;
+    ql::verifyRange(x.data(), (int64_t)x.size(), 0, p, one);
+    ql::verifyParallel(x.data(), (int64_t)x.size(), 0, p, many, 8);
+    std::string why;
+    expect(sameAcc(one, many, why), std::string(cs.name) + ": threaded CPU equals single-threaded (" + why + ")");
+    expect(one.n + one.nan + one.inf == cs.n, std::string(cs.name) + ": every element counted");
+    if (gpu) {
+      ql::GridAcc g;
+      // Two chunks, as the extension streams them.
+      const int64_t half = (int64_t)cs.n / 2;
+      ql::cudaVerify(x.data(), half, 0, p, g);
+      ql::cudaVerify(x.data() + half, (int64_t)cs.n - half, half, p, g);
+      why.clear();
+      expect(sameAcc(one, g, why), std::string(cs.name) + ": CUDA equals CPU (" + why + ")");
+    }
+  }
+
+  // conv1d in three modes at mamba-130m size: CUDA equals CPU.
+  {
+    const int64_t D = 1536, L = bench ? 2048 : 256, K = 4;
+    std::mt19937 rng(3);
+    std::normal_distribution<float> nd(0.0f, 0.12f);
+    std::vector<float> x(D * L); for (auto& v : x) v = nd(rng);
+    std::vector<int8_t> w(D * K); for (auto& v : w) v = (int8_t)(rng() % 255 - 127);
+    std::vector<int32_t> bias(D); for (auto& v : bias) v = (int32_t)(rng() % 2001) - 1000;
+    for (ql::Mode m : {ql::Mode::Baseline, ql::Mode::Mode1, ql::Mode::Mode2}) {
+      ql::Conv1dProblem pr; pr.mode = m; pr.D = D; pr.L = L; pr.K = K; pr.x = x.data(); pr.w = w.data(); pr.bias = bias.data();
+      pr.inputScale = 0.0121623231f; pr.weightScale = 0.00704237f; pr.biasScale = 8.565161660611682e-05f; pr.outputScale = 0.0183f; pr.threads = 8;
+      ql::Conv1dOutputs cpu;
+      auto t0 = std::chrono::steady_clock::now();
+      ql::conv1dRun(pr, cpu);
+      const double cpuMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      const char* mn = m == ql::Mode::Baseline ? "baseline" : m == ql::Mode::Mode1 ? "mode1" : "mode2";
+      if (gpu) {
+        ql::Conv1dOutputs g;
+        ql::cudaConv1d(pr, g);  // warm-up
+        t0 = std::chrono::steady_clock::now();
+        ql::cudaConv1d(pr, g);
+        const double gpuMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        size_t diffs = 0, n = (size_t)(D * L);
+        if (m == ql::Mode::Baseline) { for (size_t i = 0; i < n; i++) diffs += cpu.outputQ[i] != g.outputQ[i] || cpu.inputQ[i] != g.inputQ[i]; }
+        else for (size_t i = 0; i < n; i++) diffs += cpu.outputSim[i] != g.outputSim[i] || std::memcmp(&cpu.ssmInput[i], &g.ssmInput[i], 4) != 0;
+        std::printf("conv1d %s D=%lld L=%lld: cpu %.2f ms, cuda %.2f ms (incl. transfers), %zu elements differ\n", mn, (long long)D, (long long)L, cpuMs, gpuMs, diffs);
+        expect(diffs == 0, std::string("conv1d ") + mn + ": CUDA equals CPU");
+      } else {
+        std::printf("conv1d %s D=%lld L=%lld: cpu %.2f ms\n", mn, (long long)D, (long long)L, cpuMs);
+        expect(m == ql::Mode::Baseline ? cpu.outputQ.size() == (size_t)(D * L) : cpu.ssmInput.size() == (size_t)(D * L), std::string("conv1d ") + mn + " produced outputs");
+      }
+    }
+  }
+
+  if (bench && gpu) {
+    // Device-resident verification throughput against the card's memory bandwidth (1 GiB of float32).
+    const size_t n = (size_t)1 << 28;
+    auto pattern = makeData((size_t)1 << 24, 0.0121623231f, 11, false);
+    std::vector<float> big(n);
+    for (size_t i = 0; i < n; i++) big[i] = pattern[i & ((1u << 24) - 1)];
+    ql::GridParams p; p.scales = {0.0121623231f}; p.zeroPoints = {0};
+    const auto r = ql::cudaBenchVerify(big.data(), (int64_t)n, p, 10);
+    std::printf("BENCH cuda verify: %.1f GB/s over %zu MiB (peak %.1f GB/s, %.0f%% of peak), %.3f ms per pass\n",
+                r.gbPerSec, n * 4 >> 20, r.peakGbPerSec, 100.0 * r.gbPerSec / r.peakGbPerSec, r.msPerPass);
+    auto t0 = std::chrono::steady_clock::now();
+    ql::GridAcc acc; ql::verifyParallel(big.data(), (int64_t)n, 0, p, acc, 16);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("BENCH cpu verify (16 threads): %.1f GB/s\n", n * 4 / ms / 1e6);
+  }
+  std::printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,138 @@
+/**
+ * Compares two runs: two files, or two dump folders paired by relative path and tensor name.
+ * Inputs are compared first: if the runs processed different inputs, every other difference is
+ * meaningless, and the whole comparison is marked invalid.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { openDump } from '../formats/open';
+import { DumpFile } from '../formats/dump';
+import { TensorRef, float32Chunks, numelOf } from '../formats/tensor';
+import { isIntegerDType } from '../formats/dtypes';
+import { FormatError } from '../formats/errors';
+import { loadNative, NativeDiffResult } from '../native/addon';
+import { discoverScale, ScaleInfo } from './scale';
+import { isInputName } from './roles';
+import { CancelledError } from './verify';
+
+export const DUMP_EXTENSIONS = /\.(pt|pth|bin|safetensors|npy|npz)$/i;
+const MAX_FILES = 100_000;
+
+export interface PairResult extends Partial<NativeDiffResult> {
+  file: string; name: string; key: string; is_input: boolean;
+  dtype_a?: string; dtype_b?: string; shape?: number[];
+  scale_a?: number | null; scale_b?: number | null; scale_source_a?: string | null; scale_source_b?: string | null;
+  inputs_match?: boolean | null; error?: string;
+}
+
+export interface DiffReport {
+  a: string; b: string; valid: boolean; reason: string | null; inputs_match: boolean | null;
+  pairs: PairResult[]; only_in_a: string[]; only_in_b: string[];
+}
+
+export interface DiffOptions { threads?: number; top?: number; signal?: AbortSignal }
+
+/** Dump files under `root`, relative paths, sorted; bounded in count and depth. */
+export function listDumpFiles(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, depth: number): void => {
+    if (depth > 16) return;
+    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((x, y) => x.name.localeCompare(y.name))) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p, depth + 1);
+      else if (e.isFile() && DUMP_EXTENSIONS.test(e.name)) {
+        out.push(path.relative(root, p));
+        if (out.length > MAX_FILES) throw new FormatError(`more than ${MAX_FILES} dump files under ${root}`);
+      }
+    }
+  };
+  walk(root, 0);
+  return out;
+}
+
+function scaleOf(s: ScaleInfo | undefined): number | null { return s && s.kind === 'per_tensor' ? s.scale : null; }
+
+async function diffTensors(fileA: string, dumpA: DumpFile, ta: TensorRef, fileB: string, dumpB: DumpFile, tb: TensorRef, opts: DiffOptions): Promise<Partial<PairResult>> {
+  if (numelOf(ta.shape) !== numelOf(tb.shape) || ta.shape.join(',') !== tb.shape.join(',')) {
+    return { error: `shapes differ: [${ta.shape}] vs [${tb.shape}]`, dtype_a: ta.dtype, dtype_b: tb.dtype };
+  }
+  const sa = await discoverScale(fileA, dumpA, ta, { infer: false });
+  const sb = await discoverScale(fileB, dumpB, tb, { infer: false });
+  const codesA = isIntegerDType(ta.dtype), codesB = isIntegerDType(tb.dtype);
+  const d = new (loadNative().Differ)({ scaleA: scaleOf(sa) ?? 0, scaleB: scaleOf(sb) ?? 0, codesA, codesB, top: opts.top ?? 10, threads: opts.threads });
+  const ga = float32Chunks(ta), gb = float32Chunks(tb);
+  for (;;) {
+    if (opts.signal?.aborted) throw new CancelledError();
+    const [x, y] = await Promise.all([ga.next(), gb.next()]);
+    if (x.done || y.done) break;
+    await d.push(x.value.values, y.value.values, x.value.start);
+  }
+  return {
+    dtype_a: ta.dtype, dtype_b: tb.dtype, shape: ta.shape, scale_a: scaleOf(sa), scale_b: scaleOf(sb),
+    scale_source_a: sa?.source ?? null, scale_source_b: sb?.source ?? null, ...d.result(),
+  };
+}
+
+/** A pair matches when its integer codes agree everywhere (or, with no scales, its values do). */
+function pairMatches(p: PairResult): boolean {
+  if (p.error) return false;
+  if (p.exact_pct !== null && p.exact_pct !== undefined) return p.exact_pct === 100;
+  return p.exact_match_pct === 100;
+}
+
+export async function diffPaths(a: string, b: string, opts: DiffOptions = {}): Promise<DiffReport> {
+  const statA = fs.statSync(a), statB = fs.statSync(b);
+  let rels: [string, string, string][];
+  const onlyA: string[] = [], onlyB: string[] = [];
+  if (statA.isDirectory() && statB.isDirectory()) {
+    const la = listDumpFiles(a), lb = new Set(listDumpFiles(b));
+    rels = [];
+    for (const r of la) { if (lb.has(r)) { rels.push([r, path.join(a, r), path.join(b, r)]); lb.delete(r); } else onlyA.push(r); }
+    onlyB.push(...lb);
+  } else if (statA.isFile() && statB.isFile()) {
+    rels = [[path.basename(a), a, b]];
+  } else {
+    throw new FormatError('diff compares two files or two folders, not a file with a folder');
+  }
+  const pairs: PairResult[] = [];
+  const jobs: { rel: string; fa: string; fb: string; da: DumpFile; db: DumpFile; ta: TensorRef; tb: TensorRef; key: string }[] = [];
+  const opened: DumpFile[] = [];
+  try {
+    for (const [rel, fa, fb] of rels) {
+      const da = openDump(fa); opened.push(da);
+      const db = openDump(fb); opened.push(db);
+      const byName = new Map(db.tensors.map((t) => [t.name, t]));
+      for (const ta of da.tensors) {
+        const key = ta.name ? `${rel}:${ta.name}` : rel;
+        const tb = byName.get(ta.name);
+        if (!tb) { onlyA.push(key); continue; }
+        byName.delete(ta.name);
+        jobs.push({ rel, fa, fb, da, db, ta, tb, key });
+      }
+      for (const name of byName.keys()) onlyB.push(name ? `${rel}:${name}` : rel);
+    }
+    // Inputs first: they decide whether the rest means anything.
+    jobs.sort((x, y) => Number(isInputName(y.key)) - Number(isInputName(x.key)));
+    for (const j of jobs) {
+      const base: PairResult = { file: j.rel, name: j.ta.name, key: j.key, is_input: isInputName(j.key) };
+      pairs.push({ ...base, ...(await diffTensors(j.fa, j.da, j.ta, j.fb, j.db, j.tb, opts)) });
+    }
+  } finally {
+    for (const d of opened) d.close();
+  }
+  const inputs = pairs.filter((p) => p.is_input);
+  const mismatched = inputs.filter((p) => !pairMatches(p));
+  const inputsMatch = inputs.length ? mismatched.length === 0 : null;
+  for (const p of pairs) p.inputs_match = inputsMatch;
+  let reason: string | null = null;
+  if (inputsMatch === false) {
+    const m = mismatched[0];
+    const detail = m.error ?? (m.exact_pct !== null && m.exact_pct !== undefined
+      ? `${m.exact_pct.toFixed(2)}% of codes equal, max |Δq| ${m.max_abs_int}`
+      : `${(m.exact_match_pct ?? 0).toFixed(2)}% of values equal, max |Δ| ${m.max_abs_diff}`);
+    reason = `the runs processed different inputs: ${m.key} differs (${detail}); comparing their outputs is meaningless`;
+  } else if (inputsMatch === null) {
+    reason = 'no input tensors found: could not check that both runs processed the same inputs';
+  }
+  return { a, b, valid: inputsMatch !== false, reason, inputs_match: inputsMatch, pairs, only_in_a: onlyA, only_in_b: onlyB };
+}

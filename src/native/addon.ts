@@ -1,0 +1,74 @@
+import * as fs from 'fs';
+import * as path from 'path';
+
+export interface VerifierOptions {
+  scales: number[]; zeroPoints?: number[]; inner?: number; qmin?: number; qmax?: number; tolerance?: number;
+  worst?: number; codes?: boolean; threads?: number; device?: 'cpu' | 'cuda';
+}
+export interface NativeWorst { index: number; value: number; q: number; deviation: number; class: 'exact' | 'fp32_artifact' | 'off_grid' | 'non_finite' }
+export interface NativeGridResult {
+  n: number; nan: number; inf: number; int_min: number | null; int_max: number | null; int_mean: number | null; int_std: number | null;
+  out_of_range: number; saturated_pos: number; saturated_neg: number; max_deviation: number; offgrid_tolerance: number;
+  fp32_artifacts: number; true_offgrid: number; max_reconstruction_error: number; deviation_histogram: number[];
+  code_histogram: number[]; worst: NativeWorst[]; device: 'cpu' | 'cuda';
+}
+export interface NativeVerifier { push(values: Float32Array, start: number): Promise<void>; result(): NativeGridResult }
+
+export interface DifferOptions { scaleA?: number; scaleB?: number; codesA?: boolean; codesB?: boolean; top?: number; threads?: number }
+export interface NativeDiffResult {
+  n: number; max_abs_diff: number; mean_abs_diff: number | null; exact_match_pct: number | null; nan_mismatch: number;
+  sqnr_db: number | null; cosine: number | null; max_abs_int: number | null; mean_abs_int: number | null; exact_pct: number | null;
+  int_diff_histogram: number[] | null; largest: { index: number; a: number; b: number; abs_diff: number }[];
+}
+export interface NativeDiffer { push(a: Float32Array, b: Float32Array, start: number): Promise<void>; result(): NativeDiffResult }
+
+export interface Conv1dOptions {
+  mode: 'baseline' | 'mode1' | 'mode2'; x: Float32Array; weight: Int8Array; bias: Int32Array;
+  batch: number; channels: number; length: number; kernel: number;
+  inputScale: number; weightScale: number; biasScale: number; outputScale: number; threads?: number; device?: 'cpu' | 'cuda';
+}
+export interface Conv1dResult { device: 'cpu' | 'cuda'; input: Int8Array | Float32Array; output_xproj: Int8Array | Float32Array; ssm_input: Int8Array | Float32Array }
+
+export interface QuantLensNative {
+  Verifier: new (o: VerifierOptions) => NativeVerifier;
+  Differ: new (o: DifferOptions) => NativeDiffer;
+  conv1d(o: Conv1dOptions): Promise<Conv1dResult>;
+  cudaAvailable(): boolean;
+  cudaCompiled: boolean;
+  cudaDeviceName(): string;
+  hardwareThreads: number;
+}
+
+let cached: QuantLensNative | undefined;
+
+/** Where the addon may sit relative to this module: bundled (dist/), compiled (out/src/native/) or packaged. */
+function candidates(): string[] {
+  const rel = path.join('native', 'build', 'Release', 'quant_lens_native.node');
+  const out: string[] = [];
+  if (process.env.QUANT_LENS_ADDON) out.push(process.env.QUANT_LENS_ADDON);
+  let dir = __dirname;
+  for (let i = 0; i < 5; i++) { out.push(path.join(dir, rel)); dir = path.dirname(dir); }
+  return out;
+}
+
+/** Loads the native addon once; a missing build is a clear error naming the build command. */
+export function loadNative(): QuantLensNative {
+  if (cached) return cached;
+  for (const c of candidates()) {
+    if (fs.existsSync(c)) {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      cached = require(c) as QuantLensNative;
+      return cached;
+    }
+  }
+  throw new Error(`the native addon is not built (looked for ${candidates()[0]} and parents); run: npm run build:native`);
+}
+
+export type DeviceChoice = 'auto' | 'cpu' | 'cuda';
+
+/** Resolves `auto` to CUDA when a device is present; an explicit `cuda` without one is an error from the addon. */
+export function resolveDevice(choice: DeviceChoice | undefined): 'cpu' | 'cuda' {
+  if (choice === 'cuda') return 'cuda';
+  if (choice === 'cpu') return 'cpu';
+  return loadNative().cudaAvailable() ? 'cuda' : 'cpu';
+}
