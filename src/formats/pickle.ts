@@ -74,6 +74,21 @@ export class BufferReader implements ByteReader {
   }
 }
 
+/**
+ * Globals whose only use in a pickle is to run code. A file that names one is refused outright
+ * (exit 2, "unsafe"), where an unknown but harmless class only becomes a placeholder.
+ */
+const DANGEROUS_MODULES = new Set(['os', 'posix', 'nt', 'subprocess', 'sys', 'shutil', 'socket', 'importlib', 'runpy', 'ctypes',
+  'pty', 'commands', 'multiprocessing', 'code', 'codeop', 'pickle', '_pickle', 'marshal', 'webbrowser', 'platform', 'signal', 'threading', 'asyncio', 'io', '_io', 'tempfile', 'pathlib']);
+const DANGEROUS_BUILTINS = new Set(['eval', 'exec', 'execfile', 'compile', 'open', 'getattr', 'setattr', 'delattr', '__import__', 'apply',
+  'input', 'globals', 'locals', 'vars', 'breakpoint', 'memoryview', 'type', 'object', 'super', 'classmethod', 'staticmethod', 'property', 'file']);
+
+export function isDangerousGlobal(module: string, name: string): boolean {
+  const root = module.split('.')[0];
+  if (DANGEROUS_MODULES.has(root)) return true;
+  return (module === 'builtins' || module === '__builtin__' || module === '__builtins__') && DANGEROUS_BUILTINS.has(name);
+}
+
 const MARK = Symbol('mark');
 
 function decodeLong(b: Buffer): number | bigint {
@@ -144,6 +159,7 @@ export function unpickle(r: ByteReader, opts: UnpicklerOptions): unknown {
   };
   const resolveGlobal = (module: string, name: string): unknown => {
     const q = `${module}.${name}`;
+    if (isDangerousGlobal(module, name)) fail(`unsafe pickle: it refers to ${q}, which runs code when loaded; refused (never pass this file to torch.load)`, where());
     if (opts.constants.has(q)) return opts.constants.get(q);
     return new PyGlobal(module, name);
   };

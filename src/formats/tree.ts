@@ -37,6 +37,7 @@ function moduleChildren(state: Map<unknown, unknown>): [string, unknown][] | und
  * is bounded, so a 100k-deep nesting is a clear error instead of a stack overflow.
  */
 export function collectTree(root: unknown, visitor: TreeVisitor): void {
+  checkExpansion(root);
   const seen = new Set<unknown>();
   let nodes = 0;
   // Iterative DFS in document order.
@@ -80,4 +81,44 @@ function scalar(v: unknown): Pick<ObjectEntry, 'type' | 'value' | 'class'> {
   if (Buffer.isBuffer(v)) return { type: 'bytes', value: v.subarray(0, 256).toString('hex') };
   if (v instanceof PyGlobal) return { type: 'other', class: v.qualified };
   return { type: 'other', value: String(v) };
+}
+
+const MAX_EXPANDED = 1e9;
+
+function childValues(v: unknown): unknown[] | undefined {
+  if (v instanceof Map) return [...v.values()];
+  if (Array.isArray(v)) return v;
+  if (v instanceof PyTuple || v instanceof PySet) return v.items;
+  if (v instanceof Placeholder) return [v.state, ...v.args, ...v.items, ...v.dictItems.map((kv) => kv[1])];
+  return undefined;
+}
+
+/**
+ * A memo-shared structure (a list holding the same list ten times, thirty levels deep) is tiny on
+ * disk but expands to 10^30 leaves in any consumer that copies it. Real checkpoints share tensors,
+ * never exponentially many containers, so such a file is refused.
+ */
+function checkExpansion(root: unknown): void {
+  const size = new Map<unknown, number>();
+  const stack: { v: unknown; expanded: boolean }[] = [{ v: root, expanded: false }];
+  const onPath = new Set<unknown>();
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const kids = childValues(top.v);
+    if (!kids || size.has(top.v)) { stack.pop(); continue; }
+    if (!top.expanded) {
+      top.expanded = true;
+      if (onPath.has(top.v)) { stack.pop(); size.set(top.v, 1); continue; } // a cycle: counted once
+      onPath.add(top.v);
+      if (onPath.size > MAX_TREE_DEPTH + 1) fail(`object tree is nested more than ${MAX_TREE_DEPTH} levels deep (pickle bomb?)`);
+      for (const k of kids) if (childValues(k) && !size.has(k)) stack.push({ v: k, expanded: false });
+      continue;
+    }
+    let total = 1;
+    for (const k of kids) total += childValues(k) ? size.get(k) ?? 1 : 1;
+    if (total > MAX_EXPANDED) fail(`shared references make the object tree expand to more than ${MAX_EXPANDED} nodes (pickle bomb?)`);
+    size.set(top.v, total);
+    onPath.delete(top.v);
+    stack.pop();
+  }
 }

@@ -1,0 +1,201 @@
+/**
+ * Generates the hostile-input corpus: every file is built here from bytes, so the corpus is
+ * reproducible and reviewable (no hand-edited binaries). Each case says what the error must name.
+ * Run `npm run hostile` to write it to test/hostile/corpus/ (fuzzing seeds); the tests generate
+ * it into a temporary folder.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as zlib from 'zlib';
+
+export interface HostileCase { file: string; expect: RegExp; what: string }
+
+// ---- tiny writers ---------------------------------------------------------------
+
+interface ZipInput { name: string; data: Buffer; deflate?: boolean; declaredSize?: number; offsetDelta?: number }
+
+function crc32(buf: Buffer): number {
+  let c = ~0;
+  for (const b of buf) { c ^= b; for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1)); }
+  return ~c >>> 0;
+}
+
+/** A plain ZIP writer; `declaredSize` and `offsetDelta` let a case lie in the central directory. */
+export function makeZip(entries: ZipInput[]): Buffer {
+  const locals: Buffer[] = [], centrals: Buffer[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    const body = e.deflate ? zlib.deflateRawSync(e.data) : e.data;
+    const name = Buffer.from(e.name);
+    const lh = Buffer.alloc(30);
+    lh.writeUInt32LE(0x04034b50, 0); lh.writeUInt16LE(20, 4); lh.writeUInt16LE(e.deflate ? 8 : 0, 8);
+    lh.writeUInt32LE(crc32(e.data), 14); lh.writeUInt32LE(body.length, 18); lh.writeUInt32LE(e.declaredSize ?? e.data.length, 22);
+    lh.writeUInt16LE(name.length, 26);
+    const ch = Buffer.alloc(46);
+    ch.writeUInt32LE(0x02014b50, 0); ch.writeUInt16LE(20, 4); ch.writeUInt16LE(20, 6); ch.writeUInt16LE(e.deflate ? 8 : 0, 10);
+    ch.writeUInt32LE(crc32(e.data), 16); ch.writeUInt32LE(body.length, 20); ch.writeUInt32LE(e.declaredSize ?? e.data.length, 24);
+    ch.writeUInt16LE(name.length, 28); ch.writeUInt32LE(offset + (e.offsetDelta ?? 0), 42);
+    locals.push(lh, name, body);
+    centrals.push(ch, name);
+    offset += 30 + name.length + body.length;
+  }
+  const cd = Buffer.concat(centrals);
+  const eocd = Buffer.alloc(22);
+  eocd.writeUInt32LE(0x06054b50, 0); eocd.writeUInt16LE(entries.length, 8); eocd.writeUInt16LE(entries.length, 10);
+  eocd.writeUInt32LE(cd.length, 12); eocd.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, eocd]);
+}
+
+/** Pickle opcodes, protocol 2, enough to build torch.save-shaped and hostile pickles. */
+export class P {
+  private parts: Buffer[] = [Buffer.from([0x80, 2])];
+  op(...bytes: number[]): this { this.parts.push(Buffer.from(bytes)); return this; }
+  raw(b: Buffer): this { this.parts.push(b); return this; }
+  global(module: string, name: string): this { return this.raw(Buffer.from(`c${module}\n${name}\n`, 'latin1')); }
+  str(s: string): this { const b = Buffer.from(s); const h = Buffer.alloc(5); h[0] = 0x58; h.writeUInt32LE(b.length, 1); return this.raw(Buffer.concat([h, b])); }
+  int(n: number): this { const h = Buffer.alloc(5); h[0] = 0x4a; h.writeInt32LE(n, 1); return this.raw(h); }
+  mark(): this { return this.op(0x28); }
+  tuple(): this { return this.op(0x74); }
+  reduce(): this { return this.op(0x52); }
+  emptyDict(): this { return this.op(0x7d); }
+  emptyList(): this { return this.op(0x5d); }
+  setitems(): this { return this.op(0x75); }
+  build(): this { return this.op(0x62); }
+  put(i: number): this { return this.op(0x71, i); }
+  get(i: number): this { return this.op(0x68, i); }
+  stop(): Buffer { this.op(0x2e); return Buffer.concat(this.parts); }
+}
+
+/** `{name: _rebuild_tensor_v2(storage(key, numel), offset, size, stride)}` as torch.save writes it. */
+function tensorDictPickle(name: string, key: string, numel: number, offset: number, size: number[], stride: number[]): Buffer {
+  const p = new P().emptyDict().mark().str(name).global('torch._utils', '_rebuild_tensor_v2').mark()
+    .mark().str('storage').global('torch', 'FloatStorage').str(key).str('cpu').int(numel).tuple().op(0x51)
+    .int(offset).mark();
+  for (const s of size) p.int(s);
+  p.tuple().mark();
+  for (const s of stride) p.int(s);
+  p.tuple().op(0x89).global('collections', 'OrderedDict').op(0x29).reduce().tuple().reduce().setitems();
+  return p.stop();
+}
+
+function torchZip(pkl: Buffer, storages: Record<string, Buffer>, extra: ZipInput[] = []): Buffer {
+  return makeZip([{ name: 'archive/data.pkl', data: pkl }, ...Object.entries(storages).map(([k, v]) => ({ name: `archive/data/${k}`, data: v })),
+    { name: 'archive/byteorder', data: Buffer.from('little') }, ...extra]);
+}
+
+/** The legacy stream: magic, protocol version, sys_info, then the object pickle. */
+function legacy(objectPickle: Buffer): Buffer {
+  const magic = Buffer.from('80028a0a6cfc9c46f9206aa85019', 'hex');
+  const magicPkl = Buffer.concat([magic, Buffer.from([0x2e])]);
+  const version = new P().op(0x4d, 0xe9, 0x03).stop();
+  const sys = new P().emptyDict().stop();
+  return Buffer.concat([magicPkl, version, sys, objectPickle, new P().emptyList().stop()]);
+}
+
+function safetensors(header: unknown, data: Buffer, lenOverride?: bigint): Buffer {
+  const json = Buffer.from(typeof header === 'string' ? header : JSON.stringify(header));
+  const h = Buffer.alloc(8);
+  h.writeBigUInt64LE(lenOverride ?? BigInt(json.length));
+  return Buffer.concat([h, json, data]);
+}
+
+function npy(headerText: string, data: Buffer): Buffer {
+  let h = headerText;
+  while ((10 + h.length + 1) % 64) h += ' ';
+  h += '\n';
+  const pre = Buffer.alloc(10);
+  Buffer.from('\x93NUMPY', 'latin1').copy(pre); pre[6] = 1; pre[7] = 0; pre.writeUInt16LE(h.length, 8);
+  return Buffer.concat([pre, Buffer.from(h, 'latin1'), data]);
+}
+
+// ---- the corpus -----------------------------------------------------------------
+
+export function generateHostileCorpus(dir: string, marker: string): HostileCase[] {
+  fs.mkdirSync(dir, { recursive: true });
+  const cases: HostileCase[] = [];
+  const add = (name: string, data: Buffer, expect: RegExp, what: string): void => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, data);
+    cases.push({ file, expect, what });
+  };
+  const shell = `touch ${marker}`;
+  const call = (module: string, name: string, arg: string): Buffer => new P().global(module, name).mark().str(arg).tuple().reduce().stop();
+  const f32 = (n: number): Buffer => Buffer.alloc(n * 4);
+
+  // Code execution attempts, in zip and legacy form.
+  for (const [m, n, arg] of [['os', 'system', shell], ['posix', 'system', shell], ['builtins', 'eval', `__import__('os').system('${shell}')`],
+    ['builtins', 'exec', `import os; os.system('${shell}')`], ['subprocess', 'call', shell], ['__builtin__', 'getattr', 'system']] as const) {
+    add(`exec_${m}_${n}.pt`, torchZip(call(m, n, arg), {}), new RegExp(`unsafe pickle.*${m}\\.${n}`), `${m}.${n} in a zip .pt`);
+    add(`exec_${m}_${n}_legacy.pt`, legacy(call(m, n, arg)), new RegExp(`unsafe pickle.*${m}\\.${n}`), `${m}.${n} in a legacy .pt`);
+  }
+  // getattr chain: builtins.getattr(builtins.__import__('os'), 'system')
+  add('exec_getattr_chain.pt', torchZip(new P().global('builtins', 'getattr').mark().global('builtins', '__import__').mark().str('os').tuple().reduce()
+    .str('system').tuple().reduce().mark().str(shell).tuple().reduce().stop(), {}), /unsafe pickle/, 'getattr(__import__("os"), "system")');
+  // BUILD on an unknown class with a __setstate__-style payload: must stay inert data.
+  add('build_trick.pt', torchZip(new P().global('evil.module', 'Payload').op(0x29).op(0x81).emptyDict().mark().str('cmd').str(shell).setitems().build()
+    .stop(), {}), /^$/, 'BUILD on an unknown class (inert placeholder, exit 0)');
+  // INST opcode importing os.system
+  add('exec_inst.pt', torchZip(Buffer.concat([Buffer.from([0x80, 2, 0x28]), new P().str(shell).stop().subarray(2, -1), Buffer.from(`ios\nsystem\n.`, 'latin1')]), {}),
+    /unsafe pickle.*os\.system/, 'INST os system');
+
+  // ZIP structure lies.
+  const good = torchZip(tensorDictPickle('w', '0', 4, 0, [2, 2], [2, 1]), { 0: f32(4) });
+  add('zip_truncated.pt', good.subarray(0, Math.floor(good.length / 2)), /end-of-central-directory record not found|truncated/, 'archive cut in half');
+  const badCd = Buffer.from(good); badCd.writeUInt32LE(0xdeadbeef, good.length - 22 - 46 * 3 - 'archive/data.pkl'.length - 'archive/data/0'.length - 'archive/byteorder'.length);
+  add('zip_corrupt_central.pt', badCd, /central directory entry 0 is corrupt/, 'corrupt central directory');
+  add('zip_entry_past_eof.pt', makeZip([{ name: 'archive/data.pkl', data: tensorDictPickle('w', '0', 4, 0, [2, 2], [2, 1]), offsetDelta: 1 << 30 }]),
+    /past the end of the file/, 'entry offset past end of file');
+  add('zip_duplicate_names.pt', makeZip([{ name: 'archive/data.pkl', data: new P().emptyDict().stop() }, { name: 'archive/data.pkl', data: new P().emptyDict().stop() }]),
+    /two entries named archive\/data\.pkl/, 'duplicate entry names');
+  add('zip_bomb_declared.pt', makeZip([{ name: 'archive/data.pkl', data: Buffer.alloc(1 << 20), deflate: true, declaredSize: 0xfffffff0 }]),
+    /zip bomb/, 'deflated data.pkl declaring 4 GiB');
+  add('zip_bomb_lying.pt', makeZip([{ name: 'archive/data.pkl', data: Buffer.alloc(64 << 20), deflate: true, declaredSize: 1000 }]),
+    /inflates past its declared|zip bomb/, 'deflated data.pkl inflating past its declared size');
+  const z64 = Buffer.from(good); z64.writeUInt32LE(0xffffffff, good.length - 22 + 16);
+  add('zip64_lie.pt', z64, /ZIP64/, 'ZIP64 marker without a ZIP64 record');
+
+  // Storage and view lies.
+  add('storage_too_small.pt', torchZip(tensorDictPickle('w', '0', 1000, 0, [10, 100], [100, 1]), { 0: f32(4) }), /storage 0 holds 16 bytes but 1000 float32 elements need 4000/, 'declared numel beyond the data');
+  add('view_past_storage.pt', torchZip(tensorDictPickle('w', '0', 4, 2, [2, 2], [2, 1]), { 0: f32(4) }), /reaches element 5 but its storage holds 4/, 'offset+size past storage');
+  add('negative_offset.pt', torchZip(tensorDictPickle('w', '0', 4, -1, [2, 2], [2, 1]), { 0: f32(4) }), /invalid storage offset -1/, 'negative storage offset');
+  add('negative_stride.pt', torchZip(tensorDictPickle('w', '0', 4, 0, [2, 2], [-2, 1]), { 0: f32(4) }), /invalid stride -2/, 'negative stride');
+  add('missing_storage.pt', torchZip(tensorDictPickle('w', '7', 4, 0, [2, 2], [2, 1]), {}), /storage record archive\/data\/7 is missing/, 'missing storage record');
+
+  // Pickle bombs.
+  const deep = new P();
+  for (let i = 0; i < 100_000; i++) deep.emptyList();
+  for (let i = 0; i < 99_999; i++) deep.op(0x61);
+  add('bomb_deep_nesting.pt', torchZip(deep.stop(), {}), /nested more than \d+ levels deep/, '100k-deep nested lists');
+  const laughs = new P().emptyList().put(0);
+  for (let level = 1; level <= 30; level++) { laughs.mark(); for (let k = 0; k < 10; k++) laughs.get(level - 1); laughs.op(0x6c).put(level); }
+  add('bomb_billion_laughs.pt', torchZip(laughs.stop(), {}), /expand to more than/, 'memo-shared structure of 10^30 leaves');
+  const hugeStr = Buffer.concat([Buffer.from([0x80, 4, 0x8d]), Buffer.from('ffffffffffffff0f', 'hex'), Buffer.from('.')]);
+  add('bomb_huge_string.pt', torchZip(hugeStr, {}), /declares a \d+-byte value/, 'BINUNICODE8 declaring 2^60 bytes');
+
+  // safetensors header lies.
+  const okHeader = { w: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] } };
+  add('st_huge_header.safetensors', safetensors(okHeader, f32(4), 1n << 40n), /header length \d+ exceeds/, 'header length 1 TiB');
+  add('st_header_past_eof.safetensors', safetensors(okHeader, f32(4), 5000n), /header \(5000 bytes\) runs past the end/, 'header past end of file');
+  add('st_invalid_json.safetensors', safetensors('{"w": {"dtype": "F32", ', f32(4)), /not valid UTF-8 JSON/, 'invalid JSON');
+  add('st_unknown_dtype.safetensors', safetensors({ w: { dtype: 'F128', shape: [2], data_offsets: [0, 32] } }, f32(8)), /unknown dtype "F128"/, 'unknown dtype');
+  add('st_negative_shape.safetensors', safetensors({ w: { dtype: 'F32', shape: [-1, 4], data_offsets: [0, 16] } }, f32(4)), /invalid shape/, 'negative shape');
+  add('st_overflow_shape.safetensors', safetensors({ w: { dtype: 'F32', shape: [2 ** 40, 2 ** 40], data_offsets: [0, 16] } }, f32(4)), /overflows|too many|needs/, 'shape overflowing 2^53');
+  add('st_overlap.safetensors', safetensors({ a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] }, b: { dtype: 'F32', shape: [4], data_offsets: [8, 24] } }, f32(6)), /overlaps/, 'overlapping tensors');
+  add('st_out_of_file.safetensors', safetensors({ w: { dtype: 'F32', shape: [1000], data_offsets: [0, 4000] } }, f32(4)), /covers 4000 bytes but the file holds 16/, 'offsets past the end');
+  add('st_size_mismatch.safetensors', safetensors({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 16] } }, f32(4)), /needs 12 bytes but data_offsets span 16/, 'shape × itemsize ≠ byte length');
+
+  // npy lies.
+  add('npy_lying_shape.npy', npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000), }", f32(4)), /declares shape.*only 16 bytes follow/, 'npy shape far beyond the data');
+  add('npy_object.npy', npy("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }", Buffer.alloc(16)), /Python objects/, 'npy object array (a pickle)');
+
+  // Not a dump at all.
+  add('empty.pt', Buffer.alloc(0), /file is empty/, 'empty file');
+  add('garbage.pt', Buffer.from('this is not a checkpoint, just text\n'.repeat(10)), /unrecognized file/, 'text file');
+  return cases;
+}
+
+if (require.main === module) {
+  const out = process.argv[2] ?? path.join(__dirname, '..', '..', '..', 'test', 'hostile', 'corpus');
+  const cases = generateHostileCorpus(out, '/tmp/quant-lens-hostile-marker');
+  process.stdout.write(`${cases.length} hostile files written to ${out}\n`);
+}
