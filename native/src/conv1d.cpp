@@ -1,15 +1,13 @@
 #include "conv1d.hpp"
+#include "detmath.hpp"
 #include <algorithm>
 #include <cmath>
 #include <thread>
 
 namespace ql {
 
-// SiLU in FP32 as y * sigmoid(y), sigmoid = 1 / (1 + exp(-y)).
-float siluF32(float y) {
-  const float sig = 1.0f / (1.0f + std::exp(-y));
-  return y * sig;
-}
+// SiLU in FP32 as y * sigmoid(y), sigmoid = 1 / (1 + exp(-y)), with the device-independent exp.
+float siluF32(float y) { return siluDet(y); }
 
 static void runChannels(const Conv1dProblem& p, Conv1dOutputs& o, int64_t d0, int64_t d1) {
   const int64_t L = p.L, K = p.K;

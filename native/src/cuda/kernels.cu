@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 #include "../cuda_api.hpp"
+#include "../detmath.hpp"
 
 namespace ql {
 
@@ -77,34 +78,53 @@ __device__ __forceinline__ unsigned long long rankKey(const Elem& e) {
   return ((unsigned long long)tier << 32) | (unsigned)__float_as_int(e.dev);
 }
 
-__global__ void statsKernel(const float* __restrict__ x, long long n, KParams p, DevAcc* acc, unsigned long long* codeHist, int bins) {
-  extern __shared__ unsigned long long sh[];  // code histogram, then dev histogram
-  unsigned long long* shDev = sh + bins;
-  for (int i = threadIdx.x; i < bins + kDevBins; i += blockDim.x) sh[i] = 0;
+// Key histogram for the top-K threshold: bins over the high bits of the rank key (tier, then the
+// deviation's exponent and top mantissa bits). Bin 0 (exact, zero deviation) is never counted.
+constexpr int kKeyBins = 4096;
+__device__ __forceinline__ int keyBin(unsigned long long key) {
+  return (int)((key >> 32) << 10) | (int)(((unsigned)key >> 21) & 1023u);
+}
+__host__ __device__ inline unsigned long long keyBinLow(int bin) {
+  return ((unsigned long long)(bin >> 10) << 32) | ((unsigned long long)(bin & 1023) << 21);
+}
+
+constexpr int kWarps = 8;  // 256 threads
+
+__global__ void __launch_bounds__(256) statsKernel(const float* __restrict__ x, long long n, KParams p, DevAcc* acc,
+                                                   unsigned long long* codeHist, int bins, unsigned long long* keyHist) {
+  // Per-warp code histograms (32-bit shared counters: contention only within a warp), one key histogram.
+  extern __shared__ unsigned int sh[];
+  unsigned int* keyH = sh + kWarps * bins;
+  for (int i = threadIdx.x; i < kWarps * bins + kKeyBins; i += blockDim.x) sh[i] = 0;
   __syncthreads();
+  unsigned int* myHist = sh + (threadIdx.x >> 5) * bins;
   unsigned long long cn = 0, cnan = 0, cinf = 0, ctol = 0, cart = 0, coff = 0, coor = 0, csp = 0, csn = 0;
+  unsigned int dh[kDevBins] = {};
   double sq = 0, sq2 = 0;
   float qmin = INFINITY, qmax = -INFINITY, mdev = 0, mrec = 0;
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
     const float v = x[i];
     const Elem e = classify(v, p.start + i, p);
+    const unsigned long long key = rankKey(e);
+    if (key) atomicAdd(&keyH[keyBin(key)], 1u);
     if (!e.finite) { if (isnan(v)) cnan++; else cinf++; continue; }
     cn++;
-    if (e.dev > p.tol) ctol++;
-    if (e.cls == kFp32Artifact) cart++;
-    if (e.cls == kOffGrid) coff++;
+    ctol += e.dev > p.tol;
+    cart += e.cls == kFp32Artifact;
+    coff += e.cls == kOffGrid;
     mdev = fmaxf(mdev, e.dev);
     mrec = fmaxf(mrec, e.recon);
-    atomicAdd(&shDev[devBinD(e.dev)], 1ull);
+    const int db = devBinD(e.dev);
+#pragma unroll
+    for (int k = 0; k < kDevBins; k++) dh[k] += db == k;
     const double qd = e.q;
     sq += qd; sq2 += qd * qd;
     qmin = fminf(qmin, e.q); qmax = fmaxf(qmax, e.q);
-    if (e.q >= (float)p.qmax) csp++;
-    if (e.q <= (float)p.qmin) csn++;
+    csp += e.q >= (float)p.qmax;
+    csn += e.q <= (float)p.qmin;
     if (e.q < (float)p.qmin || e.q > (float)p.qmax) coor++;
-    else atomicAdd(&sh[(int)e.q - p.qmin], 1ull);
+    else atomicAdd(&myHist[(int)e.q - p.qmin], 1u);
   }
-  // Warp reduction, then one atomic per warp.
   for (int off = 16; off > 0; off >>= 1) {
     cn += __shfl_down_sync(0xffffffff, cn, off); cnan += __shfl_down_sync(0xffffffff, cnan, off);
     cinf += __shfl_down_sync(0xffffffff, cinf, off); ctol += __shfl_down_sync(0xffffffff, ctol, off);
@@ -114,6 +134,8 @@ __global__ void statsKernel(const float* __restrict__ x, long long n, KParams p,
     sq += __shfl_down_sync(0xffffffff, sq, off); sq2 += __shfl_down_sync(0xffffffff, sq2, off);
     qmin = fminf(qmin, __shfl_down_sync(0xffffffff, qmin, off)); qmax = fmaxf(qmax, __shfl_down_sync(0xffffffff, qmax, off));
     mdev = fmaxf(mdev, __shfl_down_sync(0xffffffff, mdev, off)); mrec = fmaxf(mrec, __shfl_down_sync(0xffffffff, mrec, off));
+#pragma unroll
+    for (int k = 0; k < kDevBins; k++) dh[k] += __shfl_down_sync(0xffffffff, dh[k], off);
   }
   if ((threadIdx.x & 31) == 0) {
     atomicAdd(&acc->n, cn); atomicAdd(&acc->nan, cnan); atomicAdd(&acc->inf, cinf); atomicAdd(&acc->offTol, ctol);
@@ -122,10 +144,15 @@ __global__ void statsKernel(const float* __restrict__ x, long long n, KParams p,
     atomicAdd(&acc->sumQ, sq); atomicAdd(&acc->sumQ2, sq2);  // integer-valued: exact in any order
     if (cn) { atomicMin(&acc->qMinKey, floatKey(qmin)); atomicMax(&acc->qMaxKey, floatKey(qmax)); }
     atomicMax(&acc->maxDevBits, __float_as_int(mdev)); atomicMax(&acc->maxReconBits, __float_as_int(mrec));
+    for (int k = 0; k < kDevBins; k++) if (dh[k]) atomicAdd(&acc->devHist[k], (unsigned long long)dh[k]);
   }
   __syncthreads();
-  for (int i = threadIdx.x; i < bins; i += blockDim.x) if (sh[i]) atomicAdd(&codeHist[i], sh[i]);
-  for (int i = threadIdx.x; i < kDevBins; i += blockDim.x) if (shDev[i]) atomicAdd(&acc->devHist[i], shDev[i]);
+  for (int i = threadIdx.x; i < bins; i += blockDim.x) {
+    unsigned long long t = 0;
+    for (int w = 0; w < kWarps; w++) t += sh[w * bins + i];
+    if (t) atomicAdd(&codeHist[i], t);
+  }
+  for (int i = threadIdx.x; i < kKeyBins; i += blockDim.x) if (keyH[i]) atomicAdd(&keyHist[i], (unsigned long long)keyH[i]);
 }
 
 // Counts elements whose key > keyLo, or == keyLo with index < idxHi (for exact tie-breaking).
@@ -157,6 +184,7 @@ struct Context {
   float* scales = nullptr; int32_t* zps = nullptr; size_t pCap = 0;
   DevAcc* acc = nullptr; unsigned long long* hist = nullptr; size_t histCap = 0;
   unsigned long long* count = nullptr;
+  unsigned long long* keyHist = nullptr;
   Worst* cand = nullptr; size_t candCap = 0;
   int sms = 0;
 };
@@ -206,6 +234,8 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   check(cudaMemcpy(c.zps, p.zeroPoints.data(), p.scales.size() * 4, cudaMemcpyHostToDevice), "copy zero points");
   if (!c.acc) check(cudaMalloc(&c.acc, sizeof(DevAcc)), "alloc acc");
   if (!c.count) check(cudaMalloc(&c.count, sizeof(unsigned long long)), "alloc count");
+  if (!c.keyHist) check(cudaMalloc(&c.keyHist, kKeyBins * sizeof(unsigned long long)), "alloc key histogram");
+  check(cudaMemset(c.keyHist, 0, kKeyBins * sizeof(unsigned long long)), "init key histogram");
   grow(c.hist, c.histCap, (size_t)bins, "alloc histogram");
   DevAcc init{};
   init.qMinKey = 0x7fffffff; init.qMaxKey = (int)0x80000000;
@@ -213,9 +243,9 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   check(cudaMemset(c.hist, 0, bins * sizeof(unsigned long long)), "init histogram");
   KParams kp{c.scales, c.zps, (int)p.scales.size(), p.inner, start, p.qmin, p.qmax, p.tolerance, p.inputIsCodes};
   const int blocks = blocksFor(n, c.sms);
-  const size_t shmem = (bins + kDevBins) * sizeof(unsigned long long);
+  const size_t shmem = (kWarps * (size_t)bins + kKeyBins) * sizeof(unsigned int);
   if (shmem > 48 * 1024) throw std::runtime_error("integer range too wide for the CUDA histogram");
-  statsKernel<<<blocks, 256, shmem>>>(dx, n, kp, c.acc, c.hist, bins);
+  statsKernel<<<blocks, 256, shmem>>>(dx, n, kp, c.acc, c.hist, bins, c.keyHist);
   check(cudaGetLastError(), "stats kernel");
   DevAcc h;
   check(cudaMemcpy(&h, c.acc, sizeof h, cudaMemcpyDeviceToHost), "read acc");
@@ -240,18 +270,23 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
       return v;
     };
     const unsigned long long cap = 1 << 20;
-    // Candidates: key > 0 (anything not exact with zero deviation).
-    unsigned long long keyLo = 0; long long idxHi = 0;
-    unsigned long long total = part.nan + part.inf + part.offGrid + part.artifacts;
-    if (total > cap) {
-      // Smallest threshold key with at most `cap` elements strictly above it but at least K at or above.
-      unsigned long long lo = 0, hi = (4ull << 32);
+    // Candidates: from the key histogram, the lowest bin that still holds the K-th worst element;
+    // everything at or above that bin's lower key is collected (one pass) and ranked on the host.
+    std::vector<unsigned long long> kh(kKeyBins);
+    check(cudaMemcpy(kh.data(), c.keyHist, kKeyBins * sizeof(unsigned long long), cudaMemcpyDeviceToHost), "read key histogram");
+    unsigned long long keyLo = 0, above = 0; long long idxHi = 0;
+    int b = kKeyBins - 1;
+    for (; b > 0; b--) { above += kh[b]; if (above >= (unsigned long long)K) break; }
+    if (b > 0) keyLo = keyBinLow(b) - 1;  // collect key > keyLo, i.e. key >= the bin's lower bound
+    if (above > cap) {
+      // Over a million candidates in one bin (massive ties): exact threshold by bisection on the key,
+      // then the lowest indices among the ties, as the CPU's ordering does.
+      unsigned long long lo = keyLo, hi = (4ull << 32);
       while (hi - lo > 1) {
         const unsigned long long mid = lo + (hi - lo) / 2;
         if (countAbove(mid, 0) >= (unsigned long long)K) lo = mid; else hi = mid;
       }
-      // Now count(key > lo) >= K > count(key > lo+1): the K-th element has key lo+1. Take every key
-      // above it, and of the ties at lo+1 the lowest indices, as the CPU's ordering does.
+      // count(key > lo) >= K > count(key > lo+1): the K-th element has key lo+1.
       keyLo = lo + 1;
       long long ilo = 0, ihi = n;
       while (ilo < ihi) {
@@ -310,12 +345,8 @@ __device__ __forceinline__ float quantizeCodeD(float v, float s) {
   return fminf(fmaxf(r, -128.0f), 127.0f);
 }
 
-__device__ __forceinline__ float siluD(float y) {
-  // Same formula as the CPU: y * (1 / (1 + exp(-y))); expf is correctly rounded-to-1ulp on both sides,
-  // so codes can differ from the CPU only when y sits within an ulp of a rounding boundary.
-  const float sig = __fdiv_rn(1.0f, __fadd_rn(1.0f, expf(-y)));
-  return __fmul_rn(y, sig);
-}
+// The CPU's SiLU, operation for operation (detmath.hpp; built with --fmad=false).
+__device__ __forceinline__ float siluD(float y) { return siluDet(y); }
 
 __global__ void conv1dKernel(Conv1dProblem p, int8_t* inQ, int8_t* outQ, float* inSim, float* outSim, float* ssm) {
   const long long total = p.B * p.D * p.L;
