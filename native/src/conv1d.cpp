@@ -9,9 +9,16 @@ namespace ql {
 // SiLU in FP32 as y * sigmoid(y), sigmoid = 1 / (1 + exp(-y)), with the device-independent exp.
 float siluF32(float y) { return siluDet(y); }
 
+// One (batch, channel) row at a time, as whole-row loops the compiler vectorizes. The order of
+// operations per element is the CUDA kernel's: acc = 0; acc += w[k]*x[t-K+1+k] for k = 0..K-1
+// (zero padding adds +0, which leaves acc unchanged), then the bias, SiLU and re-quantization.
 static void runChannels(const Conv1dProblem& p, Conv1dOutputs& o, int64_t d0, int64_t d1) {
   const int64_t L = p.L, K = p.K;
   const float sx = p.inputScale, sw = p.weightScale, sb = p.biasScale, so = p.outputScale;
+  std::vector<float> pad((size_t)(L + K - 1), 0.0f), acc((size_t)L);
+  std::vector<int32_t> padQ((size_t)(L + K - 1), 0), accQ((size_t)L);
+  float* pd = pad.data() + (K - 1);
+  int32_t* pq = padQ.data() + (K - 1);
   for (int64_t b = 0; b < p.B; b++) {
     for (int64_t d = d0; d < d1; d++) {
       const int64_t row = (b * p.D + d) * L;
@@ -19,35 +26,40 @@ static void runChannels(const Conv1dProblem& p, Conv1dOutputs& o, int64_t d0, in
       const int8_t* w = p.w + d * K;
       if (p.mode == Mode::Baseline) {
         int8_t* xq = o.inputQ.data() + row;
-        for (int64_t t = 0; t < L; t++) xq[t] = (int8_t)quantizeCode(x[t], sx);
+        for (int64_t t = 0; t < L; t++) pq[t] = (int32_t)quantizeCode(x[t], sx);
+        for (int64_t t = 0; t < L; t++) xq[t] = (int8_t)pq[t];
+        // Exact integer accumulation: int8 x int8 products summed in int32, then the int32 bias.
+        for (int64_t t = 0; t < L; t++) accQ[t] = 0;
+        for (int64_t k = 0; k < K; k++) {
+          const int32_t wk = w[k];
+          const int32_t* src = padQ.data() + k;
+          for (int64_t t = 0; t < L; t++) accQ[t] += wk * src[t];
+        }
+        const int32_t bias = p.bias[d];
+        int8_t* out = o.outputQ.data() + row;
         for (int64_t t = 0; t < L; t++) {
-          // Exact integer accumulation: int8 x int8 products summed in int32, then the int32 bias.
-          int32_t acc = 0;
-          for (int64_t k = 0; k < K; k++) {
-            const int64_t src = t - (K - 1) + k;
-            if (src >= 0) acc += (int32_t)w[k] * (int32_t)xq[src];
-          }
-          acc += p.bias[d];
-          const float y = (float)acc * sb;  // FP32 epilogue
-          o.outputQ[row + t] = (int8_t)quantizeCode(siluF32(y), so);
+          const float y = (float)(accQ[t] + bias) * sb;  // FP32 epilogue
+          out[t] = (int8_t)quantizeCode(siluDet(y), so);
         }
       } else {
         float* xs = o.inputSim.data() + row;
-        for (int64_t t = 0; t < L; t++) xs[t] = quantizeCode(x[t], sx) * sx;
-        float ws[64];
-        for (int64_t k = 0; k < K; k++) ws[k] = (float)w[k] * sw;
-        const float b32 = (float)p.bias[d] * sb;
-        for (int64_t t = 0; t < L; t++) {
-          float acc = 0.0f;
-          for (int64_t k = 0; k < K; k++) {
-            const int64_t src = t - (K - 1) + k;
-            if (src >= 0) acc += ws[k] * xs[src];
-          }
-          const float ys = siluF32(acc + b32);
-          o.ssmInput[row + t] = ys;
-          o.outputSim[row + t] = quantizeCode(ys, so) * so;
+        for (int64_t t = 0; t < L; t++) pd[t] = quantizeCode(x[t], sx) * sx;
+        for (int64_t t = 0; t < L; t++) xs[t] = pd[t];
+        for (int64_t t = 0; t < L; t++) acc[t] = 0.0f;
+        for (int64_t k = 0; k < K; k++) {
+          const float wk = (float)w[k] * sw;
+          const float* src = pad.data() + k;
+          for (int64_t t = 0; t < L; t++) acc[t] += wk * src[t];
         }
-        if (p.mode == Mode::Mode2) std::copy(o.outputSim.begin() + row, o.outputSim.begin() + row + L, o.ssmInput.begin() + row);
+        const float b32 = (float)p.bias[d] * sb;
+        float* ssm = o.ssmInput.data() + row;
+        float* grid = o.outputSim.data() + row;
+        for (int64_t t = 0; t < L; t++) {
+          const float ys = siluDet(acc[t] + b32);
+          const float g = quantizeCode(ys, so) * so;
+          grid[t] = g;
+          ssm[t] = p.mode == Mode::Mode2 ? g : ys;
+        }
       }
     }
   }

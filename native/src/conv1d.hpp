@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+#include "detmath.hpp"
 
 namespace Napi { class Env; class Object; }
 
@@ -27,8 +28,8 @@ struct Conv1dOutputs {
 };
 
 // Round half to even and clamp to int8, in FP32: clamp(rint(fl32(v / s))).
-inline float quantizeCode(float v, float s) {
-  float r = __builtin_nearbyintf(v / s);
+QL_HD float quantizeCode(float v, float s) {
+  const float r = rintDet(v / s);
   return r < -128.0f ? -128.0f : (r > 127.0f ? 127.0f : r);
 }
 

@@ -21,18 +21,36 @@ QL_HD float bitsToFloat(uint32_t b) {
 #endif
 }
 
-// exp(x) for FP32: x = k*ln2 + r (Cody-Waite, two-part ln2), exp(r) by a degree-6 Taylor/Horner
-// polynomial on |r| <= ln2/2 (error < 2 ulp), scaled by 2^k through the exponent bits.
-QL_HD float expDet(float x) {
-  if (x != x) return x;
-  if (x > 88.7f) return bitsToFloat(0x7f800000u);
-  if (x < -103.9f) return 0.0f;
+// rint (round half to even) for FP32 without libm: glibc's nearbyintf saves and restores the FP
+// environment on every call (~20x slower). For |r| < 2^23, (|r| + 2^23) - 2^23 rounds to an integer
+// under the default round-to-nearest-even mode; larger magnitudes are already integers.
+QL_HD float rintDet(float r) {
 #if defined(__CUDA_ARCH__)
-  const float k = rintf(x * 1.44269504f);
+  return rintf(r);
 #else
-  const float k = __builtin_nearbyintf(x * 1.44269504f);
+  // Branch-free (selects), so loops over arrays vectorize.
+  const float a = __builtin_fabsf(r);
+  const float t = __builtin_copysignf((a + 8388608.0f) - 8388608.0f, r);
+  return a < 8388608.0f ? t : r;
 #endif
-  const float r = (x - k * 0.693145752f) - k * 1.42860677e-06f;
+}
+
+QL_HD uint32_t floatBits(float f) {
+#if defined(__CUDA_ARCH__)
+  return __float_as_uint(f);
+#else
+  uint32_t b; std::memcpy(&b, &f, 4); return b;
+#endif
+}
+
+// exp(x) for FP32: x = k*ln2 + r (Cody-Waite, two-part ln2), exp(r) by a degree-6 Taylor/Horner
+// polynomial on |r| <= ln2/2 (error < 2 ulp), scaled by 2^k through the exponent bits (in two
+// steps, so k up to 128 does not overflow early). Written with selects, not branches, so it vectorizes;
+// arguments outside [-103.9, 88.7] give 0 or +inf, NaN gives NaN.
+QL_HD float expDet(float x) {
+  const float xc = x < -103.9f ? -103.9f : (x > 88.7f ? 88.7f : x);
+  const float k = rintDet(xc * 1.44269504f);
+  const float r = (xc - k * 0.693145752f) - k * 1.42860677e-06f;
   float p = 1.38888889e-03f;
   p = p * r + 8.33333333e-03f;
   p = p * r + 4.16666667e-02f;
@@ -40,10 +58,12 @@ QL_HD float expDet(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  int ki = (int)k;
-  // 2^k in two steps so subnormal results stay exact-as-rounded and k up to 128 does not overflow early.
+  const int ki = (int)k;
   const int k1 = ki / 2, k2 = ki - k1;
-  return p * bitsToFloat((uint32_t)(k1 + 127) << 23) * bitsToFloat((uint32_t)(k2 + 127) << 23);
+  float e = p * bitsToFloat((uint32_t)(k1 + 127) << 23) * bitsToFloat((uint32_t)(k2 + 127) << 23);
+  e = x > 88.7f ? bitsToFloat(0x7f800000u) : e;
+  e = x < -103.9f ? 0.0f : e;
+  return x != x ? x : e;
 }
 
 QL_HD float siluDet(float y) { return y * (1.0f / (1.0f + expDet(-y))); }

@@ -1,4 +1,5 @@
 #include "diff.hpp"
+#include "detmath.hpp"
 #include <algorithm>
 #include <cmath>
 #include <thread>
@@ -28,7 +29,7 @@ void DiffAcc::merge(const DiffAcc& o, int topK) {
 }
 
 static inline float realValue(float v, const DiffSide& s) { return s.isCodes && s.scale != 0.0f ? v * s.scale : v; }
-static inline float code(float v, const DiffSide& s) { return s.isCodes ? v : std::nearbyint(v / s.scale); }
+static inline float code(float v, const DiffSide& s) { return s.isCodes ? v : rintDet(v / s.scale); }
 
 void diffRange(const float* a, const float* b, int64_t n, int64_t start, const DiffParams& p, DiffAcc& acc) {
   const bool grid = (p.a.isCodes || p.a.scale != 0.0f) && (p.b.isCodes || p.b.scale != 0.0f);

@@ -1,4 +1,5 @@
 #include "grid.hpp"
+#include "detmath.hpp"
 #include <algorithm>
 #include <cmath>
 #include <thread>
@@ -43,54 +44,73 @@ void GridAcc::merge(const GridAcc& o, int worstK) {
 
 // The arithmetic here must be IEEE single precision with no contraction (the build passes
 // -ffp-contract=off): fl32(x/s), rint (round half to even), fl32(q*s) are the definitions.
+// Work goes in blocks: a branch-free, vectorizable pass computes q, deviation and membership for
+// the block; a second pass accumulates. Elements only enter the (rare) worst-list path when they
+// could rank in it.
 static void verifyRun(const float* x, int64_t n, int64_t start, float s, int32_t zp, const GridParams& p, GridAcc& acc) {
   const int bins = p.qmax - p.qmin + 1;
   if ((int)acc.codeHist.size() < bins) acc.codeHist.resize(bins, 0);
   uint64_t* hist = acc.codeHist.data();
-  const float tol = p.tolerance;
-  // Entry bar for the worst list: skip the sort unless an element can enter it.
-  for (int64_t i = 0; i < n; i++) {
-    const float v = x[i];
-    if (!std::isfinite(v)) {
-      if (std::isnan(v)) acc.nan++; else acc.inf++;
-      insertWorst(acc.worst, Worst{start + i, v, 0.0f, 0.0f, kNonFinite}, p.worstK);
-      continue;
-    }
-    float q, dev;
-    uint8_t cls;
-    float recon;
+  const float tol = p.tolerance, fzp = (float)zp, fqmin = (float)p.qmin, fqmax = (float)p.qmax;
+  constexpr int B = 512;
+  alignas(64) float qv[B], dv[B], rv[B];
+  alignas(64) uint8_t cls[B];
+  for (int64_t base = 0; base < n; base += B) {
+    const int m = (int)std::min<int64_t>(B, n - base);
+    const float* xb = x + base;
+    uint64_t offTol = 0, art = 0, off = 0, sp = 0, sn = 0, oor = 0, fin = 0;
+    float maxDev = acc.maxDev, maxRecon = acc.maxRecon;
+    double sumQ = 0, sumQ2 = 0;
     if (p.inputIsCodes) {
-      q = v; dev = 0.0f; cls = kExact; recon = 0.0f;
+      for (int i = 0; i < m; i++) { qv[i] = xb[i]; dv[i] = 0.0f; rv[i] = 0.0f; cls[i] = xb[i] - xb[i] == 0.0f ? kExact : kNonFinite; }
     } else {
-      const float r = v / s;
-      const float qr = std::nearbyint(r);
-      dev = std::fabs(r - qr);
-      const float back = qr * s;
-      const bool member = back == v;
-      recon = std::fabs(back - v);
-      cls = member ? (dev == 0.0f ? kExact : kFp32Artifact) : kOffGrid;
-      q = qr + (float)zp;
-    }
-    acc.n++;
-    if (dev > tol) acc.offTol++;
-    if (cls == kFp32Artifact) acc.artifacts++;
-    if (cls == kOffGrid) acc.offGrid++;
-    if (dev > acc.maxDev) acc.maxDev = dev;
-    if (recon > acc.maxRecon) acc.maxRecon = recon;
-    acc.devHist[devBin(dev)]++;
-    const double qd = q;
-    acc.sumQ += qd; acc.sumQ2 += qd * qd;
-    if (!acc.any) { acc.qMin = acc.qMax = qd; acc.any = true; }
-    else { if (qd < acc.qMin) acc.qMin = qd; if (qd > acc.qMax) acc.qMax = qd; }
-    if (q >= (float)p.qmax) acc.satPos++;
-    if (q <= (float)p.qmin) acc.satNeg++;
-    if (q < (float)p.qmin || q > (float)p.qmax) acc.outOfRange++;
-    else hist[(int)q - p.qmin]++;
-    if (dev > 0.0f || cls != kExact) {
-      if ((int)acc.worst.size() < p.worstK || worseThan(Worst{start + i, v, q, dev, cls}, acc.worst.back())) {
-        insertWorst(acc.worst, Worst{start + i, v, q, dev, cls}, p.worstK);
+      for (int i = 0; i < m; i++) {
+        const float v = xb[i];
+        const float r = v / s;
+        const float qr = rintDet(r);
+        const float d = __builtin_fabsf(r - qr);
+        const float back = qr * s;
+        const bool finite = v - v == 0.0f;
+        qv[i] = qr + fzp;
+        dv[i] = finite ? d : 0.0f;
+        rv[i] = finite ? __builtin_fabsf(back - v) : 0.0f;
+        cls[i] = !finite ? kNonFinite : back == v ? (d == 0.0f ? kExact : kFp32Artifact) : kOffGrid;
       }
     }
+    for (int i = 0; i < m; i++) {
+      const uint8_t c = cls[i];
+      if (c == kNonFinite) {
+        if (xb[i] != xb[i]) acc.nan++; else acc.inf++;
+        insertWorst(acc.worst, Worst{start + base + i, xb[i], 0.0f, 0.0f, kNonFinite}, p.worstK);
+        continue;
+      }
+      const float q = qv[i], d = dv[i];
+      fin++;
+      offTol += d > tol;
+      art += c == kFp32Artifact;
+      off += c == kOffGrid;
+      maxDev = d > maxDev ? d : maxDev;
+      maxRecon = rv[i] > maxRecon ? rv[i] : maxRecon;
+      acc.devHist[devBin(d)]++;
+      sumQ += q; sumQ2 += (double)q * q;
+      sp += q >= fqmax;
+      sn += q <= fqmin;
+      if (q < fqmin || q > fqmax) oor++;
+      else hist[(int)q - p.qmin]++;
+      if (d > 0.0f || c != kExact) {
+        const Worst w{start + base + i, xb[i], q, d, c};
+        if ((int)acc.worst.size() < p.worstK || worseThan(w, acc.worst.back())) insertWorst(acc.worst, w, p.worstK);
+      }
+    }
+    for (int i = 0; i < m; i++) {
+      if (cls[i] == kNonFinite) continue;
+      const double q = qv[i];
+      if (!acc.any) { acc.qMin = acc.qMax = q; acc.any = true; }
+      acc.qMin = q < acc.qMin ? q : acc.qMin;
+      acc.qMax = q > acc.qMax ? q : acc.qMax;
+    }
+    acc.n += fin; acc.offTol += offTol; acc.artifacts += art; acc.offGrid += off; acc.satPos += sp; acc.satNeg += sn; acc.outOfRange += oor;
+    acc.sumQ += sumQ; acc.sumQ2 += sumQ2; acc.maxDev = maxDev; acc.maxRecon = maxRecon;
   }
 }
 

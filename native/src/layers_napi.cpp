@@ -24,11 +24,14 @@ double number(const Napi::Object& o, const char* key) {
   return o.Get(key).As<Napi::Number>().DoubleValue();
 }
 
+// Hands a result vector to JS without a copy: the ArrayBuffer owns the vector's memory and frees
+// it when collected (a copy would touch every page a second time).
 template <typename A, typename T>
-A toArray(Napi::Env env, const std::vector<T>& v) {
-  auto arr = A::New(env, v.size());
-  std::copy(v.begin(), v.end(), arr.Data());
-  return arr;
+A toArray(Napi::Env env, std::vector<T>& v) {
+  auto* owned = new std::vector<T>(std::move(v));
+  auto buf = Napi::ArrayBuffer::New(env, owned->data(), owned->size() * sizeof(T),
+                                    [](Napi::Env, void*, std::vector<T>* vec) { delete vec; }, owned);
+  return A::New(env, owned->size(), buf, 0);
 }
 
 Napi::Value Conv1d(const Napi::CallbackInfo& info) {

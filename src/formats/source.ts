@@ -10,6 +10,8 @@ export interface ByteSource {
   readonly label: string;
   readSync(offset: number, length: number): Buffer;
   read(offset: number, length: number): Promise<Buffer>;
+  /** Reads into `into` (at its start) so a streaming caller can reuse one buffer for every chunk. */
+  readInto?(into: Buffer, offset: number, length: number): Promise<Buffer>;
 }
 
 /** Reads through one read-only file descriptor; never writes, renames or locks. */
@@ -45,9 +47,13 @@ export class FileSource implements ByteSource {
     return buf;
   }
 
-  async read(offset: number, length: number): Promise<Buffer> {
+  read(offset: number, length: number): Promise<Buffer> {
+    return this.readInto(Buffer.allocUnsafe(length), offset, length);
+  }
+
+  async readInto(into: Buffer, offset: number, length: number): Promise<Buffer> {
     this.check(offset, length);
-    const buf = Buffer.allocUnsafe(length);
+    const buf = into.subarray(0, length);
     let done = 0;
     while (done < length) {
       const n = await new Promise<number>((resolve, reject) =>
@@ -79,6 +85,10 @@ export class SliceSource implements ByteSource {
   read(offset: number, length: number): Promise<Buffer> {
     this.check(offset, length);
     return this.inner.read(this.start + offset, length);
+  }
+  readInto(into: Buffer, offset: number, length: number): Promise<Buffer> {
+    this.check(offset, length);
+    return this.inner.readInto ? this.inner.readInto(into, this.start + offset, length) : this.inner.read(this.start + offset, length);
   }
 }
 

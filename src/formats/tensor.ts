@@ -72,13 +72,17 @@ const GATHER_SPAN_BYTES = 64 << 20;
  * Contiguous tensors read one range; strided views gather from the covering span
  * (or row by row when the span is large), so no read is unbounded.
  */
-export async function readRawElements(t: TensorRef, start: number, count: number): Promise<Buffer> {
+export async function readRawElements(t: TensorRef, start: number, count: number, reuse?: Buffer): Promise<Buffer> {
   const item = ITEM_SIZE[t.dtype];
   const n = numelOf(t.shape);
   if (start < 0 || count < 0 || start + count > n) fail(`element range [${start}, ${start + count}) outside tensor of ${n}`, t.name);
   if (count === 0) return Buffer.alloc(0);
-  if (isContiguous(t)) return t.storage.source.read((t.storageOffset + start) * item, count * item);
-  const out = Buffer.allocUnsafe(count * item);
+  const src = t.storage.source;
+  if (isContiguous(t)) {
+    const off = (t.storageOffset + start) * item;
+    return reuse && src.readInto && reuse.length >= count * item ? src.readInto(reuse, off, count * item) : src.read(off, count * item);
+  }
+  const out = reuse && reuse.length >= count * item ? reuse.subarray(0, count * item) : Buffer.allocUnsafe(count * item);
   const idx = unravel(start, t.shape);
   const rank = t.shape.length;
   let written = 0;
@@ -129,12 +133,17 @@ export async function* float64Chunks(t: TensorRef, chunk = DEFAULT_CHUNK_ELEMENT
   }
 }
 
-/** Streams a tensor's values as FP32 (the numeric kernels' input). */
+/**
+ * Streams a tensor's values as FP32 (the numeric kernels' input). One read buffer serves every
+ * chunk (fresh 16 MB buffers cost a page fault per page), so each chunk's values are valid only
+ * until the consumer asks for the next one.
+ */
 export async function* float32Chunks(t: TensorRef, chunk = DEFAULT_CHUNK_ELEMENTS): AsyncGenerator<{ start: number; values: Float32Array }> {
   const n = numelOf(t.shape);
+  const reuse = Buffer.allocUnsafeSlow(Math.min(chunk, n) * ITEM_SIZE[t.dtype]);
   for (let start = 0; start < n; start += chunk) {
     const count = Math.min(chunk, n - start);
-    const raw = await readRawElements(t, start, count);
+    const raw = await readRawElements(t, start, count, reuse);
     yield { start, values: decodeToFloat32(t.dtype, raw, t.storage.littleEndian) };
   }
 }

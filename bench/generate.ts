@@ -1,0 +1,78 @@
+/**
+ * Writes large benchmark inputs without filling the disk: tensor bytes are sparse (ftruncate),
+ * headers are real. The .pt is a torch-style zip whose data entry needs ZIP64 (> 4 GiB).
+ */
+import * as fs from 'fs';
+import { P } from '../test/hostile/generate';
+
+export function writeBigSafetensors(file: string, tensors: number, elemsEach: number): void {
+  const header: Record<string, unknown> = { __metadata__: { producer: 'quant-lens bench' } };
+  for (let i = 0; i < tensors; i++) header[`layers.${i}.weight`] = { dtype: 'F32', shape: [elemsEach], data_offsets: [i * elemsEach * 4, (i + 1) * elemsEach * 4] };
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const fd = fs.openSync(file, 'w');
+  const h = Buffer.alloc(8); h.writeBigUInt64LE(BigInt(json.length));
+  fs.writeSync(fd, h, 0, 8, 0);
+  fs.writeSync(fd, Buffer.from(json), 0, json.length, 8);
+  fs.ftruncateSync(fd, 8 + json.length + tensors * elemsEach * 4);
+  fs.closeSync(fd);
+}
+
+/** A torch zip with one float32 storage of `numel` elements (stored, ZIP64 sizes and offsets). */
+export function writeBigTorchZip(file: string, numel: number): void {
+  const pkl = new P().emptyDict().mark().str('weight').global('torch._utils', '_rebuild_tensor_v2').mark()
+    .mark().str('storage').global('torch', 'FloatStorage').str('0').str('cpu').int(numel).tuple().op(0x51)
+    .int(0).mark().int(numel).tuple().mark().int(1).tuple().op(0x89).global('collections', 'OrderedDict').op(0x29).reduce().tuple().reduce()
+    .setitems().stop();
+  const entries = [{ name: 'big/data.pkl', size: pkl.length, data: pkl as Buffer | null }, { name: 'big/data/0', size: numel * 4, data: null }, { name: 'big/byteorder', size: 6, data: Buffer.from('little') }];
+  const fd = fs.openSync(file, 'w');
+  let off = 0;
+  const central: Buffer[] = [];
+  for (const e of entries) {
+    const name = Buffer.from(e.name);
+    const extra = Buffer.alloc(20); extra.writeUInt16LE(1, 0); extra.writeUInt16LE(16, 2);
+    extra.writeBigUInt64LE(BigInt(e.size), 4); extra.writeBigUInt64LE(BigInt(e.size), 12);
+    const lh = Buffer.alloc(30);
+    lh.writeUInt32LE(0x04034b50, 0); lh.writeUInt16LE(45, 4); lh.writeUInt32LE(0xffffffff, 18); lh.writeUInt32LE(0xffffffff, 22);
+    lh.writeUInt16LE(name.length, 26); lh.writeUInt16LE(extra.length, 28);
+    fs.writeSync(fd, Buffer.concat([lh, name, extra]), 0, 30 + name.length + extra.length, off);
+    const dataOff = off + 30 + name.length + extra.length;
+    if (e.data) fs.writeSync(fd, e.data, 0, e.data.length, dataOff);
+    const cext = Buffer.alloc(28); cext.writeUInt16LE(1, 0); cext.writeUInt16LE(24, 2);
+    cext.writeBigUInt64LE(BigInt(e.size), 4); cext.writeBigUInt64LE(BigInt(e.size), 12); cext.writeBigUInt64LE(BigInt(off), 20);
+    const ch = Buffer.alloc(46);
+    ch.writeUInt32LE(0x02014b50, 0); ch.writeUInt16LE(45, 4); ch.writeUInt16LE(45, 6); ch.writeUInt32LE(0xffffffff, 20); ch.writeUInt32LE(0xffffffff, 24);
+    ch.writeUInt16LE(name.length, 28); ch.writeUInt16LE(cext.length, 30); ch.writeUInt32LE(0xffffffff, 42);
+    central.push(ch, name, cext);
+    off = dataOff + e.size;
+  }
+  const cd = Buffer.concat(central);
+  const z64 = Buffer.alloc(56);
+  z64.writeUInt32LE(0x06064b50, 0); z64.writeBigUInt64LE(44n, 4); z64.writeUInt16LE(45, 12); z64.writeUInt16LE(45, 14);
+  z64.writeBigUInt64LE(BigInt(entries.length), 24); z64.writeBigUInt64LE(BigInt(entries.length), 32);
+  z64.writeBigUInt64LE(BigInt(cd.length), 40); z64.writeBigUInt64LE(BigInt(off), 48);
+  const loc = Buffer.alloc(20); loc.writeUInt32LE(0x07064b50, 0); loc.writeBigUInt64LE(BigInt(off + cd.length), 8); loc.writeUInt32LE(1, 16);
+  const eocd = Buffer.alloc(22); eocd.writeUInt32LE(0x06054b50, 0); eocd.writeUInt16LE(0xffff, 8); eocd.writeUInt16LE(0xffff, 10);
+  eocd.writeUInt32LE(0xffffffff, 12); eocd.writeUInt32LE(0xffffffff, 16);
+  const tail = Buffer.concat([cd, z64, loc, eocd]);
+  fs.writeSync(fd, tail, 0, tail.length, off);
+  fs.closeSync(fd);
+}
+
+/** float32 values: 90% on the grid of s, ~6% FP32 round-trip artifacts among them, 10% off grid, as an .npy. */
+export function writeGridNpy(file: string, n: number, s: number): void {
+  const x = new Float32Array(n);
+  let seed = 12345;
+  const rnd = (): number => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 2 ** 32; };
+  const sf = Math.fround(s);
+  for (let i = 0; i < n; i++) {
+    const q = Math.floor(rnd() * 281) - 140;
+    x[i] = rnd() < 0.9 ? Math.fround(q * sf) : Math.fround((q + rnd()) * sf);
+  }
+  let h = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + n + ',), }';
+  while ((10 + h.length + 1) % 64) h += ' ';
+  h += '\n';
+  const pre = Buffer.alloc(10);
+  Buffer.from('\x93NUMPY', 'latin1').copy(pre); pre[6] = 1; pre.writeUInt16LE(h.length, 8);
+  fs.writeFileSync(file, Buffer.concat([pre, Buffer.from(h, 'latin1'), Buffer.from(x.buffer)]));
+}

@@ -1,0 +1,122 @@
+/**
+ * Benchmarks, reported as ratios against a named peer in the same run:
+ *  - open time and memory of multi-GB .safetensors and ZIP64 .pt files (peer: numpy.load(mmap_mode='r') of an .npy as large);
+ *  - verify throughput at 1 thread and at every core (peer: numpy doing the same checks; numpy is single-threaded);
+ *  - conv1d in each mode at mamba-130m size, D=1536, L=2048 (peer: numpy).
+ * GPU numbers come from bench/gpu/run_on_device.sh (peer: PyTorch on the same GPU).
+ * Usage: npm run bench [-- --gb N]  (writes sparse files under bench/data/, removed afterwards)
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import { writeBigSafetensors, writeBigTorchZip, writeGridNpy } from './generate';
+import { openDump } from '../src/formats/open';
+import { verifyTensor } from '../src/analysis/verify';
+import { loadNative } from '../src/native/addon';
+import { readConv1dParams } from '../src/analysis/layers';
+
+const PY = process.env.PYTHON ?? 'python3';
+
+function median(xs: number[]): number { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; }
+
+/** Opens a file in a fresh process and reports its time and memory. */
+function measureOpen(file: string): { open_ms: number; rss_mb: number; tensors: number } {
+  const code = `const t0=performance.now();const {openDump}=require(${JSON.stringify(path.join(__dirname, '..', 'src', 'formats', 'open.js'))});` +
+    `const d=openDump(${JSON.stringify(file)});const ms=performance.now()-t0;console.log(JSON.stringify({open_ms:ms,rss_mb:process.memoryUsage().rss/2**20,tensors:d.tensors.length}));`;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+function numpyOpen(file: string): { open_ms: number; rss_mb: number } {
+  const r = spawnSync(PY, ['-c', `import time,resource;t=time.perf_counter();import numpy as np;x=np.load(${JSON.stringify(file)},mmap_mode='r');ms=(time.perf_counter()-t)*1e3;import json;print(json.dumps({'open_ms':ms,'rss_mb':resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024}))`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+async function main(): Promise<void> {
+  const gbArg = process.argv.indexOf('--gb');
+  const gb = gbArg > 0 ? Number(process.argv[gbArg + 1]) : 5;
+  const dir = path.join(__dirname, '..', '..', 'bench', 'data');
+  fs.mkdirSync(dir, { recursive: true });
+  const report: Record<string, unknown> = { machine: `${os.cpus()[0].model}, ${os.cpus().length} cores`, node: process.version };
+  try {
+    // 1. Open time on multi-GB files.
+    const elems = Math.floor((gb * 2 ** 30) / 4);
+    const st = path.join(dir, 'big.safetensors'), pt = path.join(dir, 'big.pt'), npy = path.join(dir, 'big.npy');
+    writeBigSafetensors(st, 256, Math.floor(elems / 256));
+    writeBigTorchZip(pt, elems);
+    const npyFd = fs.openSync(npy, 'w');
+    let h = `{'descr': '<f4', 'fortran_order': False, 'shape': (${elems},), }`;
+    while ((10 + h.length + 1) % 64) h += ' ';
+    h += '\n';
+    const pre = Buffer.alloc(10); Buffer.from('\x93NUMPY', 'latin1').copy(pre); pre[6] = 1; pre.writeUInt16LE(h.length, 8);
+    fs.writeSync(npyFd, Buffer.concat([pre, Buffer.from(h, 'latin1')]), 0, 10 + h.length, 0);
+    fs.ftruncateSync(npyFd, 10 + h.length + elems * 4);
+    fs.closeSync(npyFd);
+    const peer = numpyOpen(npy);
+    for (const [name, file] of [['safetensors', st], ['pt_zip64', pt]]) {
+      const runs = [0, 1, 2].map(() => measureOpen(file));
+      const m = { file_gib: fs.statSync(file).size / 2 ** 30, open_ms: median(runs.map((r) => r.open_ms)), rss_mb: Math.max(...runs.map((r) => r.rss_mb)), tensors: runs[0].tensors };
+      report[`open_${name}`] = { ...m, numpy_mmap_open_ms: peer.open_ms, numpy_rss_mb: peer.rss_mb, time_ratio_vs_numpy: m.open_ms / peer.open_ms };
+    }
+    for (const f of [st, pt, npy]) fs.rmSync(f);
+
+    // 2. Verify throughput vs numpy.
+    const n = 1 << 26;
+    const s = 0.0121623231;
+    const grid = path.join(dir, 'grid.npy');
+    writeGridNpy(grid, n, s);
+    const np = spawnSync(PY, [path.join(__dirname, '..', '..', 'bench', 'numpy_peer.py'), grid, String(s)], { encoding: 'utf8' });
+    if (np.status !== 0) throw new Error(`numpy peer failed: ${np.stderr}`);
+    const peerRes = JSON.parse(np.stdout);
+    const dump = openDump(grid);
+    const t = dump.tensors[0];
+    const threadsAll = loadNative().hardwareThreads;
+    const verify: Record<string, unknown> = { elements: n, numpy: peerRes.numpy, numpy_s: peerRes.verify_s };
+    for (const threads of [1, threadsAll]) {
+      const times: number[] = [];
+      let last;
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        last = await verifyTensor(t, { kind: 'per_tensor', scale: s, zeroPoint: 0, source: 'bench' }, { threads, device: 'cpu' });
+        times.push((performance.now() - t0) / 1e3);
+      }
+      const best = Math.min(...times);
+      verify[`threads_${threads}`] = { seconds: best, gb_per_s: (n * 4) / best / 1e9, speedup_vs_numpy_1thread: peerRes.verify_s / best };
+      // Same answer as the peer, or the comparison means nothing.
+      if (last!.true_offgrid !== peerRes.result.true_offgrid || last!.fp32_artifacts !== peerRes.result.fp32_artifacts) {
+        throw new Error(`verify disagrees with numpy: ${JSON.stringify({ ours: [last!.true_offgrid, last!.fp32_artifacts], numpy: peerRes.result })}`);
+      }
+    }
+    dump.close();
+    fs.rmSync(grid);
+    report.verify_cpu = verify;
+
+    // 3. conv1d per mode at D=1536, L=2048 (fixture params, random input), 1 thread and all.
+    const params = await readConv1dParams(path.join(__dirname, '..', '..', 'test', 'fixtures', 'torch-2.11', 'mamba_conv1d', 'layer23_conv1d_params.pt'));
+    const x = new Float32Array(1536 * 2048).map(() => (Math.random() - 0.5) * 0.3);
+    const conv: Record<string, unknown> = {};
+    for (const mode of ['baseline', 'mode1', 'mode2'] as const) {
+      for (const threads of [1, threadsAll]) {
+        const times: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          const t0 = performance.now();
+          await loadNative().conv1d({ mode, x, weight: params.weight, bias: params.bias, batch: 1, channels: 1536, length: 2048, kernel: 4,
+            inputScale: params.inputScale, weightScale: params.weightScale, biasScale: params.biasScale, outputScale: params.outputScale, threads, device: 'cpu' });
+          times.push(performance.now() - t0);
+        }
+        conv[`${mode}_threads_${threads}_ms`] = Math.min(...times);
+      }
+      conv[`${mode}_numpy_ms`] = peerRes.conv1d_ms[mode];
+      conv[`${mode}_speedup_vs_numpy_1thread`] = peerRes.conv1d_ms[mode] / (conv[`${mode}_threads_1_ms`] as number);
+    }
+    report.conv1d_cpu = conv;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  process.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
+}
+
+main().catch((e) => { process.stderr.write(`bench failed: ${(e as Error).message}\n`); process.exitCode = 1; });
