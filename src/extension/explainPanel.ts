@@ -1,0 +1,20 @@
+import * as vscode from 'vscode';
+import { webviewHtml } from './webviewHtml';
+import { Explanation } from '../analysis/explain';
+
+/** The FP32 round-trip explanation of one element, step by step. One panel, reused. */
+export class ExplainPanel {
+  private static current?: vscode.WebviewPanel;
+  static show(context: vscode.ExtensionContext, e: Explanation): vscode.WebviewPanel {
+    let p = ExplainPanel.current;
+    if (!p) {
+      p = vscode.window.createWebviewPanel('quantLens.explain', 'FP32 round-trip explanation', vscode.ViewColumn.Beside,
+        { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist'), vscode.Uri.joinPath(context.extensionUri, 'media')] });
+      p.onDidDispose(() => { ExplainPanel.current = undefined; });
+      ExplainPanel.current = p;
+    }
+    p.webview.html = webviewHtml(p.webview, context.extensionUri, 'explain', e);
+    p.reveal(undefined, true);
+    return p;
+  }
+}

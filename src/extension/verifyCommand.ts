@@ -1,0 +1,108 @@
+import * as vscode from 'vscode';
+import * as fs from 'fs';
+import * as path from 'path';
+import { verifyFile, VerifyReport } from '../cli/verify_cmd';
+import { listDumpFiles, DUMP_EXTENSIONS } from '../analysis/diff';
+import { problemsOf, Severity } from '../view/diagnostics';
+import { forEachLimited } from '../view/concurrency';
+import { CancelledError } from '../analysis/verify';
+import { describeError } from '../cli/commands';
+import { verifyOptions, maxConcurrentFiles } from './settings';
+import { webviewHtml } from './webviewHtml';
+import { Log } from './log';
+
+const SEVERITY: Record<Severity, vscode.DiagnosticSeverity> = {
+  error: vscode.DiagnosticSeverity.Error, warning: vscode.DiagnosticSeverity.Warning, information: vscode.DiagnosticSeverity.Information,
+};
+
+/** Verification results shown as Problems, explorer badges and a report; re-run when a verified file changes. */
+export class GridVerifier implements vscode.FileDecorationProvider {
+  readonly diagnostics = vscode.languages.createDiagnosticCollection('quant-lens');
+  private readonly verdicts = new Map<string, 'pass' | 'fail' | 'error'>();
+  private readonly changed = new vscode.EventEmitter<vscode.Uri | vscode.Uri[]>();
+  readonly onDidChangeFileDecorations = this.changed.event;
+  private readonly watcher = vscode.workspace.createFileSystemWatcher('**/*.{pt,pth,bin,safetensors,npy,npz}', true, false, true);
+  private reportPanel?: vscode.WebviewPanel;
+
+  constructor(private context: vscode.ExtensionContext, private log: Log) {
+    this.watcher.onDidChange((uri) => { if (this.verdicts.has(uri.fsPath)) void this.verify([uri], false); });
+  }
+
+  dispose(): void { this.diagnostics.dispose(); this.watcher.dispose(); this.changed.dispose(); this.reportPanel?.dispose(); }
+
+  provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined {
+    const v = this.verdicts.get(uri.fsPath);
+    if (v === 'pass') return { badge: '✓', tooltip: 'Quant Lens: on the INT8 grid', color: new vscode.ThemeColor('testing.iconPassed') };
+    if (v === 'fail') return { badge: '✗', tooltip: 'Quant Lens: off the INT8 grid', color: new vscode.ThemeColor('list.errorForeground') };
+    if (v === 'error') return { badge: '!', tooltip: 'Quant Lens: could not read', color: new vscode.ThemeColor('list.warningForeground') };
+    return undefined;
+  }
+
+  /** Expands folders into dump files (bounded), then verifies with bounded concurrency under a cancellable progress. */
+  async verify(uris: vscode.Uri[], showReport = true): Promise<VerifyReport[]> {
+    const files: string[] = [];
+    for (const u of uris) {
+      const st = fs.statSync(u.fsPath);
+      if (st.isDirectory()) files.push(...listDumpFiles(u.fsPath).map((r) => path.join(u.fsPath, r)));
+      else if (DUMP_EXTENSIONS.test(u.fsPath)) files.push(u.fsPath);
+    }
+    const reports: VerifyReport[] = [];
+    const failures: { file: string; error: string }[] = [];
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Verifying INT8 grid', cancellable: true }, async (progress, token) => {
+      const abort = new AbortController();
+      token.onCancellationRequested(() => abort.abort());
+      let done = 0;
+      await forEachLimited(files, maxConcurrentFiles(), async (file) => {
+        try {
+          const r = await verifyFile(file, { ...verifyOptions(), signal: abort.signal });
+          reports.push(r);
+          this.publish(file, r);
+        } catch (err) {
+          if (err instanceof CancelledError) return;
+          const error = describeError(err);
+          failures.push({ file, error });
+          this.publishError(file, error);
+        }
+        done++;
+        progress.report({ increment: 100 / Math.max(1, files.length), message: `${done}/${files.length} ${path.basename(file)}` });
+      }, abort.signal);
+      if (abort.signal.aborted) this.log.info(`verification cancelled after ${done} of ${files.length} files`);
+    });
+    this.log.info(`verified ${reports.length} files, ${failures.length} unreadable`);
+    if (showReport && (reports.length || failures.length)) this.showReport(reports, failures);
+    return reports;
+  }
+
+  private publish(file: string, r: VerifyReport): void {
+    const uri = vscode.Uri.file(file);
+    const range = new vscode.Range(0, 0, 0, 0);
+    this.diagnostics.set(uri, problemsOf(r).map((p) => {
+      const d = new vscode.Diagnostic(range, p.message, SEVERITY[p.severity]);
+      d.source = 'quant-lens';
+      d.code = p.code;
+      return d;
+    }));
+    this.verdicts.set(file, r.results.some((x) => x.verdict === 'fail') ? 'fail' : 'pass');
+    this.changed.fire(uri);
+  }
+
+  private publishError(file: string, error: string): void {
+    const uri = vscode.Uri.file(file);
+    const d = new vscode.Diagnostic(new vscode.Range(0, 0, 0, 0), error, vscode.DiagnosticSeverity.Error);
+    d.source = 'quant-lens';
+    this.diagnostics.set(uri, [d]);
+    this.verdicts.set(file, 'error');
+    this.changed.fire(uri);
+  }
+
+  private showReport(reports: VerifyReport[], failures: { file: string; error: string }[]): void {
+    if (!this.reportPanel) {
+      this.reportPanel = vscode.window.createWebviewPanel('quantLens.report', 'INT8 grid report', vscode.ViewColumn.Active,
+        { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.context.extensionUri, 'dist'), vscode.Uri.joinPath(this.context.extensionUri, 'media')] });
+      this.reportPanel.onDidDispose(() => { this.reportPanel = undefined; });
+    }
+    const slim = reports.map((r) => ({ file: r.file, results: r.results.map(({ worst, code_histogram, deviation_histogram, ...rest }) => ({ ...rest, worst: worst.slice(0, 3) })), skipped: r.skipped }));
+    this.reportPanel.webview.html = webviewHtml(this.reportPanel.webview, this.context.extensionUri, 'report', { reports: slim, failures });
+    this.reportPanel.reveal();
+  }
+}

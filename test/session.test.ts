@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { fixture, expected } from './helpers';
+import { TensorSession } from '../src/view/tensorSession';
+import { problemsOf } from '../src/view/diagnostics';
+import { forEachLimited } from '../src/view/concurrency';
+import { verifyFile } from '../src/cli/verify_cmd';
+import { MAX_PAGE } from '../src/view/protocol';
+
+test('tensor viewer session: tree, summary and pages of a real Mamba dump', async () => {
+  const s = new TensorSession(fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d.pt'));
+  try {
+    const tree = s.tree();
+    assert.deepEqual(tree.filter((n) => n.kind === 'tensor').map((n) => n.name).sort(), ['bias', 'input', 'output_xproj', 'ssm_input', 'weight']);
+    assert.ok(tree.some((n) => n.kind === 'object' && n.name === 'input_scale'));
+    const sum = await s.summary('input');
+    const grid = expected('torch-2.11').mamba_conv1d.grid['mode2/input'];
+    assert.equal(sum.n, grid.n);
+    assert.equal(sum.scale, expected('torch-2.11').mamba_conv1d.scales.input_scale);
+    assert.equal(sum.verify?.fp32_artifacts, grid.offgrid_any);
+    assert.equal(sum.verify?.saturated_pos, grid.sat_pos);
+    assert.equal(sum.columns, 64);
+    // Pages are bounded and classify each element exactly as the native verifier counts them.
+    let artifacts = 0, off = 0, seen = 0;
+    for (let start = 0; start < sum.n; start += MAX_PAGE) {
+      const p = await s.page('input', start, MAX_PAGE * 4);
+      assert.ok(p.values.length <= MAX_PAGE);
+      seen += p.values.length;
+      artifacts += p.cls!.filter((c) => c === 'fp32_artifact').length;
+      off += p.cls!.filter((c) => c === 'off_grid').length;
+    }
+    assert.equal(seen, sum.n);
+    assert.equal(artifacts, grid.offgrid_any);
+    assert.equal(off, grid.not_exact_member);
+  } finally {
+    s.dispose();
+  }
+});
+
+test('tensor viewer session: explain an element found in a page', async () => {
+  const s = new TensorSession(fixture('torch-1.13', 'mamba_conv1d/mode2/layer23_conv1d_input.pt'));
+  try {
+    const p = await s.page('', 0, MAX_PAGE);
+    const i = p.cls!.indexOf('fp32_artifact');
+    assert.ok(i >= 0);
+    const e = await s.explain('', i);
+    assert.equal(e.class, 'fp32_artifact');
+    assert.equal(e.q, p.q![i]);
+    assert.equal(e.deviation, p.dev![i]);
+    assert.match(e.scale_source, /sibling/);
+    await assert.rejects(() => s.explain('', 10 ** 9), /outside tensor/);
+  } finally {
+    s.dispose();
+  }
+});
+
+test('integer tensors page as codes; unknown tensors are a clear error', async () => {
+  const s = new TensorSession(fixture('torch-2.11', 'format/int8_tensor.pt'));
+  try {
+    const p = await s.page('', 0, 100);
+    assert.equal(p.values.length, 24);
+    assert.ok(p.cls!.every((c) => c === 'code'));
+    assert.throws(() => s.tensor('nope'), /no tensor named "nope"/);
+  } finally {
+    s.dispose();
+  }
+});
+
+test('diagnostics: off-grid is an error, saturation a warning, FP32 artifacts information', async () => {
+  const ok = problemsOf(await verifyFile(fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d_input.pt')));
+  assert.deepEqual(ok.map((p) => [p.severity, p.code]), [['warning', 'saturation'], ['information', 'fp32-artifact']]);
+  assert.match(ok[1].message, /5611 values .* FP32 round-trip/);
+  const bad = problemsOf(await verifyFile(fixture('torch-2.11', 'mamba_conv1d/fp32_input_batchA.pt'), { scale: 0.0121623231 }));
+  assert.equal(bad[0].severity, 'error');
+  assert.equal(bad[0].code, 'off-grid');
+  const inferred = problemsOf(await verifyFile(fixture('torch-2.11', 'format/f32_tensor.pt')));
+  assert.ok(inferred.some((p) => p.code === 'inferred-scale' && p.severity === 'warning'));
+});
+
+test('bounded concurrency never exceeds its limit and stops on abort', async () => {
+  let inFlight = 0, peak = 0, done = 0;
+  const abort = new AbortController();
+  await forEachLimited(Array.from({ length: 50 }, (_, i) => i), 4, async (i) => {
+    inFlight++; peak = Math.max(peak, inFlight);
+    await new Promise((r) => setTimeout(r, 1));
+    inFlight--; done++;
+    if (i === 20) abort.abort();
+  }, abort.signal);
+  assert.equal(peak, 4);
+  assert.ok(done < 50 && done >= 21, `stopped after ${done}`);
+});

@@ -1,0 +1,42 @@
+/**
+ * The only module that knows about @vscode/webview-ui-toolkit (its upstream is archived): views
+ * build UI through these helpers, so swapping the toolkit touches this file alone.
+ */
+import { provideVSCodeDesignSystem, vsCodeButton, vsCodeDivider, vsCodeTag, vsCodeProgressRing } from '@vscode/webview-ui-toolkit';
+
+provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeDivider(), vsCodeTag(), vsCodeProgressRing());
+
+export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  for (const c of children) e.append(c);
+  return e;
+}
+
+export function button(label: string, onClick: () => void, appearance: 'primary' | 'secondary' = 'secondary'): HTMLElement {
+  const b = document.createElement('vscode-button');
+  b.setAttribute('appearance', appearance);
+  b.textContent = label;
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+export function tag(text: string, kind: 'pass' | 'fail' | 'info' = 'info'): HTMLElement {
+  const t = document.createElement('vscode-tag');
+  t.textContent = text;
+  t.className = `tag-${kind}`;
+  return t;
+}
+
+export function divider(): HTMLElement { return document.createElement('vscode-divider'); }
+export function spinner(): HTMLElement { return document.createElement('vscode-progress-ring'); }
+
+/** A plain, keyboard-navigable table (the toolkit's data grid is heavy for thousands of rows). */
+export function table(headers: string[], rows: (string | number | null | undefined)[][], cls = ''): HTMLTableElement {
+  const t = el('table', { class: `grid ${cls}` });
+  t.append(el('thead', {}, el('tr', {}, ...headers.map((h) => el('th', { scope: 'col' }, h)))));
+  const body = el('tbody');
+  for (const r of rows) body.append(el('tr', { tabindex: '0' }, ...r.map((c) => el('td', {}, c === null || c === undefined ? '–' : String(c)))));
+  t.append(body);
+  return t;
+}

@@ -1,0 +1,12 @@
+import { tensorView } from './tensorView';
+import { explainView, diffView, reportView } from './panels';
+
+declare global { interface Window { QUANT_LENS_INITIAL: unknown } }
+
+const app = document.getElementById('app')!;
+const view = document.body.dataset.view;
+const initial = window.QUANT_LENS_INITIAL;
+if (view === 'tensor') tensorView(app);
+else if (view === 'explain') explainView(app, initial);
+else if (view === 'diff') diffView(app, initial);
+else if (view === 'report') reportView(app, initial);
