@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { TensorEditorProvider } from './tensorEditor';
 import { GridVerifier } from './verifyCommand';
-import { runMode, compare, explainPrompt } from './modeCommands';
+import { runMode, compare, explainPrompt, RunModeArgs } from './modeCommands';
 import { Log } from './log';
 import { loadNative } from '../native/addon';
 
@@ -33,9 +33,9 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
       if (!targets.length) return vscode.window.showWarningMessage('Quant Lens: select dump files or a folder to verify');
       return verifier.verify(targets);
     }),
-    vscode.commands.registerCommand('quantLens.runBaseline', (uri?: vscode.Uri) => runMode(context, log, 'baseline', uri ?? active())),
-    vscode.commands.registerCommand('quantLens.runMode1', (uri?: vscode.Uri) => runMode(context, log, 'mode1', uri ?? active())),
-    vscode.commands.registerCommand('quantLens.runMode2', (uri?: vscode.Uri) => runMode(context, log, 'mode2', uri ?? active())),
+    vscode.commands.registerCommand('quantLens.runBaseline', (uri?: vscode.Uri, args?: RunModeArgs) => runMode(context, log, 'baseline', uri ?? active(), args)),
+    vscode.commands.registerCommand('quantLens.runMode1', (uri?: vscode.Uri, args?: RunModeArgs) => runMode(context, log, 'mode1', uri ?? active(), args)),
+    vscode.commands.registerCommand('quantLens.runMode2', (uri?: vscode.Uri, args?: RunModeArgs) => runMode(context, log, 'mode2', uri ?? active(), args)),
     vscode.commands.registerCommand('quantLens.compare', (uri?: vscode.Uri, uris?: vscode.Uri[]) => compare(context, log, uris?.length === 2 ? uris : undefined)),
     vscode.commands.registerCommand('quantLens.explainValue', () => explainPrompt(context)),
     vscode.commands.registerCommand('quantLens.openViewer', (uri?: vscode.Uri) => {

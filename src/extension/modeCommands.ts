@@ -22,15 +22,18 @@ async function pickFile(title: string, pattern: string, preferred?: vscode.Uri):
   return (await vscode.window.showQuickPick(items, { title, matchOnDescription: true }))?.uri;
 }
 
+/** Files for a scripted run (keybindings, tasks, tests): skips the pickers. */
+export interface RunModeArgs { params: string; input: string; out: string; compare?: boolean }
+
 /** Runs a conv1d layer in one mode: picks params and input near the active dump, writes where the user says, compares with the dumped run. */
-export async function runMode(context: vscode.ExtensionContext, log: Log, mode: EvalMode, active?: vscode.Uri): Promise<void> {
-  const params = await pickFile(`${MODE_TITLES[mode]}: layer parameters (int8 weight, int32 bias, scales)`, '**/*_params.{pt,safetensors}', active);
-  if (!params) return;
-  const input = await pickFile(`${MODE_TITLES[mode]}: FP32 input`, '**/*input*.{pt,safetensors,npy}', params);
-  if (!input) return;
+export async function runMode(context: vscode.ExtensionContext, log: Log, mode: EvalMode, active?: vscode.Uri, args?: RunModeArgs): Promise<vscode.WebviewPanel | undefined> {
+  const params = args ? vscode.Uri.file(args.params) : await pickFile(`${MODE_TITLES[mode]}: layer parameters (int8 weight, int32 bias, scales)`, '**/*_params.{pt,safetensors}', active);
+  if (!params) return undefined;
+  const input = args ? vscode.Uri.file(args.input) : await pickFile(`${MODE_TITLES[mode]}: FP32 input`, '**/*input*.{pt,safetensors,npy}', params);
+  if (!input) return undefined;
   const defaultOut = vscode.Uri.file(path.join(path.dirname(params.fsPath), `quant-lens-${mode}.safetensors`));
-  const out = await vscode.window.showSaveDialog({ title: 'Write the recomputed outputs to', defaultUri: defaultOut, filters: { safetensors: ['safetensors'] } });
-  if (!out) return;
+  const out = args ? vscode.Uri.file(args.out) : await vscode.window.showSaveDialog({ title: 'Write the recomputed outputs to', defaultUri: defaultOut, filters: { safetensors: ['safetensors'] } });
+  if (!out) return undefined;
   try {
     const device = resolveDevice(vscode.workspace.getConfiguration('quantLens').get<DeviceChoice>('device', 'auto'));
     const run = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Quant Lens: ${MODE_TITLES[mode]}` }, async () =>
@@ -41,13 +44,15 @@ export async function runMode(context: vscode.ExtensionContext, log: Log, mode: 
     // Compare with the dumped run of the same mode when there is one beside the params.
     const dumped = path.join(path.dirname(params.fsPath), mode, `${path.basename(params.fsPath).replace(/_params\.(pt|safetensors)$/, '')}.pt`);
     const action = fs.existsSync(dumped) ? 'Compare with dumped run' : undefined;
+    if (args) return args.compare && action ? showDiffPanel(context, await diffPaths(out.fsPath, dumped)) : undefined;
     const choice = await vscode.window.showInformationMessage(`${MODE_TITLES[mode]} on ${run.device}: ${run.elapsedMs.toFixed(1)} ms, written to ${path.basename(out.fsPath)}`, ...(action ? [action] : []));
-    if (choice === action) showDiffPanel(context, await diffPaths(out.fsPath, dumped));
+    if (choice === action) return showDiffPanel(context, await diffPaths(out.fsPath, dumped));
   } catch (err) {
     const m = describeError(err);
     log.error(m);
     void vscode.window.showErrorMessage(`Quant Lens: ${m}`);
   }
+  return undefined;
 }
 
 export async function compare(context: vscode.ExtensionContext, log: Log, uris?: vscode.Uri[]): Promise<vscode.WebviewPanel | undefined> {

@@ -1,0 +1,152 @@
+/**
+ * Renders the real webview bundle in Chromium (playwright-core, Debian's chromium) with the real
+ * host logic behind it: the page's postMessage goes to a TensorSession in this process, exactly the
+ * messages the custom editor exchanges inside VS Code. Saves the screenshots under docs/screenshots.
+ */
+import { test, before, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { chromium, Browser, Page } from 'playwright-core';
+import { TensorSession } from '../../src/view/tensorSession';
+import { ToHost, ToView } from '../../src/view/protocol';
+import { diffPaths } from '../../src/analysis/diff';
+import { explainValue } from '../../src/analysis/explain';
+import { verifyFile } from '../../src/cli/verify_cmd';
+import { fixture } from '../helpers';
+import { themeCss } from './themes';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const SHOTS = path.join(ROOT, 'docs', 'screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+let browser: Browser;
+
+function html(view: string, theme: 'dark' | 'light', initial: unknown): string {
+  const data = JSON.stringify(initial).replace(/</g, '\\u003c');
+  return `<!DOCTYPE html><html><head><meta charset="UTF-8"><style>${themeCss(theme)}</style>
+<link rel="stylesheet" href="file://${ROOT}/media/quant-lens.css"></head><body data-view="${view}"><div id="app"></div>
+<script>window.QUANT_LENS_INITIAL = ${data};</script><script src="file://${ROOT}/dist/webview.js"></script></body></html>`;
+}
+
+async function openView(view: string, theme: 'dark' | 'light', initial: unknown, session?: TensorSession): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  if (session) {
+    // The host side: the same dispatch as TensorEditorProvider, answering through window.postMessage.
+    await page.exposeFunction('__toHost', async (m: ToHost) => {
+      let reply: ToView | undefined;
+      if (m.type === 'ready') reply = { type: 'tree', file: session.file, format: session.dump.format, nodes: session.tree() };
+      else if (m.type === 'select') reply = { type: 'summary', summary: await session.summary(m.tensor) };
+      else if (m.type === 'page') reply = { type: 'page', page: await session.page(m.tensor, m.start, m.count) };
+      else if (m.type === 'explain') { await page.evaluate((e) => { (window as any).__explained = e; }, await session.explain(m.tensor, m.index)); return; }
+      if (reply) await page.evaluate((r) => window.postMessage(r, '*'), reply);
+    });
+    await page.addInitScript(() => { (window as any).acquireVsCodeApi = () => ({ postMessage: (m: unknown) => (window as any).__toHost(m), getState: () => undefined, setState: () => undefined }); });
+  }
+  const file = path.join(SHOTS, `.${view}-${theme}.html`);
+  fs.writeFileSync(file, html(view, theme, initial));
+  await page.goto(`file://${file}`);
+  (page as any).__errors = errors;
+  return page;
+}
+
+before(async () => {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--allow-file-access-from-files'] });
+});
+after(async () => {
+  await browser?.close();
+  for (const f of fs.readdirSync(SHOTS)) if (f.startsWith('.')) fs.rmSync(path.join(SHOTS, f));
+});
+
+for (const theme of ['dark', 'light'] as const) {
+  test(`tensor viewer (${theme}): tree, stats, histogram, heatmap and hover on a real dump`, async () => {
+    const session = new TensorSession(fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d.pt'));
+    const page = await openView('tensor', theme, { file: session.file }, session);
+    try {
+      await page.waitForSelector('.tree li.tensor');
+      const names = await page.$$eval('.tree li.tensor', (els) => els.map((e) => e.textContent));
+      assert.deepEqual(names.map((n) => n!.split(' ')[0]).sort(), ['bias', 'input', 'output_xproj', 'ssm_input', 'weight']);
+      await page.waitForSelector('.detail h2');
+      assert.match(await page.textContent('.detail') ?? '', /FP32 round-trip artifacts5611/);
+      await page.waitForSelector('.heatmap-canvas');
+      // Find an FP32-artifact element in the first page and hover it: the tooltip explains it.
+      const p = await session.page('input', 0, 4096);
+      const i = p.cls!.indexOf('fp32_artifact');
+      await page.waitForFunction(() => document.querySelector('.heatmap-canvas') !== null);
+      await page.waitForTimeout(300);
+      const box = (await page.$('.heatmap-canvas'))!;
+      const bb = (await box.boundingBox())!;
+      const cell = Math.max(1, Math.floor(720 / 64));
+      await page.mouse.move(bb.x + (i % 64) * cell + cell / 2, bb.y + Math.floor(i / 64) * cell + cell / 2);
+      await page.waitForSelector('.tooltip:not([hidden])');
+      const tip = await page.textContent('.tooltip');
+      assert.match(tip!, /FP32 round-trip artifact/);
+      assert.match(tip!, new RegExp(`q ${p.q![i]}`));
+      // The heatmap really painted: artifact (blue) pixels and on-grid pixels both present.
+      const colours = await page.evaluate(() => {
+        const c = document.querySelector('.heatmap-canvas') as HTMLCanvasElement;
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, Math.min(c.height, 60)).data;
+        const set = new Set<string>();
+        for (let k = 0; k < d.length; k += 4 * 7) set.add(`${d[k]},${d[k + 1]},${d[k + 2]}`);
+        return set.size;
+      });
+      assert.ok(colours >= 3, `heatmap painted ${colours} colours (background, on-grid, artifact shades)`);
+      await page.screenshot({ path: path.join(SHOTS, `tensor-viewer-hover-${theme}.png`) });
+      await page.mouse.click(bb.x + (i % 64) * cell + cell / 2, bb.y + Math.floor(i / 64) * cell + cell / 2);
+      await page.waitForFunction(() => (window as any).__explained !== undefined);
+      const explained = await page.evaluate(() => (window as any).__explained);
+      assert.equal(explained.class, 'fp32_artifact');
+      assert.equal(explained.index, i);
+      assert.deepEqual((page as any).__errors, []);
+    } finally {
+      await page.close();
+      session.dispose();
+    }
+  });
+
+  test(`explanation panel (${theme}) shows the reference case step by step`, async () => {
+    const e = explainValue(1.05812216, 0.0121623231);
+    const page = await openView('explain', theme, e);
+    try {
+      await page.waitForSelector('ol.steps li');
+      const text = await page.textContent('body');
+      assert.match(text!, /87\.00000762939453125/);
+      assert.match(text!, /FP32 artifact/);
+      assert.match(text!, /it is not a quantization error/);
+      await page.screenshot({ path: path.join(SHOTS, `explain-${theme}.png`) });
+    } finally {
+      await page.close();
+    }
+  });
+
+  test(`diff view (${theme}) puts the input guard first`, async () => {
+    const report = await diffPaths(fixture('torch-2.11', 'mamba_conv1d/baseline'), fixture('torch-2.11', 'mamba_conv1d/mode2_batchB'));
+    const page = await openView('diff', theme, report);
+    try {
+      await page.waitForSelector('.guard');
+      const first = await page.$eval('#app', (a) => [...a.children].findIndex((c) => c.classList.contains('guard')));
+      assert.equal(first, 2, 'the guard comes right after the title and paths');
+      assert.match(await page.textContent('.guard.invalid') ?? '', /INVALID COMPARISON: the runs processed different inputs/);
+      assert.ok((await page.$$('figure.histogram canvas')).length > 0);
+      await page.screenshot({ path: path.join(SHOTS, `diff-invalid-${theme}.png`), fullPage: false });
+    } finally {
+      await page.close();
+    }
+  });
+}
+
+test('verification report lists every tensor with its verdict', async () => {
+  const reports = [await verifyFile(fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d.pt')), await verifyFile(fixture('torch-2.11', 'mamba_conv1d/fp32_input_batchA.pt'), { scale: 0.0121623231 })];
+  const page = await openView('report', 'dark', { reports, failures: [] });
+  try {
+    await page.waitForSelector('table.report');
+    const rows = await page.$$eval('table.report tbody tr', (trs) => trs.map((t) => t.textContent));
+    assert.equal(rows.length, 5);
+    assert.ok(rows.some((r) => r!.includes('FAIL')));
+    await page.screenshot({ path: path.join(SHOTS, 'report-dark.png') });
+  } finally {
+    await page.close();
+  }
+});
