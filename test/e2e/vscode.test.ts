@@ -1,0 +1,187 @@
+/**
+ * End-to-end tests in a real VS Code: code-server (VS Code 1.96 from the npm registry, installed by
+ * scripts/install-code-server.sh) loads this extension with its native addon; Playwright drives
+ * Debian's Chromium through the workbench as a user would. Each scenario saves a screenshot.
+ */
+import { test, before, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as net from 'net';
+import * as path from 'path';
+import * as http from 'http';
+import { spawn, ChildProcess } from 'child_process';
+import { chromium, Browser, Page, Frame } from 'playwright-core';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const CODE_SERVER = path.join(ROOT, '.cache', 'code-server', 'node_modules', '.bin', 'code-server');
+const SHOTS = path.join(ROOT, 'docs', 'screenshots');
+const installed = fs.existsSync(CODE_SERVER) && fs.existsSync(path.join(ROOT, '.cache', 'code-server', '.complete'));
+const skip = installed ? false : 'code-server is not installed: run scripts/install-code-server.sh (the README test command does)';
+
+let server: ChildProcess | undefined;
+let browser: Browser;
+let url = '';
+let workspace = '';
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-e2e-'));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); });
+    s.on('error', reject);
+  });
+}
+
+async function waitHttp(u: string, ms: number): Promise<void> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    const ok = await new Promise<boolean>((r) => http.get(u, (res) => { res.resume(); r(true); }).on('error', () => r(false)));
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`code-server did not answer at ${u}`);
+}
+
+async function frameWith(p: Page, selector: string, ms = 45000): Promise<Frame> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    for (const f of p.frames()) { try { if (await f.$(selector)) return f; } catch { /* frame navigating */ } }
+    await p.waitForTimeout(250);
+  }
+  throw new Error(`no webview frame shows ${selector}`);
+}
+
+async function openWorkbench(): Promise<Page> {
+  const p = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await p.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
+  await p.waitForSelector('.monaco-workbench', { timeout: 90000 });
+  await p.locator('.explorer-folders-view .monaco-list-row[aria-label="mode2"]').first().waitFor({ timeout: 90000 });
+  return p;
+}
+
+const row = (p: Page, label: string) => p.locator(`.explorer-folders-view .monaco-list-row[aria-label="${label}"]`).first();
+
+/** Right-clicks an explorer row and picks `item`, retrying while the extension host is still registering contributions. */
+async function contextMenu(p: Page, label: string, item: string, ms = 90000): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    await row(p, label).click({ button: 'right' });
+    const entry = p.locator('.monaco-menu .action-label', { hasText: item });
+    try { await entry.waitFor({ timeout: 3000 }); await entry.click(); return; } catch { await p.keyboard.press('Escape'); }
+    if (Date.now() - t0 > ms) {
+      await p.screenshot({ path: path.join(tmp, 'context-menu-failure.png') });
+      throw new Error(`context menu of ${label} never offered ${item}; menu showed: ${await p.locator('.monaco-menu').allInnerTexts().catch(() => [])}`);
+    }
+    await p.waitForTimeout(1000);
+  }
+}
+
+before(async () => {
+  if (!installed) return;
+  fs.mkdirSync(SHOTS, { recursive: true });
+  // A copy of the real fixtures: what the tests do there cannot touch the repository.
+  workspace = path.join(tmp, 'dumps');
+  fs.cpSync(path.join(ROOT, 'test', 'fixtures', 'torch-2.11', 'mamba_conv1d'), workspace, { recursive: true });
+  const ext = path.join(tmp, 'extensions');
+  fs.mkdirSync(ext);
+  fs.symlinkSync(ROOT, path.join(ext, 'quant-lens.quant-lens-0.1.0'));
+  const user = path.join(tmp, 'user-data', 'User');
+  fs.mkdirSync(user, { recursive: true });
+  fs.writeFileSync(path.join(user, 'settings.json'), JSON.stringify({
+    'workbench.startupEditor': 'none', 'workbench.colorTheme': 'Default Dark Modern', 'telemetry.telemetryLevel': 'off',
+    'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false, 'git.enabled': false, 'workbench.tips.enabled': false,
+    'quantLens.device': 'cpu',
+  }));
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  server = spawn(CODE_SERVER, ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--extensions-dir', ext, '--user-data-dir', path.join(tmp, 'user-data'),
+    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', workspace], { stdio: ['ignore', 'pipe', 'pipe'] });
+  server.stdout!.on('data', () => undefined);
+  server.stderr!.on('data', () => undefined);
+  await waitHttp(url, 60000);
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+  if (!process.env.KEEP_E2E) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('explorer: right-click Verify INT8 grid fills the Problems panel and badges the file', { skip }, async () => {
+  const p = await openWorkbench();
+  try {
+    await row(p, 'mode2').click();
+    await contextMenu(p, 'layer23_conv1d_input.pt', 'Verify INT8 grid');
+    await p.locator('.editor-group-container .tab', { hasText: 'INT8 grid report' }).waitFor({ timeout: 60000 });
+    // Open Problems from the status bar (a keyboard shortcut would go to the focused report webview).
+    await p.locator('[id="status.problems"]').click();
+    const problems = p.locator('.markers-panel');
+    let text = '';
+    for (let t0 = Date.now(); Date.now() - t0 < 60000 && !/5611 values deviate/.test(text); await p.waitForTimeout(500)) text = await problems.innerText().catch(() => '');
+    assert.match(text, /5611 values deviate from the grid/);
+    assert.match(text, /73 codes saturated/);
+    assert.doesNotMatch(text, /off the INT8 grid/);
+    const badge = await row(p, 'layer23_conv1d_input.pt').getAttribute('aria-label');
+    assert.ok(badge);
+    await p.screenshot({ path: path.join(SHOTS, 'vscode-verify-problems.png') });
+  } finally {
+    await p.close();
+  }
+});
+
+test('custom editor: a dump opens in the tensor viewer; hovering explains the element; clicking opens the explanation', { skip }, async () => {
+  const p = await openWorkbench();
+  try {
+    if (!(await row(p, 'layer23_conv1d.pt').count())) await row(p, 'mode2').click();
+    await row(p, 'layer23_conv1d.pt').click();
+    const f = await frameWith(p, '.tree li.tensor');
+    const names = await f.$$eval('.tree li.tensor', (els) => els.map((e) => e.textContent!.split(' ')[0]));
+    assert.deepEqual(names.sort(), ['bias', 'input', 'output_xproj', 'ssm_input', 'weight']);
+    await f.waitForSelector('.heatmap-canvas');
+    await f.locator('.detail').getByText('FP32 round-trip artifacts').waitFor();
+    await p.waitForTimeout(1000);
+    const bb = (await f.locator('.heatmap-canvas').boundingBox())!;
+    const cell = Math.max(1, Math.floor(720 / 64));
+    const i = 17; // an FP32 round-trip artifact in this dump (q = 11)
+    await p.mouse.move(bb.x + (i % 64) * cell + cell / 2, bb.y + Math.floor(i / 64) * cell + cell / 2);
+    await f.locator('.tooltip:not([hidden])').waitFor();
+    const tip = await f.locator('.tooltip').innerText();
+    assert.match(tip, /flat 17/);
+    assert.match(tip, /q 11/);
+    assert.match(tip, /FP32 round-trip artifact/);
+    await p.screenshot({ path: path.join(SHOTS, 'vscode-tensor-viewer-hover.png') });
+    await p.mouse.click(bb.x + (i % 64) * cell + cell / 2, bb.y + Math.floor(i / 64) * cell + cell / 2);
+    const g = await frameWith(p, 'ol.steps');
+    const text = await g.locator('body').innerText();
+    assert.match(text, /element 17/);
+    assert.match(text, /it is not a quantization error/);
+    await p.screenshot({ path: path.join(SHOTS, 'vscode-explanation.png') });
+  } finally {
+    await p.close();
+  }
+});
+
+test('palette: Run Mode 2 recomputes the layer and opens the comparison with the dumped run', { skip }, async () => {
+  const p = await openWorkbench();
+  try {
+    await p.keyboard.press('F1');
+    await p.locator('.quick-input-widget:visible .quick-input-box input').waitFor();
+    await p.keyboard.type('Quant Lens: Run Mode 2');
+    await p.locator('.quick-input-list .monaco-list-row', { hasText: 'Quant Lens: Run Mode 2 (float-sim INT8)' }).first().click();
+    await p.locator('.quick-input-list .monaco-list-row', { hasText: 'layer23_conv1d_params.pt' }).first().click();
+    await p.locator('.quick-input-list .monaco-list-row', { hasText: 'fp32_input_batchA.pt' }).first().click();
+    await p.locator('.quick-input-widget:visible').getByText('Write the recomputed outputs to').waitFor();
+    await p.keyboard.press('Enter');
+    await p.locator('.notification-toast .monaco-button', { hasText: 'Compare with dumped run' }).click({ timeout: 60000 });
+    const g = await frameWith(p, '.guard');
+    assert.match(await g.locator('.guard').innerText(), /Inputs match/);
+    const rows = await g.$$eval('table.diff tbody tr', (trs) => trs.map((t) => t.textContent ?? ''));
+    assert.equal(rows.length, 3);
+    assert.ok(fs.existsSync(path.join(workspace, 'quant-lens-mode2.safetensors')), 'output written where the save dialog said');
+    await p.screenshot({ path: path.join(SHOTS, 'vscode-mode2-compare.png') });
+  } finally {
+    await p.close();
+  }
+});
