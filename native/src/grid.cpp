@@ -6,18 +6,6 @@
 
 namespace ql {
 
-int devBin(float dev) {
-  if (dev == 0.0f) return 0;
-  if (dev <= 1e-7f) return 1;
-  if (dev <= 1e-6f) return 2;
-  if (dev <= 1e-5f) return 3;
-  if (dev <= 1e-4f) return 4;
-  if (dev <= 1e-3f) return 5;
-  if (dev <= 1e-2f) return 6;
-  if (dev <= 1e-1f) return 7;
-  return 8;
-}
-
 void insertWorst(std::vector<Worst>& list, const Worst& w, int k) {
   if (k <= 0) return;
   if ((int)list.size() == k && !worseThan(w, list.back())) return;

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <vector>
+#include "detmath.hpp"
 
 namespace ql {
 
@@ -48,7 +49,10 @@ inline bool worseThan(const Worst& a, const Worst& b) {
 }
 
 void insertWorst(std::vector<Worst>& list, const Worst& w, int k);
-int devBin(float dev);
+// Deviation histogram bin, shared by the CPU and CUDA kernels so their histograms agree.
+QL_HD int devBin(float dev) {
+  return dev == 0.0f ? 0 : dev <= 1e-7f ? 1 : dev <= 1e-6f ? 2 : dev <= 1e-5f ? 3 : dev <= 1e-4f ? 4 : dev <= 1e-3f ? 5 : dev <= 1e-2f ? 6 : dev <= 1e-1f ? 7 : 8;
+}
 
 // Verifies x[0..n) whose first element has flat index `start` in the tensor.
 void verifyRange(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc);

@@ -35,18 +35,6 @@ __host__ __device__ inline float keyFloat(int k) {
   float f; memcpy(&f, &b, 4); return f;
 }
 
-__device__ __forceinline__ int devBinD(float dev) {
-  if (dev == 0.0f) return 0;
-  if (dev <= 1e-7f) return 1;
-  if (dev <= 1e-6f) return 2;
-  if (dev <= 1e-5f) return 3;
-  if (dev <= 1e-4f) return 4;
-  if (dev <= 1e-3f) return 5;
-  if (dev <= 1e-2f) return 6;
-  if (dev <= 1e-1f) return 7;
-  return 8;
-}
-
 struct KParams {
   const float* scales; const int32_t* zps; int channels; long long inner; long long start;
   int qmin, qmax; float tol; bool codes;
@@ -114,7 +102,7 @@ __global__ void __launch_bounds__(256) statsKernel(const float* __restrict__ x, 
     coff += e.cls == kOffGrid;
     mdev = fmaxf(mdev, e.dev);
     mrec = fmaxf(mrec, e.recon);
-    const int db = devBinD(e.dev);
+    const int db = devBin(e.dev);
 #pragma unroll
     for (int k = 0; k < kDevBins; k++) dh[k] += db == k;
     const double qd = e.q;
