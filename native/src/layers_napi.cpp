@@ -4,6 +4,7 @@
 #include <memory>
 #include <thread>
 #include "conv1d.hpp"
+#include "layers.hpp"
 #include "cuda_api.hpp"
 #include "job.hpp"
 
@@ -89,10 +90,88 @@ Napi::Value Conv1d(const Napi::CallbackInfo& info) {
   return job->Promise();
 }
 
+Mode modeOf(const Napi::Object& o) {
+  const std::string mode = o.Get("mode").ToString().Utf8Value();
+  if (mode == "baseline") return Mode::Baseline;
+  if (mode == "mode1") return Mode::Mode1;
+  if (mode == "mode2") return Mode::Mode2;
+  throw Napi::RangeError::New(o.Env(), "mode must be baseline, mode1 or mode2");
+}
+
+int threadsOf(const Napi::Object& o) {
+  unsigned hw = std::thread::hardware_concurrency();
+  return o.Has("threads") && o.Get("threads").IsNumber() ? std::max(1, o.Get("threads").As<Napi::Number>().Int32Value()) : (hw ? (int)hw : 1);
+}
+
+// linear({mode, x: Float32Array [T*K], weight: Int8Array [N*K], bias?: Int32Array [N], rows T, inFeatures K, outFeatures N,
+//         inputScale, weightScales: number[] (1 or N)}) -> Promise<Float32Array [T*N]>
+Napi::Value Linear(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "linear options must be an object");
+  auto o = info[0].As<Napi::Object>();
+  auto x = typed<Napi::Float32Array>(o, "x", napi_float32_array, "Float32Array");
+  auto w = typed<Napi::Int8Array>(o, "weight", napi_int8_array, "Int8Array");
+  auto p = std::make_shared<LinearProblem>();
+  p->mode = modeOf(o);
+  p->T = (int64_t)number(o, "rows"); p->K = (int64_t)number(o, "inFeatures"); p->N = (int64_t)number(o, "outFeatures");
+  if (p->T < 1 || p->K < 1 || p->N < 1) throw Napi::RangeError::New(env, "linear shape is invalid");
+  if ((int64_t)x.ElementLength() != p->T * p->K) throw Napi::RangeError::New(env, "x length does not match rows*inFeatures");
+  if ((int64_t)w.ElementLength() != p->N * p->K) throw Napi::RangeError::New(env, "weight length does not match outFeatures*inFeatures");
+  std::vector<Napi::Value> keep{x, w};
+  if (o.Has("bias") && !o.Get("bias").IsUndefined() && !o.Get("bias").IsNull()) {
+    auto b = typed<Napi::Int32Array>(o, "bias", napi_int32_array, "Int32Array");
+    if ((int64_t)b.ElementLength() != p->N) throw Napi::RangeError::New(env, "bias length does not match outFeatures");
+    p->bias = b.Data();
+    keep.push_back(b);
+  }
+  p->x = x.Data(); p->w = w.Data();
+  p->inputScale = (float)number(o, "inputScale");
+  if (!o.Get("weightScales").IsArray()) throw Napi::TypeError::New(env, "options.weightScales must be an array");
+  auto ws = o.Get("weightScales").As<Napi::Array>();
+  for (uint32_t i = 0; i < ws.Length(); i++) p->weightScales.push_back((float)ws.Get(i).As<Napi::Number>().DoubleValue());
+  if (p->weightScales.size() != 1 && (int64_t)p->weightScales.size() != p->N) throw Napi::RangeError::New(env, "weightScales must have 1 or outFeatures entries");
+  for (float s : p->weightScales) if (!(s > 0 && std::isfinite(s))) throw Napi::RangeError::New(env, "scales must be finite and positive");
+  if (!(p->inputScale > 0 && std::isfinite(p->inputScale))) throw Napi::RangeError::New(env, "scales must be finite and positive");
+  p->threads = threadsOf(o);
+  auto y = std::make_shared<std::vector<float>>();
+  auto* job = new Job(env, [p, y] { linearRun(*p, *y); }, [y](Napi::Env e) -> Napi::Value { return toArray<Napi::Float32Array>(e, *y); }, keep);
+  job->Queue();
+  return job->Promise();
+}
+
+// scan({u, delta, A, B, C, D?, z?, deltaBias?: Float32Array, channels D, length L, state S, softplus}) -> Promise<Float32Array [D*L]>
+Napi::Value Scan(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "scan options must be an object");
+  auto o = info[0].As<Napi::Object>();
+  auto p = std::make_shared<ScanProblem>();
+  p->D = (int64_t)number(o, "channels"); p->L = (int64_t)number(o, "length"); p->S = (int64_t)number(o, "state");
+  if (p->D < 1 || p->L < 1 || p->S < 1) throw Napi::RangeError::New(env, "scan shape is invalid");
+  std::vector<Napi::Value> keep;
+  auto need = [&](const char* key, int64_t len, bool optional) -> const float* {
+    if (optional && (!o.Has(key) || o.Get(key).IsUndefined() || o.Get(key).IsNull())) return nullptr;
+    auto a = typed<Napi::Float32Array>(o, key, napi_float32_array, "Float32Array");
+    if ((int64_t)a.ElementLength() != len) throw Napi::RangeError::New(env, std::string(key) + " has the wrong length");
+    keep.push_back(a);
+    return a.Data();
+  };
+  p->u = need("u", p->D * p->L, false); p->delta = need("delta", p->D * p->L, false); p->A = need("A", p->D * p->S, false);
+  p->Bm = need("B", p->S * p->L, false); p->Cm = need("C", p->S * p->L, false); p->Dskip = need("D", p->D, true);
+  p->z = need("z", p->D * p->L, true); p->deltaBias = need("deltaBias", p->D, true);
+  p->softplus = !o.Has("softplus") || o.Get("softplus").ToBoolean().Value();
+  p->threads = threadsOf(o);
+  auto y = std::make_shared<std::vector<float>>();
+  auto* job = new Job(env, [p, y] { scanRun(*p, *y); }, [y](Napi::Env e) -> Napi::Value { return toArray<Napi::Float32Array>(e, *y); }, keep);
+  job->Queue();
+  return job->Promise();
+}
+
 }  // namespace
 
 void registerLayerFunctions(Napi::Env env, Napi::Object exports) {
   exports.Set("conv1d", Napi::Function::New(env, Conv1d));
+  exports.Set("linear", Napi::Function::New(env, Linear));
+  exports.Set("scan", Napi::Function::New(env, Scan));
   exports.Set("cudaDeviceName", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return Napi::String::New(i.Env(), cudaDeviceName()); }));
 }
 

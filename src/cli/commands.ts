@@ -10,6 +10,7 @@ import { decodeToFloat32 } from '../formats/dtypes';
 import { diffPaths } from '../analysis/diff';
 import { MODES, EvalMode, readConv1dParams, readConv1dInput, runConv1d, runTensors } from '../analysis/layers';
 import { writeSafetensors } from '../formats/safetensors_writer';
+import { runLinearFiles, runScanFiles } from '../analysis/ssm_layers';
 import { resolveDevice, DeviceChoice } from '../native/addon';
 import { formatVerify, formatDiff, formatExplain } from './format';
 
@@ -19,7 +20,7 @@ export const USAGE = `usage: quant-lens <command> [options]
   explain VALUE --scale S [--json]
   explain FILE --tensor NAME --index I [--scale S] [--json]
   diff A B [--json]                            compare two files or dump folders
-  run --mode baseline|mode1|mode2 --layer conv1d --params FILE --input FILE [--device auto|cpu|cuda] [--out FILE.safetensors] [--json]
+  run --mode baseline|mode1|mode2 --layer conv1d|linear|scan --params FILE --input FILE [--aux FILE] [--device auto|cpu|cuda] [--out FILE.safetensors] [--json]
 exit codes: 0 ok/pass, 1 verification failed, 2 bad input, 3 invalid comparison (different inputs)`;
 
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
@@ -111,16 +112,27 @@ async function diff(argv: string[], out: Out): Promise<number> {
 }
 
 async function run(argv: string[], out: Out): Promise<number> {
-  const p = parseArgs(argv, ['mode', 'layer', 'params', 'input', 'device', 'out', 'threads'], ['json']);
+  const p = parseArgs(argv, ['mode', 'layer', 'params', 'input', 'aux', 'device', 'out', 'threads'], ['json']);
   const mode = stringFlag(p, 'mode') as EvalMode;
   if (!MODES.includes(mode)) throw new UsageError('--mode must be baseline, mode1 or mode2');
   const layer = stringFlag(p, 'layer') ?? 'conv1d';
-  if (layer !== 'conv1d') throw new UsageError(`--layer ${layer} is not available yet (conv1d is)`);
+  if (!['conv1d', 'linear', 'scan'].includes(layer)) throw new UsageError('--layer must be conv1d, linear or scan');
   const paramsFile = stringFlag(p, 'params'), inputFile = stringFlag(p, 'input');
   if (!paramsFile || !inputFile) throw new UsageError('run needs --params FILE and --input FILE');
   const outFile = stringFlag(p, 'out');
   if (outFile && !/\.safetensors$/i.test(outFile)) throw new UsageError('--out must name a .safetensors file');
   const device = resolveDevice(stringFlag(p, 'device') as DeviceChoice | undefined);
+  if (layer !== 'conv1d') {
+    // linear and scan run on the CPU kernels only (their CUDA versions are not written yet).
+    const t0 = performance.now();
+    const o = layer === 'linear' ? await runLinearFiles(mode, paramsFile, inputFile, numberFlag(p, 'threads'))
+      : await runScanFiles(mode, paramsFile, inputFile, stringFlag(p, 'aux'), numberFlag(p, 'threads'));
+    const elapsed = performance.now() - t0;
+    if (outFile) writeSafetensors(outFile, [{ name: o.role, dtype: 'float32', shape: o.shape, data: o.data }], { mode, layer, producer: 'quant-lens' });
+    const doc = { mode, layer, device: 'cpu', outputs: [{ role: o.role, dtype: 'float32', shape: o.shape }], elapsed_ms: elapsed, out: outFile ?? null };
+    out.stdout(p.flags.has('json') ? `${JSON.stringify(doc, null, 1)}\n` : `${mode} ${layer} on cpu: ${o.role} float32[${o.shape}] in ${elapsed.toFixed(1)} ms${outFile ? ` -> ${outFile}` : ''}\n`);
+    return 0;
+  }
   const params = await readConv1dParams(paramsFile);
   const input = await readConv1dInput(inputFile);
   const r = await runConv1d(mode, params, input, device, numberFlag(p, 'threads'));

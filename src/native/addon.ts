@@ -29,7 +29,18 @@ export interface Conv1dOptions {
 }
 export interface Conv1dResult { device: 'cpu' | 'cuda'; input: Int8Array | Float32Array; output_xproj: Int8Array | Float32Array; ssm_input: Int8Array | Float32Array }
 
+export interface LinearOptions {
+  mode: 'baseline' | 'mode1' | 'mode2'; x: Float32Array; weight: Int8Array; bias?: Int32Array; rows: number; inFeatures: number; outFeatures: number;
+  inputScale: number; weightScales: number[]; threads?: number;
+}
+export interface ScanOptions {
+  u: Float32Array; delta: Float32Array; A: Float32Array; B: Float32Array; C: Float32Array; D?: Float32Array; z?: Float32Array; deltaBias?: Float32Array;
+  channels: number; length: number; state: number; softplus?: boolean; threads?: number;
+}
+
 export interface QuantLensNative {
+  linear(o: LinearOptions): Promise<Float32Array>;
+  scan(o: ScanOptions): Promise<Float32Array>;
   Verifier: new (o: VerifierOptions) => NativeVerifier;
   Differ: new (o: DifferOptions) => NativeDiffer;
   conv1d(o: Conv1dOptions): Promise<Conv1dResult>;
