@@ -41,6 +41,20 @@ Napi::Float32Array float32Arg(const Napi::CallbackInfo& info, size_t i, const ch
   return info[i].As<Napi::Float32Array>();
 }
 
+// Computes one chunk's partial result off the main thread and merges it into `acc` under `mu`
+// (pushes may overlap if a caller does not await them).
+template <typename Acc, typename Compute>
+Napi::Value queueMerge(Napi::Env env, std::mutex& mu, Acc& acc, int k, Compute compute, std::vector<Napi::Value> keep) {
+  auto* job = new Job(env, [&mu, &acc, k, compute] {
+    Acc part;
+    compute(part);
+    std::lock_guard<std::mutex> lock(mu);
+    acc.merge(part, k);
+  }, [](Napi::Env e) { return e.Undefined(); }, std::move(keep));
+  job->Queue();
+  return job->Promise();
+}
+
 const char* className(uint8_t c) {
   switch (c) {
     case ql::kExact: return "exact";
@@ -95,15 +109,10 @@ class Verifier : public Napi::ObjectWrap<Verifier> {
     const float* data = arr.Data();
     const int64_t n = (int64_t)arr.ElementLength();
     auto self = this;
-    auto* job = new Job(info.Env(), [self, data, n, start] {
-      ql::GridAcc part;
+    return queueMerge(info.Env(), mu_, acc_, p_.worstK, [self, data, n, start](ql::GridAcc& part) {
       if (self->useCuda_) ql::cudaVerify(data, n, start, self->p_, part);
       else ql::verifyParallel(data, n, start, self->p_, part, self->threads_);
-      std::lock_guard<std::mutex> lock(self->mu_);
-      self->acc_.merge(part, self->p_.worstK);
-    }, [](Napi::Env env) { return env.Undefined(); }, {arr, info.This()});
-    job->Queue();
-    return job->Promise();
+    }, {arr, info.This()});
   }
 
   Napi::Value Result(const Napi::CallbackInfo& info) {
@@ -179,14 +188,9 @@ class Differ : public Napi::ObjectWrap<Differ> {
     const float *pa = a.Data(), *pb = b.Data();
     const int64_t n = (int64_t)a.ElementLength();
     auto self = this;
-    auto* job = new Job(info.Env(), [self, pa, pb, n, start] {
-      ql::DiffAcc part;
+    return queueMerge(info.Env(), mu_, acc_, p_.topK, [self, pa, pb, n, start](ql::DiffAcc& part) {
       ql::diffParallel(pa, pb, n, start, self->p_, part, self->threads_);
-      std::lock_guard<std::mutex> lock(self->mu_);
-      self->acc_.merge(part, self->p_.topK);
-    }, [](Napi::Env env) { return env.Undefined(); }, {a, b, info.This()});
-    job->Queue();
-    return job->Promise();
+    }, {a, b, info.This()});
   }
 
   Napi::Value Result(const Napi::CallbackInfo& info) {

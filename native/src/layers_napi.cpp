@@ -35,6 +35,19 @@ A toArray(Napi::Env env, std::vector<T>& v) {
   return A::New(env, owned->size(), buf, 0);
 }
 
+Mode modeOf(const Napi::Object& o) {
+  const std::string mode = o.Get("mode").ToString().Utf8Value();
+  if (mode == "baseline") return Mode::Baseline;
+  if (mode == "mode1") return Mode::Mode1;
+  if (mode == "mode2") return Mode::Mode2;
+  throw Napi::RangeError::New(o.Env(), "mode must be baseline, mode1 or mode2");
+}
+
+int threadsOf(const Napi::Object& o) {
+  unsigned hw = std::thread::hardware_concurrency();
+  return o.Has("threads") && o.Get("threads").IsNumber() ? std::max(1, o.Get("threads").As<Napi::Number>().Int32Value()) : (hw ? (int)hw : 1);
+}
+
 Napi::Value Conv1d(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) throw Napi::TypeError::New(env, "conv1d options must be an object");
@@ -43,11 +56,7 @@ Napi::Value Conv1d(const Napi::CallbackInfo& info) {
   auto w = typed<Napi::Int8Array>(o, "weight", napi_int8_array, "Int8Array");
   auto bias = typed<Napi::Int32Array>(o, "bias", napi_int32_array, "Int32Array");
   auto prob = std::make_shared<Conv1dProblem>();
-  const std::string mode = o.Get("mode").ToString().Utf8Value();
-  if (mode == "baseline") prob->mode = Mode::Baseline;
-  else if (mode == "mode1") prob->mode = Mode::Mode1;
-  else if (mode == "mode2") prob->mode = Mode::Mode2;
-  else throw Napi::RangeError::New(env, "mode must be baseline, mode1 or mode2");
+  prob->mode = modeOf(o);
   prob->B = (int64_t)number(o, "batch");
   prob->D = (int64_t)number(o, "channels");
   prob->L = (int64_t)number(o, "length");
@@ -64,8 +73,7 @@ Napi::Value Conv1d(const Napi::CallbackInfo& info) {
   for (float s : {prob->inputScale, prob->weightScale, prob->biasScale, prob->outputScale}) {
     if (!(s > 0 && std::isfinite(s))) throw Napi::RangeError::New(env, "scales must be finite and positive");
   }
-  unsigned hw = std::thread::hardware_concurrency();
-  prob->threads = o.Has("threads") && o.Get("threads").IsNumber() ? std::max(1, o.Get("threads").As<Napi::Number>().Int32Value()) : (hw ? (int)hw : 1);
+  prob->threads = threadsOf(o);
   const std::string device = o.Has("device") && o.Get("device").IsString() ? o.Get("device").As<Napi::String>().Utf8Value() : "cpu";
   if (device == "cuda" && !cudaAvailable()) throw Napi::Error::New(env, "device 'cuda' requested but no CUDA device is available");
   const bool cuda = device == "cuda";
@@ -88,19 +96,6 @@ Napi::Value Conv1d(const Napi::CallbackInfo& info) {
     }, {x, w, bias});
   job->Queue();
   return job->Promise();
-}
-
-Mode modeOf(const Napi::Object& o) {
-  const std::string mode = o.Get("mode").ToString().Utf8Value();
-  if (mode == "baseline") return Mode::Baseline;
-  if (mode == "mode1") return Mode::Mode1;
-  if (mode == "mode2") return Mode::Mode2;
-  throw Napi::RangeError::New(o.Env(), "mode must be baseline, mode1 or mode2");
-}
-
-int threadsOf(const Napi::Object& o) {
-  unsigned hw = std::thread::hardware_concurrency();
-  return o.Has("threads") && o.Get("threads").IsNumber() ? std::max(1, o.Get("threads").As<Napi::Number>().Int32Value()) : (hw ? (int)hw : 1);
 }
 
 // linear({mode, x: Float32Array [T*K], weight: Int8Array [N*K], bias?: Int32Array [N], rows T, inFeatures K, outFeatures N,
