@@ -56,4 +56,40 @@ def main():
     for name, fn in (("baseline", baseline), ("mode1", lambda: sim(1)), ("mode2", lambda: sim(2))):
         print(f"BENCH torch conv1d {name} D={D} L={L}: {timed(fn, 50):.3f} ms (device-resident)")
 
+def layers():
+    """x_proj (W8A8 linear, 1536 -> 80) and the selective scan (D 1536, S 16) at L = 2048, as PyTorch computes them."""
+    dev = torch.device('cuda')
+    torch.backends.cuda.matmul.allow_tf32 = False
+    L, K, N, D, S = 2048, 1536, 80, 1536, 16
+    x = torch.randn(L, K, device=dev) * 0.12
+    wq = torch.randint(-127, 128, (N, K), device=dev, dtype=torch.int8)
+    sw = torch.rand(N, device=dev) * 1e-3 + 1e-4
+    bias = torch.randint(-10000, 10001, (N,), device=dev, dtype=torch.int32)
+    sx = torch.tensor(0.0183, device=dev)
+    sb = sx * sw
+    def base():
+        xq = torch.clamp(torch.round(x / sx), -128, 127)
+        return ((xq.double() @ wq.double().T).round().long() + bias.long()).float() * sb
+    def sim():
+        xq = torch.clamp(torch.round(x / sx), -128, 127)
+        return (xq * sx) @ (wq.float() * sw[:, None]).T + bias.float() * sb
+    print(f"BENCH torch linear baseline T={L} K={K} N={N}: {timed(base, 50):.3f} ms (device-resident)")
+    print(f"BENCH torch linear mode1/mode2 T={L} K={K} N={N}: {timed(sim, 50):.3f} ms (device-resident)")
+    u, delta, z = (torch.randn(1, D, L, device=dev) for _ in range(3))
+    A = -torch.exp(torch.randn(D, S, device=dev))
+    B, C = torch.randn(1, S, L, device=dev), torch.randn(1, S, L, device=dev)
+    Dsk, db = torch.randn(D, device=dev), torch.randn(D, device=dev)
+    def scan():
+        dt = F.softplus(delta + db[None, :, None])
+        dA = torch.exp(torch.einsum('bdl,dn->bdln', dt, A))
+        dBu = torch.einsum('bdl,bnl,bdl->bdln', dt, B, u)
+        h = torch.zeros(1, D, S, device=dev)
+        ys = []
+        for i in range(L):
+            h = dA[:, :, i] * h + dBu[:, :, i]
+            ys.append(torch.einsum('bdn,bn->bd', h, C[:, :, i]))
+        return (torch.stack(ys, dim=2) + u * Dsk[None, :, None]) * F.silu(z)
+    print(f"BENCH torch scan (reference loop) D={D} L={L} S={S}: {timed(scan, 3):.3f} ms (device-resident)")
+
 main()
+layers()

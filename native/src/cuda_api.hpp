@@ -6,6 +6,7 @@
 #include <string>
 #include "grid.hpp"
 #include "conv1d.hpp"
+#include "layers.hpp"
 
 namespace ql {
 bool cudaCompiled();
@@ -18,4 +19,7 @@ struct BenchResult { double gbPerSec, peakGbPerSec, msPerPass; };
 BenchResult cudaBenchVerify(const float* x, int64_t n, const GridParams& p, int iters);
 // Same semantics and results as conv1dRun on the CPU.
 void cudaConv1d(const Conv1dProblem& prob, Conv1dOutputs& out);
+// Same semantics and results as linearRun / scanRun on the CPU.
+void cudaLinear(const LinearProblem& p, std::vector<float>& y);
+void cudaScan(const ScanProblem& p, std::vector<float>& y);
 }  // namespace ql

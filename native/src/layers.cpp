@@ -20,28 +20,13 @@ static void parallelRows(int64_t rows, int threads, F f) {
 
 void linearRun(const LinearProblem& p, std::vector<float>& y) {
   y.assign((size_t)(p.T * p.N), 0.0f);
-  const float sx = p.inputScale;
   parallelRows(p.T, p.threads, [&](int64_t t0, int64_t t1) {
-    std::vector<int32_t> xq((size_t)p.K);
-    std::vector<float> xs((size_t)p.K);
+    std::vector<float> codes((size_t)p.K);
     for (int64_t t = t0; t < t1; t++) {
-      const float* x = p.x + t * p.K;
-      for (int64_t k = 0; k < p.K; k++) { const float c = quantizeCode(x[k], sx); xq[k] = (int32_t)c; xs[k] = c * sx; }
+      for (int64_t k = 0; k < p.K; k++) codes[k] = quantizeCode(p.x[t * p.K + k], p.inputScale);
       for (int64_t n = 0; n < p.N; n++) {
         const float sw = p.weightScales.size() == 1 ? p.weightScales[0] : p.weightScales[n];
-        const int8_t* w = p.w + n * p.K;
-        const float sb = sx * sw;  // FP32 product of the two scales: the bias / output scale
-        if (p.mode == Mode::Baseline) {
-          int32_t acc = 0;
-          for (int64_t k = 0; k < p.K; k++) acc += xq[k] * (int32_t)w[k];
-          if (p.bias) acc += p.bias[n];
-          y[t * p.N + n] = (float)acc * sb;
-        } else {
-          float acc = 0.0f;
-          for (int64_t k = 0; k < p.K; k++) acc += xs[k] * ((float)w[k] * sw);
-          if (p.bias) acc += (float)p.bias[n] * sb;
-          y[t * p.N + n] = acc;
-        }
+        y[t * p.N + n] = linearOutput(p.mode, codes.data(), p.w + n * p.K, p.K, p.inputScale, sw, p.bias ? p.bias + n : nullptr);
       }
     }
   });
@@ -49,28 +34,24 @@ void linearRun(const LinearProblem& p, std::vector<float>& y) {
 
 static inline float softplusF(float v) { return v > 20.0f ? v : std::log1p(expDet(v)); }
 
+void scanDeltas(const ScanProblem& p, std::vector<float>& dt) {
+  dt.resize((size_t)(p.D * p.L));
+  for (int64_t d = 0; d < p.D; d++) {
+    const float bias = p.deltaBias ? p.deltaBias[d] : 0.0f;
+    for (int64_t t = 0; t < p.L; t++) {
+      const float v = p.delta[d * p.L + t] + bias;
+      dt[d * p.L + t] = p.softplus ? softplusF(v) : v;
+    }
+  }
+}
+
 void scanRun(const ScanProblem& p, std::vector<float>& y) {
+  std::vector<float> dt;
+  scanDeltas(p, dt);
   y.assign((size_t)(p.D * p.L), 0.0f);
   parallelRows(p.D, p.threads, [&](int64_t d0, int64_t d1) {
     std::vector<float> h((size_t)p.S);
-    for (int64_t d = d0; d < d1; d++) {
-      std::fill(h.begin(), h.end(), 0.0f);
-      const float* A = p.A + d * p.S;
-      for (int64_t t = 0; t < p.L; t++) {
-        float dt = p.delta[d * p.L + t] + (p.deltaBias ? p.deltaBias[d] : 0.0f);
-        if (p.softplus) dt = softplusF(dt);
-        const float u = p.u[d * p.L + t];
-        float out = 0.0f;
-        for (int64_t s = 0; s < p.S; s++) {
-          const float dA = expDet(dt * A[s]);
-          h[s] = dA * h[s] + (dt * p.Bm[s * p.L + t]) * u;
-          out += h[s] * p.Cm[s * p.L + t];
-        }
-        if (p.Dskip) out += u * p.Dskip[d];
-        if (p.z) out *= siluDet(p.z[d * p.L + t]);
-        y[d * p.L + t] = out;
-      }
-    }
+    for (int64_t d = d0; d < d1; d++) scanChannel(p, dt.data(), h.data(), d, y.data());
   });
 }
 

@@ -43,6 +43,13 @@ Mode modeOf(const Napi::Object& o) {
   throw Napi::RangeError::New(o.Env(), "mode must be baseline, mode1 or mode2");
 }
 
+// "cuda" runs the kernels on the GPU (an error when none is present); anything else, the CPU.
+bool cudaRequested(const Napi::Object& o) {
+  const bool cuda = o.Has("device") && o.Get("device").IsString() && o.Get("device").As<Napi::String>().Utf8Value() == "cuda";
+  if (cuda && !cudaAvailable()) throw Napi::Error::New(o.Env(), "device 'cuda' requested but no CUDA device is available");
+  return cuda;
+}
+
 int threadsOf(const Napi::Object& o) {
   unsigned hw = std::thread::hardware_concurrency();
   return o.Has("threads") && o.Get("threads").IsNumber() ? std::max(1, o.Get("threads").As<Napi::Number>().Int32Value()) : (hw ? (int)hw : 1);
@@ -74,9 +81,7 @@ Napi::Value Conv1d(const Napi::CallbackInfo& info) {
     if (!(s > 0 && std::isfinite(s))) throw Napi::RangeError::New(env, "scales must be finite and positive");
   }
   prob->threads = threadsOf(o);
-  const std::string device = o.Has("device") && o.Get("device").IsString() ? o.Get("device").As<Napi::String>().Utf8Value() : "cpu";
-  if (device == "cuda" && !cudaAvailable()) throw Napi::Error::New(env, "device 'cuda' requested but no CUDA device is available");
-  const bool cuda = device == "cuda";
+  const bool cuda = cudaRequested(o);
   auto out = std::make_shared<Conv1dOutputs>();
   auto* job = new Job(env, [prob, out, cuda] { if (cuda) cudaConv1d(*prob, *out); else conv1dRun(*prob, *out); },
     [prob, out, cuda](Napi::Env e) -> Napi::Value {
@@ -129,7 +134,9 @@ Napi::Value Linear(const Napi::CallbackInfo& info) {
   if (!(p->inputScale > 0 && std::isfinite(p->inputScale))) throw Napi::RangeError::New(env, "scales must be finite and positive");
   p->threads = threadsOf(o);
   auto y = std::make_shared<std::vector<float>>();
-  auto* job = new Job(env, [p, y] { linearRun(*p, *y); }, [y](Napi::Env e) -> Napi::Value { return toArray<Napi::Float32Array>(e, *y); }, keep);
+  const bool cuda = cudaRequested(o);
+  auto* job = new Job(env, [p, y, cuda] { if (cuda) cudaLinear(*p, *y); else linearRun(*p, *y); },
+                      [y](Napi::Env e) -> Napi::Value { return toArray<Napi::Float32Array>(e, *y); }, keep);
   job->Queue();
   return job->Promise();
 }
@@ -156,7 +163,9 @@ Napi::Value Scan(const Napi::CallbackInfo& info) {
   p->softplus = !o.Has("softplus") || o.Get("softplus").ToBoolean().Value();
   p->threads = threadsOf(o);
   auto y = std::make_shared<std::vector<float>>();
-  auto* job = new Job(env, [p, y] { scanRun(*p, *y); }, [y](Napi::Env e) -> Napi::Value { return toArray<Napi::Float32Array>(e, *y); }, keep);
+  const bool cuda = cudaRequested(o);
+  auto* job = new Job(env, [p, y, cuda] { if (cuda) cudaScan(*p, *y); else scanRun(*p, *y); },
+                      [y](Napi::Env e) -> Napi::Value { return toArray<Napi::Float32Array>(e, *y); }, keep);
   job->Queue();
   return job->Promise();
 }

@@ -10,6 +10,7 @@
 #include <vector>
 #include "grid.hpp"
 #include "conv1d.hpp"
+#include "layers.hpp"
 #include "cuda_api.hpp"
 
 
@@ -126,6 +127,59 @@ int main(int argc, char** argv) {
         std::printf("conv1d %s D=%lld L=%lld: cpu %.2f ms\n", mn, (long long)D, (long long)L, cpuMs);
         expect(m == ql::Mode::Baseline ? cpu.outputQ.size() == (size_t)(D * L) : cpu.ssmInput.size() == (size_t)(D * L), std::string("conv1d ") + mn + " produced outputs");
       }
+    }
+  }
+
+  // W8A8 linear (x_proj: 1536 -> 80, per-row scales) and selective scan (D 1536, S 16) at L tokens: CUDA equals CPU.
+  {
+    const int64_t L = bench ? 2048 : 128, K = 1536, N = 80, D = 1536, S = 16;
+    std::mt19937 rng(5);
+    std::normal_distribution<float> nd(0.0f, 0.12f);
+    std::vector<float> x(L * K); for (auto& v : x) v = nd(rng);
+    std::vector<int8_t> w(N * K); for (auto& v : w) v = (int8_t)(rng() % 255 - 127);
+    std::vector<int32_t> bias(N); for (auto& v : bias) v = (int32_t)(rng() % 20001) - 10000;
+    for (ql::Mode m : {ql::Mode::Baseline, ql::Mode::Mode2}) {
+      ql::LinearProblem lp; lp.mode = m; lp.T = L; lp.K = K; lp.N = N; lp.x = x.data(); lp.w = w.data(); lp.bias = bias.data();
+      lp.inputScale = 0.0183f; lp.threads = 8;
+      for (int64_t n = 0; n < N; n++) lp.weightScales.push_back(0.0001f + 0.00001f * (float)n);
+      std::vector<float> cpu, g;
+      auto t0 = std::chrono::steady_clock::now();
+      ql::linearRun(lp, cpu);
+      const double cpuMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      const char* mn = m == ql::Mode::Baseline ? "baseline" : "mode1/mode2";
+      if (gpu) {
+        ql::cudaLinear(lp, g);
+        t0 = std::chrono::steady_clock::now();
+        ql::cudaLinear(lp, g);
+        const double gpuMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        expect(std::memcmp(cpu.data(), g.data(), cpu.size() * 4) == 0, std::string("linear ") + mn + ": CUDA equals CPU");
+        std::printf("linear %s T=%lld K=%lld N=%lld: cpu %.2f ms, cuda %.2f ms (incl. transfers)\n", mn, (long long)L, (long long)K, (long long)N, cpuMs, gpuMs);
+      } else {
+        expect(cpu.size() == (size_t)(L * N), std::string("linear ") + mn + " produced outputs");
+      }
+    }
+    std::vector<float> u(D * L), delta(D * L), A(D * S), Bm(S * L), Cm(S * L), Dsk(D), z(D * L), db(D);
+    for (auto* v : {&u, &delta, &Bm, &Cm, &z}) for (auto& e : *v) e = nd(rng) * 4.0f;
+    for (auto& e : A) e = -std::exp(nd(rng) * 4.0f);
+    for (auto& e : Dsk) e = nd(rng) * 8.0f;
+    for (auto& e : db) e = nd(rng);
+    ql::ScanProblem sp; sp.D = D; sp.L = L; sp.S = S; sp.u = u.data(); sp.delta = delta.data(); sp.A = A.data(); sp.Bm = Bm.data(); sp.Cm = Cm.data();
+    sp.Dskip = Dsk.data(); sp.z = z.data(); sp.deltaBias = db.data(); sp.threads = 8;
+    std::vector<float> cpu, g;
+    auto t0 = std::chrono::steady_clock::now();
+    ql::scanRun(sp, cpu);
+    const double cpuMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (gpu) {
+      ql::cudaScan(sp, g);
+      t0 = std::chrono::steady_clock::now();
+      ql::cudaScan(sp, g);
+      const double gpuMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      expect(std::memcmp(cpu.data(), g.data(), cpu.size() * 4) == 0, "scan: CUDA equals CPU");
+      std::printf("scan D=%lld L=%lld S=%lld: cpu %.2f ms, cuda %.2f ms (incl. transfers)\n", (long long)D, (long long)L, (long long)S, cpuMs, gpuMs);
+    } else {
+      bool finite = true;
+      for (float v : cpu) finite &= std::isfinite(v);
+      expect(finite && cpu.size() == (size_t)(D * L), "scan produced finite outputs");
     }
   }
 

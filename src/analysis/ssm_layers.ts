@@ -1,6 +1,6 @@
 /**
  * The W8A8 linear (x_proj / in_proj / out_proj) and the Mamba selective scan, recomputed from dumps.
- * Both run on the CPU kernels (CUDA versions of these two are not written yet).
+ * Both run on the CPU or, with device 'cuda', on the GPU (identical results).
  */
 import { openDump } from '../formats/open';
 import { DumpFile } from '../formats/dump';
@@ -39,7 +39,7 @@ function scalarOf(d: DumpFile, key: string): number | undefined {
 export interface LayerOutput { role: string; shape: number[]; data: Float32Array }
 
 /** y = x·Wᵀ (+ bias) for an int8 weight [N, K] with a per-tensor or per-row `weight_scale`, in one evaluation mode. */
-export async function runLinearFiles(mode: EvalMode, paramsFile: string, inputFile: string, threads?: number): Promise<LayerOutput> {
+export async function runLinearFiles(mode: EvalMode, paramsFile: string, inputFile: string, threads?: number, device: 'cpu' | 'cuda' = 'cpu'): Promise<LayerOutput> {
   const pd = openDump(paramsFile), id = openDump(inputFile);
   try {
     const w = need(pd, 'weight');
@@ -59,7 +59,7 @@ export async function runLinearFiles(mode: EvalMode, paramsFile: string, inputFi
     const biasArr = b ? new Int32Array(Array.from(await f32(b))) : undefined;
     const y = await loadNative().linear({
       mode, x: await f32(xT), weight: new Int8Array(weightBytes.buffer, weightBytes.byteOffset, N * K), bias: biasArr,
-      rows, inFeatures: K, outFeatures: N, inputScale: inputScale!, weightScales, threads,
+      rows, inFeatures: K, outFeatures: N, inputScale: inputScale!, weightScales, threads, device,
     });
     return { role: 'output', shape: [...xT.shape.slice(0, -1), N], data: y };
   } finally {
@@ -72,7 +72,7 @@ export async function runLinearFiles(mode: EvalMode, paramsFile: string, inputFi
  * codes (or quantizes to them) and dequantizes them in FP32; Mode 2 puts u on the INT8 grid; Mode 1
  * takes the FP32 values as they are. delta, B, C and z come from `auxFile` (or the params file).
  */
-export async function runScanFiles(mode: EvalMode, paramsFile: string, inputFile: string, auxFile: string | undefined, threads?: number): Promise<LayerOutput> {
+export async function runScanFiles(mode: EvalMode, paramsFile: string, inputFile: string, auxFile: string | undefined, threads?: number, device: 'cpu' | 'cuda' = 'cpu'): Promise<LayerOutput> {
   const pd = openDump(paramsFile), id = openDump(inputFile), ad = auxFile ? openDump(auxFile) : undefined;
   try {
     const A = need(pd, 'A');
@@ -109,7 +109,7 @@ export async function runScanFiles(mode: EvalMode, paramsFile: string, inputFile
     const y = await loadNative().scan({
       u, delta: (await load('delta', D * L, false))!, A: await f32(A), B: (await load('B', S * L, false))!, C: (await load('C', S * L, false))!,
       D: await load('D', D, true), z: await load('z', D * L, true), deltaBias: await load('delta_bias', D, true),
-      channels: D, length: L, state: S, softplus: softplusObj ? softplusObj.value !== false : true, threads,
+      channels: D, length: L, state: S, softplus: softplusObj ? softplusObj.value !== false : true, threads, device,
     });
     return { role: 'output', shape: uT.shape, data: y };
   } finally {

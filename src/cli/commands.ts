@@ -123,14 +123,13 @@ async function run(argv: string[], out: Out): Promise<number> {
   if (outFile && !/\.safetensors$/i.test(outFile)) throw new UsageError('--out must name a .safetensors file');
   const device = resolveDevice(stringFlag(p, 'device') as DeviceChoice | undefined);
   if (layer !== 'conv1d') {
-    // linear and scan run on the CPU kernels only (their CUDA versions are not written yet).
     const t0 = performance.now();
-    const o = layer === 'linear' ? await runLinearFiles(mode, paramsFile, inputFile, numberFlag(p, 'threads'))
-      : await runScanFiles(mode, paramsFile, inputFile, stringFlag(p, 'aux'), numberFlag(p, 'threads'));
+    const o = layer === 'linear' ? await runLinearFiles(mode, paramsFile, inputFile, numberFlag(p, 'threads'), device)
+      : await runScanFiles(mode, paramsFile, inputFile, stringFlag(p, 'aux'), numberFlag(p, 'threads'), device);
     const elapsed = performance.now() - t0;
     if (outFile) writeSafetensors(outFile, [{ name: o.role, dtype: 'float32', shape: o.shape, data: o.data }], { mode, layer, producer: 'quant-lens' });
-    const doc = { mode, layer, device: 'cpu', outputs: [{ role: o.role, dtype: 'float32', shape: o.shape }], elapsed_ms: elapsed, out: outFile ?? null };
-    out.stdout(p.flags.has('json') ? `${JSON.stringify(doc, null, 1)}\n` : `${mode} ${layer} on cpu: ${o.role} float32[${o.shape}] in ${elapsed.toFixed(1)} ms${outFile ? ` -> ${outFile}` : ''}\n`);
+    const doc = { mode, layer, device, outputs: [{ role: o.role, dtype: 'float32', shape: o.shape }], elapsed_ms: elapsed, out: outFile ?? null };
+    out.stdout(p.flags.has('json') ? `${JSON.stringify(doc, null, 1)}\n` : `${mode} ${layer} on ${device}: ${o.role} float32[${o.shape}] in ${elapsed.toFixed(1)} ms${outFile ? ` -> ${outFile}` : ''}\n`);
     return 0;
   }
   const params = await readConv1dParams(paramsFile);

@@ -31,11 +31,11 @@ export interface Conv1dResult { device: 'cpu' | 'cuda'; input: Int8Array | Float
 
 export interface LinearOptions {
   mode: 'baseline' | 'mode1' | 'mode2'; x: Float32Array; weight: Int8Array; bias?: Int32Array; rows: number; inFeatures: number; outFeatures: number;
-  inputScale: number; weightScales: number[]; threads?: number;
+  inputScale: number; weightScales: number[]; threads?: number; device?: 'cpu' | 'cuda';
 }
 export interface ScanOptions {
   u: Float32Array; delta: Float32Array; A: Float32Array; B: Float32Array; C: Float32Array; D?: Float32Array; z?: Float32Array; deltaBias?: Float32Array;
-  channels: number; length: number; state: number; softplus?: boolean; threads?: number;
+  channels: number; length: number; state: number; softplus?: boolean; threads?: number; device?: 'cpu' | 'cuda';
 }
 
 export interface QuantLensNative {
