@@ -14,6 +14,9 @@ export function tensorView(app: HTMLElement): void {
   let current: TensorSummary | undefined;
 
   const select = (name: string, item: HTMLElement): void => {
+    document.body.dataset.selectedAt = String(performance.now());
+    delete document.body.dataset.heatmapPaintedAt;
+    delete document.body.dataset.firstPageAt;
     tree.querySelectorAll('.selected').forEach((x) => x.classList.remove('selected'));
     item.classList.add('selected');
     detail.replaceChildren(spinner());
@@ -91,7 +94,10 @@ export function tensorView(app: HTMLElement): void {
     const m = ev.data;
     if (m.type === 'tree') renderTree(m.file, m.format, m.nodes);
     else if (m.type === 'summary') renderSummary(m.summary);
-    else if (m.type === 'page' && heatmap && current && m.page.tensor === current.name) heatmap.addPage(m.page);
+    else if (m.type === 'page' && heatmap && current && m.page.tensor === current.name) {
+      if (!document.body.dataset.firstPageAt) document.body.dataset.firstPageAt = String(performance.now());
+      heatmap.addPage(m.page);
+    }
     else if (m.type === 'error') detail.replaceChildren(el('p', { class: 'problem' }, m.message));
   });
   vscode.postMessage({ type: 'ready' });

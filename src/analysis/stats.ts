@@ -1,4 +1,4 @@
-import { TensorRef, float64Chunks, channelStride } from '../formats/tensor';
+import { TensorRef, float64Chunks, float32Chunks, channelStride } from '../formats/tensor';
 
 export interface TensorStats { min: number | null; max: number | null; mean: number | null; std: number | null; absmax: number | null; sum: number; nan: number; inf: number }
 
@@ -27,8 +27,10 @@ export function dequantizeChunk(t: TensorRef, start: number, v: Float64Array): v
  */
 export async function tensorStats(t: TensorRef): Promise<TensorStats> {
   let n = 0, sum = 0, mean = 0, m2 = 0, min = Infinity, max = -Infinity, absmax = 0, nan = 0, inf = 0, total = 0;
-  for await (const { start, values } of float64Chunks(t)) {
-    dequantizeChunk(t, start, values);
+  // float32 streams as zero-copy views of the read buffer (exact as doubles); other types decode to float64.
+  const chunks = t.dtype === 'float32' && !t.quantization ? float32Chunks(t) : float64Chunks(t);
+  for await (const { start, values } of chunks) {
+    if (values instanceof Float64Array) dequantizeChunk(t, start, values);
     for (let i = 0; i < values.length; i++) {
       const x = values[i];
       if (Number.isNaN(x)) { nan++; continue; }
