@@ -91,3 +91,20 @@ test('mamba dumps list the per-layer dict by role, and scalars as objects', () =
     dump.close();
   }
 });
+
+test('inspect --json keeps the contract: quantization keys, dtype names, root tensor named ""', async () => {
+  const { cli } = await import('./cli');
+  const r = await cli('inspect', fixture('torch-2.11', 'format/quantized.pt'), '--json', '--stats');
+  assert.equal(r.code, 0);
+  assert.equal(r.json.format, 'pt');
+  for (const t of r.json.tensors) {
+    assert.deepEqual(Object.keys(t.quantization).sort(), t.quantization.scale !== undefined ? ['axis', 'scale', 'scheme', 'zero_point'] : ['axis', 'scales', 'scheme', 'zero_points']);
+    assert.deepEqual(Object.keys(t.stats).sort(), ['absmax', 'inf', 'max', 'mean', 'min', 'nan', 'std', 'sum']);
+  }
+  const root = await cli('inspect', fixture('torch-2.11', 'format/f32_tensor.pt'), '--json');
+  assert.equal(root.json.tensors[0].name, '');
+  assert.equal(root.json.tensors[0].dtype, 'float32');
+  const bad = await cli('inspect', fixture('torch-2.11', 'expected.json'), '--json');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^quant-lens: unrecognized file/);
+});

@@ -11,7 +11,8 @@ export interface InspectTensor {
 
 function quantJson(q: Quantization | null): null | Record<string, unknown> {
   if (!q) return null;
-  return 'scale' in q ? { scheme: q.scheme, scale: q.scale, zero_point: q.zero_point } : { scheme: q.scheme, scales: q.scales, zero_points: q.zero_points, axis: q.axis };
+  // The contract's key set is fixed: per-tensor schemes carry axis: null.
+  return 'scale' in q ? { scheme: q.scheme, scale: q.scale, zero_point: q.zero_point, axis: null } : { scheme: q.scheme, scales: q.scales, zero_points: q.zero_points, axis: q.axis };
 }
 
 /** The `inspect --json` document (the contract in the README). */
