@@ -1,6 +1,6 @@
 /** INT8-grid verification of one tensor: streams FP32 chunks into the native Verifier. */
 import { TensorRef, numelOf, float32Chunks, channelStride } from '../formats/tensor';
-import { isIntegerDType, isQuantizedDType, DType } from '../formats/dtypes';
+import { isIntegerDType, DType } from '../formats/dtypes';
 import { loadNative, NativeGridResult, NativeWorst } from '../native/addon';
 import { ScaleInfo } from './scale';
 import { FormatError } from '../formats/errors';
@@ -75,9 +75,5 @@ export async function verifyTensor(t: TensorRef, scale: ScaleInfo | undefined, o
   };
   if (scale?.kind === 'per_tensor' && scale.confidence !== undefined) out.scale_confidence = scale.confidence;
   if (scale?.kind === 'per_channel') out.axis = scale.axis;
-  if (isQuantizedDType(t.dtype) && scale?.kind === 'per_tensor') {
-    // Codes of a quantized tensor carry their zero point: report it with the range.
-    out.scale_source = scale.source;
-  }
   return out;
 }

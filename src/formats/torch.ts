@@ -3,7 +3,7 @@ import { ByteSource, FileSource, SliceSource } from './source';
 import { ZipArchive } from './zip';
 import { BufferReader, PyTuple, PySet, PyGlobal, Placeholder, SafeCallable, unpickle, tupleItems, describe } from './pickle';
 import { DType, ITEM_SIZE, TORCH_STORAGE_DTYPE, TORCH_DTYPE_NAMES, decodeToFloat64, isQuantizedDType } from './dtypes';
-import { fail, FormatError } from './errors';
+import { fail } from './errors';
 import { Quantization, Storage, TensorRef, checkViewBounds, contiguousStrides, numelOf } from './tensor';
 import { DumpFile, ObjectEntry } from './dump';
 import { collectTree } from './tree';
@@ -283,4 +283,3 @@ export function readTorchLegacy(path: string, src: ByteSource): DumpFile {
   return finish(path, 'pt-legacy', root, bind, () => (src as FileSource).close?.());
 }
 
-export { FormatError };
