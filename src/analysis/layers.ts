@@ -1,11 +1,10 @@
 /** Recomputes a dumped layer in one evaluation mode from its parameters and an input. */
 import { openDump } from '../formats/open';
-import { DumpFile } from '../formats/dump';
 import { TensorRef, numelOf, readRawElements } from '../formats/tensor';
-import { decodeToFloat32 } from '../formats/dtypes';
 import { FormatError } from '../formats/errors';
 import { loadNative, Conv1dResult } from '../native/addon';
 import { NamedArray } from '../formats/safetensors_writer';
+import { needTensor, needScalar, checkLayerSize, readLayerFloat32 } from './dumpLookup';
 
 export type EvalMode = 'baseline' | 'mode1' | 'mode2';
 export const MODES: EvalMode[] = ['baseline', 'mode1', 'mode2'];
@@ -13,32 +12,15 @@ export const MODE_TITLES: Record<EvalMode, string> = { baseline: 'Baseline (INT8
 
 export interface Conv1dParams { weight: Int8Array; bias: Int32Array; channels: number; kernel: number; inputScale: number; weightScale: number; biasScale: number; outputScale: number }
 
-function scalar(d: DumpFile, key: string): number {
-  const o = d.objects.find((x) => x.name === key || x.name.endsWith(`.${key}`));
-  if (o && typeof o.value === 'number') return o.value;
-  const m = d.metadata?.[key];
-  if (m !== undefined && Number.isFinite(Number(m))) return Number(m);
-  throw new FormatError(`parameter ${key} not found`, d.path);
-}
-
-function tensor(d: DumpFile, role: string, dtypes: string[]): TensorRef {
-  const t = d.tensors.find((x) => x.name === role || x.name.endsWith(`.${role}`));
-  if (!t) throw new FormatError(`tensor ${role} not found`, d.path);
-  if (!dtypes.includes(t.dtype)) throw new FormatError(`tensor ${role} is ${t.dtype}, expected ${dtypes.join(' or ')}`, d.path);
-  return t;
-}
-
 async function raw(t: TensorRef): Promise<Buffer> {
-  const n = numelOf(t.shape);
-  if (n > 1 << 28) throw new FormatError(`tensor ${t.name} has ${n} elements: too large for a layer evaluation`, t.name);
-  return Buffer.from(await readRawElements(t, 0, n));
+  return Buffer.from(await readRawElements(t, 0, checkLayerSize(t)));
 }
 
 /** Reads int8 weight [D,1,K], int32 bias [D] and the four scales of a conv1d params (or layer) file. */
 export async function readConv1dParams(file: string): Promise<Conv1dParams> {
   const d = openDump(file);
   try {
-    const w = tensor(d, 'weight', ['int8', 'qint8']), b = tensor(d, 'bias', ['int32']);
+    const w = needTensor(d, 'weight', ['int8', 'qint8']), b = needTensor(d, 'bias', ['int32']);
     if (w.shape.length !== 3 || w.shape[1] !== 1) throw new FormatError(`conv1d weight must be [D, 1, K], got [${w.shape}]`, file);
     const [D, , K] = w.shape;
     if (numelOf(b.shape) !== D) throw new FormatError(`bias has ${numelOf(b.shape)} entries for ${D} channels`, file);
@@ -47,7 +29,7 @@ export async function readConv1dParams(file: string): Promise<Conv1dParams> {
     for (let i = 0; i < D; i++) bias[i] = b.storage.littleEndian ? bb.readInt32LE(i * 4) : bb.readInt32BE(i * 4);
     return {
       weight: new Int8Array(wb.buffer, wb.byteOffset, wb.length), bias, channels: D, kernel: K,
-      inputScale: scalar(d, 'input_scale'), weightScale: scalar(d, 'weight_scale'), biasScale: scalar(d, 'bias_scale'), outputScale: scalar(d, 'output_scale'),
+      inputScale: needScalar(d, 'input_scale'), weightScale: needScalar(d, 'weight_scale'), biasScale: needScalar(d, 'bias_scale'), outputScale: needScalar(d, 'output_scale'),
     };
   } finally {
     d.close();
@@ -63,8 +45,7 @@ export async function readConv1dInput(file: string): Promise<{ x: Float32Array; 
     if (t.dtype !== 'float32') throw new FormatError(`input must be float32 (the FP32 activations), got ${t.dtype}`, file);
     const shape = t.shape.length === 2 ? [1, ...t.shape] : t.shape;
     if (shape.length !== 3) throw new FormatError(`input must be [B, D, L], got [${t.shape}]`, file);
-    const b = await raw(t);
-    return { x: decodeToFloat32('float32', b, t.storage.littleEndian).slice(), shape };
+    return { x: await readLayerFloat32(t), shape };
   } finally {
     d.close();
   }

@@ -3,38 +3,13 @@
  * Both run on the CPU or, with device 'cuda', on the GPU (identical results).
  */
 import { openDump } from '../formats/open';
-import { DumpFile } from '../formats/dump';
 import { TensorRef, numelOf, readRawElements } from '../formats/tensor';
-import { decodeToFloat32, isIntegerDType } from '../formats/dtypes';
+import { isIntegerDType } from '../formats/dtypes';
 import { FormatError } from '../formats/errors';
 import { loadNative } from '../native/addon';
 import { discoverScale, roundHalfEven } from './scale';
+import { findTensor, needTensor, scalarOf, readLayerFloat32 } from './dumpLookup';
 import { EvalMode } from './layers';
-
-const MAX_ELEMENTS = 1 << 28;
-
-async function f32(t: TensorRef): Promise<Float32Array> {
-  const n = numelOf(t.shape);
-  if (n > MAX_ELEMENTS) throw new FormatError(`tensor ${t.name} has ${n} elements: too large for a layer evaluation`, t.name);
-  return decodeToFloat32(t.dtype, await readRawElements(t, 0, n), t.storage.littleEndian).slice();
-}
-
-function find(d: DumpFile, name: string): TensorRef | undefined {
-  return d.tensors.find((t) => t.name === name || t.name.endsWith(`.${name}`));
-}
-
-function need(d: DumpFile, name: string): TensorRef {
-  const t = find(d, name);
-  if (!t) throw new FormatError(`tensor ${name} not found`, d.path);
-  return t;
-}
-
-function scalarOf(d: DumpFile, key: string): number | undefined {
-  const o = d.objects.find((x) => x.name === key || x.name.endsWith(`.${key}`));
-  if (o && typeof o.value === 'number') return o.value;
-  const m = d.metadata?.[key];
-  return m !== undefined && Number.isFinite(Number(m)) ? Number(m) : undefined;
-}
 
 export interface LayerOutput { role: string; shape: number[]; data: Float32Array }
 
@@ -42,23 +17,23 @@ export interface LayerOutput { role: string; shape: number[]; data: Float32Array
 export async function runLinearFiles(mode: EvalMode, paramsFile: string, inputFile: string, threads?: number, device: 'cpu' | 'cuda' = 'cpu'): Promise<LayerOutput> {
   const pd = openDump(paramsFile), id = openDump(inputFile);
   try {
-    const w = need(pd, 'weight');
+    const w = needTensor(pd, 'weight');
     if (w.dtype !== 'int8' || w.shape.length !== 2) throw new FormatError(`linear weight must be int8 [N, K], got ${w.dtype}[${w.shape}]`, paramsFile);
     const [N, K] = w.shape;
     const inputScale = scalarOf(pd, 'input_scale');
     if (!(inputScale! > 0)) throw new FormatError('input_scale not found', paramsFile);
-    const wsT = find(pd, 'weight_scale');
-    const weightScales = wsT ? Array.from(await f32(wsT)) : [scalarOf(pd, 'weight_scale') ?? NaN];
+    const wsT = findTensor(pd, 'weight_scale');
+    const weightScales = wsT ? Array.from(await readLayerFloat32(wsT)) : [scalarOf(pd, 'weight_scale') ?? NaN];
     if (!weightScales.every((s) => s > 0)) throw new FormatError('weight_scale not found or not positive', paramsFile);
-    const b = find(pd, 'bias');
+    const b = findTensor(pd, 'bias');
     if (b && (b.dtype !== 'int32' || numelOf(b.shape) !== N)) throw new FormatError(`linear bias must be int32 [${N}]`, paramsFile);
-    const xT = id.tensors.find((t) => t.name === '') ?? need(id, 'input');
+    const xT = id.tensors.find((t) => t.name === '') ?? needTensor(id, 'input');
     if (xT.shape[xT.shape.length - 1] !== K) throw new FormatError(`input's last dimension is ${xT.shape[xT.shape.length - 1]}, the weight takes ${K}`, inputFile);
     const rows = numelOf(xT.shape) / K;
     const weightBytes = Buffer.from(await readRawElements(w, 0, N * K));
-    const biasArr = b ? new Int32Array(Array.from(await f32(b))) : undefined;
+    const biasArr = b ? new Int32Array(Array.from(await readLayerFloat32(b))) : undefined;
     const y = await loadNative().linear({
-      mode, x: await f32(xT), weight: new Int8Array(weightBytes.buffer, weightBytes.byteOffset, N * K), bias: biasArr,
+      mode, x: await readLayerFloat32(xT), weight: new Int8Array(weightBytes.buffer, weightBytes.byteOffset, N * K), bias: biasArr,
       rows, inFeatures: K, outFeatures: N, inputScale: inputScale!, weightScales, threads, device,
     });
     return { role: 'output', shape: [...xT.shape.slice(0, -1), N], data: y };
@@ -75,14 +50,14 @@ export async function runLinearFiles(mode: EvalMode, paramsFile: string, inputFi
 export async function runScanFiles(mode: EvalMode, paramsFile: string, inputFile: string, auxFile: string | undefined, threads?: number, device: 'cpu' | 'cuda' = 'cpu'): Promise<LayerOutput> {
   const pd = openDump(paramsFile), id = openDump(inputFile), ad = auxFile ? openDump(auxFile) : undefined;
   try {
-    const A = need(pd, 'A');
+    const A = needTensor(pd, 'A');
     if (A.shape.length !== 2) throw new FormatError(`A must be [D, S], got [${A.shape}]`, paramsFile);
     const [D, S] = A.shape;
-    const aux = (name: string): TensorRef | undefined => (ad && find(ad, name)) ?? find(pd, name);
-    const uT = id.tensors.find((t) => t.name === '') ?? find(id, 'ssm_input') ?? need(id, 'u');
+    const aux = (name: string): TensorRef | undefined => (ad && findTensor(ad, name)) ?? findTensor(pd, name);
+    const uT = id.tensors.find((t) => t.name === '') ?? findTensor(id, 'ssm_input') ?? needTensor(id, 'u');
     const L = uT.shape[uT.shape.length - 1];
     if (numelOf(uT.shape) !== D * L) throw new FormatError(`SSM input [${uT.shape}] does not hold ${D} channels`, inputFile);
-    let u = await f32(uT);
+    let u = await readLayerFloat32(uT);
     if (mode !== 'mode1' || isIntegerDType(uT.dtype)) {
       const scale = await discoverScale(inputFile, id, uT, { infer: false });
       if (!scale || scale.kind !== 'per_tensor') {
@@ -103,11 +78,11 @@ export async function runScanFiles(mode: EvalMode, paramsFile: string, inputFile
         throw new FormatError(`scan needs ${name} (${len} elements) in --aux or the params file`, auxFile ?? paramsFile);
       }
       if (numelOf(t.shape) !== len) throw new FormatError(`${name} has ${numelOf(t.shape)} elements, expected ${len}`, auxFile ?? paramsFile);
-      return f32(t);
+      return readLayerFloat32(t);
     };
     const softplusObj = pd.objects.find((o) => o.name === 'delta_softplus');
     const y = await loadNative().scan({
-      u, delta: (await load('delta', D * L, false))!, A: await f32(A), B: (await load('B', S * L, false))!, C: (await load('C', S * L, false))!,
+      u, delta: (await load('delta', D * L, false))!, A: await readLayerFloat32(A), B: (await load('B', S * L, false))!, C: (await load('C', S * L, false))!,
       D: await load('D', D, true), z: await load('z', D * L, true), deltaBias: await load('delta_bias', D, true),
       channels: D, length: L, state: S, softplus: softplusObj ? softplusObj.value !== false : true, threads, device,
     });
