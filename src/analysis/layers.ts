@@ -74,3 +74,11 @@ export function runTensors(run: LayerRun): NamedArray[] {
     { name: 'ssm_input', dtype: ssmDtype, shape: run.shape, data: run.result.ssm_input },
   ];
 }
+
+/** What a recomputed conv1d output file records beside its tensors, so `diff` finds the scales of its codes. */
+export function conv1dRunMetadata(mode: EvalMode, params: Conv1dParams): Record<string, string> {
+  return {
+    mode, layer: 'conv1d', input_scale: String(params.inputScale), weight_scale: String(params.weightScale),
+    bias_scale: String(params.biasScale), output_scale: String(params.outputScale), producer: 'quant-lens',
+  };
+}

@@ -8,7 +8,7 @@ import { discoverScale } from '../analysis/scale';
 import { numelOf, readRawElements } from '../formats/tensor';
 import { decodeToFloat32 } from '../formats/dtypes';
 import { diffPaths } from '../analysis/diff';
-import { MODES, EvalMode, readConv1dParams, readConv1dInput, runConv1d, runTensors } from '../analysis/layers';
+import { MODES, EvalMode, readConv1dParams, readConv1dInput, runConv1d, runTensors, conv1dRunMetadata } from '../analysis/layers';
 import { writeSafetensors } from '../formats/safetensors_writer';
 import { runLinearFiles, runScanFiles } from '../analysis/ssm_layers';
 import { resolveDevice, DeviceChoice } from '../native/addon';
@@ -137,10 +137,7 @@ async function run(argv: string[], out: Out): Promise<number> {
   const r = await runConv1d(mode, params, input, device, numberFlag(p, 'threads'));
   const tensors = runTensors(r);
   if (outFile) {
-    writeSafetensors(outFile, tensors, {
-      mode, layer, input_scale: String(params.inputScale), weight_scale: String(params.weightScale),
-      bias_scale: String(params.biasScale), output_scale: String(params.outputScale), producer: 'quant-lens',
-    });
+    writeSafetensors(outFile, tensors, conv1dRunMetadata(mode, params));
   }
   const doc = {
     mode, layer, device: r.device,

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import * as fs from 'fs';
 import * as path from 'path';
-import { EvalMode, MODE_TITLES, readConv1dParams, readConv1dInput, runConv1d, runTensors } from '../analysis/layers';
+import { EvalMode, MODE_TITLES, readConv1dParams, readConv1dInput, runConv1d, runTensors, conv1dRunMetadata } from '../analysis/layers';
 import { writeSafetensors } from '../formats/safetensors_writer';
 import { diffPaths } from '../analysis/diff';
 import { explainValue } from '../analysis/explain';
@@ -36,10 +36,10 @@ export async function runMode(context: vscode.ExtensionContext, log: Log, mode: 
   if (!out) return undefined;
   try {
     const device = resolveDevice(vscode.workspace.getConfiguration('quantLens').get<DeviceChoice>('device', 'auto'));
+    const layerParams = await readConv1dParams(params.fsPath);
     const run = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Quant Lens: ${MODE_TITLES[mode]}` }, async () =>
-      runConv1d(mode, await readConv1dParams(params.fsPath), await readConv1dInput(input.fsPath), device));
-    const p = await readConv1dParams(params.fsPath);
-    writeSafetensors(out.fsPath, runTensors(run), { mode, layer: 'conv1d', input_scale: String(p.inputScale), weight_scale: String(p.weightScale), bias_scale: String(p.biasScale), output_scale: String(p.outputScale), producer: 'quant-lens' });
+      runConv1d(mode, layerParams, await readConv1dInput(input.fsPath), device));
+    writeSafetensors(out.fsPath, runTensors(run), conv1dRunMetadata(mode, layerParams));
     log.info(`${mode} conv1d on ${run.device} in ${run.elapsedMs.toFixed(1)} ms -> ${out.fsPath}`);
     // Compare with the dumped run of the same mode when there is one beside the params.
     const dumped = path.join(path.dirname(params.fsPath), mode, `${path.basename(params.fsPath).replace(/_params\.(pt|safetensors)$/, '')}.pt`);
