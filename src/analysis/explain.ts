@@ -45,16 +45,24 @@ function exactProduct(q: number, s: number): string { return exactDecimal(q * s)
 
 const fmt = (x: number): string => Number(x.toPrecision(9)).toString();
 
+/**
+ * The grid test of one finite FP32 value against an FP32 scale, as the native verifier does it:
+ * r = fl32(x/s), q = rint(r) (half to even), deviation |r − q|, and membership x == fl32(q·s).
+ */
+export function gridElement(x: number, s: number): { quotient: number; q: number; deviation: number; roundtrip: number; class: ElementClass } {
+  const quotient = Math.fround(x / s);
+  const q = roundHalfEven(quotient);
+  const roundtrip = Math.fround(q * s);
+  const deviation = Math.abs(Math.fround(quotient - q));
+  return { quotient, q, deviation, roundtrip, class: roundtrip === x ? (deviation === 0 ? 'exact' : 'fp32_artifact') : 'off_grid' };
+}
+
 export function explainValue(value: number, scale: number): Explanation {
   const x = Math.fround(value), s = Math.fround(scale);
-  const r = Math.fround(x / s);
-  const q = roundHalfEven(r);
-  const roundtrip = Math.fround(q * s);
-  const deviation = Math.abs(Math.fround(r - q));
+  const { quotient: r, q, roundtrip, deviation, class: cls } = gridElement(x, s);
   const ulp = ulpF32(x);
   // If x = fl32(q·s), |x - q·s| <= ulp(x)/2, so |x/s - q| <= ulp(x)/(2s), plus the division's own rounding, ulp(r)/2.
   const artifactBound = ulp / (2 * s) + ulpF32(r) / 2;
-  const cls: ElementClass = roundtrip === x ? (deviation === 0 ? 'exact' : 'fp32_artifact') : 'off_grid';
   const steps = [
     `x = ${fmt(x)} (FP32 ${f32Hex(x)}, exactly ${exactDecimal(x)})`,
     `s = ${fmt(s)} (FP32 ${f32Hex(s)}, exactly ${exactDecimal(s)})`,

@@ -8,9 +8,9 @@ import { DumpFile } from '../formats/dump';
 import { TensorRef, numelOf, readRawElements } from '../formats/tensor';
 import { decodeToFloat32, isIntegerDType } from '../formats/dtypes';
 import { tensorStats } from '../analysis/stats';
-import { discoverScale, ScaleInfo, roundHalfEven } from '../analysis/scale';
+import { discoverScale, ScaleInfo } from '../analysis/scale';
 import { verifyTensor, VerifyOptions } from '../analysis/verify';
-import { explainValue, Explanation } from '../analysis/explain';
+import { explainValue, gridElement, Explanation } from '../analysis/explain';
 import { FormatError } from '../formats/errors';
 import { TreeNode, TensorSummary, Page, MAX_PAGE, ElementClassName } from './protocol';
 
@@ -75,11 +75,8 @@ export class TensorSession {
     page.q = []; page.dev = []; page.cls = [];
     for (const v of values) {
       if (!Number.isFinite(v)) { page.q.push(0); page.dev.push(0); page.cls.push('non_finite'); continue; }
-      const r = Math.fround(v / sf);
-      const q = roundHalfEven(r);
-      const dev = Math.abs(Math.fround(r - q));
-      page.q.push(q); page.dev.push(dev);
-      page.cls.push(Math.fround(q * sf) === v ? (dev === 0 ? 'exact' : 'fp32_artifact') : 'off_grid');
+      const e = gridElement(v, sf);
+      page.q.push(e.q); page.dev.push(e.deviation); page.cls.push(e.class);
     }
     return page;
   }
