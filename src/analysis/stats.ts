@@ -26,7 +26,7 @@ export function dequantizeChunk(t: TensorRef, start: number, v: Float64Array): v
  * counted and left out of min/max/mean/std; std is the sample (n-1) standard deviation, as torch.std.
  */
 export async function tensorStats(t: TensorRef): Promise<TensorStats> {
-  let n = 0, sum = 0, mean = 0, m2 = 0, min = Infinity, max = -Infinity, absmax = 0, nan = 0, inf = 0, total = 0;
+  let n = 0, sum = 0, mean = 0, m2 = 0, min = Infinity, max = -Infinity, absmax = 0, nan = 0, inf = 0;
   // float32 streams as zero-copy views of the read buffer (exact as doubles); other types decode to float64.
   const chunks = t.dtype === 'float32' && !t.quantization ? float32Chunks(t) : float64Chunks(t);
   for await (const { start, values } of chunks) {
@@ -35,7 +35,7 @@ export async function tensorStats(t: TensorRef): Promise<TensorStats> {
       const x = values[i];
       if (Number.isNaN(x)) { nan++; continue; }
       if (!Number.isFinite(x)) { inf++; continue; }
-      total += x;
+      sum += x;
       n++;
       const d = x - mean; mean += d / n; m2 += d * (x - mean); // Welford: stable for large n
       if (x < min) min = x;
@@ -43,7 +43,6 @@ export async function tensorStats(t: TensorRef): Promise<TensorStats> {
       const a = Math.abs(x); if (a > absmax) absmax = a;
     }
   }
-  sum = total;
   return {
     min: n ? min : null, max: n ? max : null, mean: n ? mean : null, std: n > 1 ? Math.sqrt(m2 / (n - 1)) : n ? 0 : null,
     absmax: n ? absmax : null, sum, nan, inf,
