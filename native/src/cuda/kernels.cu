@@ -169,7 +169,8 @@ __global__ void collectKernel(const float* __restrict__ x, long long n, KParams 
 struct Context {
   std::mutex mu;
   float* x = nullptr; size_t xCap = 0;
-  float* scales = nullptr; int32_t* zps = nullptr; size_t pCap = 0;
+  float* scales = nullptr; size_t scalesCap = 0;
+  int32_t* zps = nullptr; size_t zpsCap = 0;
   DevAcc* acc = nullptr; unsigned long long* hist = nullptr; size_t histCap = 0;
   unsigned long long* count = nullptr;
   unsigned long long* keyHist = nullptr;
@@ -213,11 +214,8 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   Context& c = ctx();
   if (!c.sms) { int dev = 0; cudaGetDevice(&dev); cudaDeviceGetAttribute(&c.sms, cudaDevAttrMultiProcessorCount, dev); }
   const int bins = p.qmax - p.qmin + 1;
-  size_t pc = c.pCap;
-  grow(c.scales, pc, p.scales.size(), "alloc scales");
-  size_t pc2 = c.pCap;
-  grow(c.zps, pc2, p.scales.size(), "alloc zero points");
-  c.pCap = std::max(pc, pc2);
+  grow(c.scales, c.scalesCap, p.scales.size(), "alloc scales");
+  grow(c.zps, c.zpsCap, p.scales.size(), "alloc zero points");
   check(cudaMemcpy(c.scales, p.scales.data(), p.scales.size() * 4, cudaMemcpyHostToDevice), "copy scales");
   check(cudaMemcpy(c.zps, p.zeroPoints.data(), p.scales.size() * 4, cudaMemcpyHostToDevice), "copy zero points");
   if (!c.acc) check(cudaMalloc(&c.acc, sizeof(DevAcc)), "alloc acc");
@@ -283,9 +281,7 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
       }
       idxHi = ilo;
     }
-    size_t cc = c.candCap;
-    grow(c.cand, cc, (size_t)cap, "alloc candidates");
-    c.candCap = cc;
+    grow(c.cand, c.candCap, (size_t)cap, "alloc candidates");
     check(cudaMemset(c.count, 0, sizeof(unsigned long long)), "init count");
     collectKernel<<<blocks, 256>>>(dx, n, kp, keyLo, idxHi, c.cand, c.count, cap);
     check(cudaGetLastError(), "collect kernel");
