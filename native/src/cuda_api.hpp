@@ -17,6 +17,8 @@ void cudaVerify(const float* x, int64_t n, int64_t start, const GridParams& p, G
 struct BenchResult { double gbPerSec, peakGbPerSec, msPerPass; };
 // Copies data to the device once, then times `iters` verification passes over it.
 BenchResult cudaBenchVerify(const float* x, int64_t n, const GridParams& p, int iters);
+// Number of float inputs (of all 2^32) where the GPU's fast fl32(x/s) differs from IEEE division.
+uint64_t cudaCheckFastDivision(float s);
 // Same semantics and results as conv1dRun on the CPU.
 void cudaConv1d(const Conv1dProblem& prob, Conv1dOutputs& out);
 // Same semantics and results as linearRun / scanRun on the CPU.

@@ -49,9 +49,15 @@ inline bool worseThan(const Worst& a, const Worst& b) {
 }
 
 void insertWorst(std::vector<Worst>& list, const Worst& w, int k);
-// Deviation histogram bin, shared by the CPU and CUDA kernels so their histograms agree.
+// Deviation histogram bin, shared by the CPU and CUDA kernels so their histograms agree: 0 for a
+// zero deviation, else 1 + the decade (1e-7, 1e-6, ..., 1e-1 bounds, upper bound inclusive; NaN,
+// from an overflowing quotient, counts as the top bin). A three-level search with selects, no
+// branches: on the GPU a chain of comparisons compiled into divergent branches.
 QL_HD int devBin(float dev) {
-  return dev == 0.0f ? 0 : dev <= 1e-7f ? 1 : dev <= 1e-6f ? 2 : dev <= 1e-5f ? 3 : dev <= 1e-4f ? 4 : dev <= 1e-3f ? 5 : dev <= 1e-2f ? 6 : dev <= 1e-1f ? 7 : 8;
+  const bool a1 = !(dev <= 1e-4f);
+  const bool a2 = !(dev <= (a1 ? 1e-2f : 1e-6f));
+  const bool a3 = !(dev <= (a1 ? (a2 ? 1e-1f : 1e-3f) : (a2 ? 1e-5f : 1e-7f)));
+  return (1 + 4 * (int)a1 + 2 * (int)a2 + (int)a3) & -(int)(dev != 0.0f);
 }
 
 // Verifies x[0..n) whose first element has flat index `start` in the tensor.

@@ -1,6 +1,7 @@
 // Kernel test and micro-benchmark without Node.js: checks that the CUDA kernels give results
 // identical to the CPU kernels (when a GPU is present) and that the CPU kernels obey their
 // definitions on constructed cases. Prints "N passed, N failed".
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -19,13 +20,15 @@ static void expect(bool ok, const std::string& what) {
   if (ok) passed++; else { failed++; std::printf("FAIL: %s\n", what.c_str()); }
 }
 
+static bool same(double a, double b) { return a == b || (a != a && b != b); }  // NaN (inf - inf sums) equals NaN
+
 static bool sameAcc(const ql::GridAcc& a, const ql::GridAcc& b, std::string& why) {
   auto f = [&](bool ok, const char* field) { if (!ok) why += std::string(field) + " "; return ok; };
   bool ok = true;
   ok &= f(a.n == b.n, "n"); ok &= f(a.nan == b.nan, "nan"); ok &= f(a.inf == b.inf, "inf");
   ok &= f(a.offTol == b.offTol, "offTol"); ok &= f(a.artifacts == b.artifacts, "artifacts"); ok &= f(a.offGrid == b.offGrid, "offGrid");
   ok &= f(a.outOfRange == b.outOfRange, "outOfRange"); ok &= f(a.satPos == b.satPos, "satPos"); ok &= f(a.satNeg == b.satNeg, "satNeg");
-  ok &= f(a.sumQ == b.sumQ, "sumQ"); ok &= f(a.sumQ2 == b.sumQ2, "sumQ2"); ok &= f(a.qMin == b.qMin, "qMin"); ok &= f(a.qMax == b.qMax, "qMax");
+  ok &= f(same(a.sumQ, b.sumQ), "sumQ"); ok &= f(same(a.sumQ2, b.sumQ2), "sumQ2"); ok &= f(a.qMin == b.qMin, "qMin"); ok &= f(a.qMax == b.qMax, "qMax");
   ok &= f(a.maxDev == b.maxDev, "maxDev"); ok &= f(a.maxRecon == b.maxRecon, "maxRecon");
   ok &= f(std::memcmp(a.devHist, b.devHist, sizeof a.devHist) == 0, "devHist");
   ok &= f(a.codeHist == b.codeHist, "codeHist");
@@ -52,10 +55,41 @@ static std::vector<float> makeData(size_t n, float s, unsigned seed, bool ties) 
   return x;
 }
 
+// Device-resident verification throughput against the card's memory bandwidth (1 GiB of float32),
+// on two kinds of data: a dump on the INT8 grid (Gaussian activations quantized, saturating at
+// the ends: what verify meets most) and a stress mix (10% off grid, 4% out of range, NaN/Inf).
+static int benchVerify(bool withCpu) {
+  const size_t n = (size_t)1 << 28, period = (size_t)1 << 24;
+  const float s = 0.0121623231f;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.0f, 30.0f);
+  std::vector<float> onGrid(period);
+  for (auto& v : onGrid) v = std::min(127.0f, std::max(-128.0f, std::nearbyint(nd(rng)))) * s;
+  const std::vector<std::pair<const char*, std::vector<float>>> sets = {{"on-grid dump", onGrid}, {"stress mix", makeData(period, s, 11, false)}};
+  std::vector<float> big(n);
+  for (const auto& set : sets) {
+    for (size_t i = 0; i < n; i++) big[i] = set.second[i & (period - 1)];
+    ql::GridParams p; p.scales = {s}; p.zeroPoints = {0};
+    const auto r = ql::cudaBenchVerify(big.data(), (int64_t)n, p, withCpu ? 10 : 2);
+    std::printf("BENCH cuda verify, %s: %.1f GB/s over %zu MiB (peak %.1f GB/s, %.0f%% of peak), %.3f ms per pass\n", set.first,
+                r.gbPerSec, n * 4 >> 20, r.peakGbPerSec, 100.0 * r.gbPerSec / r.peakGbPerSec, r.msPerPass);
+    if (withCpu) {
+      auto t0 = std::chrono::steady_clock::now();
+      ql::GridAcc acc; ql::verifyParallel(big.data(), (int64_t)n, 0, p, acc, 16);
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      std::printf("BENCH cpu verify (16 threads), %s: %.1f GB/s\n", set.first, n * 4 / ms / 1e6);
+    }
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
-  const bool bench = argc > 1 && std::string(argv[1]) == "--bench";
+  // --bench: also time the kernels; --bench-verify: only the device-resident verify benchmark (for profilers).
+  const bool benchVerifyOnly = argc > 1 && std::string(argv[1]) == "--bench-verify";
+  const bool bench = benchVerifyOnly || (argc > 1 && std::string(argv[1]) == "--bench");
   const bool gpu = ql::cudaAvailable();
   std::printf("CUDA compiled: %d, device: %s\n", (int)ql::cudaCompiled(), gpu ? ql::cudaDeviceName().c_str() : "none");
+  if (benchVerifyOnly) return gpu ? benchVerify(false) : 1;
 
   // The reference case: 87 * 0.0121623231 stored as FP32 divides back to 87.00000763: an artifact, not an error.
   {
@@ -69,22 +103,49 @@ int main(int argc, char** argv) {
     expect(acc2.offGrid == 1, "one ULP above fl32(87*s) is off grid");
   }
 
-  struct Case { const char* name; size_t n; std::vector<float> scales; int64_t inner; bool ties; };
+  struct Case {
+    const char* name; size_t n; std::vector<float> scales; int64_t inner; bool ties;
+    int worst = 10; int32_t zp = 0; int qmin = -128, qmax = 127; bool codes = false; float dataScale = 0;
+  };
   std::vector<Case> cases = {
     {"per-tensor 3M", 3000017, {0.0121623231f}, 1, false},
     {"per-channel 1536x2048", 1536 * 2048, {}, 2048, false},
     {"ties 2.5M", 2500000, {0.0121623231f}, 1, true},
+    {"worst 50 (threshold path)", 1000003, {0.0121623231f}, 1, false, 50},
+    {"ties 2.5M, worst 50 (bisection)", 2500000, {0.0121623231f}, 1, true, 50},
+    {"zero point 3, range [-127,127]", 1000001, {0.0121623231f}, 1, false, 10, 3, -127, 127},
+    {"int8 codes", 777777, {1.0f}, 1, false, 10, 0, -128, 127, true, 1.0f},
+    {"scale 100x too small: mostly out of range", 999999, {0.000121623231f}, 1, false, 10, 0, -128, 127, false, 0.0121623231f},
+    {"tiny: 5 elements", 5, {0.0121623231f}, 1, false},
+    {"empty", 0, {0.0121623231f}, 1, false},
+    {"quotient overflows (scale 1e-36)", 100003, {1e-36f}, 1, false, 10, 0, -128, 127, false, 10.0f},
   };
   for (int c = 0; c < 1536; c++) cases[1].scales.push_back(0.001f + 0.0001f * (float)(c % 97));
   for (auto& cs : cases) {
-    ql::GridParams p; p.scales = cs.scales; p.zeroPoints.assign(cs.scales.size(), 0); p.inner = cs.inner;
-    auto x = makeData(cs.n, cs.scales[0], 7, cs.ties);
+    ql::GridParams p; p.scales = cs.scales; p.zeroPoints.assign(cs.scales.size(), cs.zp); p.inner = cs.inner;
+    p.worstK = cs.worst; p.qmin = cs.qmin; p.qmax = cs.qmax; p.inputIsCodes = cs.codes;
+    auto x = makeData(cs.n, cs.dataScale > 0 ? cs.dataScale : cs.scales[0], 7, cs.ties);
+    if (cs.codes) for (auto& v : x) if (std::isfinite(v)) v = std::nearbyint(v);
     ql::GridAcc one, many;
     ql::verifyRange(x.data(), (int64_t)x.size(), 0, p, one);
     ql::verifyParallel(x.data(), (int64_t)x.size(), 0, p, many, 8);
     std::string why;
-    expect(sameAcc(one, many, why), std::string(cs.name) + ": threaded CPU equals single-threaded (" + why + ")");
+    const bool threadedSame = sameAcc(one, many, why);  // before the message is built: it names the fields
+    expect(threadedSame, std::string(cs.name) + ": threaded CPU equals single-threaded (" + why + ")");
     expect(one.n + one.nan + one.inf == cs.n, std::string(cs.name) + ": every element counted");
+    if (cs.scales.size() == 1) {
+      // The worst list holds min(K, eligible) elements, eligible = everything not exactly on the grid.
+      size_t eligible = 0;
+      for (float v : x) {
+        if (!std::isfinite(v)) { eligible++; continue; }
+        if (cs.codes) continue;
+        const float r = v / cs.scales[0], q = std::nearbyint(r);
+        eligible += r != q || q * cs.scales[0] != v;
+      }
+      bool sorted = true;
+      for (size_t i = 1; i < one.worst.size(); i++) sorted &= ql::worseThan(one.worst[i - 1], one.worst[i]);
+      expect(one.worst.size() == std::min<size_t>(cs.worst, eligible) && sorted, std::string(cs.name) + ": worst list full and ordered");
+    }
     if (gpu) {
       ql::GridAcc g;
       // Two chunks, as the extension streams them.
@@ -92,7 +153,21 @@ int main(int argc, char** argv) {
       ql::cudaVerify(x.data(), half, 0, p, g);
       ql::cudaVerify(x.data() + half, (int64_t)cs.n - half, half, p, g);
       why.clear();
-      expect(sameAcc(one, g, why), std::string(cs.name) + ": CUDA equals CPU (" + why + ")");
+      const bool cudaSame = sameAcc(one, g, why);
+      expect(cudaSame, std::string(cs.name) + ": CUDA equals CPU (" + why + ")");
+    }
+  }
+
+  // The GPU's division-free fl32(x/s) must equal IEEE division for every float x.
+  if (gpu) {
+    std::vector<float> scales = {0.0121623231f, 1.0f / 3.0f, 0.00704237f, 0.0183f, 1e-3f, 7.0f, 0x1p-60f, 0x1p60f, 3e-19f, 1.5e18f};
+    std::mt19937 srng(3);
+    std::uniform_real_distribution<float> expo(-20.0f, 10.0f);
+    for (int i = 0; i < 8; i++) scales.push_back(std::exp2(expo(srng)));
+    for (float s : scales) {
+      const uint64_t bad = ql::cudaCheckFastDivision(s);
+      char what[128]; std::snprintf(what, sizeof what, "fast division equals IEEE x/%.9g for all 2^32 x (%llu differ)", s, (unsigned long long)bad);
+      expect(bad == 0, what);
     }
   }
 
@@ -183,21 +258,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  if (bench && gpu) {
-    // Device-resident verification throughput against the card's memory bandwidth (1 GiB of float32).
-    const size_t n = (size_t)1 << 28;
-    auto pattern = makeData((size_t)1 << 24, 0.0121623231f, 11, false);
-    std::vector<float> big(n);
-    for (size_t i = 0; i < n; i++) big[i] = pattern[i & ((1u << 24) - 1)];
-    ql::GridParams p; p.scales = {0.0121623231f}; p.zeroPoints = {0};
-    const auto r = ql::cudaBenchVerify(big.data(), (int64_t)n, p, 10);
-    std::printf("BENCH cuda verify: %.1f GB/s over %zu MiB (peak %.1f GB/s, %.0f%% of peak), %.3f ms per pass\n",
-                r.gbPerSec, n * 4 >> 20, r.peakGbPerSec, 100.0 * r.gbPerSec / r.peakGbPerSec, r.msPerPass);
-    auto t0 = std::chrono::steady_clock::now();
-    ql::GridAcc acc; ql::verifyParallel(big.data(), (int64_t)n, 0, p, acc, 16);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("BENCH cpu verify (16 threads): %.1f GB/s\n", n * 4 / ms / 1e6);
-  }
+  if (bench && gpu) benchVerify(true);
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

@@ -1,7 +1,7 @@
-// CUDA versions of the grid verification and conv1d kernels. Results are identical to the CPU's:
-// the same IEEE single-precision operations (__fdiv_rn, __fmul_rn, rintf, no FMA contraction:
-// built with --fmad=false), integer-valued sums that are exact in double in any order, and an
-// exact top-K selection (same ordering, ties broken by lowest index).
+// CUDA versions of the grid verification and layer kernels. Results are identical to the CPU's:
+// the same IEEE single-precision operations (__fdiv_rn or a proven-equal division, __fmul_rn,
+// rintf, no FMA contraction: built with --fmad=false), integer counts and integer-valued sums
+// that are exact in any order, and an exact top-K (same ordering, ties broken by lowest index).
 #include <cuda_runtime.h>
 #include <algorithm>
 #include <cstdint>
@@ -21,53 +21,403 @@ void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw std::runtime_error(std::string("CUDA ") + what + ": " + cudaGetErrorString(e));
 }
 
-struct DevAcc {
-  unsigned long long n, nan, inf, offTol, artifacts, offGrid, outOfRange, satPos, satNeg;
-  double sumQ, sumQ2;
-  int qMinKey, qMaxKey;        // order-preserving int keys of float q
-  int maxDevBits, maxReconBits;  // non-negative floats compare as ints
-  unsigned long long devHist[kDevBins];
-};
-
-__device__ __forceinline__ int floatKey(float f) { int k = __float_as_int(f); return k >= 0 ? k : k ^ 0x7fffffff; }
-__host__ __device__ inline float keyFloat(int k) {
-  int b = k >= 0 ? k : k ^ 0x7fffffff;
-  float f; memcpy(&f, &b, 4); return f;
-}
+constexpr unsigned kFull = 0xffffffffu;
+constexpr int kWarps = 8;         // 256 threads per block
+constexpr int kMaxFusedK = 32;    // worst lists up to a warp's width are kept in registers
+constexpr int kSharedBins = 1024; // wider integer ranges count straight into global memory
 
 struct KParams {
   const float* scales; const int32_t* zps; int channels; long long inner; long long start;
   int qmin, qmax; float tol; bool codes;
+  // Per-tensor fast path: the scale, its zero point and RN(1/s) for the division below.
+  float s, inv, fzp; bool fastDiv;
 };
 
-// Per-element classification shared by all passes: identical arithmetic to grid.cpp.
+// fl32(v / s) without the division instruction sequence. With y = RN(1/s), q0 = RN(v*y) is within
+// one ulp of v/s, the remainder v - q0*s is exact in one FMA, and RN(q0 + rem*y) is the correctly
+// rounded quotient (Markstein's theorem). The guard keeps every step away from overflow and
+// subnormals, where the theorem's exactness assumptions fail; kernel_test checks all 2^32 inputs.
+__device__ __forceinline__ bool needsIeeeDivision(float v, bool fast) {
+  const float a = fabsf(v);
+  return !fast || (a != 0.0f && a < INFINITY && (a < 0x1p-60f || a > 0x1p60f));
+}
+__device__ __forceinline__ float divRN(float v, float s, float inv, bool fast) {
+  const float q0 = __fmul_rn(v, inv);
+  const float rem = __fmaf_rn(-q0, s, v);
+  float r = __fmaf_rn(rem, inv, q0);
+  // Zero divides exactly (only the sign of a zero quotient may differ, which changes no result);
+  // non-finite inputs are classified without their quotient.
+  if (needsIeeeDivision(v, fast)) r = __fdiv_rn(v, s);
+  return r;
+}
+
+// Per-element classification: identical arithmetic to grid.cpp.
 struct Elem { float q, dev, recon; uint8_t cls; bool finite; };
 
-__device__ __forceinline__ Elem classify(float v, long long flat, const KParams& p) {
+__device__ __forceinline__ Elem classifyWith(float v, float s, float inv, float fzp, bool fast, bool codes) {
   Elem e;
-  if (!isfinite(v)) { e.finite = false; e.cls = kNonFinite; e.q = 0; e.dev = 0; e.recon = 0; return e; }
-  e.finite = true;
-  if (p.codes) { e.q = v; e.dev = 0; e.recon = 0; e.cls = kExact; return e; }
-  const int c = p.channels > 1 ? (int)((flat / p.inner) % p.channels) : 0;
-  const float s = p.scales[c];
-  const float r = __fdiv_rn(v, s);
+  e.finite = fabsf(v) < INFINITY;  // false for NaN too
+  if (codes) {
+    e.q = e.finite ? v : 0.0f; e.dev = 0; e.recon = 0; e.cls = e.finite ? kExact : kNonFinite;
+    return e;
+  }
+  // Computed for every input and selected afterwards: branches here diverge within a warp.
+  const float r = divRN(v, s, inv, fast);
   const float qr = rintf(r);
-  e.dev = fabsf(__fsub_rn(r, qr));
+  const float dev = fabsf(__fsub_rn(r, qr));
   const float back = __fmul_rn(qr, s);
-  e.recon = fabsf(__fsub_rn(back, v));
-  e.cls = back == v ? (e.dev == 0.0f ? kExact : kFp32Artifact) : kOffGrid;
-  e.q = __fadd_rn(qr, (float)p.zps[c]);
+  e.dev = e.finite ? dev : 0.0f;
+  e.recon = e.finite ? fabsf(__fsub_rn(back, v)) : 0.0f;
+  e.cls = !e.finite ? kNonFinite : back == v ? (dev == 0.0f ? kExact : kFp32Artifact) : kOffGrid;
+  e.q = e.finite ? __fadd_rn(qr, fzp) : 0.0f;
   return e;
 }
 
-// Ranking key for the worst list: class tier above deviation (worseThan in grid.hpp).
+__device__ __forceinline__ Elem classify(float v, long long flat, const KParams& p) {
+  if (p.channels <= 1) return classifyWith(v, p.s, p.inv, p.fzp, p.fastDiv, p.codes);
+  const int c = (int)((flat / p.inner) % p.channels);
+  return classifyWith(v, p.scales[c], 0.0f, (float)p.zps[c], false, p.codes);
+}
+
+// Ranking key for the worst list: class tier above deviation (worseThan in grid.hpp). Tier 0
+// (exact, zero deviation) never enters the list.
 __device__ __forceinline__ unsigned long long rankKey(const Elem& e) {
   const unsigned tier = e.cls == kNonFinite ? 3u : e.cls == kOffGrid ? 2u : (e.cls == kFp32Artifact || e.dev > 0.0f) ? 1u : 0u;
   return ((unsigned long long)tier << 32) | (unsigned)__float_as_int(e.dev);
 }
 
-// Key histogram for the top-K threshold: bins over the high bits of the rank key (tier, then the
-// deviation's exponent and top mantissa bits). Bin 0 (exact, zero deviation) is never counted.
+// ---- worst list kept by one warp: lane l holds the l-th worst element seen (l < K) ---------------
+
+struct Entry { unsigned long long key; long long idx; float value, q; };
+__device__ __forceinline__ Entry emptyEntry() { return Entry{0ull, -1ll, 0.0f, 0.0f}; }
+// Worse ranks first: higher key, then lower index (never true against an empty entry's (0, -1)).
+__device__ __forceinline__ bool ranksAbove(unsigned long long ka, long long ia, unsigned long long kb, long long ib) {
+  return ka > kb || (ka == kb && ia < ib);
+}
+__device__ __forceinline__ Entry shflEntry(const Entry& e, int src) {
+  return Entry{__shfl_sync(kFull, e.key, src), __shfl_sync(kFull, e.idx, src), __shfl_sync(kFull, e.value, src), __shfl_sync(kFull, e.q, src)};
+}
+
+struct WarpList {
+  Entry mine = emptyEntry();
+  unsigned long long thrKey = 0; long long thrIdx = -1;  // the K-th entry: a candidate must rank above it
+
+  // Offers each flagged lane's entry to the list. Warp-uniform: every lane calls it.
+  __device__ __forceinline__ void offer(bool flagged, const Entry& e, int K, int lane) {
+    unsigned m = __ballot_sync(kFull, flagged);
+    while (m) {
+      const int src = __ffs(m) - 1;
+      m &= m - 1;
+      const Entry c = shflEntry(e, src);
+      if (!ranksAbove(c.key, c.idx, thrKey, thrIdx)) continue;
+      const unsigned ahead = __popc(__ballot_sync(kFull, lane < K && ranksAbove(mine.key, mine.idx, c.key, c.idx)));
+      const Entry up{__shfl_up_sync(kFull, mine.key, 1), __shfl_up_sync(kFull, mine.idx, 1),
+                     __shfl_up_sync(kFull, mine.value, 1), __shfl_up_sync(kFull, mine.q, 1)};
+      if (lane == (int)ahead) mine = c;
+      else if (lane > (int)ahead && lane < K) mine = up;
+      thrKey = __shfl_sync(kFull, mine.key, K - 1);
+      thrIdx = __shfl_sync(kFull, mine.idx, K - 1);
+    }
+  }
+};
+
+// One block's partial results; finalizeKernel reduces them. The finite count, the sums of q and
+// the saturation counts come from the code histogram plus the out-of-range elements.
+struct Part {
+  unsigned long long nan, inf, offTol, artifacts, offGrid, oorLo, oorHi;
+  unsigned long long devHist[kDevBins];
+  double oorSum, oorSum2;
+  float oorMin, oorMax, maxDev, maxRecon;
+};
+
+__device__ void combine(Part& a, const Part& b) {
+  a.nan += b.nan; a.inf += b.inf; a.offTol += b.offTol; a.artifacts += b.artifacts; a.offGrid += b.offGrid;
+  a.oorLo += b.oorLo; a.oorHi += b.oorHi;
+  for (int k = 0; k < kDevBins; k++) a.devHist[k] += b.devHist[k];
+  a.oorSum += b.oorSum; a.oorSum2 += b.oorSum2;  // integer-valued: exact in any order
+  a.oorMin = fminf(a.oorMin, b.oorMin); a.oorMax = fmaxf(a.oorMax, b.oorMax);
+  a.maxDev = fmaxf(a.maxDev, b.maxDev); a.maxRecon = fmaxf(a.maxRecon, b.maxRecon);
+}
+
+__device__ Part emptyPart() {
+  Part p{};
+  p.oorMin = INFINITY; p.oorMax = -INFINITY;
+  return p;
+}
+
+struct DevResult { Part part; Entry worst[kMaxFusedK]; };
+
+// Per-thread counters of the common cases. The deviation histogram is packed into one 64-bit
+// register, 7 bits per bin, and flushed to shared memory before any bin can reach 128.
+struct ThreadAcc {
+  unsigned tol = 0, art = 0, off = 0;
+  float maxDev = 0, maxRecon = 0;
+  unsigned long long devPacked = 0;
+  double oorSum = 0, oorSum2 = 0;  // shared-memory atomics on doubles are CAS loops: keep these here
+};
+
+// Counters of the rare cases (non-finite, out of range), kept per block in shared memory so they
+// cost no registers in the hot loop. 32-bit: native shared atomics (64-bit ones are CAS loops); a
+// block never sees 2^32 elements.
+struct RareShared {
+  unsigned nan, inf, oorLo, oorHi;
+  int oorMinKey, oorMaxKey;  // order-preserving int keys of float q
+};
+
+__device__ __forceinline__ int floatKey(float f) { int k = __float_as_int(f); return k >= 0 ? k : k ^ 0x7fffffff; }
+__device__ __forceinline__ float keyFloat(int k) { return __int_as_float(k >= 0 ? k : k ^ 0x7fffffff); }
+
+__device__ __forceinline__ int warpMinInt(int v) {
+#if __CUDA_ARCH__ >= 800
+  return __reduce_min_sync(kFull, v);
+#else
+  for (int off = 16; off > 0; off >>= 1) v = min(v, __shfl_xor_sync(kFull, v, off));
+  return v;
+#endif
+}
+__device__ __forceinline__ int warpMaxInt(int v) {
+#if __CUDA_ARCH__ >= 800
+  return __reduce_max_sync(kFull, v);
+#else
+  for (int off = 16; off > 0; off >>= 1) v = max(v, __shfl_xor_sync(kFull, v, off));
+  return v;
+#endif
+}
+
+__device__ __forceinline__ void flushDev(unsigned long long& packed, unsigned int* devH) {
+  if (!packed) return;
+#pragma unroll
+  for (int k = 0; k < kDevBins; k++) {
+    const unsigned c = (unsigned)(packed >> (7 * k)) & 127u;
+    if (c) atomicAdd(&devH[k], c);
+  }
+  packed = 0;
+}
+
+template <typename T> __device__ __forceinline__ T warpSum(T v) {
+  for (int off = 16; off > 0; off >>= 1) v += __shfl_down_sync(kFull, v, off);
+  return v;
+}
+__device__ __forceinline__ float warpMax(float v) {
+  for (int off = 16; off > 0; off >>= 1) v = fmaxf(v, __shfl_down_sync(kFull, v, off));
+  return v;
+}
+
+// Group g of four elements; elements past n read as zero (and are skipped by the caller).
+__device__ __forceinline__ float4 loadGroup(const float* x, const float4* x4, long long g, long long n) {
+  const long long i0 = g * 4;
+  if (i0 + 3 < n) return __ldcs(x4 + g);  // streamed once: do not keep it in cache
+  float4 f = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  if (i0 < n) f.x = x[i0];
+  if (i0 + 1 < n) f.y = x[i0 + 1];
+  if (i0 + 2 < n) f.z = x[i0 + 2];
+  return f;
+}
+
+#ifndef QL_VERIFY_MIN_BLOCKS
+#define QL_VERIFY_MIN_BLOCKS 4  // 64 registers: four blocks of 256 threads per SM
+#endif
+
+// The rare cases of one element (out of range, non-finite), for all lanes of the warp at once:
+// the warp's lanes are aggregated before one shared atomic per counter.
+__device__ __forceinline__ void countRare(float v, const Elem& e, bool active, const KParams& p, int lane, ThreadAcc& a, RareShared* rare) {
+  const bool fin = active && e.finite;
+  const bool oor = fin && !(e.q >= (float)p.qmin && e.q <= (float)p.qmax);
+  if (oor) {
+    const double qd = e.q;
+    a.oorSum += qd; a.oorSum2 += qd * qd;  // integer-valued: exact in any order
+  }
+  const unsigned lo = __ballot_sync(kFull, oor && e.q < (float)p.qmin), hi = __ballot_sync(kFull, oor && !(e.q < (float)p.qmin));
+  const unsigned nans = __ballot_sync(kFull, active && isnan(v)), infs = __ballot_sync(kFull, active && isinf(v));
+  const int kmin = warpMinInt(oor ? floatKey(e.q) : 0x7fffffff), kmax = warpMaxInt(oor ? floatKey(e.q) : (int)0x80000000);
+  if (lane == 0) {
+    if (lo) atomicAdd(&rare->oorLo, (unsigned)__popc(lo));
+    if (hi) atomicAdd(&rare->oorHi, (unsigned)__popc(hi));
+    if (nans) atomicAdd(&rare->nan, (unsigned)__popc(nans));
+    if (infs) atomicAdd(&rare->inf, (unsigned)__popc(infs));
+    if (lo | hi) { atomicMin(&rare->oorMinKey, kmin); atomicMax(&rare->oorMaxKey, kmax); }
+  }
+}
+
+// A 32-bit key that never decreases when the worst-list rank key increases (tier in the top two
+// bits, the deviation's bits below, its lowest bit dropped): a cheap pre-filter for candidates.
+__device__ __forceinline__ unsigned shortKey(unsigned long long key) { return (unsigned)(key >> 32) << 30 | (unsigned)key >> 1; }
+
+// The whole verification in one pass over the data: every warp reads 32 float4s at a time. The
+// common cases are counted in registers (and the code histogram in shared memory) by straight-line
+// code; the rare ones (out of range, non-finite, a candidate for the worst list) are handled in
+// warp-uniform branches that recompute the element. Each block writes one Part and its worst list.
+template <bool kSharedHist, bool kFastPerTensor>
+__global__ void __launch_bounds__(256, QL_VERIFY_MIN_BLOCKS) verifyKernel(const float* __restrict__ x, long long n, KParams p, int bins, int K,
+                                                                         Part* parts, Entry* blockWorst, unsigned long long* globalHist) {
+  extern __shared__ unsigned int sh[];
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  // Shared layout: kWarps * kDevBins deviation counters, then kWarps code histograms (kSharedHist).
+  for (int i = threadIdx.x; i < kWarps * kDevBins + (kSharedHist ? kWarps * bins : 0); i += blockDim.x) sh[i] = 0;
+  __shared__ RareShared rare;
+  if (threadIdx.x == 0) rare = RareShared{0, 0, 0, 0, floatKey(INFINITY), floatKey(-INFINITY)};
+  __syncthreads();
+  unsigned int* myDev = sh + warp * kDevBins;
+  // Shared address of this warp's counter for code 0 (sh[kWarps * kDevBins + warp * bins - qmin]).
+  const unsigned histAddr = (unsigned)__cvta_generic_to_shared(sh) + 4u * (unsigned)(kWarps * kDevBins + warp * bins - p.qmin);
+  const float fqmin = (float)p.qmin, fqmax = (float)p.qmax;
+
+  ThreadAcc a;
+  WarpList wl;
+  unsigned thrShort = 0;  // shortKey of the K-th worst: a candidate's shortKey is at least this
+  const float4* x4 = reinterpret_cast<const float4*>(x);
+  const long long groups = (n + 3) / 4;
+  const long long stride = (long long)gridDim.x * kWarps * 32;
+  int sinceFlush = 0;
+  long long base = ((long long)blockIdx.x * kWarps + warp) * 32;
+  float4 next = loadGroup(x, x4, base + lane, n);
+  for (; base < groups; base += stride) {
+    const long long i0 = (base + lane) * 4;
+    const float4 f = next;
+    next = loadGroup(x, x4, base + stride + lane, n);  // in flight while this group is classified
+    const float v[4] = {f.x, f.y, f.z, f.w};
+    const int left = (int)min(n - i0, 4ll);  // elements of this lane's group that exist: 4 except at the end
+    unsigned rareMask = 0, candMask = 0;
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+      const bool active = j < left;
+      bool inRange, fin;
+      float q, dev, recon;
+      unsigned tier;
+      if constexpr (kFastPerTensor) {
+        // classifyWith's arithmetic, without its selects: a non-finite input's NaN deviation and
+        // reconstruction error vanish in fmaxf, and its NaN q fails the range test.
+        // divRN, with its rare fallback as a warp-uniform branch (every lane is here).
+        const float q0 = __fmul_rn(v[j], p.inv);
+        float r = __fmaf_rn(__fmaf_rn(-q0, p.s, v[j]), p.inv, q0);
+        const bool slow = needsIeeeDivision(v[j], true);
+        if (__any_sync(kFull, slow)) r = slow ? __fdiv_rn(v[j], p.s) : r;
+        const float qr = rintf(r);
+        dev = fabsf(__fsub_rn(r, qr));
+        const float back = __fmul_rn(qr, p.s);
+        recon = fabsf(__fsub_rn(back, v[j]));
+        q = __fadd_rn(qr, p.fzp);
+        const bool finite = fabsf(v[j]) < INFINITY;
+        fin = active && finite;
+        const bool off = back != v[j];
+        a.art += fin && !off && dev != 0.0f;
+        a.off += fin && off;
+        tier = !finite ? 3u : off ? 2u : dev != 0.0f ? 1u : 0u;
+      } else {
+        const Elem e = classify(v[j], p.start + i0 + j, p);
+        fin = active && e.finite;
+        q = e.q; dev = e.dev; recon = e.recon;
+        a.art += fin && e.cls == kFp32Artifact;
+        a.off += fin && e.cls == kOffGrid;
+        tier = (unsigned)(rankKey(e) >> 32);
+      }
+      inRange = q >= fqmin && q <= fqmax;
+      a.tol += fin && dev > p.tol;
+      a.maxDev = fmaxf(a.maxDev, fin ? dev : 0.0f);  // fmaxf ignores an overflowing quotient's NaN, as the CPU does
+      a.maxRecon = fmaxf(a.maxRecon, fin ? recon : 0.0f);
+      a.devPacked += fin ? 1ull << (7 * devBin(dev)) : 0ull;
+      if (active && fin && inRange) {
+        if (kSharedHist) asm volatile("red.shared.add.u32 [%0], 1;" :: "r"(histAddr + 4u * (unsigned)(int)q) : "memory");
+        else atomicAdd(&globalHist[(int)q - p.qmin], 1ull);
+      }
+      rareMask |= (unsigned)(active && !(fin && inRange)) << j;
+      candMask |= (unsigned)(active && tier != 0u && (tier << 30 | __float_as_uint(dev) >> 1) >= thrShort) << j;
+    }
+    if (__any_sync(kFull, rareMask)) {
+#pragma unroll
+      for (int j = 0; j < 4; j++)
+        if (__any_sync(kFull, rareMask >> j & 1)) countRare(v[j], classify(v[j], p.start + i0 + j, p), j < left, p, lane, a, &rare);
+    }
+    if (K > 0 && __any_sync(kFull, candMask)) {
+#pragma unroll
+      for (int j = 0; j < 4; j++) {
+        const bool flagged = candMask >> j & 1;
+        if (!__any_sync(kFull, flagged)) continue;
+        const Elem e = classify(v[j], p.start + i0 + j, p);
+        const unsigned long long key = rankKey(e);
+        const long long flat = p.start + i0 + j;
+        wl.offer(flagged && ranksAbove(key, flat, wl.thrKey, wl.thrIdx), Entry{key, flat, v[j], e.q}, K, lane);
+      }
+      thrShort = shortKey(wl.thrKey);
+    }
+    if (++sinceFlush == 31) { flushDev(a.devPacked, myDev); sinceFlush = 0; }
+  }
+  flushDev(a.devPacked, myDev);
+
+  // Block reduction of the per-thread counters.
+  __shared__ Part warpParts[kWarps];
+  __shared__ Entry lists[kWarps][kMaxFusedK];
+  using u64 = unsigned long long;
+  Part mine = emptyPart();
+  mine.offTol = warpSum((u64)a.tol); mine.artifacts = warpSum((u64)a.art); mine.offGrid = warpSum((u64)a.off);
+  mine.oorSum = warpSum(a.oorSum); mine.oorSum2 = warpSum(a.oorSum2);
+  mine.maxDev = warpMax(a.maxDev); mine.maxRecon = warpMax(a.maxRecon);
+  if (lane == 0) warpParts[warp] = mine;
+  if (K > 0 && lane < K) lists[warp][lane] = wl.mine;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    Part b = warpParts[0];
+    for (int w = 1; w < kWarps; w++) combine(b, warpParts[w]);
+    b.nan = rare.nan; b.inf = rare.inf; b.oorLo = rare.oorLo; b.oorHi = rare.oorHi;
+    b.oorMin = keyFloat(rare.oorMinKey); b.oorMax = keyFloat(rare.oorMaxKey);
+    for (int k = 0; k < kDevBins; k++) {
+      unsigned long long t = 0;
+      for (int w = 0; w < kWarps; w++) t += sh[w * kDevBins + k];
+      b.devHist[k] = t;
+    }
+    parts[blockIdx.x] = b;
+  }
+  if (kSharedHist) {
+    for (int i = threadIdx.x; i < bins; i += blockDim.x) {
+      unsigned long long t = 0;
+      for (int w = 0; w < kWarps; w++) t += sh[kWarps * kDevBins + w * bins + i];
+      if (t) atomicAdd(&globalHist[i], t);
+    }
+  }
+  if (K > 0 && warp == 0) {
+    for (int w = 1; w < kWarps; w++) {
+      const Entry e = lane < K ? lists[w][lane] : emptyEntry();
+      wl.offer(lane < K && ranksAbove(e.key, e.idx, wl.thrKey, wl.thrIdx), e, K, lane);
+    }
+    if (lane < K) blockWorst[(long long)blockIdx.x * K + lane] = wl.mine;
+  }
+}
+
+// Reduces the blocks' Parts and worst lists into one DevResult (one block of 256 threads).
+__global__ void __launch_bounds__(256) finalizeKernel(const Part* parts, int nParts, const Entry* blockWorst, int K, DevResult* out) {
+  __shared__ Part sp[256];
+  __shared__ Entry lists[kWarps][kMaxFusedK];
+  const int t = threadIdx.x, warp = t >> 5, lane = t & 31;
+  Part acc = emptyPart();
+  for (int i = t; i < nParts; i += blockDim.x) combine(acc, parts[i]);
+  sp[t] = acc;
+  __syncthreads();
+  for (int s = 128; s > 0; s >>= 1) {
+    if (t < s) combine(sp[t], sp[t + s]);
+    __syncthreads();
+  }
+  if (t == 0) out->part = sp[0];
+  if (K <= 0) return;
+  WarpList wl;
+  const long long total = (long long)nParts * K;
+  for (long long base = (long long)warp * 32; base < total; base += kWarps * 32) {
+    const long long i = base + lane;
+    const Entry e = i < total ? blockWorst[i] : emptyEntry();
+    wl.offer(i < total && ranksAbove(e.key, e.idx, wl.thrKey, wl.thrIdx), e, K, lane);
+  }
+  if (lane < K) lists[warp][lane] = wl.mine;
+  __syncthreads();
+  if (warp == 0) {
+    for (int w = 1; w < kWarps; w++) {
+      const Entry e = lane < K ? lists[w][lane] : emptyEntry();
+      wl.offer(lane < K && ranksAbove(e.key, e.idx, wl.thrKey, wl.thrIdx), e, K, lane);
+    }
+    if (lane < K) out->worst[lane] = wl.mine;
+  }
+}
+
+// ---- worst lists longer than a warp (up to 1000): threshold from a key histogram, then collect ----
+
 constexpr int kKeyBins = 4096;
 __device__ __forceinline__ int keyBin(unsigned long long key) {
   return (int)((key >> 32) << 10) | (int)(((unsigned)key >> 21) & 1023u);
@@ -76,70 +426,15 @@ __host__ __device__ inline unsigned long long keyBinLow(int bin) {
   return ((unsigned long long)(bin >> 10) << 32) | ((unsigned long long)(bin & 1023) << 21);
 }
 
-constexpr int kWarps = 8;  // 256 threads
-
-__global__ void __launch_bounds__(256) statsKernel(const float* __restrict__ x, long long n, KParams p, DevAcc* acc,
-                                                   unsigned long long* codeHist, int bins, unsigned long long* keyHist) {
-  // Per-warp code histograms (32-bit shared counters: contention only within a warp), one key histogram.
-  extern __shared__ unsigned int sh[];
-  unsigned int* keyH = sh + kWarps * bins;
-  for (int i = threadIdx.x; i < kWarps * bins + kKeyBins; i += blockDim.x) sh[i] = 0;
+__global__ void keyHistKernel(const float* __restrict__ x, long long n, KParams p, unsigned long long* keyHist) {
+  __shared__ unsigned int keyH[kKeyBins];
+  for (int i = threadIdx.x; i < kKeyBins; i += blockDim.x) keyH[i] = 0;
   __syncthreads();
-  unsigned int* myHist = sh + (threadIdx.x >> 5) * bins;
-  unsigned long long cn = 0, cnan = 0, cinf = 0, ctol = 0, cart = 0, coff = 0, coor = 0, csp = 0, csn = 0;
-  unsigned int dh[kDevBins] = {};
-  double sq = 0, sq2 = 0;
-  float qmin = INFINITY, qmax = -INFINITY, mdev = 0, mrec = 0;
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
-    const float v = x[i];
-    const Elem e = classify(v, p.start + i, p);
-    const unsigned long long key = rankKey(e);
+    const unsigned long long key = rankKey(classify(x[i], p.start + i, p));
     if (key) atomicAdd(&keyH[keyBin(key)], 1u);
-    if (!e.finite) { if (isnan(v)) cnan++; else cinf++; continue; }
-    cn++;
-    ctol += e.dev > p.tol;
-    cart += e.cls == kFp32Artifact;
-    coff += e.cls == kOffGrid;
-    mdev = fmaxf(mdev, e.dev);
-    mrec = fmaxf(mrec, e.recon);
-    const int db = devBin(e.dev);
-#pragma unroll
-    for (int k = 0; k < kDevBins; k++) dh[k] += db == k;
-    const double qd = e.q;
-    sq += qd; sq2 += qd * qd;
-    qmin = fminf(qmin, e.q); qmax = fmaxf(qmax, e.q);
-    csp += e.q >= (float)p.qmax;
-    csn += e.q <= (float)p.qmin;
-    if (e.q < (float)p.qmin || e.q > (float)p.qmax) coor++;
-    else atomicAdd(&myHist[(int)e.q - p.qmin], 1u);
-  }
-  for (int off = 16; off > 0; off >>= 1) {
-    cn += __shfl_down_sync(0xffffffff, cn, off); cnan += __shfl_down_sync(0xffffffff, cnan, off);
-    cinf += __shfl_down_sync(0xffffffff, cinf, off); ctol += __shfl_down_sync(0xffffffff, ctol, off);
-    cart += __shfl_down_sync(0xffffffff, cart, off); coff += __shfl_down_sync(0xffffffff, coff, off);
-    coor += __shfl_down_sync(0xffffffff, coor, off); csp += __shfl_down_sync(0xffffffff, csp, off);
-    csn += __shfl_down_sync(0xffffffff, csn, off);
-    sq += __shfl_down_sync(0xffffffff, sq, off); sq2 += __shfl_down_sync(0xffffffff, sq2, off);
-    qmin = fminf(qmin, __shfl_down_sync(0xffffffff, qmin, off)); qmax = fmaxf(qmax, __shfl_down_sync(0xffffffff, qmax, off));
-    mdev = fmaxf(mdev, __shfl_down_sync(0xffffffff, mdev, off)); mrec = fmaxf(mrec, __shfl_down_sync(0xffffffff, mrec, off));
-#pragma unroll
-    for (int k = 0; k < kDevBins; k++) dh[k] += __shfl_down_sync(0xffffffff, dh[k], off);
-  }
-  if ((threadIdx.x & 31) == 0) {
-    atomicAdd(&acc->n, cn); atomicAdd(&acc->nan, cnan); atomicAdd(&acc->inf, cinf); atomicAdd(&acc->offTol, ctol);
-    atomicAdd(&acc->artifacts, cart); atomicAdd(&acc->offGrid, coff); atomicAdd(&acc->outOfRange, coor);
-    atomicAdd(&acc->satPos, csp); atomicAdd(&acc->satNeg, csn);
-    atomicAdd(&acc->sumQ, sq); atomicAdd(&acc->sumQ2, sq2);  // integer-valued: exact in any order
-    if (cn) { atomicMin(&acc->qMinKey, floatKey(qmin)); atomicMax(&acc->qMaxKey, floatKey(qmax)); }
-    atomicMax(&acc->maxDevBits, __float_as_int(mdev)); atomicMax(&acc->maxReconBits, __float_as_int(mrec));
-    for (int k = 0; k < kDevBins; k++) if (dh[k]) atomicAdd(&acc->devHist[k], (unsigned long long)dh[k]);
   }
   __syncthreads();
-  for (int i = threadIdx.x; i < bins; i += blockDim.x) {
-    unsigned long long t = 0;
-    for (int w = 0; w < kWarps; w++) t += sh[w * bins + i];
-    if (t) atomicAdd(&codeHist[i], t);
-  }
   for (int i = threadIdx.x; i < kKeyBins; i += blockDim.x) if (keyH[i]) atomicAdd(&keyHist[i], (unsigned long long)keyH[i]);
 }
 
@@ -150,7 +445,7 @@ __global__ void countKernel(const float* __restrict__ x, long long n, KParams p,
     const unsigned long long k = rankKey(classify(x[i], p.start + i, p));
     if (k > keyLo || (k == keyLo && i < idxHi)) c++;
   }
-  for (int off = 16; off > 0; off >>= 1) c += __shfl_down_sync(0xffffffff, c, off);
+  c = warpSum(c);
   if ((threadIdx.x & 31) == 0 && c) atomicAdd(count, c);
 }
 
@@ -166,12 +461,27 @@ __global__ void collectKernel(const float* __restrict__ x, long long n, KParams 
   }
 }
 
+// Exhaustive check of divRN against __fdiv_rn over every float bit pattern (kernel_test).
+__global__ void divisionCheckKernel(float s, float inv, unsigned long long* mismatches) {
+  unsigned long long bad = 0;
+  for (unsigned long long b = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x; b < (1ull << 32); b += (unsigned long long)gridDim.x * blockDim.x) {
+    const float v = __uint_as_float((unsigned)b);
+    const float fast = divRN(v, s, inv, true), ref = __fdiv_rn(v, s);
+    // Non-finite inputs never use their quotient; == because a zero quotient's sign changes no result.
+    bad += isfinite(v) && fast != ref && !(isnan(fast) && isnan(ref));
+  }
+  bad = warpSum(bad);
+  if ((threadIdx.x & 31) == 0 && bad) atomicAdd(mismatches, bad);
+}
+
 struct Context {
   std::mutex mu;
   float* x = nullptr; size_t xCap = 0;
   float* scales = nullptr; size_t scalesCap = 0;
   int32_t* zps = nullptr; size_t zpsCap = 0;
-  DevAcc* acc = nullptr; unsigned long long* hist = nullptr; size_t histCap = 0;
+  unsigned char* result = nullptr; size_t resultCap = 0;  // DevResult, then the code histogram
+  Part* parts = nullptr; size_t partsCap = 0;
+  Entry* blockWorst = nullptr; size_t blockWorstCap = 0;
   unsigned long long* count = nullptr;
   unsigned long long* keyHist = nullptr;
   Worst* cand = nullptr; size_t candCap = 0;
@@ -193,6 +503,63 @@ int blocksFor(long long n, int sms) {
   return (int)std::max<long long>(1, std::min<long long>(b, (long long)sms * 8));
 }
 
+float entryDev(const Entry& e) { const unsigned b = (unsigned)e.key; float f; memcpy(&f, &b, 4); return f; }
+uint8_t entryClass(const Entry& e) {
+  const unsigned tier = (unsigned)(e.key >> 32);
+  return tier == 3 ? kNonFinite : tier == 2 ? kOffGrid : kFp32Artifact;  // tier 1: nonzero deviation, on the grid
+}
+
+// Worst lists longer than a warp: exact top-K through a key histogram, then one collecting pass.
+void worstByThreshold(const float* dx, int64_t n, const KParams& kp, int blocks, int K, GridAcc& part) {
+  Context& c = ctx();
+  if (!c.count) check(cudaMalloc(&c.count, sizeof(unsigned long long)), "alloc count");
+  if (!c.keyHist) check(cudaMalloc(&c.keyHist, kKeyBins * sizeof(unsigned long long)), "alloc key histogram");
+  check(cudaMemset(c.keyHist, 0, kKeyBins * sizeof(unsigned long long)), "init key histogram");
+  keyHistKernel<<<blocks, 256>>>(dx, n, kp, c.keyHist);
+  check(cudaGetLastError(), "key histogram kernel");
+  auto countAbove = [&](unsigned long long keyLo, long long idxHi) {
+    check(cudaMemset(c.count, 0, sizeof(unsigned long long)), "init count");
+    countKernel<<<blocks, 256>>>(dx, n, kp, keyLo, idxHi, c.count);
+    unsigned long long v; check(cudaMemcpy(&v, c.count, sizeof v, cudaMemcpyDeviceToHost), "read count");
+    return v;
+  };
+  const unsigned long long cap = 1 << 20;
+  // Candidates: from the key histogram, the lowest bin that still holds the K-th worst element;
+  // everything at or above that bin's lower key is collected (one pass) and ranked on the host.
+  std::vector<unsigned long long> kh(kKeyBins);
+  check(cudaMemcpy(kh.data(), c.keyHist, kKeyBins * sizeof(unsigned long long), cudaMemcpyDeviceToHost), "read key histogram");
+  unsigned long long keyLo = 0, above = 0; long long idxHi = 0;
+  int b = kKeyBins - 1;
+  for (; b > 0; b--) { above += kh[b]; if (above >= (unsigned long long)K) break; }
+  if (b > 0) keyLo = keyBinLow(b) - 1;  // collect key > keyLo, i.e. key >= the bin's lower bound
+  if (above > cap) {
+    // Over a million candidates in one bin (massive ties): exact threshold by bisection on the key,
+    // then the lowest indices among the ties, as the CPU's ordering does.
+    unsigned long long lo = keyLo, hi = (4ull << 32);
+    while (hi - lo > 1) {
+      const unsigned long long mid = lo + (hi - lo) / 2;
+      if (countAbove(mid, 0) >= (unsigned long long)K) lo = mid; else hi = mid;
+    }
+    // count(key > lo) >= K > count(key > lo+1): the K-th element has key lo+1.
+    keyLo = lo + 1;
+    long long ilo = 0, ihi = n;
+    while (ilo < ihi) {
+      const long long mid = ilo + (ihi - ilo) / 2;
+      if (countAbove(keyLo, mid) >= (unsigned long long)K) ihi = mid; else ilo = mid + 1;
+    }
+    idxHi = ilo;
+  }
+  grow(c.cand, c.candCap, (size_t)cap, "alloc candidates");
+  check(cudaMemset(c.count, 0, sizeof(unsigned long long)), "init count");
+  collectKernel<<<blocks, 256>>>(dx, n, kp, keyLo, idxHi, c.cand, c.count, cap);
+  check(cudaGetLastError(), "collect kernel");
+  unsigned long long got; check(cudaMemcpy(&got, c.count, sizeof got, cudaMemcpyDeviceToHost), "read count");
+  got = std::min(got, cap);
+  std::vector<Worst> cand(got);
+  if (got) check(cudaMemcpy(cand.data(), c.cand, got * sizeof(Worst), cudaMemcpyDeviceToHost), "read candidates");
+  for (const Worst& w : cand) insertWorst(part.worst, w, K);
+}
+
 }  // namespace
 
 bool cudaCompiled() { return true; }
@@ -209,88 +576,80 @@ std::string cudaDeviceName() {
   return prop.name;
 }
 
-// Verifies device-resident data; used by cudaVerify and by the benchmarks (data already on the GPU).
+static bool fastDivisionFor(float s) { return s >= 0x1p-60f && s <= 0x1p60f; }
+
+// Verifies device-resident data (16-byte aligned); used by cudaVerify and by the benchmarks.
 void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParams& p, GridAcc& out) {
   Context& c = ctx();
   if (!c.sms) { int dev = 0; cudaGetDevice(&dev); cudaDeviceGetAttribute(&c.sms, cudaDevAttrMultiProcessorCount, dev); }
+  if (reinterpret_cast<uintptr_t>(dx) % 16) throw std::runtime_error("CUDA verify needs 16-byte aligned data");
   const int bins = p.qmax - p.qmin + 1;
-  grow(c.scales, c.scalesCap, p.scales.size(), "alloc scales");
-  grow(c.zps, c.zpsCap, p.scales.size(), "alloc zero points");
-  check(cudaMemcpy(c.scales, p.scales.data(), p.scales.size() * 4, cudaMemcpyHostToDevice), "copy scales");
-  check(cudaMemcpy(c.zps, p.zeroPoints.data(), p.scales.size() * 4, cudaMemcpyHostToDevice), "copy zero points");
-  if (!c.acc) check(cudaMalloc(&c.acc, sizeof(DevAcc)), "alloc acc");
-  if (!c.count) check(cudaMalloc(&c.count, sizeof(unsigned long long)), "alloc count");
-  if (!c.keyHist) check(cudaMalloc(&c.keyHist, kKeyBins * sizeof(unsigned long long)), "alloc key histogram");
-  check(cudaMemset(c.keyHist, 0, kKeyBins * sizeof(unsigned long long)), "init key histogram");
-  grow(c.hist, c.histCap, (size_t)bins, "alloc histogram");
-  DevAcc init{};
-  init.qMinKey = 0x7fffffff; init.qMaxKey = (int)0x80000000;
-  check(cudaMemcpy(c.acc, &init, sizeof init, cudaMemcpyHostToDevice), "init acc");
-  check(cudaMemset(c.hist, 0, bins * sizeof(unsigned long long)), "init histogram");
-  KParams kp{c.scales, c.zps, (int)p.scales.size(), p.inner, start, p.qmin, p.qmax, p.tolerance, p.inputIsCodes};
-  const int blocks = blocksFor(n, c.sms);
-  const size_t shmem = (kWarps * (size_t)bins + kKeyBins) * sizeof(unsigned int);
-  if (shmem > 48 * 1024) throw std::runtime_error("integer range too wide for the CUDA histogram");
-  statsKernel<<<blocks, 256, shmem>>>(dx, n, kp, c.acc, c.hist, bins, c.keyHist);
-  check(cudaGetLastError(), "stats kernel");
-  DevAcc h;
-  check(cudaMemcpy(&h, c.acc, sizeof h, cudaMemcpyDeviceToHost), "read acc");
-  GridAcc part;
-  part.n = h.n; part.nan = h.nan; part.inf = h.inf; part.offTol = h.offTol; part.artifacts = h.artifacts; part.offGrid = h.offGrid;
-  part.outOfRange = h.outOfRange; part.satPos = h.satPos; part.satNeg = h.satNeg; part.sumQ = h.sumQ; part.sumQ2 = h.sumQ2;
-  part.any = h.n > 0;
-  part.qMin = part.any ? keyFloat(h.qMinKey) : 0; part.qMax = part.any ? keyFloat(h.qMaxKey) : 0;
-  int b1 = h.maxDevBits, b2 = h.maxReconBits;
-  memcpy(&part.maxDev, &b1, 4); memcpy(&part.maxRecon, &b2, 4);
-  for (int i = 0; i < kDevBins; i++) part.devHist[i] = h.devHist[i];
-  part.codeHist.resize(bins);
-  check(cudaMemcpy(part.codeHist.data(), c.hist, bins * sizeof(unsigned long long), cudaMemcpyDeviceToHost), "read histogram");
-
-  // Exact top-K of elements ranked above "exact, zero deviation" (tier 0 never enters the list).
-  const int K = p.worstK;
-  if (K > 0) {
-    auto countAbove = [&](unsigned long long keyLo, long long idxHi) {
-      check(cudaMemset(c.count, 0, sizeof(unsigned long long)), "init count");
-      countKernel<<<blocks, 256>>>(dx, n, kp, keyLo, idxHi, c.count);
-      unsigned long long v; check(cudaMemcpy(&v, c.count, sizeof v, cudaMemcpyDeviceToHost), "read count");
-      return v;
-    };
-    const unsigned long long cap = 1 << 20;
-    // Candidates: from the key histogram, the lowest bin that still holds the K-th worst element;
-    // everything at or above that bin's lower key is collected (one pass) and ranked on the host.
-    std::vector<unsigned long long> kh(kKeyBins);
-    check(cudaMemcpy(kh.data(), c.keyHist, kKeyBins * sizeof(unsigned long long), cudaMemcpyDeviceToHost), "read key histogram");
-    unsigned long long keyLo = 0, above = 0; long long idxHi = 0;
-    int b = kKeyBins - 1;
-    for (; b > 0; b--) { above += kh[b]; if (above >= (unsigned long long)K) break; }
-    if (b > 0) keyLo = keyBinLow(b) - 1;  // collect key > keyLo, i.e. key >= the bin's lower bound
-    if (above > cap) {
-      // Over a million candidates in one bin (massive ties): exact threshold by bisection on the key,
-      // then the lowest indices among the ties, as the CPU's ordering does.
-      unsigned long long lo = keyLo, hi = (4ull << 32);
-      while (hi - lo > 1) {
-        const unsigned long long mid = lo + (hi - lo) / 2;
-        if (countAbove(mid, 0) >= (unsigned long long)K) lo = mid; else hi = mid;
-      }
-      // count(key > lo) >= K > count(key > lo+1): the K-th element has key lo+1.
-      keyLo = lo + 1;
-      long long ilo = 0, ihi = n;
-      while (ilo < ihi) {
-        const long long mid = ilo + (ihi - ilo) / 2;
-        if (countAbove(keyLo, mid) >= (unsigned long long)K) ihi = mid; else ilo = mid + 1;
-      }
-      idxHi = ilo;
-    }
-    grow(c.cand, c.candCap, (size_t)cap, "alloc candidates");
-    check(cudaMemset(c.count, 0, sizeof(unsigned long long)), "init count");
-    collectKernel<<<blocks, 256>>>(dx, n, kp, keyLo, idxHi, c.cand, c.count, cap);
-    check(cudaGetLastError(), "collect kernel");
-    unsigned long long got; check(cudaMemcpy(&got, c.count, sizeof got, cudaMemcpyDeviceToHost), "read count");
-    got = std::min(got, cap);
-    std::vector<Worst> cand(got);
-    if (got) check(cudaMemcpy(cand.data(), c.cand, got * sizeof(Worst), cudaMemcpyDeviceToHost), "read candidates");
-    for (const Worst& w : cand) insertWorst(part.worst, w, K);
+  const int channels = (int)p.scales.size();
+  KParams kp{nullptr, nullptr, channels, p.inner, start, p.qmin, p.qmax, p.tolerance, p.inputIsCodes, 1.0f, 1.0f, 0.0f, false};
+  if (channels > 1) {
+    grow(c.scales, c.scalesCap, p.scales.size(), "alloc scales");
+    grow(c.zps, c.zpsCap, p.scales.size(), "alloc zero points");
+    check(cudaMemcpyAsync(c.scales, p.scales.data(), p.scales.size() * 4, cudaMemcpyHostToDevice), "copy scales");
+    check(cudaMemcpyAsync(c.zps, p.zeroPoints.data(), p.scales.size() * 4, cudaMemcpyHostToDevice), "copy zero points");
+    kp.scales = c.scales; kp.zps = c.zps;
+  } else {
+    kp.s = p.scales.empty() ? 1.0f : p.scales[0];
+    kp.fzp = p.zeroPoints.empty() ? 0.0f : (float)p.zeroPoints[0];
+    kp.inv = 1.0f / kp.s;  // RN(1/s): host IEEE division
+    kp.fastDiv = fastDivisionFor(kp.s);
   }
+  const int K = p.worstK;
+  const int fusedK = K <= kMaxFusedK ? K : 0;
+  const int blocks = blocksFor((n + 3) / 4, c.sms);
+  const size_t resultBytes = (sizeof(DevResult) + 15) / 16 * 16;
+  grow(c.result, c.resultCap, resultBytes + (size_t)bins * 8, "alloc result");
+  grow(c.parts, c.partsCap, (size_t)blocks, "alloc partial results");
+  grow(c.blockWorst, c.blockWorstCap, (size_t)blocks * std::max(1, fusedK), "alloc worst lists");
+  auto* hist = reinterpret_cast<unsigned long long*>(c.result + resultBytes);
+  check(cudaMemsetAsync(hist, 0, (size_t)bins * 8), "init histogram");
+  const size_t shmem = (kWarps * kDevBins + (bins <= kSharedBins ? kWarps * (size_t)bins : 0)) * sizeof(unsigned int);
+  const bool fast = channels <= 1 && kp.fastDiv && !kp.codes, shared = bins <= kSharedBins;
+  auto kernel = shared ? (fast ? verifyKernel<true, true> : verifyKernel<true, false>) : (fast ? verifyKernel<false, true> : verifyKernel<false, false>);
+  kernel<<<blocks, 256, shmem>>>(dx, n, kp, bins, fusedK, c.parts, c.blockWorst, hist);
+  check(cudaGetLastError(), "verify kernel");
+  auto* res = reinterpret_cast<DevResult*>(c.result);
+  finalizeKernel<<<1, 256>>>(c.parts, blocks, c.blockWorst, fusedK, res);
+  check(cudaGetLastError(), "finalize kernel");
+  std::vector<unsigned char> host(resultBytes + (size_t)bins * 8);
+  check(cudaMemcpy(host.data(), c.result, host.size(), cudaMemcpyDeviceToHost), "read result");
+  DevResult r; memcpy(&r, host.data(), sizeof r);
+  GridAcc part;
+  part.codeHist.resize(bins);
+  memcpy(part.codeHist.data(), host.data() + resultBytes, (size_t)bins * 8);
+  const Part& h = r.part;
+  part.nan = h.nan; part.inf = h.inf; part.n = (uint64_t)n - h.nan - h.inf;
+  part.offTol = h.offTol; part.artifacts = h.artifacts; part.offGrid = h.offGrid;
+  part.outOfRange = h.oorLo + h.oorHi;
+  part.satPos = part.codeHist[bins - 1] + h.oorHi;
+  part.satNeg = part.codeHist[0] + h.oorLo;
+  // Sums of integer-valued q: exact in double, so the histogram's order gives the CPU's sum.
+  part.sumQ = h.oorSum; part.sumQ2 = h.oorSum2;
+  int lowBin = -1, highBin = -1;
+  for (int i = 0; i < bins; i++) {
+    if (!part.codeHist[i]) continue;
+    const double q = (double)(p.qmin + i), cnt = (double)part.codeHist[i];
+    part.sumQ += cnt * q; part.sumQ2 += cnt * q * q;
+    if (lowBin < 0) lowBin = i;
+    highBin = i;
+  }
+  part.any = part.n > 0;
+  if (part.any) {
+    part.qMin = h.oorLo ? (double)h.oorMin : lowBin >= 0 ? (double)(p.qmin + lowBin) : (double)h.oorMin;
+    part.qMax = h.oorHi ? (double)h.oorMax : highBin >= 0 ? (double)(p.qmin + highBin) : (double)h.oorMax;
+  }
+  part.maxDev = h.maxDev; part.maxRecon = h.maxRecon;
+  for (int i = 0; i < kDevBins; i++) part.devHist[i] = h.devHist[i];
+  for (int i = 0; i < fusedK; i++) {
+    const Entry& e = r.worst[i];
+    if (e.idx < 0) break;
+    part.worst.push_back(Worst{e.idx, e.value, e.q, entryDev(e), entryClass(e)});
+  }
+  if (K > kMaxFusedK) worstByThreshold(dx, n, kp, blocksFor(n, c.sms), K, part);
   out.merge(part, K);
 }
 
@@ -300,6 +659,19 @@ void cudaVerify(const float* x, int64_t n, int64_t start, const GridParams& p, G
   grow(c.x, c.xCap, (size_t)std::max<int64_t>(n, 1), "alloc input");
   check(cudaMemcpy(c.x, x, n * sizeof(float), cudaMemcpyHostToDevice), "copy input");
   cudaVerifyDevice(c.x, n, start, p, out);
+}
+
+uint64_t cudaCheckFastDivision(float s) {
+  unsigned long long* d = nullptr;
+  check(cudaMalloc(&d, sizeof *d), "alloc mismatch count");
+  check(cudaMemset(d, 0, sizeof *d), "init mismatch count");
+  int sms = 0, dev = 0; cudaGetDevice(&dev); cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+  divisionCheckKernel<<<sms * 8, 256>>>(s, 1.0f / s, d);
+  check(cudaGetLastError(), "division check kernel");
+  unsigned long long bad = 0;
+  check(cudaMemcpy(&bad, d, sizeof bad, cudaMemcpyDeviceToHost), "read mismatch count");
+  cudaFree(d);
+  return bad;
 }
 
 BenchResult cudaBenchVerify(const float* x, int64_t n, const GridParams& p, int iters) {
