@@ -11,6 +11,7 @@
 #include "conv1d.hpp"
 #include "cuda_api.hpp"
 #include "job.hpp"
+#include "validate.hpp"
 
 namespace {
 
@@ -39,6 +40,19 @@ Napi::Float32Array float32Arg(const Napi::CallbackInfo& info, size_t i, const ch
     throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a Float32Array");
   }
   return info[i].As<Napi::Float32Array>();
+}
+
+// The flat index of a pushed chunk's first element (argument i, default 0), checked.
+int64_t chunkStart(const Napi::CallbackInfo& info, size_t i, size_t n) {
+  double start = 0;
+  if (info.Length() > i && !info[i].IsUndefined()) {
+    if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "chunk start must be a number");
+    start = info[i].As<Napi::Number>().DoubleValue();
+  }
+  int64_t out = 0;
+  const std::string bad = ql::checkChunk(start, n, out);
+  if (!bad.empty()) throw Napi::RangeError::New(info.Env(), bad);
+  return out;
 }
 
 // Computes one chunk's partial result off the main thread and merges it into `acc` under `mu`
@@ -74,23 +88,19 @@ class Verifier : public Napi::ObjectWrap<Verifier> {
     if (!info[0].IsObject()) throw Napi::TypeError::New(env, "Verifier options must be an object");
     auto o = info[0].As<Napi::Object>();
     if (!o.Has("scales") || !o.Get("scales").IsArray()) throw Napi::TypeError::New(env, "options.scales must be an array");
-    auto sc = o.Get("scales").As<Napi::Array>();
-    for (uint32_t i = 0; i < sc.Length(); i++) {
-      const double s = sc.Get(i).As<Napi::Number>().DoubleValue();
-      if (!(std::isfinite(s) && s > 0)) throw Napi::RangeError::New(env, "scales must be finite and positive");
-      p_.scales.push_back((float)s);
-    }
-    if (p_.scales.empty()) throw Napi::RangeError::New(env, "at least one scale is needed");
-    if (o.Has("zeroPoints") && o.Get("zeroPoints").IsArray()) {
-      auto zp = o.Get("zeroPoints").As<Napi::Array>();
-      for (uint32_t i = 0; i < zp.Length(); i++) p_.zeroPoints.push_back(zp.Get(i).As<Napi::Number>().Int32Value());
-    }
-    p_.zeroPoints.resize(p_.scales.size(), 0);
-    p_.inner = (int64_t)numOpt(o, "inner", 1);
-    if (p_.inner < 1) throw Napi::RangeError::New(env, "inner must be >= 1");
-    p_.qmin = intOpt(o, "qmin", -128);
-    p_.qmax = intOpt(o, "qmax", 127);
-    if (p_.qmax < p_.qmin || p_.qmax - p_.qmin > 65535) throw Napi::RangeError::New(env, "integer range is invalid");
+    auto numbers = [&](const char* key) {
+      std::vector<double> v;
+      if (!o.Has(key) || !o.Get(key).IsArray()) return v;
+      auto a = o.Get(key).As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); i++) {
+        if (!a.Get(i).IsNumber()) throw Napi::TypeError::New(env, std::string("options.") + key + " must hold numbers");
+        v.push_back(a.Get(i).As<Napi::Number>().DoubleValue());
+      }
+      return v;
+    };
+    const std::string bad = ql::checkGrid(numbers("scales"), numbers("zeroPoints"), numOpt(o, "inner", 1), numOpt(o, "qmin", -128),
+                                          numOpt(o, "qmax", 127), p_);
+    if (!bad.empty()) throw Napi::RangeError::New(env, bad);
     p_.tolerance = (float)numOpt(o, "tolerance", 1e-5);
     p_.worstK = std::max(0, std::min(1000, intOpt(o, "worst", 10)));
     p_.inputIsCodes = boolOpt(o, "codes", false);
@@ -105,9 +115,9 @@ class Verifier : public Napi::ObjectWrap<Verifier> {
  private:
   Napi::Value Push(const Napi::CallbackInfo& info) {
     auto arr = float32Arg(info, 0, "values");
-    const int64_t start = info.Length() > 1 ? (int64_t)info[1].As<Napi::Number>().DoubleValue() : 0;
     const float* data = arr.Data();
     const int64_t n = (int64_t)arr.ElementLength();
+    const int64_t start = chunkStart(info, 1, (size_t)n);
     auto self = this;
     return queueMerge(info.Env(), mu_, acc_, p_.worstK, [self, data, n, start](ql::GridAcc& part) {
       if (self->useCuda_) ql::cudaVerify(data, n, start, self->p_, part);
@@ -174,6 +184,9 @@ class Differ : public Napi::ObjectWrap<Differ> {
     auto o = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(info.Env());
     p_.a.scale = (float)numOpt(o, "scaleA", 0);
     p_.b.scale = (float)numOpt(o, "scaleB", 0);
+    for (float s : {p_.a.scale, p_.b.scale}) {
+      if (!(s >= 0 && std::isfinite(s))) throw Napi::RangeError::New(info.Env(), "diff scales must be finite and non-negative (0: unknown)");
+    }
     p_.a.isCodes = boolOpt(o, "codesA", false);
     p_.b.isCodes = boolOpt(o, "codesB", false);
     p_.topK = std::max(0, std::min(1000, intOpt(o, "top", 10)));
@@ -184,9 +197,9 @@ class Differ : public Napi::ObjectWrap<Differ> {
   Napi::Value Push(const Napi::CallbackInfo& info) {
     auto a = float32Arg(info, 0, "a"), b = float32Arg(info, 1, "b");
     if (a.ElementLength() != b.ElementLength()) throw Napi::RangeError::New(info.Env(), "a and b chunks differ in length");
-    const int64_t start = info.Length() > 2 ? (int64_t)info[2].As<Napi::Number>().DoubleValue() : 0;
     const float *pa = a.Data(), *pb = b.Data();
     const int64_t n = (int64_t)a.ElementLength();
+    const int64_t start = chunkStart(info, 2, (size_t)n);
     auto self = this;
     return queueMerge(info.Env(), mu_, acc_, p_.topK, [self, pa, pb, n, start](ql::DiffAcc& part) {
       ql::diffParallel(pa, pb, n, start, self->p_, part, self->threads_);

@@ -26,7 +26,7 @@ static void runChannels(const Conv1dProblem& p, Conv1dOutputs& o, int64_t d0, in
       const int8_t* w = p.w + d * K;
       if (p.mode == Mode::Baseline) {
         int8_t* xq = o.inputQ.data() + row;
-        for (int64_t t = 0; t < L; t++) pq[t] = (int32_t)quantizeCode(x[t], sx);
+        for (int64_t t = 0; t < L; t++) pq[t] = codeToInt(quantizeCode(x[t], sx));
         for (int64_t t = 0; t < L; t++) xq[t] = (int8_t)pq[t];
         // Exact integer accumulation: int8 x int8 products summed in int32, then the int32 bias.
         for (int64_t t = 0; t < L; t++) accQ[t] = 0;
@@ -38,8 +38,8 @@ static void runChannels(const Conv1dProblem& p, Conv1dOutputs& o, int64_t d0, in
         const int32_t bias = p.bias[d];
         int8_t* out = o.outputQ.data() + row;
         for (int64_t t = 0; t < L; t++) {
-          const float y = (float)(accQ[t] + bias) * sb;  // FP32 epilogue
-          out[t] = (int8_t)quantizeCode(siluDet(y), so);
+          const float y = (float)(int32_t)((uint32_t)accQ[t] + (uint32_t)bias) * sb;  // int32 add wraps as hardware's; FP32 epilogue
+          out[t] = (int8_t)codeToInt(quantizeCode(siluDet(y), so));
         }
       } else {
         float* xs = o.inputSim.data() + row;

@@ -33,6 +33,10 @@ QL_HD float quantizeCode(float v, float s) {
   return r < -128.0f ? -128.0f : (r > 127.0f ? 127.0f : r);
 }
 
+// A code held in a float (from quantizeCode) as an integer. NaN has no code: it becomes 0
+// (casting NaN to an integer is undefined behaviour; torch's result for it is platform-dependent).
+QL_HD int32_t codeToInt(float c) { return c == c ? (int32_t)c : 0; }
+
 float siluF32(float y);
 void conv1dRun(const Conv1dProblem& p, Conv1dOutputs& out);
 void registerLayerFunctions(Napi::Env env, Napi::Object exports);

@@ -48,7 +48,8 @@ QL_HD uint32_t floatBits(float f) {
 // steps, so k up to 128 does not overflow early). Written with selects, not branches, so it vectorizes;
 // arguments outside [-103.9, 88.7] give 0 or +inf, NaN gives NaN.
 QL_HD float expDet(float x) {
-  const float xc = x < -103.9f ? -103.9f : (x > 88.7f ? 88.7f : x);
+  // NaN is clamped too (to 0) so that k stays a finite integer; the result is replaced by x below.
+  const float xc = x < -103.9f ? -103.9f : (x > 88.7f ? 88.7f : (x != x ? 0.0f : x));
   const float k = rintDet(xc * 1.44269504f);
   const float r = (xc - k * 0.693145752f) - k * 1.42860677e-06f;
   float p = 1.38888889e-03f;

@@ -54,9 +54,9 @@ void diffRange(const float* a, const float* b, int64_t n, int64_t start, const D
       if (dq == 0) acc.equalCodes++;
       acc.sumAbsDq += dq;
       if (dq > acc.maxAbsDq) acc.maxAbsDq = dq;
-      acc.dqHist[dq >= kDqBins - 1 ? kDqBins - 1 : (int)dq]++;
+      acc.dqHist[!(dq < kDqBins - 1) ? kDqBins - 1 : (int)dq]++;  // NaN (inf - inf codes) counts as the top bin
     }
-    if (d > 0 && ((int)acc.top.size() < p.topK || d >= acc.top.back().absDiff)) insertTop(acc.top, DiffTop{start + i, ra, rb, d}, p.topK);
+    if (d > 0 && p.topK > 0 && ((int)acc.top.size() < p.topK || d >= acc.top.back().absDiff)) insertTop(acc.top, DiffTop{start + i, ra, rb, d}, p.topK);
   }
 }
 

@@ -87,7 +87,7 @@ static void verifyRun(const float* x, int64_t n, int64_t start, float s, int32_t
       else hist[(int)q - p.qmin]++;
       if (d > 0.0f || c != kExact) {
         const Worst w{start + base + i, xb[i], q, d, c};
-        if ((int)acc.worst.size() < p.worstK || worseThan(w, acc.worst.back())) insertWorst(acc.worst, w, p.worstK);
+        if (p.worstK > 0 && ((int)acc.worst.size() < p.worstK || worseThan(w, acc.worst.back()))) insertWorst(acc.worst, w, p.worstK);
       }
     }
     for (int i = 0; i < m; i++) {

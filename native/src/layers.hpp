@@ -61,10 +61,11 @@ QL_HD void scanChannel(const ScanProblem& p, const float* dt, float* h, int64_t 
 QL_HD float linearOutput(Mode mode, const float* codes, const int8_t* w, int64_t K, float sx, float sw, const int32_t* bias) {
   const float sb = sx * sw;
   if (mode == Mode::Baseline) {
-    int32_t acc = 0;
-    for (int64_t k = 0; k < K; k++) acc += (int32_t)codes[k] * (int32_t)w[k];
-    if (bias) acc += *bias;
-    return (float)acc * sb;
+    // An int32 accumulator wraps on overflow as the hardware's does (unsigned arithmetic: defined).
+    uint32_t acc = 0;
+    for (int64_t k = 0; k < K; k++) acc += (uint32_t)(codeToInt(codes[k]) * (int32_t)w[k]);
+    if (bias) acc += (uint32_t)*bias;
+    return (float)(int32_t)acc * sb;
   }
   float acc = 0.0f;
   for (int64_t k = 0; k < K; k++) acc += (codes[k] * sx) * ((float)w[k] * sw);

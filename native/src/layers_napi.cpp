@@ -7,6 +7,7 @@
 #include "layers.hpp"
 #include "cuda_api.hpp"
 #include "job.hpp"
+#include "validate.hpp"
 
 namespace ql {
 
@@ -64,14 +65,9 @@ Napi::Value Conv1d(const Napi::CallbackInfo& info) {
   auto bias = typed<Napi::Int32Array>(o, "bias", napi_int32_array, "Int32Array");
   auto prob = std::make_shared<Conv1dProblem>();
   prob->mode = modeOf(o);
-  prob->B = (int64_t)number(o, "batch");
-  prob->D = (int64_t)number(o, "channels");
-  prob->L = (int64_t)number(o, "length");
-  prob->K = (int64_t)number(o, "kernel");
-  if (prob->B < 1 || prob->D < 1 || prob->L < 1 || prob->K < 1 || prob->K > 64) throw Napi::RangeError::New(env, "conv1d shape is invalid (kernel must be 1..64)");
-  if ((int64_t)x.ElementLength() != prob->B * prob->D * prob->L) throw Napi::RangeError::New(env, "x length does not match batch*channels*length");
-  if ((int64_t)w.ElementLength() != prob->D * prob->K) throw Napi::RangeError::New(env, "weight length does not match channels*kernel");
-  if ((int64_t)bias.ElementLength() != prob->D) throw Napi::RangeError::New(env, "bias length does not match channels");
+  const std::string bad = checkConv1d(number(o, "batch"), number(o, "channels"), number(o, "length"), number(o, "kernel"),
+                                      x.ElementLength(), w.ElementLength(), bias.ElementLength(), *prob);
+  if (!bad.empty()) throw Napi::RangeError::New(env, bad);
   prob->x = x.Data(); prob->w = w.Data(); prob->bias = bias.Data();
   prob->inputScale = (float)number(o, "inputScale");
   prob->weightScale = (float)number(o, "weightScale");
@@ -113,23 +109,25 @@ Napi::Value Linear(const Napi::CallbackInfo& info) {
   auto w = typed<Napi::Int8Array>(o, "weight", napi_int8_array, "Int8Array");
   auto p = std::make_shared<LinearProblem>();
   p->mode = modeOf(o);
-  p->T = (int64_t)number(o, "rows"); p->K = (int64_t)number(o, "inFeatures"); p->N = (int64_t)number(o, "outFeatures");
-  if (p->T < 1 || p->K < 1 || p->N < 1) throw Napi::RangeError::New(env, "linear shape is invalid");
-  if ((int64_t)x.ElementLength() != p->T * p->K) throw Napi::RangeError::New(env, "x length does not match rows*inFeatures");
-  if ((int64_t)w.ElementLength() != p->N * p->K) throw Napi::RangeError::New(env, "weight length does not match outFeatures*inFeatures");
   std::vector<Napi::Value> keep{x, w};
+  int64_t biasLen = -1;
   if (o.Has("bias") && !o.Get("bias").IsUndefined() && !o.Get("bias").IsNull()) {
     auto b = typed<Napi::Int32Array>(o, "bias", napi_int32_array, "Int32Array");
-    if ((int64_t)b.ElementLength() != p->N) throw Napi::RangeError::New(env, "bias length does not match outFeatures");
+    biasLen = (int64_t)b.ElementLength();
     p->bias = b.Data();
     keep.push_back(b);
   }
-  p->x = x.Data(); p->w = w.Data();
-  p->inputScale = (float)number(o, "inputScale");
   if (!o.Get("weightScales").IsArray()) throw Napi::TypeError::New(env, "options.weightScales must be an array");
   auto ws = o.Get("weightScales").As<Napi::Array>();
-  for (uint32_t i = 0; i < ws.Length(); i++) p->weightScales.push_back((float)ws.Get(i).As<Napi::Number>().DoubleValue());
-  if (p->weightScales.size() != 1 && (int64_t)p->weightScales.size() != p->N) throw Napi::RangeError::New(env, "weightScales must have 1 or outFeatures entries");
+  const std::string bad = checkLinear(number(o, "rows"), number(o, "inFeatures"), number(o, "outFeatures"), x.ElementLength(), w.ElementLength(),
+                                      biasLen, ws.Length(), *p);
+  if (!bad.empty()) throw Napi::RangeError::New(env, bad);
+  p->x = x.Data(); p->w = w.Data();
+  p->inputScale = (float)number(o, "inputScale");
+  for (uint32_t i = 0; i < ws.Length(); i++) {
+    if (!ws.Get(i).IsNumber()) throw Napi::TypeError::New(env, "weightScales must be numbers");
+    p->weightScales.push_back((float)ws.Get(i).As<Napi::Number>().DoubleValue());
+  }
   for (float s : p->weightScales) if (!(s > 0 && std::isfinite(s))) throw Napi::RangeError::New(env, "scales must be finite and positive");
   if (!(p->inputScale > 0 && std::isfinite(p->inputScale))) throw Napi::RangeError::New(env, "scales must be finite and positive");
   p->threads = threadsOf(o);
@@ -147,19 +145,22 @@ Napi::Value Scan(const Napi::CallbackInfo& info) {
   if (!info[0].IsObject()) throw Napi::TypeError::New(env, "scan options must be an object");
   auto o = info[0].As<Napi::Object>();
   auto p = std::make_shared<ScanProblem>();
-  p->D = (int64_t)number(o, "channels"); p->L = (int64_t)number(o, "length"); p->S = (int64_t)number(o, "state");
-  if (p->D < 1 || p->L < 1 || p->S < 1) throw Napi::RangeError::New(env, "scan shape is invalid");
   std::vector<Napi::Value> keep;
-  auto need = [&](const char* key, int64_t len, bool optional) -> const float* {
-    if (optional && (!o.Has(key) || o.Get(key).IsUndefined() || o.Get(key).IsNull())) return nullptr;
+  // Optional arrays: absent is length -1; present ones must be Float32Arrays.
+  auto array = [&](const char* key, bool optional, int64_t& len) -> const float* {
+    if (optional && (!o.Has(key) || o.Get(key).IsUndefined() || o.Get(key).IsNull())) { len = -1; return nullptr; }
     auto a = typed<Napi::Float32Array>(o, key, napi_float32_array, "Float32Array");
-    if ((int64_t)a.ElementLength() != len) throw Napi::RangeError::New(env, std::string(key) + " has the wrong length");
+    len = (int64_t)a.ElementLength();
     keep.push_back(a);
     return a.Data();
   };
-  p->u = need("u", p->D * p->L, false); p->delta = need("delta", p->D * p->L, false); p->A = need("A", p->D * p->S, false);
-  p->Bm = need("B", p->S * p->L, false); p->Cm = need("C", p->S * p->L, false); p->Dskip = need("D", p->D, true);
-  p->z = need("z", p->D * p->L, true); p->deltaBias = need("deltaBias", p->D, true);
+  int64_t lu, ldelta, lA, lB, lC, lD, lz, ldb;
+  p->u = array("u", false, lu); p->delta = array("delta", false, ldelta); p->A = array("A", false, lA);
+  p->Bm = array("B", false, lB); p->Cm = array("C", false, lC); p->Dskip = array("D", true, lD);
+  p->z = array("z", true, lz); p->deltaBias = array("deltaBias", true, ldb);
+  const std::string bad = checkScan(number(o, "channels"), number(o, "length"), number(o, "state"),
+                                    ScanLengths{(size_t)lu, (size_t)ldelta, (size_t)lA, (size_t)lB, (size_t)lC, lD, lz, ldb}, *p);
+  if (!bad.empty()) throw Napi::RangeError::New(env, bad);
   p->softplus = !o.Has("softplus") || o.Get("softplus").ToBoolean().Value();
   p->threads = threadsOf(o);
   auto y = std::make_shared<std::vector<float>>();

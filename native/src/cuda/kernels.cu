@@ -709,12 +709,12 @@ __global__ void conv1dKernel(Conv1dProblem p, int8_t* inQ, int8_t* outQ, float* 
       int acc = 0;
       for (int k = 0; k < p.K; k++) {
         const long long src = t - (p.K - 1) + k;
-        if (src >= 0) acc += (int)w[k] * (int)quantizeCode(p.x[row + src], p.inputScale);
+        if (src >= 0) acc += (int)w[k] * codeToInt(quantizeCode(p.x[row + src], p.inputScale));
       }
-      acc += p.bias[d];
+      acc = (int)((unsigned)acc + (unsigned)p.bias[d]);  // wraps as an int32 accumulator does (as on the CPU)
       const float y = __fmul_rn((float)acc, p.biasScale);
-      inQ[i] = (int8_t)quantizeCode(p.x[i], p.inputScale);
-      outQ[i] = (int8_t)quantizeCode(siluD(y), p.outputScale);
+      inQ[i] = (int8_t)codeToInt(quantizeCode(p.x[i], p.inputScale));
+      outQ[i] = (int8_t)codeToInt(quantizeCode(siluD(y), p.outputScale));
     } else {
       float acc = 0.0f;
       for (int k = 0; k < p.K; k++) {
