@@ -6,7 +6,11 @@ import type { Page, ElementClassName } from '../src/view/protocol';
 
 const PAGE = 1 << 16;
 
-export interface HeatmapHooks { requestPage(start: number, count: number): void; hover(index: number | null, px: number, py: number): void; click(index: number): void }
+export interface HeatmapHooks {
+  requestPage(start: number, count: number): void; hover(index: number | null, px: number, py: number): void; click(index: number): void;
+  /** Called when the user scrolls this heatmap (the diff view keeps its pair in step). */
+  scrolled?(top: number): void;
+}
 
 export class Heatmap {
   readonly root: HTMLElement;
@@ -18,6 +22,7 @@ export class Heatmap {
   private cell: number;
   private rows: number;
   private maxDev = 0;
+  private following = false;  // the next scroll event was caused by scrollTo, not the user
 
   constructor(private n: number, private cols: number, private hooks: HeatmapHooks, private width = 720, private height = 360) {
     this.cols = Math.max(1, Math.min(cols, 512));
@@ -37,7 +42,11 @@ export class Heatmap {
     this.canvas.className = 'heatmap-canvas';
     this.scroller.append(this.canvas, this.spacer);
     this.root.append(this.scroller);
-    this.scroller.addEventListener('scroll', () => this.paint());
+    this.scroller.addEventListener('scroll', () => {
+      this.paint();
+      if (!this.following) this.hooks.scrolled?.(this.scroller.scrollTop);
+      this.following = false;
+    });
     this.scroller.addEventListener('keydown', (e) => {
       const step = e.key === 'PageDown' ? height : e.key === 'PageUp' ? -height : e.key === 'ArrowDown' ? this.cell : e.key === 'ArrowUp' ? -this.cell : 0;
       if (step) { this.scroller.scrollTop += step; e.preventDefault(); }
@@ -46,6 +55,14 @@ export class Heatmap {
     this.canvas.addEventListener('mouseleave', () => this.hooks.hover(null, 0, 0));
     this.canvas.addEventListener('click', (e) => { const i = this.indexAt(e); if (i !== null) this.hooks.click(i); });
     this.paint();
+  }
+
+  /** Scrolls to `top` without reporting it back through `scrolled` (no echo between a pair). */
+  scrollTo(top: number): void {
+    if (this.scroller.scrollTop === top) return;
+    this.following = true;
+    this.scroller.scrollTop = top;
+    requestAnimationFrame(() => { this.following = false; });  // in case the browser fired no scroll event
   }
 
   private indexAt(e: MouseEvent): number | null {

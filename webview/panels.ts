@@ -1,6 +1,7 @@
 import { el, tag, table, divider } from './components';
 import { fmt } from './vscodeApi';
 import { histogram } from './histogram';
+import { heatmapPair } from './heatmapPair';
 
 /** The explanation panel: the FP32 arithmetic of one element, step by step. */
 export function explainView(app: HTMLElement, e: any): void {
@@ -21,9 +22,33 @@ export function diffView(app: HTMLElement, r: any): void {
   if (!r.valid) app.append(el('div', { class: 'guard invalid', role: 'alert' }, el('strong', {}, 'INVALID COMPARISON: '), r.reason));
   else if (r.reason) app.append(el('div', { class: 'guard warn', role: 'status' }, r.reason));
   else app.append(el('div', { class: 'guard ok', role: 'status' }, 'Inputs match: both runs processed the same inputs.'));
-  app.append(table(['tensor', 'input?', 'max |Δ|', 'mean |Δ|', 'exact %', 'codes equal %', 'max |Δq|', 'mean |Δq|', 'SQNR dB', 'cosine'],
+  const summary = table(['tensor', 'input?', 'max |Δ|', 'mean |Δ|', 'exact %', 'codes equal %', 'max |Δq|', 'mean |Δq|', 'SQNR dB', 'cosine'],
     r.pairs.map((p: any) => p.error ? [p.key, p.is_input ? 'yes' : '', p.error, '', '', '', '', '', '', ''] :
-      [p.key, p.is_input ? (r.inputs_match === false ? 'DIFFERS' : 'yes') : '', fmt(p.max_abs_diff), fmt(p.mean_abs_diff), fmt(p.exact_match_pct, 5), fmt(p.exact_pct, 5), fmt(p.max_abs_int), fmt(p.mean_abs_int), fmt(p.sqnr_db, 5), fmt(p.cosine, 8)]), 'diff'));
+      [p.key, p.is_input ? (r.inputs_match === false ? 'DIFFERS' : 'yes') : '', fmt(p.max_abs_diff), fmt(p.mean_abs_diff), fmt(p.exact_match_pct, 5), fmt(p.exact_pct, 5), fmt(p.max_abs_int), fmt(p.mean_abs_int), fmt(p.sqnr_db, 5), fmt(p.cosine, 8)]), 'diff');
+  app.append(summary);
+  // Selecting a row (click, Enter or Space) shows that pair's heatmaps side by side, below the table;
+  // the first pair that differs is shown to begin with.
+  const slot = el('div', { class: 'pair-slot' });
+  let shown: (HTMLElement & { dispose?: () => void }) | undefined;
+  const show = (p: any, row: Element): void => {
+    shown?.dispose?.();
+    summary.querySelectorAll('tr.selected').forEach((x) => x.classList.remove('selected'));
+    row.classList.add('selected');
+    shown = heatmapPair({ key: p.key, shape: p.shape });
+    slot.replaceChildren(shown);
+  };
+  const rows = [...summary.querySelectorAll('tbody tr')];
+  r.pairs.forEach((p: any, k: number) => {
+    if (p.error || !p.shape) return;
+    const row = rows[k];
+    row.classList.add('selectable');
+    row.setAttribute('title', 'show both runs as heatmaps');
+    row.addEventListener('click', () => show(p, row));
+    row.addEventListener('keydown', (e) => { if ((e as KeyboardEvent).key === 'Enter' || (e as KeyboardEvent).key === ' ') { show(p, row); e.preventDefault(); } });
+  });
+  app.append(slot);
+  const firstDiffering = r.pairs.findIndex((p: any) => !p.error && p.shape && p.exact_match_pct !== 100);
+  if (firstDiffering >= 0) show(r.pairs[firstDiffering], rows[firstDiffering]);
   for (const p of r.pairs) {
     if (!p.int_diff_histogram || p.exact_pct === 100) continue;
     app.append(histogram(p.int_diff_histogram, 0, `${p.key}: |Δq| histogram (last bin 64+)`));

@@ -18,12 +18,15 @@ export type ToHost =
   | { type: 'ready' }
   | { type: 'select'; tensor: string }
   | { type: 'page'; tensor: string; start: number; count: number }
-  | { type: 'explain'; tensor: string; index: number };
+  | { type: 'explain'; tensor: string; index: number }
+  // The diff view's heatmap pair: a page of one side (a or b) of a compared pair, by its key.
+  | { type: 'pairPage'; key: string; side: 'a' | 'b'; start: number; count: number };
 
 export type ToView =
   | { type: 'tree'; file: string; format: string; nodes: TreeNode[] }
   | { type: 'summary'; summary: TensorSummary }
   | { type: 'page'; page: Page }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  | { type: 'pairPage'; key: string; side: 'a' | 'b'; page: Page };
 
 export const MAX_PAGE = 1 << 16;

@@ -1,0 +1,52 @@
+/**
+ * The diff view's synchronized heatmap pair: run A and run B of one compared tensor side by side,
+ * each classified on its own grid, scrolled together; hovering an element in either shows both
+ * values, their codes and the difference. Pages come from the host (DiffSession), never whole tensors.
+ */
+import { el } from './components';
+import { vscode, fmt } from './vscodeApi';
+import { Heatmap } from './heatmap';
+import type { ToView } from '../src/view/protocol';
+
+export interface PairInfo { key: string; shape: number[] }
+
+export function heatmapPair(pair: PairInfo): HTMLElement {
+  const n = pair.shape.reduce((a, b) => a * b, 1);
+  const cols = pair.shape.length ? pair.shape[pair.shape.length - 1] : 1;
+  const tooltip = el('div', { class: 'tooltip', role: 'tooltip', hidden: '' });
+  const maps: Record<'a' | 'b', Heatmap> = {} as Record<'a' | 'b', Heatmap>;
+  const other = { a: 'b', b: 'a' } as const;
+  const make = (side: 'a' | 'b'): Heatmap => new Heatmap(n, cols, {
+    requestPage: (start, count) => vscode.postMessage({ type: 'pairPage', key: pair.key, side, start, count }),
+    hover: (i, x, y) => showTip(i, x, y),
+    click: () => undefined,
+    scrolled: (top) => maps[other[side]].scrollTo(top),
+  }, 360, 320);
+  maps.a = make('a');
+  maps.b = make('b');
+
+  const showTip = (i: number | null, x: number, y: number): void => {
+    const a = i === null ? undefined : maps.a.element(i), b = i === null ? undefined : maps.b.element(i);
+    if (i === null || (!a && !b)) { tooltip.hidden = true; return; }
+    const lines = [`flat ${i}`, `A ${fmt(a?.value, 9)}${a?.q !== undefined ? `  q ${a.q}` : ''}  ${a?.cls ?? ''}`, `B ${fmt(b?.value, 9)}${b?.q !== undefined ? `  q ${b.q}` : ''}  ${b?.cls ?? ''}`];
+    if (a && b) lines.push(`|Δ| ${fmt(Math.abs(a.value - b.value), 6)}${a.q !== undefined && b.q !== undefined ? `  |Δq| ${Math.abs(a.q - b.q)}` : ''}`);
+    tooltip.replaceChildren(...lines.map((l) => el('div', {}, l)));
+    tooltip.hidden = false;
+    tooltip.style.left = `${x + 14}px`;
+    tooltip.style.top = `${y + 14}px`;
+  };
+
+  const onMessage = (ev: MessageEvent<ToView>): void => {
+    const m = ev.data;
+    if (m.type === 'pairPage' && m.key === pair.key) maps[m.side].addPage(m.page);
+    else if (m.type === 'error') root.replaceChildren(el('p', { class: 'problem' }, m.message));
+  };
+  window.addEventListener('message', onMessage);
+  const root = el('section', { class: 'heatmap-pair', 'aria-label': `heatmaps of ${pair.key} in both runs` },
+    el('h3', {}, `${pair.key}: grid deviation in both runs (scrolled together)`),
+    el('div', { class: 'pair' }, el('figure', {}, el('figcaption', {}, 'A'), maps.a.root), el('figure', {}, el('figcaption', {}, 'B'), maps.b.root)),
+    tooltip);
+  // Stop listening once this pair is replaced by another.
+  (root as HTMLElement & { dispose?: () => void }).dispose = () => window.removeEventListener('message', onMessage);
+  return root;
+}
