@@ -2,7 +2,9 @@
 #include "detmath.hpp"
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <thread>
+#include <type_traits>
 
 namespace ql {
 
@@ -30,25 +32,53 @@ void GridAcc::merge(const GridAcc& o, int worstK) {
   for (const Worst& w : o.worst) insertWorst(worst, w, worstK);
 }
 
+namespace {
+
+// What one verifyRange call accumulates before folding into a GridAcc. The code and deviation
+// histograms are split four ways by element index: consecutive elements usually fall in the same
+// bin, and one counter incremented per element is a chain of dependent read-modify-writes.
+// Sums of q, saturation and the code range come from the histogram at the end; the out-of-range
+// elements, which it does not hold, are accumulated on their own (rare).
+struct RangeState {
+  std::vector<uint64_t> hist4;  // 4 x bins
+  uint64_t devHist4[4][kDevBins] = {};
+  uint64_t fin = 0, offTol = 0, art = 0, off = 0, oorLo = 0, oorHi = 0;
+  uint32_t maxDevBits = 0, maxReconBits = 0;  // non-negative floats order as their bits
+  double oorSum = 0, oorSum2 = 0, oorMin = 0, oorMax = 0;
+  uint32_t thrShort = 1;  // candidates for the worst list have a short key at least this
+};
+
+inline uint32_t bitsOf(float f) { return __builtin_bit_cast(uint32_t, f); }  // vectorizes; memcpy here did not
+inline float floatOf(uint32_t b) { float f; std::memcpy(&f, &b, 4); return f; }
+// Never decreases when the worst-list rank increases (tier in the top two bits, then the
+// deviation's bits without the lowest): a cheap, conservative pre-filter; worseThan decides.
+inline uint32_t shortKey(uint32_t tier, float dev) { return tier << 30 | bitsOf(dev) >> 1; }
+
+}  // namespace
+
 // The arithmetic here must be IEEE single precision with no contraction (the build passes
 // -ffp-contract=off): fl32(x/s), rint (round half to even), fl32(q*s) are the definitions.
-// Work goes in blocks: a branch-free, vectorizable pass computes q, deviation and membership for
-// the block; a second pass accumulates. Elements only enter the (rare) worst-list path when they
-// could rank in it.
-static void verifyRun(const float* x, int64_t n, int64_t start, float s, int32_t zp, const GridParams& p, GridAcc& acc) {
+// Work goes in blocks of 512: a branch-free pass (vectorized by the compiler) classifies every
+// element and counts the common cases; a second pass does what needs memory per element (the
+// histograms) and the rare cases (non-finite, out of range, worst-list candidates).
+// Compiled twice: for AVX2 (8 lanes, unsigned max) and for baseline x86-64, picked at load time.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void verifyRun(const float* x, int64_t n, int64_t start, float s, int32_t zp, const GridParams& p, GridAcc& acc, RangeState& st) {
   const int bins = p.qmax - p.qmin + 1;
-  if ((int)acc.codeHist.size() < bins) acc.codeHist.resize(bins, 0);
-  uint64_t* hist = acc.codeHist.data();
   const float tol = p.tolerance, fzp = (float)zp, fqmin = (float)p.qmin, fqmax = (float)p.qmax;
   constexpr int B = 512;
-  alignas(64) float qv[B], dv[B], rv[B];
+  alignas(64) float qv[B], dv[B];
+  alignas(64) uint32_t skey[B];
   alignas(64) uint8_t cls[B];
+  alignas(64) int32_t db[B];
   for (int64_t base = 0; base < n; base += B) {
     const int m = (int)std::min<int64_t>(B, n - base);
     const float* xb = x + base;
-    uint64_t offTol = 0, art = 0, off = 0, sp = 0, sn = 0, oor = 0, fin = 0;
-    float maxDev = acc.maxDev, maxRecon = acc.maxRecon;
-    double sumQ = 0, sumQ2 = 0;
+    uint32_t fin = 0, offTol = 0, art = 0, off = 0, maxDevBits = st.maxDevBits, maxReconBits = st.maxReconBits;
+    // Three straight-line loops the compiler vectorizes: classify, then count, then key.
+    alignas(64) float rv[B];
     if (p.inputIsCodes) {
       for (int i = 0; i < m; i++) { qv[i] = xb[i]; dv[i] = 0.0f; rv[i] = 0.0f; cls[i] = xb[i] - xb[i] == 0.0f ? kExact : kNonFinite; }
     } else {
@@ -65,57 +95,113 @@ static void verifyRun(const float* x, int64_t n, int64_t start, float s, int32_t
         cls[i] = !finite ? kNonFinite : back == v ? (d == 0.0f ? kExact : kFp32Artifact) : kOffGrid;
       }
     }
+    for (int i = 0; i < m; i++) db[i] = devBin(dv[i]);
     for (int i = 0; i < m; i++) {
+      const float d = dv[i];
       const uint8_t c = cls[i];
-      if (c == kNonFinite) {
-        if (xb[i] != xb[i]) acc.nan++; else acc.inf++;
-        insertWorst(acc.worst, Worst{start + base + i, xb[i], 0.0f, 0.0f, kNonFinite}, p.worstK);
-        continue;
-      }
-      const float q = qv[i], d = dv[i];
-      fin++;
+      fin += c != kNonFinite;
       offTol += d > tol;
       art += c == kFp32Artifact;
       off += c == kOffGrid;
-      maxDev = d > maxDev ? d : maxDev;
-      maxRecon = rv[i] > maxRecon ? rv[i] : maxRecon;
-      acc.devHist[devBin(d)]++;
-      sumQ += q; sumQ2 += (double)q * q;
-      sp += q >= fqmax;
-      sn += q <= fqmin;
-      if (q < fqmin || q > fqmax) oor++;
-      else hist[(int)q - p.qmin]++;
-      if (d > 0.0f || c != kExact) {
-        const Worst w{start + base + i, xb[i], q, d, c};
-        if (p.worstK > 0 && ((int)acc.worst.size() < p.worstK || worseThan(w, acc.worst.back()))) insertWorst(acc.worst, w, p.worstK);
-      }
+    }
+    // Maxima on the bits (non-negative floats order as their bits), in a loop of their own: mixed
+    // with the counts above, the compiler vectorizes neither. A quotient that overflows gives a
+    // NaN deviation: off the grid, in no maximum (as before), in the top deviation bin.
+    for (int i = 0; i < m; i++) {
+      const float d = dv[i];
+      const uint32_t bd = d == d ? bitsOf(d) : 0u, br = bitsOf(rv[i]);
+      maxDevBits = bd > maxDevBits ? bd : maxDevBits;
+      maxReconBits = br > maxReconBits ? br : maxReconBits;
     }
     for (int i = 0; i < m; i++) {
-      if (cls[i] == kNonFinite) continue;
-      const double q = qv[i];
-      if (!acc.any) { acc.qMin = acc.qMax = q; acc.any = true; }
-      acc.qMin = q < acc.qMin ? q : acc.qMin;
-      acc.qMax = q > acc.qMax ? q : acc.qMax;
+      const uint8_t c = cls[i];
+      const uint32_t tier = c == kNonFinite ? 3u : c == kOffGrid ? 2u : c == kFp32Artifact ? 1u : 0u;
+      skey[i] = tier ? tier << 30 | bitsOf(dv[i]) >> 1 : 0u;
     }
-    acc.n += fin; acc.offTol += offTol; acc.artifacts += art; acc.offGrid += off; acc.satPos += sp; acc.satNeg += sn; acc.outOfRange += oor;
-    acc.sumQ += sumQ; acc.sumQ2 += sumQ2; acc.maxDev = maxDev; acc.maxRecon = maxRecon;
+    st.fin += fin; st.offTol += offTol; st.art += art; st.off += off; st.maxDevBits = maxDevBits; st.maxReconBits = maxReconBits;
+    for (int i = 0; i < m; i++) {
+      const uint8_t c = cls[i];
+      const int lane = i & 3;
+      if (c == kNonFinite) {
+        if (xb[i] != xb[i]) acc.nan++; else acc.inf++;
+      } else {
+        st.devHist4[lane][db[i]]++;
+        const float q = qv[i];
+        if (q >= fqmin && q <= fqmax) {
+          st.hist4[(size_t)lane * bins + (size_t)((int)q - p.qmin)]++;
+        } else {
+          const double qd = q;
+          if (st.oorLo + st.oorHi == 0) st.oorMin = st.oorMax = qd;
+          st.oorMin = qd < st.oorMin ? qd : st.oorMin;
+          st.oorMax = qd > st.oorMax ? qd : st.oorMax;
+          if (q < fqmin) st.oorLo++; else st.oorHi++;
+          st.oorSum += qd; st.oorSum2 += qd * qd;  // integer-valued: exact
+        }
+      }
+      if (skey[i] >= st.thrShort && p.worstK > 0) {
+        const Worst w = c == kNonFinite ? Worst{start + base + i, xb[i], 0.0f, 0.0f, kNonFinite} : Worst{start + base + i, xb[i], qv[i], dv[i], c};
+        if ((int)acc.worst.size() < p.worstK || worseThan(w, acc.worst.back())) {
+          insertWorst(acc.worst, w, p.worstK);
+          if ((int)acc.worst.size() == p.worstK) {
+            const Worst& k = acc.worst.back();
+            const uint32_t tier = k.cls == kNonFinite ? 3u : k.cls == kOffGrid ? 2u : 1u;
+            st.thrShort = std::max<uint32_t>(1u, shortKey(tier, k.dev));
+          }
+        }
+      }
+    }
   }
 }
 
 void verifyRange(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc) {
+  const int bins = p.qmax - p.qmin + 1;
+  RangeState st;
+  st.hist4.assign((size_t)4 * bins, 0);
+  if (p.worstK > 0 && (int)acc.worst.size() == p.worstK) {
+    const Worst& k = acc.worst.back();
+    st.thrShort = std::max<uint32_t>(1u, shortKey(k.cls == kNonFinite ? 3u : k.cls == kOffGrid ? 2u : 1u, k.dev));
+  }
   const int64_t channels = (int64_t)p.scales.size();
   if (channels <= 1) {
-    verifyRun(x, n, start, p.scales.empty() ? 1.0f : p.scales[0], p.zeroPoints.empty() ? 0 : p.zeroPoints[0], p, acc);
-    return;
+    verifyRun(x, n, start, p.scales.empty() ? 1.0f : p.scales[0], p.zeroPoints.empty() ? 0 : p.zeroPoints[0], p, acc, st);
+  } else {
+    // Per channel: walk runs of constant channel so the inner loop sees one scale.
+    int64_t i = 0;
+    while (i < n) {
+      const int64_t flat = start + i;
+      const int64_t c = (flat / p.inner) % channels;
+      const int64_t runEnd = std::min<int64_t>(n, (flat / p.inner + 1) * p.inner - start);
+      verifyRun(x + i, runEnd - i, flat, p.scales[c], p.zeroPoints[c], p, acc, st);
+      i = runEnd;
+    }
   }
-  // Per channel: walk runs of constant channel so the inner loop sees one scale.
-  int64_t i = 0;
-  while (i < n) {
-    const int64_t flat = start + i;
-    const int64_t c = (flat / p.inner) % channels;
-    const int64_t runEnd = std::min<int64_t>(n, (flat / p.inner + 1) * p.inner - start);
-    verifyRun(x + i, runEnd - i, flat, p.scales[c], p.zeroPoints[c], p, acc);
-    i = runEnd;
+  // Fold into acc: the histogram gives the sums of q, the saturation counts and the code range.
+  if ((int)acc.codeHist.size() < bins) acc.codeHist.resize(bins, 0);
+  double sumQ = st.oorSum, sumQ2 = st.oorSum2;
+  int lowBin = -1, highBin = -1;
+  for (int b = 0; b < bins; b++) {
+    const uint64_t cnt = st.hist4[b] + st.hist4[bins + b] + st.hist4[2 * (size_t)bins + b] + st.hist4[3 * (size_t)bins + b];
+    if (!cnt) continue;
+    acc.codeHist[b] += cnt;
+    const double q = (double)(p.qmin + b);
+    sumQ += (double)cnt * q; sumQ2 += (double)cnt * q * q;
+    if (lowBin < 0) lowBin = b;
+    highBin = b;
+  }
+  for (int k = 0; k < kDevBins; k++) acc.devHist[k] += st.devHist4[0][k] + st.devHist4[1][k] + st.devHist4[2][k] + st.devHist4[3][k];
+  acc.n += st.fin; acc.offTol += st.offTol; acc.artifacts += st.art; acc.offGrid += st.off;
+  acc.outOfRange += st.oorLo + st.oorHi;
+  acc.satPos += (highBin == bins - 1 ? st.hist4[bins - 1] + st.hist4[2 * (size_t)bins - 1] + st.hist4[3 * (size_t)bins - 1] + st.hist4[4 * (size_t)bins - 1] : 0) + st.oorHi;
+  acc.satNeg += (lowBin == 0 ? st.hist4[0] + st.hist4[bins] + st.hist4[2 * (size_t)bins] + st.hist4[3 * (size_t)bins] : 0) + st.oorLo;
+  acc.sumQ += sumQ; acc.sumQ2 += sumQ2;
+  acc.maxDev = std::max(acc.maxDev, floatOf(st.maxDevBits));
+  acc.maxRecon = std::max(acc.maxRecon, floatOf(st.maxReconBits));
+  if (st.fin) {
+    const double lo = st.oorLo ? st.oorMin : lowBin >= 0 ? (double)(p.qmin + lowBin) : st.oorMin;
+    const double hi = st.oorHi ? st.oorMax : highBin >= 0 ? (double)(p.qmin + highBin) : st.oorMax;
+    acc.qMin = acc.any ? std::min(acc.qMin, lo) : lo;
+    acc.qMax = acc.any ? std::max(acc.qMax, hi) : hi;
+    acc.any = true;
   }
 }
 
