@@ -10,6 +10,8 @@ export interface HeatmapHooks {
   requestPage(start: number, count: number): void; hover(index: number | null, px: number, py: number): void; click(index: number): void;
   /** Called when the user scrolls this heatmap (the diff view keeps its pair in step). */
   scrolled?(top: number): void;
+  /** Elements to mark whatever their class (the diff view: values that differ from the other run). */
+  marked?(index: number): boolean;
 }
 
 export class Heatmap {
@@ -86,6 +88,9 @@ export class Heatmap {
     this.paint();
   }
 
+  /** Paints again (the diff view, when the other run's page arrives and changes what is marked). */
+  repaint(): void { this.paint(); }
+
   private paint(): void {
     // Keep the canvas in view: it sits at the scroll offset inside the scroller.
     this.canvas.style.transform = `translateY(${this.scroller.scrollTop}px)`;
@@ -105,9 +110,10 @@ export class Heatmap {
     const off = color('--vscode-charts-red', '#f14c4c');
     const nonFinite = color('--vscode-charts-purple', '#b180d7');
     const pending = color('--vscode-editorLineNumber-foreground', '#858585');
+    const mark = color('--vscode-charts-yellow', '#cca700');
     const img = ctx.createImageData(this.canvas.width, this.canvas.height);
     const rgb = (c: string): number[] => { const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})/i.exec(c); return m ? [1, 2, 3].map((i) => parseInt(m[i], 16)) : [128, 128, 128]; };
-    const P = { bg: rgb(bg), exact: rgb(exact), artifact: rgb(artifact), off: rgb(off), nonFinite: rgb(nonFinite), pending: rgb(pending) };
+    const P = { bg: rgb(bg), exact: rgb(exact), artifact: rgb(artifact), off: rgb(off), nonFinite: rgb(nonFinite), pending: rgb(pending), mark: rgb(mark) };
     for (let r = 0; r < visibleRows; r++) {
       for (let c = 0; c < this.cols; c++) {
         const i = (firstRow + r) * this.cols + c;
@@ -116,6 +122,7 @@ export class Heatmap {
         if (i < this.n) {
           const e = this.element(i);
           if (!e) { px = P.pending; alpha = 0.25; }
+          else if (this.hooks.marked?.(i)) px = P.mark;
           else if (e.cls === 'off_grid') px = P.off;
           else if (e.cls === 'fp32_artifact') { px = P.artifact; alpha = 0.35 + 0.65 * (this.maxDev ? (e.dev ?? 0) / this.maxDev : 1); }
           else if (e.cls === 'non_finite') px = P.nonFinite;

@@ -21,7 +21,13 @@ export function heatmapPair(pair: PairInfo): HTMLElement {
     hover: (i, x, y) => showTip(i, x, y),
     click: () => undefined,
     scrolled: (top) => maps[other[side]].scrollTo(top),
+    marked: (i) => differs(i),
   }, 360, 320);
+  // Marked in both heatmaps: elements whose values differ between the runs (once both pages are here).
+  const differs = (i: number): boolean => {
+    const a = maps.a?.element(i), b = maps.b?.element(i);
+    return a !== undefined && b !== undefined && a.value !== b.value && !(Number.isNaN(a.value) && Number.isNaN(b.value));  // as diff counts: -0 equals 0, NaN equals NaN
+  };
   maps.a = make('a');
   maps.b = make('b');
 
@@ -38,12 +44,17 @@ export function heatmapPair(pair: PairInfo): HTMLElement {
 
   const onMessage = (ev: MessageEvent<ToView>): void => {
     const m = ev.data;
-    if (m.type === 'pairPage' && m.key === pair.key) maps[m.side].addPage(m.page);
+    if (m.type === 'pairPage' && m.key === pair.key) {
+      maps[m.side].addPage(m.page);
+      maps[other[m.side]].repaint();  // its marks depend on this page too
+    }
     else if (m.type === 'error') root.replaceChildren(el('p', { class: 'problem' }, m.message));
   };
   window.addEventListener('message', onMessage);
   const root = el('section', { class: 'heatmap-pair', 'aria-label': `heatmaps of ${pair.key} in both runs` },
     el('h3', {}, `${pair.key}: grid deviation in both runs (scrolled together)`),
+    el('p', { class: 'legend' }, el('span', { class: 'swatch differs' }), 'differs from the other run ', el('span', { class: 'swatch exact' }), 'on grid ',
+      el('span', { class: 'swatch artifact' }), 'FP32 artifact ', el('span', { class: 'swatch off' }), 'off grid — hover for both values'),
     el('div', { class: 'pair' }, el('figure', {}, el('figcaption', {}, 'A'), maps.a.root), el('figure', {}, el('figcaption', {}, 'B'), maps.b.root)),
     tooltip);
   // Stop listening once this pair is replaced by another.

@@ -181,6 +181,18 @@ for (const theme of ['dark', 'light'] as const) {
       const tip = await page.textContent('.heatmap-pair .tooltip') ?? '';
       assert.match(tip, new RegExp(`flat ${i}`));
       assert.match(tip, /\|Δ\| /);
+      // Elements that differ between the runs are marked (the theme's chart yellow) in both heatmaps.
+      const marked = await page.evaluate(() => [...document.querySelectorAll('.heatmap-pair .heatmap-canvas')].map((c) => {
+        const cv = c as HTMLCanvasElement;
+        const yellow = getComputedStyle(document.body).getPropertyValue('--vscode-charts-yellow').trim() || '#cca700';
+        const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})/i.exec(yellow)!;
+        const [r, g, b] = [1, 2, 3].map((k) => parseInt(m[k], 16));
+        const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, Math.min(cv.height, 40)).data;
+        let n = 0;
+        for (let k = 0; k < d.length; k += 4) if (Math.abs(d[k] - r) < 3 && Math.abs(d[k + 1] - g) < 3 && Math.abs(d[k + 2] - b) < 3) n++;
+        return n;
+      }));
+      assert.ok(marked[0] > 0 && marked[1] > 0, `differing elements marked in both heatmaps: ${marked}`);
       await page.screenshot({ path: path.join(SHOTS, `diff-heatmaps-${theme}.png`) });
       // Keyboard: Enter on another pair's row shows that pair instead.
       const other = report.pairs.findIndex((p) => !p.error && p.shape && p.key !== differing.key);
