@@ -61,7 +61,9 @@ export function diffView(app: HTMLElement, r: any): void {
 export function reportView(app: HTMLElement, d: any): void {
   const results = d.reports.flatMap((r: any) => r.results.map((x: any) => ({ file: r.file, ...x })));
   const failed = results.filter((x: any) => x.verdict === 'fail').length;
-  app.append(el('h2', {}, 'INT8 grid report ', tag(`${results.length - failed} pass`, 'pass'), ' ', tag(`${failed} fail`, failed ? 'fail' : 'pass')));
+  const head = el('h2', {}, 'INT8 grid report ', tag(`${results.length - failed} pass`, 'pass'), ' ', tag(`${failed} fail`, failed ? 'fail' : 'pass'));
+  if (d.failures.length) head.append(' ', tag(`${d.failures.length} unreadable`, 'fail'));
+  app.append(head);
   app.append(table(['file', 'tensor', 'verdict', 'scale (source)', 'codes', 'saturated', 'FP32 artifacts', 'true off-grid', 'max deviation'],
     results.map((x: any) => [x.file.split(/[\\/]/).slice(-2).join('/'), x.name || '<root>', x.verdict.toUpperCase(), `${Array.isArray(x.scale) ? 'per-channel' : fmt(x.scale, 9)} (${x.scale_source})`,
       `[${fmt(x.int_min)}, ${fmt(x.int_max)}]`, `+${x.saturated_pos} / −${x.saturated_neg}`, x.fp32_artifacts, x.true_offgrid, fmt(x.max_deviation)]), 'report'));

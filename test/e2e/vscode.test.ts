@@ -12,6 +12,7 @@ import * as path from 'path';
 import * as http from 'http';
 import { spawn, ChildProcess } from 'child_process';
 import { chromium, Browser, Page, Frame } from 'playwright-core';
+import { generateHostileCorpus } from '../hostile/generate';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CODE_SERVER = path.join(ROOT, '.cache', 'code-server', 'node_modules', '.bin', 'code-server');
@@ -306,6 +307,44 @@ test('palette: Explain value… shows the reference case step by step', { skip }
     const text = await g.locator('body').innerText();
     assert.match(text, /87\.00000762939453125/);
     assert.match(text, /FP32 artifact/i);  // the tag is upper-cased by CSS
+    // The explorer's "Open in Tensor Viewer" opens a dump in the custom editor as well.
+    await contextMenu(p, 'fp32_input_batchA.pt', 'Open in Tensor Viewer');
+    const v = await frameWith(p, '.tree h2');
+    await v.locator('.tree h2', { hasText: 'fp32_input_batchA.pt' }).waitFor();
+  } finally {
+    await p.close();
+  }
+}));
+
+test('hostile files: verifying a folder of them gives an error per file, runs nothing, and the extension keeps working', { skip }, () => twice(async () => {
+  const dir = path.join(workspace, 'hostile');
+  fs.rmSync(dir, { recursive: true, force: true });
+  const marker = path.join(tmp, 'MARKER-must-never-exist');
+  const cases = generateHostileCorpus(dir, marker);
+  const refused = cases.filter((c) => c.expect.source !== '^$');
+  const before = new Map(cases.map((c) => [c.file, fs.readFileSync(c.file)]));
+  const p = await openWorkbench();
+  try {
+    await p.locator('[id="status.problems"]').click();
+    const problems = p.locator('.markers-panel');
+    await contextMenu(p, 'hostile', 'Verify INT8 grid');
+    // Every refused file gets its error diagnostic (the status bar counts them).
+    const errors = async (): Promise<number> => Number(/(\d+)/.exec(await p.locator('[id="status.problems"]').innerText())?.[1] ?? 0);
+    await until(`${refused.length} error diagnostics`, 120000, async () => (await errors()) >= refused.length)
+      .catch(async (e) => { throw new Error(`${e.message}: status bar shows ${await errors()}`); });
+    assert.match(await problems.innerText(), /unsafe pickle|refused|exceeds|truncated|invalid/i);
+    // The report lists them as unreadable files, each with its reason.
+    const report = await frameWith(p, 'table.report', 60000);
+    await report.locator('h3', { hasText: 'Unreadable files' }).waitFor();
+    assert.ok(await report.locator('table').nth(1).locator('tbody tr').count() >= refused.length);
+    await p.screenshot({ path: path.join(SHOTS, 'vscode-hostile-problems.png') });
+    assert.ok(!fs.existsSync(marker), 'nothing from a pickle ran');
+    for (const [f, bytes] of before) assert.ok(fs.readFileSync(f).equals(bytes), `${path.basename(f)} untouched`);
+    // The extension host is alive and answering: a real dump still opens in the tensor viewer.
+    if (!(await row(p, 'layer23_conv1d.pt').count())) await row(p, 'mode2').click();
+    await row(p, 'layer23_conv1d.pt').click();
+    const f = await frameWith(p, '.tree li.tensor');
+    assert.equal(await f.locator('.tree li.tensor').count(), 5);
   } finally {
     await p.close();
   }
