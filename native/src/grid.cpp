@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstring>
 #include <thread>
-#include <type_traits>
 
 namespace ql {
 
@@ -53,6 +52,10 @@ inline float floatOf(uint32_t b) { float f; std::memcpy(&f, &b, 4); return f; }
 // Never decreases when the worst-list rank increases (tier in the top two bits, then the
 // deviation's bits without the lowest): a cheap, conservative pre-filter; worseThan decides.
 inline uint32_t shortKey(uint32_t tier, float dev) { return tier << 30 | bitsOf(dev) >> 1; }
+// The pre-filter threshold once the list is full: the short key of its last (least bad) entry.
+inline uint32_t thresholdOf(const Worst& last) {
+  return std::max<uint32_t>(1u, shortKey(last.cls == kNonFinite ? 3u : last.cls == kOffGrid ? 2u : 1u, last.dev));
+}
 
 }  // namespace
 
@@ -142,11 +145,7 @@ static void verifyRun(const float* x, int64_t n, int64_t start, float s, int32_t
         const Worst w = c == kNonFinite ? Worst{start + base + i, xb[i], 0.0f, 0.0f, kNonFinite} : Worst{start + base + i, xb[i], qv[i], dv[i], c};
         if ((int)acc.worst.size() < p.worstK || worseThan(w, acc.worst.back())) {
           insertWorst(acc.worst, w, p.worstK);
-          if ((int)acc.worst.size() == p.worstK) {
-            const Worst& k = acc.worst.back();
-            const uint32_t tier = k.cls == kNonFinite ? 3u : k.cls == kOffGrid ? 2u : 1u;
-            st.thrShort = std::max<uint32_t>(1u, shortKey(tier, k.dev));
-          }
+          if ((int)acc.worst.size() == p.worstK) st.thrShort = thresholdOf(acc.worst.back());
         }
       }
     }
@@ -157,10 +156,7 @@ void verifyRange(const float* x, int64_t n, int64_t start, const GridParams& p, 
   const int bins = p.qmax - p.qmin + 1;
   RangeState st;
   st.hist4.assign((size_t)4 * bins, 0);
-  if (p.worstK > 0 && (int)acc.worst.size() == p.worstK) {
-    const Worst& k = acc.worst.back();
-    st.thrShort = std::max<uint32_t>(1u, shortKey(k.cls == kNonFinite ? 3u : k.cls == kOffGrid ? 2u : 1u, k.dev));
-  }
+  if (p.worstK > 0 && (int)acc.worst.size() == p.worstK) st.thrShort = thresholdOf(acc.worst.back());
   const int64_t channels = (int64_t)p.scales.size();
   if (channels <= 1) {
     verifyRun(x, n, start, p.scales.empty() ? 1.0f : p.scales[0], p.zeroPoints.empty() ? 0 : p.zeroPoints[0], p, acc, st);
