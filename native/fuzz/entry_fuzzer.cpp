@@ -45,7 +45,6 @@ std::vector<float> floats(FuzzedDataProvider& in, size_t n) {
 }
 
 float scale(FuzzedDataProvider& in) { return in.ConsumeBool() ? 0.0121623231f : in.ConsumeFloatingPoint<float>(); }
-bool validScale(float s) { return s > 0 && std::isfinite(s); }
 ql::Mode mode(FuzzedDataProvider& in) { return (ql::Mode)in.ConsumeIntegralInRange<int>(0, 2); }
 
 void conv1d(FuzzedDataProvider& in) {
@@ -58,7 +57,7 @@ void conv1d(FuzzedDataProvider& in) {
   std::vector<int32_t> bias(bLen, in.ConsumeIntegral<int32_t>());
   p.mode = mode(in); p.x = x.data(); p.w = w.data(); p.bias = bias.data(); p.threads = 1;
   p.inputScale = scale(in); p.weightScale = scale(in); p.biasScale = scale(in); p.outputScale = scale(in);
-  for (float s : {p.inputScale, p.weightScale, p.biasScale, p.outputScale}) if (!validScale(s)) return;
+  for (float s : {p.inputScale, p.weightScale, p.biasScale, p.outputScale}) if (!ql::validScale(s)) return;
   ql::Conv1dOutputs out;
   ql::conv1dRun(p, out);
 }
@@ -76,7 +75,7 @@ void linear(FuzzedDataProvider& in) {
   p.mode = mode(in); p.x = x.data(); p.w = w.data(); p.bias = bLen < 0 ? nullptr : bias.data(); p.threads = 1;
   p.inputScale = scale(in);
   p.weightScales.assign(nScales, scale(in));
-  if (!validScale(p.inputScale) || !validScale(p.weightScales[0])) return;
+  if (!ql::validScale(p.inputScale) || !ql::validScale(p.weightScales[0])) return;
   std::vector<float> y;
   ql::linearRun(p, y);
 }

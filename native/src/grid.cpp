@@ -2,7 +2,6 @@
 #include "detmath.hpp"
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <thread>
 
 namespace ql {
@@ -13,6 +12,33 @@ void insertWorst(std::vector<Worst>& list, const Worst& w, int k) {
   auto pos = std::upper_bound(list.begin(), list.end(), w, worseThan);
   list.insert(pos, w);
   if ((int)list.size() > k) list.pop_back();
+}
+
+void addCodes(GridAcc& acc, const uint64_t* hist, int qmin, int bins, const OutOfRangeCodes& oor, uint64_t finite) {
+  if ((int)acc.codeHist.size() < bins) acc.codeHist.resize(bins, 0);
+  double sumQ = oor.sum, sumQ2 = oor.sum2;
+  int lowBin = -1, highBin = -1;
+  for (int b = 0; b < bins; b++) {
+    const uint64_t cnt = hist[b];
+    if (!cnt) continue;
+    acc.codeHist[b] += cnt;
+    const double q = (double)(qmin + b);
+    sumQ += (double)cnt * q; sumQ2 += (double)cnt * q * q;
+    if (lowBin < 0) lowBin = b;
+    highBin = b;
+  }
+  acc.n += finite;
+  acc.outOfRange += oor.lo + oor.hi;
+  acc.satPos += hist[bins - 1] + oor.hi;
+  acc.satNeg += hist[0] + oor.lo;
+  acc.sumQ += sumQ; acc.sumQ2 += sumQ2;
+  if (finite) {
+    const double lo = oor.lo ? oor.min : lowBin >= 0 ? (double)(qmin + lowBin) : oor.min;
+    const double hi = oor.hi ? oor.max : highBin >= 0 ? (double)(qmin + highBin) : oor.max;
+    acc.qMin = acc.any ? std::min(acc.qMin, lo) : lo;
+    acc.qMax = acc.any ? std::max(acc.qMax, hi) : hi;
+    acc.any = true;
+  }
 }
 
 void GridAcc::merge(const GridAcc& o, int worstK) {
@@ -41,17 +67,15 @@ namespace {
 struct RangeState {
   std::vector<uint64_t> hist4;  // 4 x bins
   uint64_t devHist4[4][kDevBins] = {};
-  uint64_t fin = 0, offTol = 0, art = 0, off = 0, oorLo = 0, oorHi = 0;
+  uint64_t fin = 0, offTol = 0, art = 0, off = 0;
   uint32_t maxDevBits = 0, maxReconBits = 0;  // non-negative floats order as their bits
-  double oorSum = 0, oorSum2 = 0, oorMin = 0, oorMax = 0;
+  OutOfRangeCodes oor;
   uint32_t thrShort = 1;  // candidates for the worst list have a short key at least this
 };
 
-inline uint32_t bitsOf(float f) { return __builtin_bit_cast(uint32_t, f); }  // vectorizes; memcpy here did not
-inline float floatOf(uint32_t b) { float f; std::memcpy(&f, &b, 4); return f; }
 // Never decreases when the worst-list rank increases (tier in the top two bits, then the
 // deviation's bits without the lowest): a cheap, conservative pre-filter; worseThan decides.
-inline uint32_t shortKey(uint32_t tier, float dev) { return tier << 30 | bitsOf(dev) >> 1; }
+inline uint32_t shortKey(uint32_t tier, float dev) { return tier << 30 | floatBits(dev) >> 1; }
 // The pre-filter threshold once the list is full: the short key of its last (least bad) entry.
 inline uint32_t thresholdOf(const Worst& last) {
   return std::max<uint32_t>(1u, shortKey(last.cls == kNonFinite ? 3u : last.cls == kOffGrid ? 2u : 1u, last.dev));
@@ -112,14 +136,14 @@ static void verifyRun(const float* x, int64_t n, int64_t start, float s, int32_t
     // NaN deviation: off the grid, in no maximum (as before), in the top deviation bin.
     for (int i = 0; i < m; i++) {
       const float d = dv[i];
-      const uint32_t bd = d == d ? bitsOf(d) : 0u, br = bitsOf(rv[i]);
+      const uint32_t bd = d == d ? floatBits(d) : 0u, br = floatBits(rv[i]);
       maxDevBits = bd > maxDevBits ? bd : maxDevBits;
       maxReconBits = br > maxReconBits ? br : maxReconBits;
     }
     for (int i = 0; i < m; i++) {
       const uint8_t c = cls[i];
       const uint32_t tier = c == kNonFinite ? 3u : c == kOffGrid ? 2u : c == kFp32Artifact ? 1u : 0u;
-      skey[i] = tier ? tier << 30 | bitsOf(dv[i]) >> 1 : 0u;
+      skey[i] = tier ? shortKey(tier, dv[i]) : 0u;
     }
     st.fin += fin; st.offTol += offTol; st.art += art; st.off += off; st.maxDevBits = maxDevBits; st.maxReconBits = maxReconBits;
     for (int i = 0; i < m; i++) {
@@ -133,12 +157,13 @@ static void verifyRun(const float* x, int64_t n, int64_t start, float s, int32_t
         if (q >= fqmin && q <= fqmax) {
           st.hist4[(size_t)lane * bins + (size_t)((int)q - p.qmin)]++;
         } else {
+          OutOfRangeCodes& o = st.oor;
           const double qd = q;
-          if (st.oorLo + st.oorHi == 0) st.oorMin = st.oorMax = qd;
-          st.oorMin = qd < st.oorMin ? qd : st.oorMin;
-          st.oorMax = qd > st.oorMax ? qd : st.oorMax;
-          if (q < fqmin) st.oorLo++; else st.oorHi++;
-          st.oorSum += qd; st.oorSum2 += qd * qd;  // integer-valued: exact
+          if (o.lo + o.hi == 0) o.min = o.max = qd;
+          o.min = qd < o.min ? qd : o.min;
+          o.max = qd > o.max ? qd : o.max;
+          if (q < fqmin) o.lo++; else o.hi++;
+          o.sum += qd; o.sum2 += qd * qd;  // integer-valued: exact
         }
       }
       if (skey[i] >= st.thrShort && p.worstK > 0) {
@@ -171,34 +196,14 @@ void verifyRange(const float* x, int64_t n, int64_t start, const GridParams& p, 
       i = runEnd;
     }
   }
-  // Fold into acc: the histogram gives the sums of q, the saturation counts and the code range.
-  if ((int)acc.codeHist.size() < bins) acc.codeHist.resize(bins, 0);
-  double sumQ = st.oorSum, sumQ2 = st.oorSum2;
-  int lowBin = -1, highBin = -1;
-  for (int b = 0; b < bins; b++) {
-    const uint64_t cnt = st.hist4[b] + st.hist4[bins + b] + st.hist4[2 * (size_t)bins + b] + st.hist4[3 * (size_t)bins + b];
-    if (!cnt) continue;
-    acc.codeHist[b] += cnt;
-    const double q = (double)(p.qmin + b);
-    sumQ += (double)cnt * q; sumQ2 += (double)cnt * q * q;
-    if (lowBin < 0) lowBin = b;
-    highBin = b;
-  }
+  // Fold into acc: the four histograms into the first, then the codes' share (sums of q,
+  // saturation, range) as the CUDA kernel's results are folded.
+  for (int b = 0; b < bins; b++) st.hist4[b] += st.hist4[bins + b] + st.hist4[2 * (size_t)bins + b] + st.hist4[3 * (size_t)bins + b];
+  addCodes(acc, st.hist4.data(), p.qmin, bins, st.oor, st.fin);
   for (int k = 0; k < kDevBins; k++) acc.devHist[k] += st.devHist4[0][k] + st.devHist4[1][k] + st.devHist4[2][k] + st.devHist4[3][k];
-  acc.n += st.fin; acc.offTol += st.offTol; acc.artifacts += st.art; acc.offGrid += st.off;
-  acc.outOfRange += st.oorLo + st.oorHi;
-  acc.satPos += (highBin == bins - 1 ? st.hist4[bins - 1] + st.hist4[2 * (size_t)bins - 1] + st.hist4[3 * (size_t)bins - 1] + st.hist4[4 * (size_t)bins - 1] : 0) + st.oorHi;
-  acc.satNeg += (lowBin == 0 ? st.hist4[0] + st.hist4[bins] + st.hist4[2 * (size_t)bins] + st.hist4[3 * (size_t)bins] : 0) + st.oorLo;
-  acc.sumQ += sumQ; acc.sumQ2 += sumQ2;
-  acc.maxDev = std::max(acc.maxDev, floatOf(st.maxDevBits));
-  acc.maxRecon = std::max(acc.maxRecon, floatOf(st.maxReconBits));
-  if (st.fin) {
-    const double lo = st.oorLo ? st.oorMin : lowBin >= 0 ? (double)(p.qmin + lowBin) : st.oorMin;
-    const double hi = st.oorHi ? st.oorMax : highBin >= 0 ? (double)(p.qmin + highBin) : st.oorMax;
-    acc.qMin = acc.any ? std::min(acc.qMin, lo) : lo;
-    acc.qMax = acc.any ? std::max(acc.qMax, hi) : hi;
-    acc.any = true;
-  }
+  acc.offTol += st.offTol; acc.artifacts += st.art; acc.offGrid += st.off;
+  acc.maxDev = std::max(acc.maxDev, bitsToFloat(st.maxDevBits));
+  acc.maxRecon = std::max(acc.maxRecon, bitsToFloat(st.maxReconBits));
 }
 
 void verifyParallel(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc, int threads) {

@@ -49,6 +49,15 @@ inline bool worseThan(const Worst& a, const Worst& b) {
 }
 
 void insertWorst(std::vector<Worst>& list, const Worst& w, int k);
+
+// Finite elements whose code falls outside [qmin, qmax]: the code histogram does not hold them.
+struct OutOfRangeCodes { uint64_t lo = 0, hi = 0; double sum = 0, sum2 = 0, min = 0, max = 0; };
+
+// Adds `finite` finite elements to acc from their code histogram (`bins` counts, the first for
+// qmin) and their out-of-range codes: the count, the histogram, the sums of q (integer-valued:
+// exact in double in any order), saturation and the code range. The CPU and CUDA kernels both
+// count codes this way, so their results agree by construction.
+void addCodes(GridAcc& acc, const uint64_t* hist, int qmin, int bins, const OutOfRangeCodes& oor, uint64_t finite);
 // Deviation histogram bin, shared by the CPU and CUDA kernels so their histograms agree: 0 for a
 // zero deviation, else 1 + the decade (1e-7, 1e-6, ..., 1e-1 bounds, upper bound inclusive; NaN,
 // from an overflowing quotient, counts as the top bin). A three-level search with selects, no

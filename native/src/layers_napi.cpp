@@ -74,7 +74,7 @@ Napi::Value Conv1d(const Napi::CallbackInfo& info) {
   prob->biasScale = (float)number(o, "biasScale");
   prob->outputScale = (float)number(o, "outputScale");
   for (float s : {prob->inputScale, prob->weightScale, prob->biasScale, prob->outputScale}) {
-    if (!(s > 0 && std::isfinite(s))) throw Napi::RangeError::New(env, "scales must be finite and positive");
+    if (!validScale(s)) throw Napi::RangeError::New(env, "scales must be finite and positive");
   }
   prob->threads = threadsOf(o);
   const bool cuda = cudaRequested(o);
@@ -128,8 +128,8 @@ Napi::Value Linear(const Napi::CallbackInfo& info) {
     if (!ws.Get(i).IsNumber()) throw Napi::TypeError::New(env, "weightScales must be numbers");
     p->weightScales.push_back((float)ws.Get(i).As<Napi::Number>().DoubleValue());
   }
-  for (float s : p->weightScales) if (!(s > 0 && std::isfinite(s))) throw Napi::RangeError::New(env, "scales must be finite and positive");
-  if (!(p->inputScale > 0 && std::isfinite(p->inputScale))) throw Napi::RangeError::New(env, "scales must be finite and positive");
+  for (float s : p->weightScales) if (!validScale(s)) throw Napi::RangeError::New(env, "scales must be finite and positive");
+  if (!validScale(p->inputScale)) throw Napi::RangeError::New(env, "scales must be finite and positive");
   p->threads = threadsOf(o);
   auto y = std::make_shared<std::vector<float>>();
   const bool cuda = cudaRequested(o);

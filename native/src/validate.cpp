@@ -18,7 +18,7 @@ bool mulIndex(int64_t a, int64_t b, int64_t& out) {
   return true;
 }
 
-static bool positiveFinite(double s) { return s > 0 && std::isfinite(s) && std::isfinite((float)s) && (float)s > 0; }
+bool validScale(double s) { return s > 0 && std::isfinite(s) && std::isfinite((float)s) && (float)s > 0; }
 
 std::string checkConv1d(double batch, double channels, double length, double kernel, size_t xLen, size_t wLen, size_t biasLen, Conv1dProblem& p) {
   int64_t B, D, L, K, bd, n, dk;
@@ -66,7 +66,7 @@ std::string checkGrid(const std::vector<double>& scales, const std::vector<doubl
   if (scales.empty()) return "at least one scale is needed";
   p.scales.clear(); p.zeroPoints.clear();
   for (double s : scales) {
-    if (!positiveFinite(s)) return "scales must be finite and positive";
+    if (!validScale(s)) return "scales must be finite and positive";
     p.scales.push_back((float)s);
   }
   if (zeroPoints.size() > scales.size()) return "more zero points than scales";

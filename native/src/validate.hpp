@@ -19,6 +19,8 @@ constexpr int64_t kMaxIndex = int64_t(1) << 53;
 
 // A JavaScript number used as a size or index: finite, integral and in [lo, kMaxIndex].
 bool toIndex(double v, int64_t lo, int64_t& out);
+// A scale: finite and positive, also once rounded to FP32 (the kernels compute in FP32).
+bool validScale(double s);
 // a * b, or false when the product exceeds kMaxIndex (all factors are non-negative).
 bool mulIndex(int64_t a, int64_t b, int64_t& out);
 

@@ -503,7 +503,7 @@ int blocksFor(long long n, int sms) {
   return (int)std::max<long long>(1, std::min<long long>(b, (long long)sms * 8));
 }
 
-float entryDev(const Entry& e) { const unsigned b = (unsigned)e.key; float f; memcpy(&f, &b, 4); return f; }
+float entryDev(const Entry& e) { return bitsToFloat((uint32_t)e.key); }
 uint8_t entryClass(const Entry& e) {
   const unsigned tier = (unsigned)(e.key >> 32);
   return tier == 3 ? kNonFinite : tier == 2 ? kOffGrid : kFp32Artifact;  // tier 1: nonzero deviation, on the grid
@@ -618,30 +618,13 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   std::vector<unsigned char> host(resultBytes + (size_t)bins * 8);
   check(cudaMemcpy(host.data(), c.result, host.size(), cudaMemcpyDeviceToHost), "read result");
   DevResult r; memcpy(&r, host.data(), sizeof r);
-  GridAcc part;
-  part.codeHist.resize(bins);
-  memcpy(part.codeHist.data(), host.data() + resultBytes, (size_t)bins * 8);
   const Part& h = r.part;
-  part.nan = h.nan; part.inf = h.inf; part.n = (uint64_t)n - h.nan - h.inf;
+  std::vector<uint64_t> codes(bins);
+  memcpy(codes.data(), host.data() + resultBytes, (size_t)bins * 8);
+  GridAcc part;
+  addCodes(part, codes.data(), p.qmin, bins, OutOfRangeCodes{h.oorLo, h.oorHi, h.oorSum, h.oorSum2, h.oorMin, h.oorMax}, (uint64_t)n - h.nan - h.inf);
+  part.nan = h.nan; part.inf = h.inf;
   part.offTol = h.offTol; part.artifacts = h.artifacts; part.offGrid = h.offGrid;
-  part.outOfRange = h.oorLo + h.oorHi;
-  part.satPos = part.codeHist[bins - 1] + h.oorHi;
-  part.satNeg = part.codeHist[0] + h.oorLo;
-  // Sums of integer-valued q: exact in double, so the histogram's order gives the CPU's sum.
-  part.sumQ = h.oorSum; part.sumQ2 = h.oorSum2;
-  int lowBin = -1, highBin = -1;
-  for (int i = 0; i < bins; i++) {
-    if (!part.codeHist[i]) continue;
-    const double q = (double)(p.qmin + i), cnt = (double)part.codeHist[i];
-    part.sumQ += cnt * q; part.sumQ2 += cnt * q * q;
-    if (lowBin < 0) lowBin = i;
-    highBin = i;
-  }
-  part.any = part.n > 0;
-  if (part.any) {
-    part.qMin = h.oorLo ? (double)h.oorMin : lowBin >= 0 ? (double)(p.qmin + lowBin) : (double)h.oorMin;
-    part.qMax = h.oorHi ? (double)h.oorMax : highBin >= 0 ? (double)(p.qmin + highBin) : (double)h.oorMax;
-  }
   part.maxDev = h.maxDev; part.maxRecon = h.maxRecon;
   for (int i = 0; i < kDevBins; i++) part.devHist[i] = h.devHist[i];
   for (int i = 0; i < fusedK; i++) {
