@@ -31,6 +31,14 @@ export function tag(text: string, kind: 'pass' | 'fail' | 'info' = 'info'): HTML
 export function divider(): HTMLElement { return document.createElement('vscode-divider'); }
 export function spinner(): HTMLElement { return document.createElement('vscode-progress-ring'); }
 
+/** Shows `lines` in a fixed-position tooltip next to the pointer at (x, y). */
+export function showTooltip(tooltip: HTMLElement, lines: string[], x: number, y: number): void {
+  tooltip.replaceChildren(...lines.map((l) => el('div', {}, l)));
+  tooltip.hidden = false;
+  tooltip.style.left = `${x + 14}px`;
+  tooltip.style.top = `${y + 14}px`;
+}
+
 /** A plain, keyboard-navigable table (the toolkit's data grid is heavy for thousands of rows). */
 export function table(headers: string[], rows: (string | number | null | undefined)[][], cls = ''): HTMLTableElement {
   const t = el('table', { class: `grid ${cls}` });

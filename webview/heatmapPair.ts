@@ -3,7 +3,7 @@
  * each classified on its own grid, scrolled together; hovering an element in either shows both
  * values, their codes and the difference. Pages come from the host (DiffSession), never whole tensors.
  */
-import { el } from './components';
+import { el, showTooltip } from './components';
 import { vscode, fmt } from './vscodeApi';
 import { Heatmap } from './heatmap';
 import type { ToView } from '../src/view/protocol';
@@ -36,10 +36,7 @@ export function heatmapPair(pair: PairInfo): HTMLElement {
     if (i === null || (!a && !b)) { tooltip.hidden = true; return; }
     const lines = [`flat ${i}`, `A ${fmt(a?.value, 9)}${a?.q !== undefined ? `  q ${a.q}` : ''}  ${a?.cls ?? ''}`, `B ${fmt(b?.value, 9)}${b?.q !== undefined ? `  q ${b.q}` : ''}  ${b?.cls ?? ''}`];
     if (a && b) lines.push(`|Δ| ${fmt(Math.abs(a.value - b.value), 6)}${a.q !== undefined && b.q !== undefined ? `  |Δq| ${Math.abs(a.q - b.q)}` : ''}`);
-    tooltip.replaceChildren(...lines.map((l) => el('div', {}, l)));
-    tooltip.hidden = false;
-    tooltip.style.left = `${x + 14}px`;
-    tooltip.style.top = `${y + 14}px`;
+    showTooltip(tooltip, lines, x, y);
   };
 
   const onMessage = (ev: MessageEvent<ToView>): void => {

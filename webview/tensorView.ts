@@ -1,4 +1,4 @@
-import { el, tag, divider, table, spinner } from './components';
+import { el, tag, divider, table, spinner, showTooltip } from './components';
 import { vscode, fmt } from './vscodeApi';
 import { Heatmap } from './heatmap';
 import { histogram } from './histogram';
@@ -84,10 +84,7 @@ export function tensorView(app: HTMLElement): void {
     if (e.q !== undefined) lines.push(`q ${e.q}`);
     if (e.dev !== undefined) lines.push(`deviation ${e.dev.toExponential(3)}`);
     if (e.cls) lines.push(e.cls === 'fp32_artifact' ? 'FP32 round-trip artifact (x == fl32(q·s))' : e.cls === 'off_grid' ? 'OFF GRID (x ≠ fl32(q·s))' : e.cls === 'exact' ? 'exactly on the grid' : e.cls);
-    tooltip.replaceChildren(...lines.map((l) => el('div', {}, l)));
-    tooltip.hidden = false;
-    tooltip.style.left = `${x + 14}px`;
-    tooltip.style.top = `${y + 14}px`;
+    showTooltip(tooltip, lines, x, y);
   };
 
   window.addEventListener('message', (ev: MessageEvent<ToView>) => {
