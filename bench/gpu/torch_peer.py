@@ -28,16 +28,17 @@ def main():
     n = 1 << 28
     g = torch.Generator(device=dev).manual_seed(0)
     s = 0.0121623231
-    # The same two kinds of data as the CUDA benchmark: an on-grid dump (Gaussian activations
+    # The same three kinds of data as the CUDA benchmark: an on-grid dump (Gaussian activations
     # quantized, saturating) and a stress mix (codes past the range, 10% off grid).
     on_grid = torch.clamp(torch.round(torch.randn(n, device=dev, generator=g) * 30), -128, 127) * s
     stress = torch.randint(-140, 141, (n,), device=dev, generator=g).float() * s
     noise = torch.rand(n, device=dev, generator=g) < 0.1
     stress[noise] += torch.rand(int(noise.sum()), device=dev, generator=g) * s
-    for name, x in (("on-grid dump", on_grid), ("stress mix", stress)):
+    raw = torch.randn(n, device=dev, generator=g) * 30 * s  # FP32 activations never quantized: all off grid
+    for name, x in (("on-grid dump", on_grid), ("stress mix", stress), ("unquantized fp32", raw)):
         ms = timed(lambda: verify(x, s))
         print(f"BENCH torch verify, {name}: {n * 4 / (ms * 1e6):.1f} GB/s over 1024 MiB, {ms:.3f} ms per pass")
-    del on_grid, stress, noise
+    del on_grid, stress, noise, raw
     # conv1d (mamba-130m: d_inner 1536, L 2048, kernel 4) in three modes, same math as the fixtures' generator.
     D, L, K = 1536, 2048, 4
     xin = torch.randn(1, D, L, device=dev) * 0.12

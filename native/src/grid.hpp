@@ -69,6 +69,12 @@ QL_HD int devBin(float dev) {
   return (1 + 4 * (int)a1 + 2 * (int)a2 + (int)a3) & -(int)(dev != 0.0f);
 }
 
+// The deviation of an element equal to the grid point of `code` (x = fl32((code - zp) * s)), as the
+// kernels compute it; false when no element can be on the grid with that code (rint(fl32(x/s)) is
+// another code, or x overflows). An on-grid element's statistics depend on its code alone, which
+// lets the CUDA kernel count such elements per code and derive the rest here.
+bool gridPointDeviation(int code, float s, int32_t zp, float& dev);
+
 // Verifies x[0..n) whose first element has flat index `start` in the tensor.
 void verifyRange(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc);
 

@@ -56,7 +56,7 @@ static std::vector<float> makeData(size_t n, float s, unsigned seed, bool ties) 
 }
 
 // Device-resident verification throughput against the card's memory bandwidth (1 GiB of float32),
-// on two kinds of data: a dump on the INT8 grid (Gaussian activations quantized, saturating at
+// on three kinds of data: a dump on the INT8 grid (Gaussian activations quantized, saturating at
 // the ends: what verify meets most) and a stress mix (10% off grid, 4% out of range, NaN/Inf).
 static int benchVerify(bool withCpu) {
   const size_t n = (size_t)1 << 28, period = (size_t)1 << 24;
@@ -65,7 +65,11 @@ static int benchVerify(bool withCpu) {
   std::normal_distribution<float> nd(0.0f, 30.0f);
   std::vector<float> onGrid(period);
   for (auto& v : onGrid) v = std::min(127.0f, std::max(-128.0f, std::nearbyint(nd(rng)))) * s;
-  const std::vector<std::pair<const char*, std::vector<float>>> sets = {{"on-grid dump", onGrid}, {"stress mix", makeData(period, s, 11, false)}};
+  // And FP32 activations never quantized (every element off the grid): the worst case.
+  std::vector<float> raw(period);
+  for (auto& v : raw) v = nd(rng) * s;
+  const std::vector<std::pair<const char*, std::vector<float>>> sets = {
+      {"on-grid dump", onGrid}, {"stress mix", makeData(period, s, 11, false)}, {"unquantized fp32", raw}};
   std::vector<float> big(n);
   for (const auto& set : sets) {
     for (size_t i = 0; i < n; i++) big[i] = set.second[i & (period - 1)];

@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <mutex>
+#include <utility>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -243,6 +245,51 @@ __device__ __forceinline__ void countRare(float v, const Elem& e, bool active, c
 // bits, the deviation's bits below, its lowest bit dropped): a cheap pre-filter for candidates.
 __device__ __forceinline__ unsigned shortKey(unsigned long long key) { return (unsigned)(key >> 32) << 30 | (unsigned)key >> 1; }
 
+// Reduces a block's per-thread counters, rare counters, deviation counters (devH: kWarps * kDevBins)
+// and the warps' worst lists into parts[blockIdx.x] and the block's worst list. Every thread calls it.
+__device__ void finishBlock(const ThreadAcc& a, WarpList& wl, int K, const RareShared& rare, const unsigned* devH, Part* parts, Entry* blockWorst) {
+  __shared__ Part warpParts[kWarps];
+  __shared__ Entry lists[kWarps][kMaxFusedK];
+  using u64 = unsigned long long;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  Part mine = emptyPart();
+  mine.offTol = warpSum((u64)a.tol); mine.artifacts = warpSum((u64)a.art); mine.offGrid = warpSum((u64)a.off);
+  mine.oorSum = warpSum(a.oorSum); mine.oorSum2 = warpSum(a.oorSum2);
+  mine.maxDev = warpMax(a.maxDev); mine.maxRecon = warpMax(a.maxRecon);
+  if (lane == 0) warpParts[warp] = mine;
+  if (K > 0 && lane < K) lists[warp][lane] = wl.mine;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    Part b = warpParts[0];
+    for (int w = 1; w < kWarps; w++) combine(b, warpParts[w]);
+    b.nan = rare.nan; b.inf = rare.inf; b.oorLo = rare.oorLo; b.oorHi = rare.oorHi;
+    b.oorMin = keyFloat(rare.oorMinKey); b.oorMax = keyFloat(rare.oorMaxKey);
+    for (int k = 0; k < kDevBins; k++) {
+      unsigned long long t = 0;
+      for (int w = 0; w < kWarps; w++) t += devH[w * kDevBins + k];
+      b.devHist[k] = t;
+    }
+    parts[blockIdx.x] = b;
+  }
+  if (K > 0 && warp == 0) {
+    for (int w = 1; w < kWarps; w++) {
+      const Entry e = lane < K ? lists[w][lane] : emptyEntry();
+      wl.offer(lane < K && ranksAbove(e.key, e.idx, wl.thrKey, wl.thrIdx), e, K, lane);
+    }
+    if (lane < K) blockWorst[(long long)blockIdx.x * K + lane] = wl.mine;
+  }
+}
+
+// Adds `copies` shared code histograms of `bins` counters each into a global one.
+__device__ void flushCodes(const unsigned* h, int copies, int bins, unsigned long long* global) {
+  __syncthreads();
+  for (int i = threadIdx.x; i < bins; i += blockDim.x) {
+    unsigned long long t = 0;
+    for (int w = 0; w < copies; w++) t += h[w * bins + i];
+    if (t) atomicAdd(&global[i], t);
+  }
+}
+
 // The whole verification in one pass over the data: every warp reads 32 float4s at a time. The
 // common cases are counted in registers (and the code histogram in shared memory) by straight-line
 // code; the rare ones (out of range, non-finite, a candidate for the worst list) are handled in
@@ -343,44 +390,153 @@ __global__ void __launch_bounds__(256, QL_VERIFY_MIN_BLOCKS) verifyKernel(const 
     if (++sinceFlush == 31) { flushDev(a.devPacked, myDev); sinceFlush = 0; }
   }
   flushDev(a.devPacked, myDev);
+  finishBlock(a, wl, K, rare, sh, parts, blockWorst);
+  if (kSharedHist) flushCodes(sh + kWarps * kDevBins, kWarps, bins, globalHist);
+}
 
-  // Block reduction of the per-thread counters.
-  __shared__ Part warpParts[kWarps];
-  __shared__ Entry lists[kWarps][kMaxFusedK];
-  using u64 = unsigned long long;
-  Part mine = emptyPart();
-  mine.offTol = warpSum((u64)a.tol); mine.artifacts = warpSum((u64)a.art); mine.offGrid = warpSum((u64)a.off);
-  mine.oorSum = warpSum(a.oorSum); mine.oorSum2 = warpSum(a.oorSum2);
-  mine.maxDev = warpMax(a.maxDev); mine.maxRecon = warpMax(a.maxRecon);
-  if (lane == 0) warpParts[warp] = mine;
-  if (K > 0 && lane < K) lists[warp][lane] = wl.mine;
+// One more at a shared address when `when` holds: predicated in PTX, since a branch around an asm
+// statement stays a branch (and a convergence barrier) per element.
+__device__ __forceinline__ void sharedIncrementIf(bool when, unsigned addr) {
+  asm volatile("{ .reg .pred p; setp.ne.u32 p, %1, 0; @p red.shared.add.u32 [%0], 1; }" :: "r"(addr), "r"((unsigned)when) : "memory");
+}
+
+// ---- per-tensor scale, small code range: the common case, in a leaner pass ----------------------
+//
+// An element on the grid (x == fl32(q*s)) with its code c in range equals fl32((c - zp)*s), so its
+// deviation, class, tolerance test and worst-list rank are functions of c alone. Such elements
+// (nearly all of a quantized dump) are only counted, per code, in a histogram of their own, and
+// their statistics are derived from it on the host (gridPointDeviation). What remains per element:
+// the division, rint, the product, one comparison, one shared increment. The other elements (off
+// the grid, out of range, non-finite) and whole iterations that need the IEEE division or hold the
+// tensor's end are handled per element as in verifyKernel, in warp-uniform branches.
+
+// The bin (code - qmin) of code qr + zp, for |code| < 2^22, through the bits of qr + zp + 1.5*2^23;
+// codes of larger magnitude (and NaN) give values far outside [0, bins).
+struct CodeBin {
+  float offset; unsigned bias;
+  __device__ CodeBin(const KParams& p) : offset(12582912.0f + p.fzp), bias(0x4B400000u + (unsigned)p.qmin) {}
+  __device__ __forceinline__ unsigned of(float qr) const { return __float_as_uint(__fadd_rn(qr, offset)) - bias; }
+};
+
+// One iteration's eight elements, when the whole warp can use Markstein's division: on-grid
+// elements with codes in range are counted (and, while the worst list can still take them, ranked
+// by their deviation against thrDev); the others are flagged for the per-element path.
+template <bool kRankGrid>
+__device__ __forceinline__ void countOnGrid(const float (&v)[8], const KParams& p, const CodeBin& cb, unsigned bins, unsigned gridAddr,
+                                            float thrDev, unsigned& other, unsigned& cand) {
+#pragma unroll
+  for (int j = 0; j < 8; j++) {
+    const float q0 = __fmul_rn(v[j], p.inv);
+    const float r = __fmaf_rn(__fmaf_rn(-q0, p.s, v[j]), p.inv, q0);
+    const float qr = rintf(r);
+    const unsigned bin = cb.of(qr);
+    const bool on = __fmul_rn(qr, p.s) == v[j] && bin < bins;
+    sharedIncrementIf(on, gridAddr + 4u * bin);
+    other |= (unsigned)!on << j;
+    if (kRankGrid) cand |= (unsigned)(on && fabsf(__fsub_rn(r, qr)) > thrDev) << j;
+  }
+}
+
+#ifndef QL_VERIFY_ONGRID_MIN_BLOCKS
+#define QL_VERIFY_ONGRID_MIN_BLOCKS 3  // 80 registers: at 64 the prefetched loads were spilled (and waited for)
+#endif
+
+__global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGridKernel(const float* __restrict__ x, long long n, KParams p, int bins, int K,
+                                                                               float maxGridDev, Part* parts, Entry* blockWorst,
+                                                                               unsigned long long* onGridHist, unsigned long long* otherHist) {
+  extern __shared__ unsigned int sh[];
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  // Shared layout: kWarps * kDevBins deviation counters, kWarps histograms of on-grid codes, one of
+  // the other in-range codes (off the grid: fewer, and per block).
+  unsigned* devH = sh;
+  unsigned* gridH = sh + kWarps * kDevBins;
+  unsigned* otherH = gridH + kWarps * bins;
+  for (int i = threadIdx.x; i < kWarps * (kDevBins + bins) + bins; i += blockDim.x) sh[i] = 0;
+  __shared__ RareShared rare;
+  if (threadIdx.x == 0) rare = RareShared{0, 0, 0, 0, floatKey(INFINITY), floatKey(-INFINITY)};
   __syncthreads();
-  if (threadIdx.x == 0) {
-    Part b = warpParts[0];
-    for (int w = 1; w < kWarps; w++) combine(b, warpParts[w]);
-    b.nan = rare.nan; b.inf = rare.inf; b.oorLo = rare.oorLo; b.oorHi = rare.oorHi;
-    b.oorMin = keyFloat(rare.oorMinKey); b.oorMax = keyFloat(rare.oorMaxKey);
-    for (int k = 0; k < kDevBins; k++) {
-      unsigned long long t = 0;
-      for (int w = 0; w < kWarps; w++) t += sh[w * kDevBins + k];
-      b.devHist[k] = t;
+  unsigned* myDev = devH + warp * kDevBins;
+  const unsigned gridAddr = (unsigned)__cvta_generic_to_shared(gridH + warp * bins);
+  const unsigned otherAddr = (unsigned)__cvta_generic_to_shared(otherH);
+  const CodeBin cb(p);
+  const float fqmin = (float)p.qmin, fqmax = (float)p.qmax;
+  // Markstein's division is exact for |v| in [2^-60, 2^60] and for zero. Per element: the smallest
+  // of 2|bits| - 2 (zero wraps to the top) and the largest |v|.
+  const unsigned tinyLimit = 2u * __float_as_uint(0x1p-60f) - 2u;
+
+  ThreadAcc a;
+  WarpList wl;
+  float thrDev = 0.0f;                              // on-grid candidates need a deviation above this
+  bool rankGrid = K > 0 && maxGridDev > 0.0f;       // ... and none qualifies once thrDev >= maxGridDev
+  const float4* x4 = reinterpret_cast<const float4*>(x);
+  const long long groups = (n + 3) / 4;
+  const long long stride = (long long)gridDim.x * kWarps * 64;
+  int sinceFlush = 0;
+  long long base = ((long long)blockIdx.x * kWarps + warp) * 64;
+  float4 na = loadGroup(x, x4, base + lane, n), nb = loadGroup(x, x4, base + 32 + lane, n);
+  for (; base < groups; base += stride) {
+    const float v[8] = {na.x, na.y, na.z, na.w, nb.x, nb.y, nb.z, nb.w};
+    na = loadGroup(x, x4, base + stride + lane, n);  // in flight while these are classified
+    nb = loadGroup(x, x4, base + stride + 32 + lane, n);
+    auto index = [&](int j) { return (base + lane + (j >> 2) * 32) * 4 + (j & 3); };
+    unsigned tiny = ~0u;
+    float huge = 0.0f;
+#pragma unroll
+    for (int j = 0; j < 8; j++) { tiny = min(tiny, __float_as_uint(v[j]) * 2u - 2u); huge = fmaxf(huge, fabsf(v[j])); }
+    const bool lean = (base + 64) * 4 <= n && !__any_sync(kFull, tiny < tinyLimit || huge > 0x1p60f);
+    unsigned other = 0, cand = 0;
+    if (lean) {
+      if (rankGrid) countOnGrid<true>(v, p, cb, (unsigned)bins, gridAddr, thrDev, other, cand);
+      else countOnGrid<false>(v, p, cb, (unsigned)bins, gridAddr, thrDev, other, cand);
+    } else {
+#pragma unroll
+      for (int j = 0; j < 8; j++) other |= (unsigned)(index(j) < n) << j;
     }
-    parts[blockIdx.x] = b;
-  }
-  if (kSharedHist) {
-    for (int i = threadIdx.x; i < bins; i += blockDim.x) {
-      unsigned long long t = 0;
-      for (int w = 0; w < kWarps; w++) t += sh[kWarps * kDevBins + w * bins + i];
-      if (t) atomicAdd(&globalHist[i], t);
+    if (__any_sync(kFull, other)) {
+#pragma unroll
+      for (int j = 0; j < 8; j++) {
+        const bool flagged = other >> j & 1;
+        if (!__any_sync(kFull, flagged)) continue;
+        const Elem e = classify(v[j], p.start + index(j), p);  // IEEE division where Markstein's is not exact
+        const bool inRange = e.q >= fqmin && e.q <= fqmax;
+        const bool on = flagged && e.finite && e.cls != kOffGrid && inRange;
+        const bool rest = flagged && !on;
+        const unsigned bin = (unsigned)((int)e.q - p.qmin);
+        sharedIncrementIf(on || (rest && e.finite && inRange), (on ? gridAddr : otherAddr) + 4u * bin);
+        if (rest && e.finite) {
+          a.tol += e.dev > p.tol;
+          a.maxDev = fmaxf(a.maxDev, e.dev);  // fmaxf ignores an overflowing quotient's NaN, as the CPU does
+          a.maxRecon = fmaxf(a.maxRecon, e.recon);
+          a.devPacked += 1ull << (7 * devBin(e.dev));
+          a.art += e.cls == kFp32Artifact;
+          a.off += e.cls == kOffGrid;
+        }
+        const bool rareHere = rest && !(e.finite && inRange);
+        if (__any_sync(kFull, rareHere)) countRare(v[j], e, rareHere, p, lane, a, &rare);
+        cand |= (unsigned)(flagged && K > 0 && rankKey(e) > wl.thrKey) << j;
+      }
     }
-  }
-  if (K > 0 && warp == 0) {
-    for (int w = 1; w < kWarps; w++) {
-      const Entry e = lane < K ? lists[w][lane] : emptyEntry();
-      wl.offer(lane < K && ranksAbove(e.key, e.idx, wl.thrKey, wl.thrIdx), e, K, lane);
+    if (K > 0 && __any_sync(kFull, cand)) {
+#pragma unroll
+      for (int j = 0; j < 8; j++) {
+        const bool flagged = cand >> j & 1;
+        if (!__any_sync(kFull, flagged)) continue;
+        const long long flat = p.start + index(j);
+        const Elem e = classify(v[j], flat, p);
+        const unsigned long long key = rankKey(e);
+        wl.offer(flagged && ranksAbove(key, flat, wl.thrKey, wl.thrIdx), Entry{key, flat, v[j], e.q}, K, lane);
+      }
+      // Later elements have higher indices: one ranks above the K-th entry only with a higher key.
+      const unsigned tier = (unsigned)(wl.thrKey >> 32);
+      thrDev = tier == 0 ? 0.0f : __uint_as_float((unsigned)wl.thrKey);
+      rankGrid = tier <= 1 && thrDev < maxGridDev;
     }
-    if (lane < K) blockWorst[(long long)blockIdx.x * K + lane] = wl.mine;
+    if (++sinceFlush == 15) { flushDev(a.devPacked, myDev); sinceFlush = 0; }  // 15 * 8 < 128 per packed bin
   }
+  flushDev(a.devPacked, myDev);
+  finishBlock(a, wl, K, rare, devH, parts, blockWorst);
+  flushCodes(gridH, kWarps, bins, onGridHist);
+  flushCodes(otherH, 1, bins, otherHist);
 }
 
 // Reduces the blocks' Parts and worst lists into one DevResult (one block of 256 threads).
@@ -485,6 +641,8 @@ struct Context {
   unsigned long long* count = nullptr;
   unsigned long long* keyHist = nullptr;
   Worst* cand = nullptr; size_t candCap = 0;
+  unsigned char* hostResult = nullptr; size_t hostResultCap = 0;  // pinned: a pageable copy costs more than small kernels
+  std::map<std::pair<const void*, size_t>, int> blocksPerSm;      // occupancy, by kernel and shared memory
   int sms = 0;
 };
 
@@ -600,33 +758,76 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   }
   const int K = p.worstK;
   const int fusedK = K <= kMaxFusedK ? K : 0;
-  const int blocks = blocksFor((n + 3) / 4, c.sms);
+  const bool fast = channels <= 1 && kp.fastDiv && !kp.codes, shared = bins <= kSharedBins;
+  const bool onGridPass = fast && shared;
+  // The on-grid pass derives its on-grid elements' statistics from their codes: the largest
+  // deviation any code can have bounds which of them can still enter the worst list.
+  const int32_t zp = p.zeroPoints.empty() ? 0 : p.zeroPoints[0];
+  float maxGridDev = 0.0f;
+  if (onGridPass) {
+    for (int b = 0; b < bins; b++) { float d; if (gridPointDeviation(p.qmin + b, kp.s, zp, d)) maxGridDev = std::max(maxGridDev, d); }
+  }
+  const size_t shmem = onGridPass ? (kWarps * (size_t)(kDevBins + bins) + bins) * sizeof(unsigned int)
+                                  : (kWarps * kDevBins + (shared ? kWarps * (size_t)bins : 0)) * sizeof(unsigned int);
+  auto kernel = shared ? (fast ? verifyKernel<true, true> : verifyKernel<true, false>) : (fast ? verifyKernel<false, true> : verifyKernel<false, false>);
+  // As many blocks as fit on the GPU at once (each loops over the data), fewer for small inputs.
+  const void* chosen = onGridPass ? (const void*)verifyOnGridKernel : (const void*)kernel;
+  auto known = c.blocksPerSm.find({chosen, shmem});
+  if (known == c.blocksPerSm.end()) {
+    int fit = 1;
+    check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fit, chosen, 256, shmem), "occupancy");
+    known = c.blocksPerSm.emplace(std::make_pair(chosen, shmem), fit).first;
+  }
+  const int perSm = known->second;
+  const long long groups = (n + 3) / 4;
+  const int blocks = (int)std::max<long long>(1, std::min<long long>((groups + (onGridPass ? 511 : 255)) / (onGridPass ? 512 : 256), (long long)c.sms * std::max(1, perSm)));
   const size_t resultBytes = (sizeof(DevResult) + 15) / 16 * 16;
-  grow(c.result, c.resultCap, resultBytes + (size_t)bins * 8, "alloc result");
+  const int histCopies = onGridPass ? 2 : 1;  // on-grid codes, then the others
+  grow(c.result, c.resultCap, resultBytes + (size_t)bins * 8 * histCopies, "alloc result");
   grow(c.parts, c.partsCap, (size_t)blocks, "alloc partial results");
   grow(c.blockWorst, c.blockWorstCap, (size_t)blocks * std::max(1, fusedK), "alloc worst lists");
   auto* hist = reinterpret_cast<unsigned long long*>(c.result + resultBytes);
-  check(cudaMemsetAsync(hist, 0, (size_t)bins * 8), "init histogram");
-  const size_t shmem = (kWarps * kDevBins + (bins <= kSharedBins ? kWarps * (size_t)bins : 0)) * sizeof(unsigned int);
-  const bool fast = channels <= 1 && kp.fastDiv && !kp.codes, shared = bins <= kSharedBins;
-  auto kernel = shared ? (fast ? verifyKernel<true, true> : verifyKernel<true, false>) : (fast ? verifyKernel<false, true> : verifyKernel<false, false>);
-  kernel<<<blocks, 256, shmem>>>(dx, n, kp, bins, fusedK, c.parts, c.blockWorst, hist);
+  check(cudaMemsetAsync(hist, 0, (size_t)bins * 8 * histCopies), "init histogram");
+  if (onGridPass) verifyOnGridKernel<<<blocks, 256, shmem>>>(dx, n, kp, bins, fusedK, maxGridDev, c.parts, c.blockWorst, hist, hist + bins);
+  else kernel<<<blocks, 256, shmem>>>(dx, n, kp, bins, fusedK, c.parts, c.blockWorst, hist);
   check(cudaGetLastError(), "verify kernel");
   auto* res = reinterpret_cast<DevResult*>(c.result);
   finalizeKernel<<<1, 256>>>(c.parts, blocks, c.blockWorst, fusedK, res);
   check(cudaGetLastError(), "finalize kernel");
-  std::vector<unsigned char> host(resultBytes + (size_t)bins * 8);
-  check(cudaMemcpy(host.data(), c.result, host.size(), cudaMemcpyDeviceToHost), "read result");
-  DevResult r; memcpy(&r, host.data(), sizeof r);
+  const size_t hostBytes = resultBytes + (size_t)bins * 8 * histCopies;
+  if (hostBytes > c.hostResultCap) {
+    if (c.hostResult) cudaFreeHost(c.hostResult);
+    c.hostResult = nullptr; c.hostResultCap = 0;
+    check(cudaMallocHost(&c.hostResult, hostBytes), "alloc pinned result");
+    c.hostResultCap = hostBytes;
+  }
+  const unsigned char* host = c.hostResult;
+  check(cudaMemcpy(c.hostResult, c.result, hostBytes, cudaMemcpyDeviceToHost), "read result");
+  DevResult r; memcpy(&r, host, sizeof r);
   const Part& h = r.part;
-  std::vector<uint64_t> codes(bins);
-  memcpy(codes.data(), host.data() + resultBytes, (size_t)bins * 8);
+  std::vector<uint64_t> codes(bins), onGrid(onGridPass ? bins : 0);
+  memcpy(codes.data(), host + resultBytes, (size_t)bins * 8);
+  if (onGridPass) {
+    onGrid.swap(codes);
+    memcpy(codes.data(), host + resultBytes + (size_t)bins * 8, (size_t)bins * 8);
+    for (int b = 0; b < bins; b++) codes[b] += onGrid[b];
+  }
   GridAcc part;
   addCodes(part, codes.data(), p.qmin, bins, OutOfRangeCodes{h.oorLo, h.oorHi, h.oorSum, h.oorSum2, h.oorMin, h.oorMax}, (uint64_t)n - h.nan - h.inf);
   part.nan = h.nan; part.inf = h.inf;
   part.offTol = h.offTol; part.artifacts = h.artifacts; part.offGrid = h.offGrid;
   part.maxDev = h.maxDev; part.maxRecon = h.maxRecon;
   for (int i = 0; i < kDevBins; i++) part.devHist[i] = h.devHist[i];
+  // The on-grid elements counted by code: their deviation is their code's (reconstruction error 0).
+  for (int b = 0; b < (int)onGrid.size(); b++) {
+    if (!onGrid[b]) continue;
+    float d = 0.0f;
+    if (!gridPointDeviation(p.qmin + b, kp.s, zp, d)) throw std::runtime_error("CUDA verify: an on-grid count for a code that has no grid point");
+    part.devHist[devBin(d)] += onGrid[b];
+    if (d > p.tolerance) part.offTol += onGrid[b];
+    if (d != 0.0f) part.artifacts += onGrid[b];
+    part.maxDev = std::max(part.maxDev, d);
+  }
   for (int i = 0; i < fusedK; i++) {
     const Entry& e = r.worst[i];
     if (e.idx < 0) break;
