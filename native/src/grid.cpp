@@ -41,15 +41,6 @@ void addCodes(GridAcc& acc, const uint64_t* hist, int qmin, int bins, const OutO
   }
 }
 
-bool gridPointDeviation(int code, float s, int32_t zp, float& dev) {
-  const float qr = (float)(code - zp);  // exact, and qr + zp == code in FP32: codes and zero points are far below 2^24
-  const float x = qr * s;
-  const float r = x / s;
-  if (!(x - x == 0.0f) || rintDet(r) != qr) return false;
-  dev = __builtin_fabsf(r - qr);
-  return true;
-}
-
 void GridAcc::merge(const GridAcc& o, int worstK) {
   n += o.n; nan += o.nan; inf += o.inf; offTol += o.offTol; artifacts += o.artifacts; offGrid += o.offGrid;
   outOfRange += o.outOfRange; satPos += o.satPos; satNeg += o.satNeg; sumQ += o.sumQ; sumQ2 += o.sumQ2;

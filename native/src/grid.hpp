@@ -72,8 +72,16 @@ QL_HD int devBin(float dev) {
 // The deviation of an element equal to the grid point of `code` (x = fl32((code - zp) * s)), as the
 // kernels compute it; false when no element can be on the grid with that code (rint(fl32(x/s)) is
 // another code, or x overflows). An on-grid element's statistics depend on its code alone, which
-// lets the CUDA kernel count such elements per code and derive the rest here.
-bool gridPointDeviation(int code, float s, int32_t zp, float& dev);
+// lets the CUDA kernel count such elements per code and derive the rest from this. IEEE operations
+// only (no FMA contraction on either side), so the host and the GPU compute the same.
+QL_HD bool gridPointDeviation(int code, float s, int32_t zp, float& dev) {
+  const float qr = (float)(code - zp);  // exact, and qr + zp == code in FP32: codes and zero points are far below 2^24
+  const float x = qr * s;
+  const float r = x / s;
+  if (!(x - x == 0.0f) || rintDet(r) != qr) return false;
+  dev = r < qr ? qr - r : r - qr;
+  return true;
+}
 
 // Verifies x[0..n) whose first element has flat index `start` in the tensor.
 void verifyRange(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc);

@@ -55,21 +55,30 @@ static std::vector<float> makeData(size_t n, float s, unsigned seed, bool ties) 
   return x;
 }
 
+// Data as dumps have it: Gaussian activations (std 30 codes) quantized to the grid of s, or left in
+// FP32 (off the grid), or runs of 65536 of each in turn (the CUDA kernel changes paths per warp).
+enum class Dump { kOnGrid, kUnquantized, kAlternating };
+static std::vector<float> makeDump(size_t n, float s, Dump kind, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.0f, 30.0f);
+  std::vector<float> x(n);
+  for (size_t i = 0; i < n; i++) {
+    const float z = nd(rng);
+    const bool quantized = kind == Dump::kOnGrid || (kind == Dump::kAlternating && (i >> 16) % 2 == 0);
+    x[i] = quantized ? std::min(127.0f, std::max(-128.0f, std::nearbyint(z))) * s : z * s;
+  }
+  return x;
+}
+
 // Device-resident verification throughput against the card's memory bandwidth (1 GiB of float32),
 // on three kinds of data: a dump on the INT8 grid (Gaussian activations quantized, saturating at
 // the ends: what verify meets most) and a stress mix (10% off grid, 4% out of range, NaN/Inf).
 static int benchVerify(bool withCpu) {
   const size_t n = (size_t)1 << 28, period = (size_t)1 << 24;
   const float s = 0.0121623231f;
-  std::mt19937 rng(5);
-  std::normal_distribution<float> nd(0.0f, 30.0f);
-  std::vector<float> onGrid(period);
-  for (auto& v : onGrid) v = std::min(127.0f, std::max(-128.0f, std::nearbyint(nd(rng)))) * s;
-  // And FP32 activations never quantized (every element off the grid): the worst case.
-  std::vector<float> raw(period);
-  for (auto& v : raw) v = nd(rng) * s;
-  const std::vector<std::pair<const char*, std::vector<float>>> sets = {
-      {"on-grid dump", onGrid}, {"stress mix", makeData(period, s, 11, false)}, {"unquantized fp32", raw}};
+  const std::vector<std::pair<const char*, std::vector<float>>> sets = {{"on-grid dump", makeDump(period, s, Dump::kOnGrid, 5)},
+                                                                     {"stress mix", makeData(period, s, 11, false)},
+                                                                     {"unquantized fp32", makeDump(period, s, Dump::kUnquantized, 5)}};
   std::vector<float> big(n);
   for (const auto& set : sets) {
     for (size_t i = 0; i < n; i++) big[i] = set.second[i & (period - 1)];
@@ -110,6 +119,7 @@ int main(int argc, char** argv) {
   struct Case {
     const char* name; size_t n; std::vector<float> scales; int64_t inner; bool ties;
     int worst = 10; int32_t zp = 0; int qmin = -128, qmax = 127; bool codes = false; float dataScale = 0;
+    int dump = -1;  // a Dump kind instead of makeData's mix
   };
   std::vector<Case> cases = {
     {"per-tensor 3M", 3000017, {0.0121623231f}, 1, false},
@@ -123,12 +133,19 @@ int main(int argc, char** argv) {
     {"tiny: 5 elements", 5, {0.0121623231f}, 1, false},
     {"empty", 0, {0.0121623231f}, 1, false},
     {"quotient overflows (scale 1e-36)", 100003, {1e-36f}, 1, false, 10, 0, -128, 127, false, 10.0f},
+    // Large enough for many iterations per warp: the CUDA kernel's on-grid, dense and per-element paths.
+    {"on-grid dump 12M", 12000003, {0.0121623231f}, 1, false, 10, 0, -128, 127, false, 0, (int)Dump::kOnGrid},
+    {"unquantized 12M", 12000001, {0.0121623231f}, 1, false, 10, 0, -128, 127, false, 0, (int)Dump::kUnquantized},
+    {"alternating runs 12M, worst 20", 12000000, {0.0121623231f}, 1, false, 20, 0, -128, 127, false, 0, (int)Dump::kAlternating},
+    {"stress mix 12M, zero point -5", 12000002, {0.0121623231f}, 1, false, 10, -5, -128, 127},
+    {"on-grid dump 12M, scale 2^-6 (no artifacts)", 12000003, {0.015625f}, 1, false, 10, 0, -128, 127, false, 0, (int)Dump::kOnGrid},
   };
   for (int c = 0; c < 1536; c++) cases[1].scales.push_back(0.001f + 0.0001f * (float)(c % 97));
   for (auto& cs : cases) {
     ql::GridParams p; p.scales = cs.scales; p.zeroPoints.assign(cs.scales.size(), cs.zp); p.inner = cs.inner;
     p.worstK = cs.worst; p.qmin = cs.qmin; p.qmax = cs.qmax; p.inputIsCodes = cs.codes;
-    auto x = makeData(cs.n, cs.dataScale > 0 ? cs.dataScale : cs.scales[0], 7, cs.ties);
+    const float dataScale = cs.dataScale > 0 ? cs.dataScale : cs.scales[0];
+    auto x = cs.dump >= 0 ? makeDump(cs.n, dataScale, (Dump)cs.dump, 7) : makeData(cs.n, dataScale, 7, cs.ties);
     if (cs.codes) for (auto& v : x) if (std::isfinite(v)) v = std::nearbyint(v);
     ql::GridAcc one, many;
     ql::verifyRange(x.data(), (int64_t)x.size(), 0, p, one);

@@ -394,11 +394,40 @@ __global__ void __launch_bounds__(256, QL_VERIFY_MIN_BLOCKS) verifyKernel(const 
   if (kSharedHist) flushCodes(sh + kWarps * kDevBins, kWarps, bins, globalHist);
 }
 
-// One more at a shared address when `when` holds: predicated in PTX, since a branch around an asm
-// statement stays a branch (and a convergence barrier) per element.
-__device__ __forceinline__ void sharedIncrementIf(bool when, unsigned addr) {
-  asm volatile("{ .reg .pred p; setp.ne.u32 p, %1, 0; @p red.shared.add.u32 [%0], 1; }" :: "r"(addr), "r"((unsigned)when) : "memory");
+// One more at a shared address. Unconditional: a predicated increment compiles to a branch and a
+// convergence barrier per element, so callers that count nothing aim at a spare counter of their own lane.
+__device__ __forceinline__ void sharedIncrement(unsigned addr) {
+  asm volatile("red.shared.add.u32 [%0], 1;" :: "r"(addr) : "memory");
 }
+
+// Deviation bins by the deviation's exponent. A binade holds at most one decade bound (a decade is
+// 3.3 binades), so an element's bin is its binade's lower bin, or the upper one above the bound.
+// Entry 256 adds nothing (elements that are not counted). Built by every block from devBin itself.
+struct DevBinTable {
+  unsigned bound[257];
+  unsigned long long inc[257][2];  // packed-register increments (7 bits per bin) at and above the bound
+
+  __device__ void build() {
+    for (int e = threadIdx.x; e < 257; e += blockDim.x) {
+      if (e == 256) { bound[e] = ~0u; inc[e][0] = inc[e][1] = 0; continue; }
+      const unsigned lo = (unsigned)e << 23, hi = lo | 0x7fffffu;
+      const int bl = devBin(__uint_as_float(lo)), bh = devBin(__uint_as_float(hi));
+      unsigned a = hi;
+      if (bl != bh) {  // the last bit pattern still in the lower bin
+        a = lo;
+        for (unsigned b = hi; b - a > 1;) { const unsigned m = a + (b - a) / 2; if (devBin(__uint_as_float(m)) == bl) a = m; else b = m; }
+      }
+      bound[e] = a;
+      inc[e][0] = 1ull << (7 * bl);
+      inc[e][1] = 1ull << (7 * bh);
+    }
+  }
+  // The packed increment for a non-negative deviation (or NaN), or nothing when !counted.
+  __device__ __forceinline__ unsigned long long of(float dev, bool counted) const {
+    const unsigned b = __float_as_uint(dev), e = counted ? b >> 23 : 256u;
+    return inc[e][b > bound[e]];
+  }
+};
 
 // ---- per-tensor scale, small code range: the common case, in a leaner pass ----------------------
 //
@@ -421,19 +450,70 @@ struct CodeBin {
 // One iteration's eight elements, when the whole warp can use Markstein's division: on-grid
 // elements with codes in range are counted (and, while the worst list can still take them, ranked
 // by their deviation against thrDev); the others are flagged for the per-element path.
+// fl32(v/s) by Markstein's division (callers have checked the warp's magnitudes), its rint, the
+// grid point fl32(qr*s) and the code's bin.
+struct GridPoint {
+  float r, qr, back; unsigned bin;
+  __device__ __forceinline__ GridPoint(float v, const KParams& p, const CodeBin& cb) {
+    const float q0 = __fmul_rn(v, p.inv);
+    r = __fmaf_rn(__fmaf_rn(-q0, p.s, v), p.inv, q0);
+    qr = rintf(r);
+    back = __fmul_rn(qr, p.s);
+    bin = cb.of(qr);
+  }
+};
+
+// The worst-list rank key in 32 bits: tier in the top two, the deviation's bits below (every finite
+// deviation is at most 0.5, under 2^30; an overflowing quotient's NaN is clamped just above them).
+// Orders as rankKey does.
+__device__ __forceinline__ unsigned rankKey32(unsigned long long key) {
+  return (unsigned)(key >> 32) << 30 | min((unsigned)key, 0x3fffffffu);
+}
+
+// One iteration's eight elements: on-grid elements with codes in range are counted (and, while the
+// worst list can still take them, ranked by their code's deviation against thrDev); the others are
+// flagged for the per-element path. No magnitude check is needed: whatever Markstein's quotient
+// gives, fl32(qr*s) == v with qr a code in range means v is that code's grid point (the product is
+// a normal float for s in [2^-60, 2^60], and distinct codes have distinct points), and every other
+// element is classified again with the IEEE division where needed.
 template <bool kRankGrid>
 __device__ __forceinline__ void countOnGrid(const float (&v)[8], const KParams& p, const CodeBin& cb, unsigned bins, unsigned gridAddr,
-                                            float thrDev, unsigned& other, unsigned& cand) {
+                                            unsigned spareAddr, const float* codeDev, float thrDev, unsigned& other, unsigned& cand) {
 #pragma unroll
   for (int j = 0; j < 8; j++) {
-    const float q0 = __fmul_rn(v[j], p.inv);
-    const float r = __fmaf_rn(__fmaf_rn(-q0, p.s, v[j]), p.inv, q0);
-    const float qr = rintf(r);
-    const unsigned bin = cb.of(qr);
-    const bool on = __fmul_rn(qr, p.s) == v[j] && bin < bins;
-    sharedIncrementIf(on, gridAddr + 4u * bin);
+    const GridPoint g(v[j], p, cb);
+    const bool on = g.back == v[j] && g.bin < bins;
+    sharedIncrement(on ? gridAddr + 4u * g.bin : spareAddr);
     other |= (unsigned)!on << j;
-    if (kRankGrid) cand |= (unsigned)(on && fabsf(__fsub_rn(r, qr)) > thrDev) << j;
+    if (kRankGrid) cand |= (unsigned)(on && codeDev[g.bin] > thrDev) << j;
+  }
+}
+
+// The same eight elements when many are off the grid: everything per element, without branches
+// (for warps whose magnitudes allow Markstein's division: the deviations come from the quotient).
+// On-grid elements with codes in range are still only counted by code; the rest are accounted as
+// verifyKernel does. Out-of-range and non-finite elements are flagged (rare) for countRare.
+__device__ __forceinline__ void countEach(const float (&v)[8], const KParams& p, const CodeBin& cb, unsigned bins, unsigned gridAddr,
+                                         unsigned otherAddr, unsigned spareAddr, const DevBinTable& dt, unsigned thr32, ThreadAcc& a,
+                                         unsigned& other, unsigned& rareMask, unsigned& cand) {
+#pragma unroll
+  for (int j = 0; j < 8; j++) {
+    const GridPoint g(v[j], p, cb);
+    const bool finite = fabsf(v[j]) < INFINITY, inRange = g.bin < bins, onGrid = g.back == v[j];
+    const bool on = onGrid && inRange;  // onGrid is false for non-finite values
+    const float dev = fabsf(__fsub_rn(g.r, g.qr));
+    sharedIncrement(finite && inRange ? (on ? gridAddr : otherAddr) + 4u * g.bin : spareAddr);
+    const bool counted = !on && finite;
+    a.tol += counted && dev > p.tol;
+    a.maxDev = fmaxf(a.maxDev, counted ? dev : 0.0f);  // fmaxf ignores an overflowing quotient's NaN
+    a.maxRecon = fmaxf(a.maxRecon, counted ? fabsf(__fsub_rn(g.back, v[j])) : 0.0f);
+    a.devPacked += dt.of(dev, counted);
+    a.art += counted && onGrid && dev != 0.0f;
+    a.off += counted && !onGrid;
+    other |= (unsigned)!on << j;
+    rareMask |= (unsigned)!(finite && inRange) << j;
+    const unsigned tier = !finite ? 3u : !onGrid ? 2u : dev != 0.0f ? 1u : 0u;
+    cand |= (unsigned)((tier << 30 | (finite ? min(__float_as_uint(dev), 0x3fffffffu) : 0u)) > thr32) << j;
   }
 }
 
@@ -451,23 +531,36 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
   unsigned* devH = sh;
   unsigned* gridH = sh + kWarps * kDevBins;
   unsigned* otherH = gridH + kWarps * bins;
+  unsigned* spare = otherH + bins;  // one per thread: the increments of elements counted nowhere
+  float* codeDev = reinterpret_cast<float*>(spare + blockDim.x);  // each code's grid-point deviation, -1 for none
   for (int i = threadIdx.x; i < kWarps * (kDevBins + bins) + bins; i += blockDim.x) sh[i] = 0;
+  for (int b = threadIdx.x; b < bins; b += blockDim.x) {
+    float d;
+    codeDev[b] = gridPointDeviation(p.qmin + b, p.s, (int32_t)p.fzp, d) ? d : -1.0f;
+  }
   __shared__ RareShared rare;
+  __shared__ DevBinTable devTable;
   if (threadIdx.x == 0) rare = RareShared{0, 0, 0, 0, floatKey(INFINITY), floatKey(-INFINITY)};
+  devTable.build();
   __syncthreads();
+  const unsigned spareAddr = (unsigned)__cvta_generic_to_shared(spare + threadIdx.x);
   unsigned* myDev = devH + warp * kDevBins;
   const unsigned gridAddr = (unsigned)__cvta_generic_to_shared(gridH + warp * bins);
   const unsigned otherAddr = (unsigned)__cvta_generic_to_shared(otherH);
   const CodeBin cb(p);
   const float fqmin = (float)p.qmin, fqmax = (float)p.qmax;
-  // Markstein's division is exact for |v| in [2^-60, 2^60] and for zero. Per element: the smallest
-  // of 2|bits| - 2 (zero wraps to the top) and the largest |v|.
-  const unsigned tinyLimit = 2u * __float_as_uint(0x1p-60f) - 2u;
+  // Markstein's division is exact for |v| in [2^-60, 2^60], for zero, and gives a NaN quotient for
+  // Inf and NaN, which are classified without it. Per element, on 2|bits|: the smallest of
+  // 2|bits| - 2 (zero wraps to the top) and the largest of 2|bits| + 2^24 (Inf and NaN wrap to the bottom).
+  constexpr unsigned kNonFiniteWrap = 0x01000000u;
+  const unsigned tinyLimit = 2u * __float_as_uint(0x1p-60f) - 2u, hugeLimit = 2u * __float_as_uint(0x1p60f) + kNonFiniteWrap;
 
   ThreadAcc a;
   WarpList wl;
   float thrDev = 0.0f;                              // on-grid candidates need a deviation above this
   bool rankGrid = K > 0 && maxGridDev > 0.0f;       // ... and none qualifies once thrDev >= maxGridDev
+  unsigned thr32 = 0;                               // rankKey32 of the K-th entry: candidates rank above it
+  bool dense = false;                               // the last iteration had many elements off the grid
   const float4* x4 = reinterpret_cast<const float4*>(x);
   const long long groups = (n + 3) / 4;
   const long long stride = (long long)gridDim.x * kWarps * 64;
@@ -476,21 +569,49 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
   float4 na = loadGroup(x, x4, base + lane, n), nb = loadGroup(x, x4, base + 32 + lane, n);
   for (; base < groups; base += stride) {
     const float v[8] = {na.x, na.y, na.z, na.w, nb.x, nb.y, nb.z, nb.w};
-    na = loadGroup(x, x4, base + stride + lane, n);  // in flight while these are classified
-    nb = loadGroup(x, x4, base + stride + 32 + lane, n);
-    auto index = [&](int j) { return (base + lane + (j >> 2) * 32) * 4 + (j & 3); };
-    unsigned tiny = ~0u;
-    float huge = 0.0f;
-#pragma unroll
-    for (int j = 0; j < 8; j++) { tiny = min(tiny, __float_as_uint(v[j]) * 2u - 2u); huge = fmaxf(huge, fabsf(v[j])); }
-    const bool lean = (base + 64) * 4 <= n && !__any_sync(kFull, tiny < tinyLimit || huge > 0x1p60f);
-    unsigned other = 0, cand = 0;
-    if (lean) {
-      if (rankGrid) countOnGrid<true>(v, p, cb, (unsigned)bins, gridAddr, thrDev, other, cand);
-      else countOnGrid<false>(v, p, cb, (unsigned)bins, gridAddr, thrDev, other, cand);
+    // The next iteration's data, in flight while these are classified; checked only near the end.
+    if ((base + stride + 64) * 4 <= n) {
+      na = __ldcs(x4 + base + stride + lane);
+      nb = __ldcs(x4 + base + stride + 32 + lane);
     } else {
+      na = loadGroup(x, x4, base + stride + lane, n);
+      nb = loadGroup(x, x4, base + stride + 32 + lane, n);
+    }
+    auto index = [&](int j) { return (base + lane + (j >> 2) * 32) * 4 + (j & 3); };
+    const bool full = (base + 64) * 4 <= n;
+    bool markstein = false;
+    if (full && dense) {
+      unsigned tiny = ~0u, huge = 0u;
 #pragma unroll
-      for (int j = 0; j < 8; j++) other |= (unsigned)(index(j) < n) << j;
+      for (int j = 0; j < 8; j++) {
+        const unsigned twice = __float_as_uint(v[j]) * 2u;  // 2|bits|: the sign shifted out
+        tiny = min(tiny, twice - 2u);
+        huge = max(huge, twice + kNonFiniteWrap);
+      }
+      markstein = !__any_sync(kFull, tiny < tinyLimit || huge > hugeLimit);
+    }
+    unsigned other = 0, cand = 0;  // elements for the per-element path; worst-list candidates
+    if (markstein) {
+      unsigned offGrid = 0, rareMask = 0;
+      countEach(v, p, cb, (unsigned)bins, gridAddr, otherAddr, spareAddr, devTable, K > 0 ? thr32 : ~0u, a, offGrid, rareMask, cand);
+      dense = __popc(__reduce_or_sync(kFull, offGrid)) > 2;  // as below
+      if (__any_sync(kFull, rareMask)) {
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+          const bool flagged = rareMask >> j & 1;
+          if (__any_sync(kFull, flagged)) countRare(v[j], classify(v[j], p.start + index(j), p), flagged, p, lane, a, &rare);
+        }
+      }
+    } else {
+      if (full && !dense && rankGrid) countOnGrid<true>(v, p, cb, (unsigned)bins, gridAddr, spareAddr, codeDev, thrDev, other, cand);
+      else if (full && !dense) countOnGrid<false>(v, p, cb, (unsigned)bins, gridAddr, spareAddr, codeDev, thrDev, other, cand);
+      else {
+#pragma unroll
+        for (int j = 0; j < 8; j++) other |= (unsigned)(index(j) < n) << j;
+      }
+      // Next iteration branch-free if more than two of this one's eight slots needed the per-element
+      // path somewhere in the warp (each such slot costs a whole warp's pass).
+      dense = __popc(__reduce_or_sync(kFull, other)) > 2;
     }
     if (__any_sync(kFull, other)) {
 #pragma unroll
@@ -502,7 +623,7 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
         const bool on = flagged && e.finite && e.cls != kOffGrid && inRange;
         const bool rest = flagged && !on;
         const unsigned bin = (unsigned)((int)e.q - p.qmin);
-        sharedIncrementIf(on || (rest && e.finite && inRange), (on ? gridAddr : otherAddr) + 4u * bin);
+        sharedIncrement(on || (rest && e.finite && inRange) ? (on ? gridAddr : otherAddr) + 4u * bin : spareAddr);
         if (rest && e.finite) {
           a.tol += e.dev > p.tol;
           a.maxDev = fmaxf(a.maxDev, e.dev);  // fmaxf ignores an overflowing quotient's NaN, as the CPU does
@@ -513,23 +634,27 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
         }
         const bool rareHere = rest && !(e.finite && inRange);
         if (__any_sync(kFull, rareHere)) countRare(v[j], e, rareHere, p, lane, a, &rare);
-        cand |= (unsigned)(flagged && K > 0 && rankKey(e) > wl.thrKey) << j;
+        cand |= (unsigned)(flagged && rankKey(e) > wl.thrKey) << j;
       }
     }
     if (K > 0 && __any_sync(kFull, cand)) {
+      // Against the threshold the iteration began with: every element here has a higher index than
+      // the list's entries then, but not than the entries this loop adds.
+      const unsigned long long thrStart = wl.thrKey;
 #pragma unroll
       for (int j = 0; j < 8; j++) {
-        const bool flagged = cand >> j & 1;
-        if (!__any_sync(kFull, flagged)) continue;
-        const long long flat = p.start + index(j);
+        if (!__any_sync(kFull, cand >> j & 1)) continue;
+        const long long i = index(j), flat = p.start + i;
         const Elem e = classify(v[j], flat, p);
         const unsigned long long key = rankKey(e);
+        const bool flagged = (cand >> j & 1) && i < n && key > thrStart;
         wl.offer(flagged && ranksAbove(key, flat, wl.thrKey, wl.thrIdx), Entry{key, flat, v[j], e.q}, K, lane);
       }
       // Later elements have higher indices: one ranks above the K-th entry only with a higher key.
       const unsigned tier = (unsigned)(wl.thrKey >> 32);
       thrDev = tier == 0 ? 0.0f : __uint_as_float((unsigned)wl.thrKey);
       rankGrid = tier <= 1 && thrDev < maxGridDev;
+      thr32 = rankKey32(wl.thrKey);
     }
     if (++sinceFlush == 15) { flushDev(a.devPacked, myDev); sinceFlush = 0; }  // 15 * 8 < 128 per packed bin
   }
@@ -767,7 +892,7 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   if (onGridPass) {
     for (int b = 0; b < bins; b++) { float d; if (gridPointDeviation(p.qmin + b, kp.s, zp, d)) maxGridDev = std::max(maxGridDev, d); }
   }
-  const size_t shmem = onGridPass ? (kWarps * (size_t)(kDevBins + bins) + bins) * sizeof(unsigned int)
+  const size_t shmem = onGridPass ? (kWarps * (size_t)(kDevBins + bins) + 2 * (size_t)bins + 256) * sizeof(unsigned int)
                                   : (kWarps * kDevBins + (shared ? kWarps * (size_t)bins : 0)) * sizeof(unsigned int);
   auto kernel = shared ? (fast ? verifyKernel<true, true> : verifyKernel<true, false>) : (fast ? verifyKernel<false, true> : verifyKernel<false, false>);
   // As many blocks as fit on the GPU at once (each loops over the data), fewer for small inputs.
