@@ -186,6 +186,15 @@ __device__ __forceinline__ int warpMaxInt(int v) {
 #endif
 }
 
+__device__ __forceinline__ unsigned warpOr(unsigned v) {
+#if __CUDA_ARCH__ >= 800
+  return __reduce_or_sync(kFull, v);
+#else
+  for (int off = 16; off > 0; off >>= 1) v |= __shfl_xor_sync(kFull, v, off);
+  return v;
+#endif
+}
+
 __device__ __forceinline__ void flushDev(unsigned long long& packed, unsigned int* devH) {
   if (!packed) return;
 #pragma unroll
@@ -594,7 +603,7 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
     if (markstein) {
       unsigned offGrid = 0, rareMask = 0;
       countEach(v, p, cb, (unsigned)bins, gridAddr, otherAddr, spareAddr, devTable, K > 0 ? thr32 : ~0u, a, offGrid, rareMask, cand);
-      dense = __popc(__reduce_or_sync(kFull, offGrid)) > 2;  // as below
+      dense = __popc(warpOr(offGrid)) > 2;  // as below
       if (__any_sync(kFull, rareMask)) {
 #pragma unroll
         for (int j = 0; j < 8; j++) {
@@ -611,7 +620,7 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
       }
       // Next iteration branch-free if more than two of this one's eight slots needed the per-element
       // path somewhere in the warp (each such slot costs a whole warp's pass).
-      dense = __popc(__reduce_or_sync(kFull, other)) > 2;
+      dense = __popc(warpOr(other)) > 2;
     }
     if (__any_sync(kFull, other)) {
 #pragma unroll
