@@ -169,28 +169,18 @@ struct RareShared {
 __device__ __forceinline__ int floatKey(float f) { int k = __float_as_int(f); return k >= 0 ? k : k ^ 0x7fffffff; }
 __device__ __forceinline__ float keyFloat(int k) { return __int_as_float(k >= 0 ? k : k ^ 0x7fffffff); }
 
-__device__ __forceinline__ int warpMinInt(int v) {
+// min, max or | over the warp: one instruction from sm_80 on, shuffles before.
+enum class WarpOp { kMin, kMax, kOr };
+template <WarpOp op, typename T> __device__ __forceinline__ T warpReduce(T v) {
 #if __CUDA_ARCH__ >= 800
-  return __reduce_min_sync(kFull, v);
+  if constexpr (op == WarpOp::kMin) return __reduce_min_sync(kFull, v);
+  else if constexpr (op == WarpOp::kMax) return __reduce_max_sync(kFull, v);
+  else return __reduce_or_sync(kFull, v);
 #else
-  for (int off = 16; off > 0; off >>= 1) v = min(v, __shfl_xor_sync(kFull, v, off));
-  return v;
-#endif
-}
-__device__ __forceinline__ int warpMaxInt(int v) {
-#if __CUDA_ARCH__ >= 800
-  return __reduce_max_sync(kFull, v);
-#else
-  for (int off = 16; off > 0; off >>= 1) v = max(v, __shfl_xor_sync(kFull, v, off));
-  return v;
-#endif
-}
-
-__device__ __forceinline__ unsigned warpOr(unsigned v) {
-#if __CUDA_ARCH__ >= 800
-  return __reduce_or_sync(kFull, v);
-#else
-  for (int off = 16; off > 0; off >>= 1) v |= __shfl_xor_sync(kFull, v, off);
+  for (int off = 16; off > 0; off >>= 1) {
+    const T o = __shfl_xor_sync(kFull, v, off);
+    v = op == WarpOp::kMin ? min(v, o) : op == WarpOp::kMax ? max(v, o) : (T)(v | o);
+  }
   return v;
 #endif
 }
@@ -240,7 +230,7 @@ __device__ __forceinline__ void countRare(float v, const Elem& e, bool active, c
   }
   const unsigned lo = __ballot_sync(kFull, oor && e.q < (float)p.qmin), hi = __ballot_sync(kFull, oor && !(e.q < (float)p.qmin));
   const unsigned nans = __ballot_sync(kFull, active && isnan(v)), infs = __ballot_sync(kFull, active && isinf(v));
-  const int kmin = warpMinInt(oor ? floatKey(e.q) : 0x7fffffff), kmax = warpMaxInt(oor ? floatKey(e.q) : (int)0x80000000);
+  const int kmin = warpReduce<WarpOp::kMin>(oor ? floatKey(e.q) : 0x7fffffff), kmax = warpReduce<WarpOp::kMax>(oor ? floatKey(e.q) : (int)0x80000000);
   if (lane == 0) {
     if (lo) atomicAdd(&rare->oorLo, (unsigned)__popc(lo));
     if (hi) atomicAdd(&rare->oorHi, (unsigned)__popc(hi));
@@ -445,8 +435,9 @@ struct DevBinTable {
 // (nearly all of a quantized dump) are only counted, per code, in a histogram of their own, and
 // their statistics are derived from it on the host (gridPointDeviation). What remains per element:
 // the division, rint, the product, one comparison, one shared increment. The other elements (off
-// the grid, out of range, non-finite) and whole iterations that need the IEEE division or hold the
-// tensor's end are handled per element as in verifyKernel, in warp-uniform branches.
+// the grid, out of range, non-finite) and the iteration that holds the tensor's end are handled per
+// element as in verifyKernel, in warp-uniform branches; warps that meet many off-grid elements
+// switch to a branch-free path (countEach) while their magnitudes allow Markstein's division.
 
 // The bin (code - qmin) of code qr + zp, for |code| < 2^22, through the bits of qr + zp + 1.5*2^23;
 // codes of larger magnitude (and NaN) give values far outside [0, bins).
@@ -456,9 +447,6 @@ struct CodeBin {
   __device__ __forceinline__ unsigned of(float qr) const { return __float_as_uint(__fadd_rn(qr, offset)) - bias; }
 };
 
-// One iteration's eight elements, when the whole warp can use Markstein's division: on-grid
-// elements with codes in range are counted (and, while the worst list can still take them, ranked
-// by their deviation against thrDev); the others are flagged for the per-element path.
 // fl32(v/s) by Markstein's division (callers have checked the warp's magnitudes), its rint, the
 // grid point fl32(qr*s) and the code's bin.
 struct GridPoint {
@@ -603,7 +591,7 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
     if (markstein) {
       unsigned offGrid = 0, rareMask = 0;
       countEach(v, p, cb, (unsigned)bins, gridAddr, otherAddr, spareAddr, devTable, K > 0 ? thr32 : ~0u, a, offGrid, rareMask, cand);
-      dense = __popc(warpOr(offGrid)) > 2;  // as below
+      dense = __popc(warpReduce<WarpOp::kOr>(offGrid)) > 2;  // as below
       if (__any_sync(kFull, rareMask)) {
 #pragma unroll
         for (int j = 0; j < 8; j++) {
@@ -620,7 +608,7 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
       }
       // Next iteration branch-free if more than two of this one's eight slots needed the per-element
       // path somewhere in the warp (each such slot costs a whole warp's pass).
-      dense = __popc(warpOr(other)) > 2;
+      dense = __popc(warpReduce<WarpOp::kOr>(other)) > 2;
     }
     if (__any_sync(kFull, other)) {
 #pragma unroll
@@ -897,9 +885,10 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   // The on-grid pass derives its on-grid elements' statistics from their codes: the largest
   // deviation any code can have bounds which of them can still enter the worst list.
   const int32_t zp = p.zeroPoints.empty() ? 0 : p.zeroPoints[0];
+  std::vector<float> codeDev(onGridPass ? bins : 0, -1.0f);  // -1: the code has no grid point
   float maxGridDev = 0.0f;
-  if (onGridPass) {
-    for (int b = 0; b < bins; b++) { float d; if (gridPointDeviation(p.qmin + b, kp.s, zp, d)) maxGridDev = std::max(maxGridDev, d); }
+  for (int b = 0; b < (int)codeDev.size(); b++) {
+    if (gridPointDeviation(p.qmin + b, kp.s, zp, codeDev[b])) maxGridDev = std::max(maxGridDev, codeDev[b]);
   }
   const size_t shmem = onGridPass ? (kWarps * (size_t)(kDevBins + bins) + 2 * (size_t)bins + 256) * sizeof(unsigned int)
                                   : (kWarps * kDevBins + (shared ? kWarps * (size_t)bins : 0)) * sizeof(unsigned int);
@@ -955,8 +944,8 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   // The on-grid elements counted by code: their deviation is their code's (reconstruction error 0).
   for (int b = 0; b < (int)onGrid.size(); b++) {
     if (!onGrid[b]) continue;
-    float d = 0.0f;
-    if (!gridPointDeviation(p.qmin + b, kp.s, zp, d)) throw std::runtime_error("CUDA verify: an on-grid count for a code that has no grid point");
+    const float d = codeDev[b];
+    if (d < 0.0f) throw std::runtime_error("CUDA verify: an on-grid count for a code that has no grid point");
     part.devHist[devBin(d)] += onGrid[b];
     if (d > p.tolerance) part.offTol += onGrid[b];
     if (d != 0.0f) part.artifacts += onGrid[b];
