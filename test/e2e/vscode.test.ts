@@ -97,6 +97,23 @@ async function openProblems(p: Page) {
   return panel;
 }
 
+/** Waits until the Problems panel's text matches `re`, redrawing the panel every 15 s while it does not. */
+async function problemsMatching(p: Page, re: RegExp, ms: number): Promise<void> {
+  const t0 = Date.now();
+  let text = '';
+  for (let shown = Date.now(); ; await p.waitForTimeout(500)) {
+    text = await p.locator('.markers-panel').innerText().catch(() => '');
+    if (re.test(text)) return;
+    if (Date.now() - t0 > ms) throw new Error(`the Problems panel never matched ${re}: it shows ${JSON.stringify(text.slice(0, 300))}`);
+    if (Date.now() - shown > 15000) {
+      // The status bar item toggles the panel: one click may hide it, openProblems shows it again.
+      await p.locator('[id="status.problems"]').click();
+      await openProblems(p);
+      shown = Date.now();
+    }
+  }
+}
+
 async function until(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
   const t0 = Date.now();
   while (!(await check())) {
@@ -197,8 +214,7 @@ test('explorer: right-click Verify INT8 grid fills the Problems panel and badges
     await p.screenshot({ path: path.join(SHOTS, 'vscode-verify-problems.png') });
     // The file changes on disk (another run's FP32 input lands there): it is verified again by itself.
     fs.copyFileSync(path.join(workspace, 'fp32_input_batchB.pt'), input);
-    await until('the re-verification in Problems', 60000, async () => /off the INT8 grid/.test(await problems.innerText().catch(() => '')));
-    assert.match(await problems.innerText(), /98304 of 98304 values are off the INT8 grid/);
+    await problemsMatching(p, /98304 of 98304 values are off the INT8 grid/, 60000);
     await until('the ✗ badge', 30000, async () => (await decorationOf(p, 'layer23_conv1d_input.pt')).badge.includes('✗'));
   } finally {
     await p.close();
@@ -332,7 +348,7 @@ test('hostile files: verifying a folder of them gives an error per file, runs no
   const before = new Map(cases.map((c) => [c.file, fs.readFileSync(c.file)]));
   const p = await openWorkbench();
   try {
-    const problems = await openProblems(p);
+    await openProblems(p);
     // The folder alone (an earlier scenario may have left two folders selected).
     await row(p, 'hostile').click();
     await contextMenu(p, 'hostile', 'Verify INT8 grid');
@@ -340,7 +356,10 @@ test('hostile files: verifying a folder of them gives an error per file, runs no
     const errors = async (): Promise<number> => Number(/(\d+)/.exec(await p.locator('[id="status.problems"]').innerText())?.[1] ?? 0);
     await until(`${refused.length} error diagnostics`, 120000, async () => (await errors()) >= refused.length)
       .catch(async (e) => { throw new Error(`${e.message}: status bar shows ${await errors()}`); });
-    assert.match(await problems.innerText(), /unsafe pickle|refused|exceeds|truncated|invalid/i);
+    // The status bar counts markers as they arrive; the Problems tree redraws on its own schedule and,
+    // on a loaded machine, was seen still saying 'No problems' after the count was complete. Wait for
+    // the tree itself, and show the panel again (which redraws it) if it stays stale.
+    await problemsMatching(p, /unsafe pickle|refused|exceeds|truncated|invalid/i, 60000);
     // The report lists them as unreadable files, each with its reason.
     const report = await frameWith(p, 'table.report', 60000);
     await report.locator('h3', { hasText: 'Unreadable files' }).waitFor();
