@@ -65,12 +65,17 @@ namespace {
 // Sums of q, saturation and the code range come from the histogram at the end; the out-of-range
 // elements, which it does not hold, are accumulated on their own (rare).
 struct RangeState {
-  std::vector<uint64_t> hist4;  // 4 x bins
+  std::vector<uint64_t> hist4;  // 4 x bins, then 4 spare slots
   uint64_t devHist4[4][kDevBins] = {};
   uint64_t fin = 0, offTol = 0, art = 0, off = 0;
   uint32_t maxDevBits = 0, maxReconBits = 0;  // non-negative floats order as their bits
   OutOfRangeCodes oor;
   uint32_t thrShort = 1;  // candidates for the worst list have a short key at least this
+  // Scratch of verifyRunByCode, kept across the runs of a per-channel tensor.
+  std::vector<uint64_t> plain4;  // 4 x (bins + 1) counts of plain elements by code; the last column is the spare
+  std::vector<float> codeDev;    // a plain element's deviation, by code
+  std::vector<uint32_t> codeKey; // its short key for the worst list (0: exact, never a candidate)
+  std::vector<uint8_t> visit;    // 1 where an element with this index value needs a look of its own
 };
 
 // Never decreases when the worst-list rank increases (tier in the top two bits, then the
@@ -85,24 +90,24 @@ inline uint32_t thresholdOf(const Worst& last) {
 
 // The arithmetic here must be IEEE single precision with no contraction (the build passes
 // -ffp-contract=off): fl32(x/s), rint (round half to even), fl32(q*s) are the definitions.
-// Work goes in blocks of 512: a branch-free pass (vectorized by the compiler) classifies every
+// Classifies and counts the m <= kBlock elements xb[0..m), the i-th of which has flat index
+// first + (offs ? offs[i] : i): a branch-free pass (vectorized by the compiler) classifies every
 // element and counts the common cases; a second pass does what needs memory per element (the
 // histograms) and the rare cases (non-finite, out of range, worst-list candidates).
 // Compiled twice: for AVX2 (8 lanes, unsigned max) and for baseline x86-64, picked at load time.
+constexpr int kBlock = 1024;
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-static void verifyRun(const float* x, int64_t n, int64_t start, float s, int32_t zp, const GridParams& p, GridAcc& acc, RangeState& st) {
+static void verifyBlock(const float* xb, int m, int64_t first, const int32_t* offs, float s, int32_t zp, const GridParams& p, GridAcc& acc, RangeState& st) {
   const int bins = p.qmax - p.qmin + 1;
   const float tol = p.tolerance, fzp = (float)zp, fqmin = (float)p.qmin, fqmax = (float)p.qmax;
-  constexpr int B = 512;
+  constexpr int B = kBlock;
   alignas(64) float qv[B], dv[B];
   alignas(64) uint32_t skey[B];
   alignas(64) uint8_t cls[B];
   alignas(64) int32_t db[B];
-  for (int64_t base = 0; base < n; base += B) {
-    const int m = (int)std::min<int64_t>(B, n - base);
-    const float* xb = x + base;
+  {
     uint32_t fin = 0, offTol = 0, art = 0, off = 0, maxDevBits = st.maxDevBits, maxReconBits = st.maxReconBits;
     // Three straight-line loops the compiler vectorizes: classify, then count, then key.
     alignas(64) float rv[B];
@@ -146,6 +151,13 @@ static void verifyRun(const float* x, int64_t n, int64_t start, float s, int32_t
       skey[i] = tier ? shortKey(tier, dv[i]) : 0u;
     }
     st.fin += fin; st.offTol += offTol; st.art += art; st.off += off; st.maxDevBits = maxDevBits; st.maxReconBits = maxReconBits;
+    // In range or not is decided with selects, not a branch: the elements verifyRunByCode gathers
+    // here mix both about evenly in dumps scaled too finely. Out-of-range codes go to a spare slot
+    // per lane and are listed for the loop after this one.
+    // (GCC turns a plain select between the two slots into a branch, hence the masks.)
+    alignas(64) int32_t outs[B];
+    int nOut = 0;
+    uint64_t* hist = st.hist4.data();
     for (int i = 0; i < m; i++) {
       const uint8_t c = cls[i];
       const int lane = i & 3;
@@ -153,38 +165,157 @@ static void verifyRun(const float* x, int64_t n, int64_t start, float s, int32_t
         if (xb[i] != xb[i]) acc.nan++; else acc.inf++;
       } else {
         st.devHist4[lane][db[i]]++;
-        const float q = qv[i];
-        if (q >= fqmin && q <= fqmax) {
-          st.hist4[(size_t)lane * bins + (size_t)((int)q - p.qmin)]++;
-        } else {
-          OutOfRangeCodes& o = st.oor;
-          const double qd = q;
-          if (o.lo + o.hi == 0) o.min = o.max = qd;
-          o.min = qd < o.min ? qd : o.min;
-          o.max = qd > o.max ? qd : o.max;
-          if (q < fqmin) o.lo++; else o.hi++;
-          o.sum += qd; o.sum2 += qd * qd;  // integer-valued: exact
-        }
+        const float q = qv[i];  // integer-valued or +-inf (an overflowing quotient), never NaN
+        const bool in = q >= fqmin && q <= fqmax;
+        const int32_t code = (int32_t)(std::min(std::max(q, fqmin), fqmax) - fqmin);
+        const int32_t inSlot = lane * bins + code, outSlot = 4 * bins + lane;
+        hist[outSlot ^ ((inSlot ^ outSlot) & -(int32_t)in)]++;
+        outs[nOut] = i; nOut += !in;
       }
       if (skey[i] >= st.thrShort && p.worstK > 0) {
-        const Worst w = c == kNonFinite ? Worst{start + base + i, xb[i], 0.0f, 0.0f, kNonFinite} : Worst{start + base + i, xb[i], qv[i], dv[i], c};
+        const int64_t index = first + (offs ? offs[i] : i);
+        const Worst w = c == kNonFinite ? Worst{index, xb[i], 0.0f, 0.0f, kNonFinite} : Worst{index, xb[i], qv[i], dv[i], c};
         if ((int)acc.worst.size() < p.worstK || worseThan(w, acc.worst.back())) {
           insertWorst(acc.worst, w, p.worstK);
           if ((int)acc.worst.size() == p.worstK) st.thrShort = thresholdOf(acc.worst.back());
         }
       }
     }
+    // Out-of-range codes, in element order (their sums are integer-valued, so exact, or infinite).
+    OutOfRangeCodes& o = st.oor;
+    for (int k = 0; k < nOut; k++) {
+      const float q = qv[outs[k]];
+      const double qd = q;
+      if (o.lo + o.hi == 0) o.min = o.max = qd;
+      o.min = qd < o.min ? qd : o.min;
+      o.max = qd > o.max ? qd : o.max;
+      o.lo += q < fqmin;
+      o.hi += !(q < fqmin);
+      o.sum += qd; o.sum2 += qd * qd;
+    }
   }
+}
+
+static void verifyRun(const float* x, int64_t n, int64_t start, float s, int32_t zp, const GridParams& p, GridAcc& acc, RangeState& st) {
+  for (int64_t base = 0; base < n; base += kBlock) verifyBlock(x + base, (int)std::min<int64_t>(kBlock, n - base), start + base, nullptr, s, zp, p, acc, st);
+}
+
+// A plain element (on the grid, code in range: counted by verifyRunByCode) whose code's key could
+// enter the worst list: offered to it, as verifyBlock would.
+static void offerPlain(float v, int64_t index, float s, float fzp, const GridParams& p, GridAcc& acc, RangeState& st) {
+  const float r = v / s, qr = rintDet(r), d = __builtin_fabsf(r - qr);
+  if (d == 0.0f || shortKey(1u, d) < st.thrShort) return;
+  const Worst w{index, v, qr + fzp, d, kFp32Artifact};
+  if ((int)acc.worst.size() < p.worstK || worseThan(w, acc.worst.back())) {
+    insertWorst(acc.worst, w, p.worstK);
+    if ((int)acc.worst.size() == p.worstK) st.thrShort = thresholdOf(acc.worst.back());
+  }
+}
+
+// Whether verifyRunByCode can take a run with this scale's zero point: codes and zero points small
+// enough that qr + zp is exact in FP32 (so an element's code determines its qr), a code histogram
+// of bounded size, and float data (integer codes have their own, trivial, path).
+static bool byCodeApplies(const GridParams& p, int32_t zp) {
+  return !p.inputIsCodes && p.qmax - p.qmin < 4096 && zp >= -(1 << 20) && zp <= (1 << 20);
+}
+
+// The same verification as verifyRun, organised around what dumps hold: elements on the grid of s
+// whose code is in range ("plain" elements). A plain element equals fl32((c - zp)·s) for its code c,
+// so its deviation, class, tolerance test and worst-list key depend on c alone
+// (gridPointDeviation): such elements are only counted per code, and their statistics derived
+// once per run from the counts. Per block, a vectorized pass maps each element to its code, or to
+// a spare bin when it is not plain; a scalar pass without data-dependent branches increments the
+// bin's counter (four interleaved histograms) and lists the element where its bin says so: every
+// non-plain element, to be gathered and verified by verifyBlock; a plain one while its code's key
+// could enter the worst list.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, int32_t zp, const GridParams& p, GridAcc& acc, RangeState& st) {
+  const int bins = p.qmax - p.qmin + 1, stride = bins + 1;
+  const float fzp = (float)zp, fqmin = (float)p.qmin, fqmax = (float)p.qmax, fspare = (float)bins;
+  st.plain4.assign((size_t)4 * stride, 0);
+  st.codeDev.assign(bins, 0.0f);
+  st.codeKey.assign(bins, 0u);
+  st.visit.assign(stride, 0);
+  for (int b = 0; b < bins; b++) {
+    float dev;
+    if (gridPointDeviation(p.qmin + b, s, zp, dev)) { st.codeDev[b] = dev; st.codeKey[b] = dev != 0.0f ? shortKey(1u, dev) : 0u; }
+  }
+  // visit[bin]: bit 0 lists the element for verifyBlock (the spare bin), bit 1 offers it to the
+  // worst list (codes whose key reaches the threshold; refreshed when the threshold rises, which
+  // only removes codes, so marks from an older threshold are merely conservative).
+  uint32_t visitThr = 0;
+  auto markVisits = [&] {
+    visitThr = st.thrShort;
+    for (int b = 0; b < bins; b++) st.visit[b] = p.worstK > 0 && st.codeKey[b] >= visitThr ? 2 : 0;
+    st.visit[bins] = 1;
+  };
+  markVisits();
+  uint64_t* h0 = st.plain4.data();
+  uint64_t* h1 = h0 + stride;
+  uint64_t* h2 = h1 + stride;
+  uint64_t* h3 = h2 + stride;
+  const uint8_t* visit = st.visit.data();
+  constexpr int B = kBlock;
+  alignas(64) int32_t bin[B], other[B], offer[B];
+  alignas(64) float gathered[B];
+  for (int64_t base = 0; base < n; base += B) {
+    const int m = (int)std::min<int64_t>(B, n - base);
+    const float* xb = x + base;
+    if (st.thrShort != visitThr) markVisits();
+    for (int i = 0; i < m; i++) {
+      const float v = xb[i];
+      const float qr = rintDet(v / s);
+      const float q = qr + fzp;
+      const bool plain = qr * s == v && q >= fqmin && q <= fqmax;  // false for NaN and +-inf
+      bin[i] = (int32_t)(plain ? q - fqmin : fspare);
+    }
+    int nOther = 0, nOffer = 0, i = 0;
+    auto count = [&](uint64_t* h, int k) {
+      const int32_t b = bin[k];
+      h[b]++;
+      other[nOther] = k; nOther += visit[b] & 1;
+      offer[nOffer] = k; nOffer += visit[b] >> 1;
+    };
+    for (; i + 4 <= m; i += 4) { count(h0, i); count(h1, i + 1); count(h2, i + 2); count(h3, i + 3); }
+    for (; i < m; i++) count(h0, i);
+    for (int k = 0; k < nOffer; k++) offerPlain(xb[offer[k]], start + base + offer[k], s, fzp, p, acc, st);
+    if (nOther) {
+      for (int k = 0; k < nOther; k++) gathered[k] = xb[other[k]];
+      verifyBlock(gathered, nOther, start + base, other, s, zp, p, acc, st);
+    }
+  }
+  // The plain elements' share, from their counts.
+  uint64_t fin = 0, offTol = 0, art = 0;
+  for (int b = 0; b < bins; b++) {
+    const uint64_t cnt = h0[b] + h1[b] + h2[b] + h3[b];
+    if (!cnt) continue;
+    const float dev = st.codeDev[b];
+    fin += cnt;
+    offTol += dev > p.tolerance ? cnt : 0;
+    art += dev != 0.0f ? cnt : 0;
+    st.devHist4[0][devBin(dev)] += cnt;
+    st.maxDevBits = std::max(st.maxDevBits, floatBits(dev));
+    st.hist4[b] += cnt;
+  }
+  st.fin += fin; st.offTol += offTol; st.art += art;
 }
 
 void verifyRange(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc) {
   const int bins = p.qmax - p.qmin + 1;
   RangeState st;
-  st.hist4.assign((size_t)4 * bins, 0);
+  st.hist4.assign((size_t)4 * bins + 4, 0);  // four interleaved code histograms, then a spare slot per lane
   if (p.worstK > 0 && (int)acc.worst.size() == p.worstK) st.thrShort = thresholdOf(acc.worst.back());
+  // Counting by code pays once a run is long enough to amortize deriving each code's statistics.
+  auto run = [&](const float* xs, int64_t len, int64_t first, float s, int32_t zp) {
+    const bool byCode = p.cpuPath == GridParams::CpuPath::kByCode || (p.cpuPath == GridParams::CpuPath::kAuto && len >= 16 * (int64_t)bins);
+    if (byCode && byCodeApplies(p, zp)) verifyRunByCode(xs, len, first, s, zp, p, acc, st);
+    else verifyRun(xs, len, first, s, zp, p, acc, st);
+  };
   const int64_t channels = (int64_t)p.scales.size();
   if (channels <= 1) {
-    verifyRun(x, n, start, p.scales.empty() ? 1.0f : p.scales[0], p.zeroPoints.empty() ? 0 : p.zeroPoints[0], p, acc, st);
+    run(x, n, start, p.scales.empty() ? 1.0f : p.scales[0], p.zeroPoints.empty() ? 0 : p.zeroPoints[0]);
   } else {
     // Per channel: walk runs of constant channel so the inner loop sees one scale.
     int64_t i = 0;
@@ -192,7 +323,7 @@ void verifyRange(const float* x, int64_t n, int64_t start, const GridParams& p, 
       const int64_t flat = start + i;
       const int64_t c = (flat / p.inner) % channels;
       const int64_t runEnd = std::min<int64_t>(n, (flat / p.inner + 1) * p.inner - start);
-      verifyRun(x + i, runEnd - i, flat, p.scales[c], p.zeroPoints[c], p, acc, st);
+      run(x + i, runEnd - i, flat, p.scales[c], p.zeroPoints[c]);
       i = runEnd;
     }
   }

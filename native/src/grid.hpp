@@ -17,6 +17,9 @@ struct GridParams {
   float tolerance = 1e-5f;
   int worstK = 10;
   bool inputIsCodes = false;        // values are already integer codes (int8 tensors): range checks only
+  // Which CPU kernel verifies a run of elements with one scale. Both give identical results; the
+  // tests and the fuzzer compare them. kAuto counts on-grid elements by code where that pays.
+  enum class CpuPath : uint8_t { kAuto, kPerElement, kByCode } cpuPath = CpuPath::kAuto;
 };
 
 struct Worst {
@@ -60,13 +63,26 @@ struct OutOfRangeCodes { uint64_t lo = 0, hi = 0; double sum = 0, sum2 = 0, min 
 void addCodes(GridAcc& acc, const uint64_t* hist, int qmin, int bins, const OutOfRangeCodes& oor, uint64_t finite);
 // Deviation histogram bin, shared by the CPU and CUDA kernels so their histograms agree: 0 for a
 // zero deviation, else 1 + the decade (1e-7, 1e-6, ..., 1e-1 bounds, upper bound inclusive; NaN,
-// from an overflowing quotient, counts as the top bin). A three-level search with selects, no
-// branches: on the GPU a chain of comparisons compiled into divergent branches.
-QL_HD int devBin(float dev) {
+// from an overflowing quotient, counts as the top bin). Two branch-free formulations, each where it
+// compiles best; kernel_test checks that they agree. On the GPU a three-level search with selects
+// (a chain of comparisons compiled into divergent branches there); on the CPU a count of the bounds
+// exceeded, which vectorizes (GCC turned the selects of the search into branches).
+QL_HD int devBinSearch(float dev) {
   const bool a1 = !(dev <= 1e-4f);
   const bool a2 = !(dev <= (a1 ? 1e-2f : 1e-6f));
   const bool a3 = !(dev <= (a1 ? (a2 ? 1e-1f : 1e-3f) : (a2 ? 1e-5f : 1e-7f)));
   return (1 + 4 * (int)a1 + 2 * (int)a2 + (int)a3) & -(int)(dev != 0.0f);
+}
+QL_HD int devBinCount(float dev) {
+  return (int)(dev != 0.0f) + (int)!(dev <= 1e-7f) + (int)!(dev <= 1e-6f) + (int)!(dev <= 1e-5f) + (int)!(dev <= 1e-4f) +
+         (int)!(dev <= 1e-3f) + (int)!(dev <= 1e-2f) + (int)!(dev <= 1e-1f);
+}
+QL_HD int devBin(float dev) {
+#if defined(__CUDA_ARCH__)
+  return devBinSearch(dev);
+#else
+  return devBinCount(dev);
+#endif
 }
 
 // The deviation of an element equal to the grid point of `code` (x = fl32((code - zp) * s)), as the

@@ -139,7 +139,15 @@ int main(int argc, char** argv) {
     {"alternating runs 12M, worst 20", 12000000, {0.0121623231f}, 1, false, 20, 0, -128, 127, false, 0, (int)Dump::kAlternating},
     {"stress mix 12M, zero point -5", 12000002, {0.0121623231f}, 1, false, 10, -5, -128, 127},
     {"on-grid dump 12M, scale 2^-6 (no artifacts)", 12000003, {0.015625f}, 1, false, 10, 0, -128, 127, false, 0, (int)Dump::kOnGrid},
+    // Edges of the by-code CPU kernel: subnormal grid points, a zero point it declines, uint8 codes
+    // with an asymmetric zero point, long per-channel runs, the worst list filled by artifacts alone.
+    {"subnormal scale 1e-40", 300001, {1e-40f}, 1, false},
+    {"zero point 2^21 (per-element kernel; sums of q^2 stay exact)", 2000, {0.0121623231f}, 1, false, 10, 1 << 21, -128, 127},
+    {"uint8 range, zero point 128", 1000003, {0.0121623231f}, 1, false, 10, 128, 0, 255},
+    {"per-channel 96 x 65536, on-grid dump", 96 * 65536, {}, 65536, false, 10, 0, -128, 127, false, 1.0f, (int)Dump::kOnGrid},
+    {"on-grid dump 3M, worst 300", 3000000, {0.0121623231f}, 1, false, 300, 0, -128, 127, false, 0, (int)Dump::kOnGrid},
   };
+  for (int c = 0; c < 96; c++) cases[cases.size() - 2].scales.push_back(0.0121623231f * (1.0f + 0.01f * (float)c));
   for (int c = 0; c < 1536; c++) cases[1].scales.push_back(0.001f + 0.0001f * (float)(c % 97));
   for (auto& cs : cases) {
     ql::GridParams p; p.scales = cs.scales; p.zeroPoints.assign(cs.scales.size(), cs.zp); p.inner = cs.inner;
@@ -147,12 +155,25 @@ int main(int argc, char** argv) {
     const float dataScale = cs.dataScale > 0 ? cs.dataScale : cs.scales[0];
     auto x = cs.dump >= 0 ? makeDump(cs.n, dataScale, (Dump)cs.dump, 7) : makeData(cs.n, dataScale, 7, cs.ties);
     if (cs.codes) for (auto& v : x) if (std::isfinite(v)) v = std::nearbyint(v);
+    // A per-channel dump: codes (generated with scale 1) times each channel's own scale.
+    if (cs.dump >= 0 && cs.scales.size() > 1) for (size_t i = 0; i < x.size(); i++) x[i] *= cs.scales[(i / cs.inner) % cs.scales.size()];
     ql::GridAcc one, many;
     ql::verifyRange(x.data(), (int64_t)x.size(), 0, p, one);
     ql::verifyParallel(x.data(), (int64_t)x.size(), 0, p, many, 8);
     std::string why;
     const bool threadedSame = sameAcc(one, many, why);  // before the message is built: it names the fields
     expect(threadedSame, std::string(cs.name) + ": threaded CPU equals single-threaded (" + why + ")");
+    // The two CPU kernels (per element, and on-grid elements counted by code) agree bit for bit.
+    for (auto path : {ql::GridParams::CpuPath::kPerElement, ql::GridParams::CpuPath::kByCode}) {
+      ql::GridParams q = p;
+      q.cpuPath = path;
+      ql::GridAcc forced;
+      ql::verifyRange(x.data(), (int64_t)x.size(), 0, q, forced);
+      why.clear();
+      const bool pathSame = sameAcc(one, forced, why);
+      expect(pathSame, std::string(cs.name) + (path == ql::GridParams::CpuPath::kByCode ? ": by-code" : ": per-element") +
+                           " CPU kernel equals the default (" + why + ")");
+    }
     expect(one.n + one.nan + one.inf == cs.n, std::string(cs.name) + ": every element counted");
     if (cs.scales.size() == 1) {
       // The worst list holds min(K, eligible) elements, eligible = everything not exactly on the grid.
@@ -177,6 +198,23 @@ int main(int argc, char** argv) {
       const bool cudaSame = sameAcc(one, g, why);
       expect(cudaSame, std::string(cs.name) + ": CUDA equals CPU (" + why + ")");
     }
+  }
+
+  // The two formulations of the deviation bin (GPU: search, CPU: count) agree: around every bound,
+  // at the special values, and on a million random non-negative floats.
+  {
+    std::vector<float> probe = {0.0f, -0.0f, NAN, INFINITY, 1e-45f, 1.17549435e-38f, 0.5f, 1.0f, 1e30f};
+    for (float b : {1e-7f, 1e-6f, 1e-5f, 1e-4f, 1e-3f, 1e-2f, 1e-1f}) {
+      float lo = b, hi = b;
+      for (int k = 0; k < 4; k++) { probe.push_back(lo); probe.push_back(hi); lo = std::nextafter(lo, 0.0f); hi = std::nextafter(hi, 1.0f); }
+    }
+    std::mt19937 brng(5);
+    for (int i = 0; i < 1000000; i++) { uint32_t bits = brng() & 0x7fffffffu; float f; std::memcpy(&f, &bits, 4); probe.push_back(f); }
+    size_t differ = 0;
+    for (float f : probe) differ += ql::devBinSearch(f) != ql::devBinCount(f);
+    expect(differ == 0, "deviation bins: search and count formulations agree (" + std::to_string(differ) + " differ)");
+    expect(ql::devBinCount(0.0f) == 0 && ql::devBinCount(1e-7f) == 1 && ql::devBinCount(std::nextafter(1e-7f, 1.0f)) == 2 &&
+           ql::devBinCount(0.3f) == 8 && ql::devBinCount(NAN) == 8, "deviation bins: bounds inclusive above, NaN in the top bin");
   }
 
   // The GPU's division-free fl32(x/s) must equal IEEE division for every float x.
