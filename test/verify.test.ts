@@ -5,6 +5,7 @@ import { cli } from './cli';
 import { explainValue } from '../src/analysis/explain';
 import { verifyTensor } from '../src/analysis/verify';
 import { openDump } from '../src/formats/open';
+import { readAhead } from '../src/formats/tensor';
 import { discoverScale } from '../src/analysis/scale';
 
 for (const version of TORCH_VERSIONS) {
@@ -146,4 +147,43 @@ test('verify exits 1 and names the failure when values are off the grid', async 
   assert.ok(t.true_offgrid > 0);
   assert.equal(t.worst[0].class, 'off_grid');
   assert.equal(t.scale_source, 'cli');
+});
+
+// Streaming reads the next chunk while the addon verifies this one (two alternating buffers): with
+// chunks small enough to cycle the buffers many times, the result must equal PyTorch's counts.
+test('verify streamed in 1000-element chunks with read-ahead equals PyTorch on the mode2 input', async () => {
+  const want = expected('torch-2.11').mamba_conv1d.grid['mode2/input'];
+  const file = fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d_input.pt');
+  const dump = openDump(file);
+  try {
+    const t = dump.tensors[0];
+    const scale = await discoverScale(file, dump, t);
+    const whole = await verifyTensor(t, scale, { threads: 1, device: 'cpu' });
+    const small = await verifyTensor(t, scale, { threads: 1, device: 'cpu', chunkElements: 1000 });
+    assert.ok(small.n / 1000 > 10, 'many chunks');
+    assert.equal(small.fp32_artifacts + small.true_offgrid, want.offgrid_any);
+    assert.equal(small.saturated_pos, want.sat_pos);
+    assert.equal(small.true_offgrid, want.not_exact_member);
+    assert.deepEqual({ ...small, worst: small.worst.map((w) => w.index) }, { ...whole, worst: whole.worst.map((w) => w.index) });
+  } finally {
+    dump.close();
+  }
+});
+
+test('readAhead asks for the next item before handing out this one, and closes its source when stopped early', async () => {
+  const log: string[] = [];
+  async function* source(): AsyncGenerator<number> {
+    try {
+      for (let i = 0; i < 5; i++) { log.push(`read ${i}`); await new Promise((r) => setTimeout(r, 1)); yield i; }
+    } finally { log.push('closed'); }
+  }
+  const seen: number[] = [];
+  for await (const v of readAhead(source())) {
+    log.push(`use ${v}`);
+    seen.push(v);
+    if (v === 2) break;
+  }
+  assert.deepEqual(seen, [0, 1, 2]);
+  // Item k+1 is being read before item k is used; stopping waits for the read in flight, then closes.
+  assert.deepEqual(log, ['read 0', 'read 1', 'use 0', 'read 2', 'use 1', 'read 3', 'use 2', 'closed']);
 });

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { openDump } from '../formats/open';
 import { DumpFile } from '../formats/dump';
-import { TensorRef, float32Chunks, numelOf } from '../formats/tensor';
+import { TensorRef, float32Chunks, readAhead, numelOf } from '../formats/tensor';
 import { isIntegerDType } from '../formats/dtypes';
 import { FormatError } from '../formats/errors';
 import { loadNative, NativeDiffResult } from '../native/addon';
@@ -60,12 +60,17 @@ async function diffTensors(fileA: string, dumpA: DumpFile, ta: TensorRef, fileB:
   const sb = await discoverScale(fileB, dumpB, tb, { infer: false });
   const codesA = isIntegerDType(ta.dtype), codesB = isIntegerDType(tb.dtype);
   const d = new (loadNative().Differ)({ scaleA: scaleOf(sa) ?? 0, scaleB: scaleOf(sb) ?? 0, codesA, codesB, top: opts.top ?? 10, threads: opts.threads });
-  const ga = float32Chunks(ta), gb = float32Chunks(tb);
-  for (;;) {
-    if (opts.signal?.aborted) throw new CancelledError();
-    const [x, y] = await Promise.all([ga.next(), gb.next()]);
-    if (x.done || y.done) break;
-    await d.push(x.value.values, y.value.values, x.value.start);
+  const ga = readAhead(float32Chunks(ta, undefined, 2)), gb = readAhead(float32Chunks(tb, undefined, 2));
+  try {
+    for (;;) {
+      if (opts.signal?.aborted) throw new CancelledError();
+      const [x, y] = await Promise.all([ga.next(), gb.next()]);
+      if (x.done || y.done) break;
+      await d.push(x.value.values, y.value.values, x.value.start);
+    }
+  } finally {
+    // Waits for the reads in flight (a cancelled diff leaves none behind).
+    await Promise.all([ga.return(undefined), gb.return(undefined)]);
   }
   return {
     dtype_a: ta.dtype, dtype_b: tb.dtype, shape: ta.shape, scale_a: scaleOf(sa), scale_b: scaleOf(sb),

@@ -134,17 +134,40 @@ export async function* float64Chunks(t: TensorRef, chunk = DEFAULT_CHUNK_ELEMENT
 }
 
 /**
- * Streams a tensor's values as FP32 (the numeric kernels' input). One read buffer serves every
- * chunk (fresh 16 MB buffers cost a page fault per page), so each chunk's values are valid only
- * until the consumer asks for the next one.
+ * Streams a tensor's values as FP32 (the numeric kernels' input). Read buffers are reused (fresh
+ * 16 MB buffers cost a page fault per page): with one buffer each chunk's values are valid only
+ * until the consumer asks for the next chunk; with two (for `readAhead`), until it asks for the one
+ * after that.
  */
-export async function* float32Chunks(t: TensorRef, chunk = DEFAULT_CHUNK_ELEMENTS): AsyncGenerator<{ start: number; values: Float32Array }> {
+export async function* float32Chunks(t: TensorRef, chunk = DEFAULT_CHUNK_ELEMENTS, buffers: 1 | 2 = 1): AsyncGenerator<{ start: number; values: Float32Array }> {
   const n = numelOf(t.shape);
-  const reuse = Buffer.allocUnsafeSlow(Math.min(chunk, n) * ITEM_SIZE[t.dtype]);
-  for (let start = 0; start < n; start += chunk) {
+  const reuse = Array.from({ length: n > chunk ? buffers : 1 }, () => Buffer.allocUnsafeSlow(Math.min(chunk, n) * ITEM_SIZE[t.dtype]));
+  for (let start = 0, k = 0; start < n; start += chunk, k++) {
     const count = Math.min(chunk, n - start);
-    const raw = await readRawElements(t, start, count, reuse);
+    const raw = await readRawElements(t, start, count, reuse[k % reuse.length]);
     yield { start, values: decodeToFloat32(t.dtype, raw, t.storage.littleEndian) };
+  }
+}
+
+/**
+ * Yields what `source` yields, asking it for the next item as soon as this one is handed out, so
+ * that reading the next chunk overlaps the consumer's (native, off-thread) work on this one. The
+ * source must keep an item valid until the item after next is asked for: float32Chunks with two
+ * buffers. Stopping early waits for the read in flight and closes the source.
+ */
+export async function* readAhead<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
+  let next: Promise<IteratorResult<T>> | undefined = source.next();
+  try {
+    for (;;) {
+      const r: IteratorResult<T> = await next;
+      next = undefined;
+      if (r.done) return;
+      next = source.next();
+      yield r.value;
+    }
+  } finally {
+    if (next) await next.catch(() => undefined);
+    await source.return(undefined);
   }
 }
 
