@@ -59,6 +59,22 @@ export function writeBigTorchZip(file: string, numel: number): void {
   fs.closeSync(fd);
 }
 
+/** float32 values as a quantized layer dumps them: Gaussian activations (std 30 codes) on the grid of s, saturating at [-128, 127], as an .npy. */
+export function writeDumpNpy(file: string, n: number, s: number): void {
+  const x = new Float32Array(n);
+  let seed = 54321;
+  const rnd = (): number => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed + 0.5) / 2 ** 32; };
+  const sf = Math.fround(s);
+  for (let i = 0; i < n; i += 2) {
+    // Box-Muller: two normals per pair of uniforms.
+    const r = Math.sqrt(-2 * Math.log(rnd())), a = 2 * Math.PI * rnd();
+    const z0 = r * Math.cos(a), z1 = r * Math.sin(a);
+    x[i] = Math.fround(Math.min(127, Math.max(-128, Math.round(z0 * 30))) * sf);
+    if (i + 1 < n) x[i + 1] = Math.fround(Math.min(127, Math.max(-128, Math.round(z1 * 30))) * sf);
+  }
+  writeNpy(file, x);
+}
+
 /** float32 values: 90% on the grid of s, ~6% FP32 round-trip artifacts among them, 10% off grid, as an .npy. */
 export function writeGridNpy(file: string, n: number, s: number): void {
   const x = new Float32Array(n);
@@ -69,10 +85,14 @@ export function writeGridNpy(file: string, n: number, s: number): void {
     const q = Math.floor(rnd() * 281) - 140;
     x[i] = rnd() < 0.9 ? Math.fround(q * sf) : Math.fround((q + rnd()) * sf);
   }
-  let h = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + n + ',), }';
+  writeNpy(file, x);
+}
+
+function writeNpy(file: string, x: Float32Array): void {
+  let h = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + x.length + ',), }';
   while ((10 + h.length + 1) % 64) h += ' ';
   h += '\n';
   const pre = Buffer.alloc(10);
   Buffer.from('\x93NUMPY', 'latin1').copy(pre); pre[6] = 1; pre.writeUInt16LE(h.length, 8);
-  fs.writeFileSync(file, Buffer.concat([pre, Buffer.from(h, 'latin1'), Buffer.from(x.buffer)]));
+  fs.writeFileSync(file, Buffer.concat([pre, Buffer.from(h, 'latin1'), Buffer.from(x.buffer, x.byteOffset, x.byteLength)]));
 }
