@@ -75,7 +75,7 @@ struct RangeState {
   std::vector<uint64_t> plain4;  // 4 x (bins + 1) counts of plain elements by code; the last column is the spare
   std::vector<float> codeDev;    // a plain element's deviation, by code
   std::vector<uint32_t> codeKey; // its short key for the worst list (0: exact, never a candidate)
-  std::vector<uint8_t> visit;    // 1 where an element with this index value needs a look of its own
+  std::vector<uint8_t> visit;    // per bin: 1 lists its elements for verifyBlock (the spare bin), 2 offers them to the worst list
 };
 
 // Never decreases when the worst-list rank increases (tier in the top two bits, then the
