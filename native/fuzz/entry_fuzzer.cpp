@@ -15,6 +15,7 @@
 #include "grid.hpp"
 #include "layers.hpp"
 #include "validate.hpp"
+#include "../test/grid_compare.hpp"
 
 namespace {
 
@@ -122,15 +123,9 @@ void verify(FuzzedDataProvider& in) {
   ql::verifyRange(x.data(), (int64_t)n, start, p, per);
   p.cpuPath = ql::GridParams::CpuPath::kByCode;
   ql::verifyRange(x.data(), (int64_t)n, start, p, byCode);
-  auto same = [](double a, double b) { return a == b || (a != a && b != b); };
-  bool ok = per.n == byCode.n && per.nan == byCode.nan && per.inf == byCode.inf && per.offTol == byCode.offTol &&
-            per.artifacts == byCode.artifacts && per.offGrid == byCode.offGrid && per.outOfRange == byCode.outOfRange &&
-            per.satPos == byCode.satPos && per.satNeg == byCode.satNeg && same(per.sumQ, byCode.sumQ) && same(per.sumQ2, byCode.sumQ2) &&
-            same(per.qMin, byCode.qMin) && same(per.qMax, byCode.qMax) && per.maxDev == byCode.maxDev && per.maxRecon == byCode.maxRecon &&
-            std::memcmp(per.devHist, byCode.devHist, sizeof per.devHist) == 0 && per.codeHist == byCode.codeHist &&
-            per.worst.size() == byCode.worst.size();
-  for (size_t i = 0; ok && i < per.worst.size(); i++) ok = per.worst[i].index == byCode.worst[i].index && per.worst[i].cls == byCode.worst[i].cls;
-  if (!ok) { std::fprintf(stderr, "verify: the per-element and by-code CPU kernels disagree\n"); std::abort(); }
+  std::string why;
+  const bool ok = ql::sameAcc(per, byCode, why);
+  if (!ok) { std::fprintf(stderr, "verify: the per-element and by-code CPU kernels disagree on: %s\n", why.c_str()); std::abort(); }
 }
 
 void diff(FuzzedDataProvider& in) {

@@ -2,6 +2,7 @@
 #include "detmath.hpp"
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <thread>
 
 namespace ql {
@@ -41,6 +42,25 @@ void addCodes(GridAcc& acc, const uint64_t* hist, int qmin, int bins, const OutO
   }
 }
 
+std::vector<float> gridPointDeviations(int qmin, int bins, float s, int32_t zp) {
+  std::vector<float> dev(bins, -1.0f);
+  for (int b = 0; b < bins; b++) gridPointDeviation(qmin + b, s, zp, dev[b]);  // leaves -1 where it returns false
+  return dev;
+}
+
+void addOnGridCounts(GridAcc& acc, const uint64_t* counts, const float* codeDev, int bins, float tolerance) {
+  for (int b = 0; b < bins; b++) {
+    const uint64_t cnt = counts[b];
+    if (!cnt) continue;
+    const float d = codeDev[b];
+    if (d < 0.0f) throw std::logic_error("verify: an on-grid count for a code that has no grid point");
+    acc.devHist[devBin(d)] += cnt;
+    if (d > tolerance) acc.offTol += cnt;
+    if (d != 0.0f) acc.artifacts += cnt;
+    acc.maxDev = std::max(acc.maxDev, d);
+  }
+}
+
 void GridAcc::merge(const GridAcc& o, int worstK) {
   n += o.n; nan += o.nan; inf += o.inf; offTol += o.offTol; artifacts += o.artifacts; offGrid += o.offGrid;
   outOfRange += o.outOfRange; satPos += o.satPos; satNeg += o.satNeg; sumQ += o.sumQ; sumQ2 += o.sumQ2;
@@ -73,7 +93,7 @@ struct RangeState {
   uint32_t thrShort = 1;  // candidates for the worst list have a short key at least this
   // Scratch of verifyRunByCode, kept across the runs of a per-channel tensor.
   std::vector<uint64_t> plain4;  // 4 x (bins + 1) counts of plain elements by code; the last column is the spare
-  std::vector<float> codeDev;    // a plain element's deviation, by code
+  std::vector<float> codeDev;    // a plain element's deviation, by code (gridPointDeviations)
   std::vector<uint32_t> codeKey; // its short key for the worst list (0: exact, never a candidate)
   std::vector<uint8_t> visit;    // per bin: 1 lists its elements for verifyBlock (the spare bin), 2 offers them to the worst list
 };
@@ -201,11 +221,11 @@ static void verifyRun(const float* x, int64_t n, int64_t start, float s, int32_t
 }
 
 // A plain element (on the grid, code in range: counted by verifyRunByCode) whose code's key could
-// enter the worst list: offered to it, as verifyBlock would.
-static void offerPlain(float v, int64_t index, float s, float fzp, const GridParams& p, GridAcc& acc, RangeState& st) {
-  const float r = v / s, qr = rintDet(r), d = __builtin_fabsf(r - qr);
-  if (d == 0.0f || shortKey(1u, d) < st.thrShort) return;
-  const Worst w{index, v, qr + fzp, d, kFp32Artifact};
+// enter the worst list: offered to it, as verifyBlock would. Its code and deviation are its bin's.
+static void offerPlain(float v, int64_t index, int bin, const GridParams& p, GridAcc& acc, RangeState& st) {
+  const float d = st.codeDev[bin];
+  if (st.codeKey[bin] < st.thrShort) return;  // the key of an exact code is 0, below any threshold
+  const Worst w{index, v, (float)(p.qmin + bin), d, kFp32Artifact};
   if ((int)acc.worst.size() < p.worstK || worseThan(w, acc.worst.back())) {
     insertWorst(acc.worst, w, p.worstK);
     if ((int)acc.worst.size() == p.worstK) st.thrShort = thresholdOf(acc.worst.back());
@@ -235,13 +255,10 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
   const int bins = p.qmax - p.qmin + 1, stride = bins + 1;
   const float fzp = (float)zp, fqmin = (float)p.qmin, fqmax = (float)p.qmax, fspare = (float)bins;
   st.plain4.assign((size_t)4 * stride, 0);
-  st.codeDev.assign(bins, 0.0f);
-  st.codeKey.assign(bins, 0u);
+  st.codeDev = gridPointDeviations(p.qmin, bins, s, zp);
+  st.codeKey.resize(bins);
+  for (int b = 0; b < bins; b++) st.codeKey[b] = st.codeDev[b] > 0.0f ? shortKey(1u, st.codeDev[b]) : 0u;
   st.visit.assign(stride, 0);
-  for (int b = 0; b < bins; b++) {
-    float dev;
-    if (gridPointDeviation(p.qmin + b, s, zp, dev)) { st.codeDev[b] = dev; st.codeKey[b] = dev != 0.0f ? shortKey(1u, dev) : 0u; }
-  }
   // visit[bin]: bit 0 lists the element for verifyBlock (the spare bin), bit 1 offers it to the
   // worst list (codes whose key reaches the threshold; refreshed when the threshold rises, which
   // only removes codes, so marks from an older threshold are merely conservative).
@@ -280,26 +297,20 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
     };
     for (; i + 4 <= m; i += 4) { count(h0, i); count(h1, i + 1); count(h2, i + 2); count(h3, i + 3); }
     for (; i < m; i++) count(h0, i);
-    for (int k = 0; k < nOffer; k++) offerPlain(xb[offer[k]], start + base + offer[k], s, fzp, p, acc, st);
+    for (int k = 0; k < nOffer; k++) offerPlain(xb[offer[k]], start + base + offer[k], bin[offer[k]], p, acc, st);
     if (nOther) {
       for (int k = 0; k < nOther; k++) gathered[k] = xb[other[k]];
       verifyBlock(gathered, nOther, start + base, other, s, zp, p, acc, st);
     }
   }
-  // The plain elements' share, from their counts.
-  uint64_t fin = 0, offTol = 0, art = 0;
+  // The plain elements' share, from their counts: their statistics now, their codes with the
+  // others' when verifyRange folds the code histogram.
   for (int b = 0; b < bins; b++) {
-    const uint64_t cnt = h0[b] + h1[b] + h2[b] + h3[b];
-    if (!cnt) continue;
-    const float dev = st.codeDev[b];
-    fin += cnt;
-    offTol += dev > p.tolerance ? cnt : 0;
-    art += dev != 0.0f ? cnt : 0;
-    st.devHist4[0][devBin(dev)] += cnt;
-    st.maxDevBits = std::max(st.maxDevBits, floatBits(dev));
-    st.hist4[b] += cnt;
+    h0[b] += h1[b] + h2[b] + h3[b];
+    st.fin += h0[b];
+    st.hist4[b] += h0[b];
   }
-  st.fin += fin; st.offTol += offTol; st.art += art;
+  addOnGridCounts(acc, h0, st.codeDev.data(), bins, p.tolerance);
 }
 
 void verifyRange(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc) {

@@ -99,6 +99,15 @@ QL_HD bool gridPointDeviation(int code, float s, int32_t zp, float& dev) {
   return true;
 }
 
+// Each code's grid-point deviation (gridPointDeviation) for the codes qmin .. qmin + bins - 1,
+// -1 where a code has no grid point.
+std::vector<float> gridPointDeviations(int qmin, int bins, float s, int32_t zp);
+// Adds elements on the grid counted by code (counts[b] elements of code qmin + b, whose deviation is
+// codeDev[b] from gridPointDeviations): their deviation bins, tolerance and artifact counts and the
+// largest deviation (their reconstruction error is 0). Their count, code histogram and sums of q go
+// through addCodes. The CPU's by-code kernel and the CUDA on-grid pass both fold their counts here.
+void addOnGridCounts(GridAcc& acc, const uint64_t* counts, const float* codeDev, int bins, float tolerance);
+
 // Verifies x[0..n) whose first element has flat index `start` in the tensor.
 void verifyRange(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc);
 

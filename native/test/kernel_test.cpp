@@ -13,29 +13,12 @@
 #include "conv1d.hpp"
 #include "layers.hpp"
 #include "cuda_api.hpp"
+#include "grid_compare.hpp"
 
 
 static int passed = 0, failed = 0;
 static void expect(bool ok, const std::string& what) {
   if (ok) passed++; else { failed++; std::printf("FAIL: %s\n", what.c_str()); }
-}
-
-static bool same(double a, double b) { return a == b || (a != a && b != b); }  // NaN (inf - inf sums) equals NaN
-
-static bool sameAcc(const ql::GridAcc& a, const ql::GridAcc& b, std::string& why) {
-  auto f = [&](bool ok, const char* field) { if (!ok) why += std::string(field) + " "; return ok; };
-  bool ok = true;
-  ok &= f(a.n == b.n, "n"); ok &= f(a.nan == b.nan, "nan"); ok &= f(a.inf == b.inf, "inf");
-  ok &= f(a.offTol == b.offTol, "offTol"); ok &= f(a.artifacts == b.artifacts, "artifacts"); ok &= f(a.offGrid == b.offGrid, "offGrid");
-  ok &= f(a.outOfRange == b.outOfRange, "outOfRange"); ok &= f(a.satPos == b.satPos, "satPos"); ok &= f(a.satNeg == b.satNeg, "satNeg");
-  ok &= f(same(a.sumQ, b.sumQ), "sumQ"); ok &= f(same(a.sumQ2, b.sumQ2), "sumQ2"); ok &= f(a.qMin == b.qMin, "qMin"); ok &= f(a.qMax == b.qMax, "qMax");
-  ok &= f(a.maxDev == b.maxDev, "maxDev"); ok &= f(a.maxRecon == b.maxRecon, "maxRecon");
-  ok &= f(std::memcmp(a.devHist, b.devHist, sizeof a.devHist) == 0, "devHist");
-  ok &= f(a.codeHist == b.codeHist, "codeHist");
-  bool w = a.worst.size() == b.worst.size();
-  for (size_t i = 0; w && i < a.worst.size(); i++) w = a.worst[i].index == b.worst[i].index && a.worst[i].cls == b.worst[i].cls && a.worst[i].dev == b.worst[i].dev;
-  ok &= f(w, "worst");
-  return ok;
 }
 
 // A mix of exact grid values, FP32 round-trip artifacts, true off-grid values, saturation and non-finite values.
@@ -161,7 +144,7 @@ int main(int argc, char** argv) {
     ql::verifyRange(x.data(), (int64_t)x.size(), 0, p, one);
     ql::verifyParallel(x.data(), (int64_t)x.size(), 0, p, many, 8);
     std::string why;
-    const bool threadedSame = sameAcc(one, many, why);  // before the message is built: it names the fields
+    const bool threadedSame = ql::sameAcc(one, many, why);  // before the message is built: it names the fields
     expect(threadedSame, std::string(cs.name) + ": threaded CPU equals single-threaded (" + why + ")");
     // The two CPU kernels (per element, and on-grid elements counted by code) agree bit for bit.
     for (auto path : {ql::GridParams::CpuPath::kPerElement, ql::GridParams::CpuPath::kByCode}) {
@@ -170,7 +153,7 @@ int main(int argc, char** argv) {
       ql::GridAcc forced;
       ql::verifyRange(x.data(), (int64_t)x.size(), 0, q, forced);
       why.clear();
-      const bool pathSame = sameAcc(one, forced, why);
+      const bool pathSame = ql::sameAcc(one, forced, why);
       expect(pathSame, std::string(cs.name) + (path == ql::GridParams::CpuPath::kByCode ? ": by-code" : ": per-element") +
                            " CPU kernel equals the default (" + why + ")");
     }
@@ -195,7 +178,7 @@ int main(int argc, char** argv) {
       ql::cudaVerify(x.data(), half, 0, p, g);
       ql::cudaVerify(x.data() + half, (int64_t)cs.n - half, half, p, g);
       why.clear();
-      const bool cudaSame = sameAcc(one, g, why);
+      const bool cudaSame = ql::sameAcc(one, g, why);
       expect(cudaSame, std::string(cs.name) + ": CUDA equals CPU (" + why + ")");
     }
   }

@@ -885,11 +885,9 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   // The on-grid pass derives its on-grid elements' statistics from their codes: the largest
   // deviation any code can have bounds which of them can still enter the worst list.
   const int32_t zp = p.zeroPoints.empty() ? 0 : p.zeroPoints[0];
-  std::vector<float> codeDev(onGridPass ? bins : 0, -1.0f);  // -1: the code has no grid point
+  const std::vector<float> codeDev = onGridPass ? gridPointDeviations(p.qmin, bins, kp.s, zp) : std::vector<float>();
   float maxGridDev = 0.0f;
-  for (int b = 0; b < (int)codeDev.size(); b++) {
-    if (gridPointDeviation(p.qmin + b, kp.s, zp, codeDev[b])) maxGridDev = std::max(maxGridDev, codeDev[b]);
-  }
+  for (float d : codeDev) maxGridDev = std::max(maxGridDev, d);
   const size_t shmem = onGridPass ? (kWarps * (size_t)(kDevBins + bins) + 2 * (size_t)bins + 256) * sizeof(unsigned int)
                                   : (kWarps * kDevBins + (shared ? kWarps * (size_t)bins : 0)) * sizeof(unsigned int);
   auto kernel = shared ? (fast ? verifyKernel<true, true> : verifyKernel<true, false>) : (fast ? verifyKernel<false, true> : verifyKernel<false, false>);
@@ -942,15 +940,7 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   part.maxDev = h.maxDev; part.maxRecon = h.maxRecon;
   for (int i = 0; i < kDevBins; i++) part.devHist[i] = h.devHist[i];
   // The on-grid elements counted by code: their deviation is their code's (reconstruction error 0).
-  for (int b = 0; b < (int)onGrid.size(); b++) {
-    if (!onGrid[b]) continue;
-    const float d = codeDev[b];
-    if (d < 0.0f) throw std::runtime_error("CUDA verify: an on-grid count for a code that has no grid point");
-    part.devHist[devBin(d)] += onGrid[b];
-    if (d > p.tolerance) part.offTol += onGrid[b];
-    if (d != 0.0f) part.artifacts += onGrid[b];
-    part.maxDev = std::max(part.maxDev, d);
-  }
+  if (onGridPass) addOnGridCounts(part, onGrid.data(), codeDev.data(), bins, p.tolerance);
   for (int i = 0; i < fusedK; i++) {
     const Entry& e = r.worst[i];
     if (e.idx < 0) break;
