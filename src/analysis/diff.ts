@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { openDump } from '../formats/open';
 import { DumpFile } from '../formats/dump';
-import { TensorRef, float32Chunks, readAhead, numelOf } from '../formats/tensor';
+import { TensorRef, float32ChunksReadAhead, numelOf } from '../formats/tensor';
 import { isIntegerDType } from '../formats/dtypes';
 import { FormatError } from '../formats/errors';
 import { loadNative, NativeDiffResult } from '../native/addon';
@@ -60,7 +60,7 @@ async function diffTensors(fileA: string, dumpA: DumpFile, ta: TensorRef, fileB:
   const sb = await discoverScale(fileB, dumpB, tb, { infer: false });
   const codesA = isIntegerDType(ta.dtype), codesB = isIntegerDType(tb.dtype);
   const d = new (loadNative().Differ)({ scaleA: scaleOf(sa) ?? 0, scaleB: scaleOf(sb) ?? 0, codesA, codesB, top: opts.top ?? 10, threads: opts.threads });
-  const ga = readAhead(float32Chunks(ta, undefined, 2)), gb = readAhead(float32Chunks(tb, undefined, 2));
+  const ga = float32ChunksReadAhead(ta), gb = float32ChunksReadAhead(tb);
   try {
     for (;;) {
       if (opts.signal?.aborted) throw new CancelledError();

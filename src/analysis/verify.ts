@@ -1,5 +1,5 @@
 /** INT8-grid verification of one tensor: streams FP32 chunks into the native Verifier. */
-import { TensorRef, numelOf, float32Chunks, readAhead, channelStride } from '../formats/tensor';
+import { TensorRef, numelOf, float32ChunksReadAhead, channelStride } from '../formats/tensor';
 import { isIntegerDType, DType } from '../formats/dtypes';
 import { loadNative, NativeGridResult, NativeWorst } from '../native/addon';
 import { ScaleInfo } from './scale';
@@ -53,7 +53,7 @@ export async function verifyTensor(t: TensorRef, scale: ScaleInfo | undefined, o
     inner: perChannel ? channelStride(t.shape, perChannel.axis) : 1,
     qmin, qmax, tolerance, worst: opts.worst ?? 10, codes, threads: opts.threads, device: opts.device,
   });
-  for await (const { start, values } of readAhead(float32Chunks(t, opts.chunkElements, 2))) {
+  for await (const { start, values } of float32ChunksReadAhead(t, opts.chunkElements)) {
     if (opts.signal?.aborted) throw new CancelledError();
     await v.push(values, start);
   }

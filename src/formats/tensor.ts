@@ -171,6 +171,11 @@ export async function* readAhead<T>(source: AsyncGenerator<T>): AsyncGenerator<T
   }
 }
 
+/** float32Chunks with the next chunk read while the consumer works on this one (two buffers, as readAhead needs). */
+export function float32ChunksReadAhead(t: TensorRef, chunk = DEFAULT_CHUNK_ELEMENTS): AsyncGenerator<{ start: number; values: Float32Array }> {
+  return readAhead(float32Chunks(t, chunk, 2));
+}
+
 /** Reads a whole (small) tensor as doubles; refuses anything over `limit` elements. */
 export async function readAllFloat64(t: TensorRef, limit = 1 << 26): Promise<Float64Array> {
   const n = numelOf(t.shape);
