@@ -178,6 +178,10 @@ for (const theme of ['dark', 'light'] as const) {
       const bb = (await (await page.$$('.heatmap-pair .heatmap-canvas'))[1].boundingBox())!;
       await page.mouse.move(bb.x + (i % cols) * cell + cell / 2, bb.y + Math.floor(i / cols) * cell + cell / 2);
       await page.waitForSelector('.heatmap-pair .tooltip:not([hidden])');
+      // The tooltip may still show an element the pointer passed on its way (the full run once read
+      // 'flat 512', one row below): wait for it to follow the pointer, then assert what it says.
+      await page.waitForFunction((want) => new RegExp(want).test(document.querySelector('.heatmap-pair .tooltip')?.textContent ?? ''), `flat ${i}`, { timeout: 5000 })
+        .catch(() => undefined);
       const tip = await page.textContent('.heatmap-pair .tooltip') ?? '';
       assert.match(tip, new RegExp(`flat ${i}`));
       assert.match(tip, /\|Δ\| /);
