@@ -1,4 +1,4 @@
-import { fail } from './errors';
+import { fail } from '../core/errors';
 
 /** Element types, named as torch prints them without the `torch.` prefix. */
 export type DType =
@@ -91,7 +91,7 @@ export function decodeToFloat64(dtype: DType, bytes: Buffer, littleEndian = true
     case 'int8': case 'qint8': for (let i = 0; i < n; i++) out[i] = dv.getInt8(i); break;
     case 'uint8': case 'quint8': for (let i = 0; i < n; i++) out[i] = bytes[i]; break;
     case 'bool': for (let i = 0; i < n; i++) out[i] = bytes[i] ? 1 : 0; break;
-    default: fail(`cannot decode dtype ${dtype as string}`);
+    default: fail('unsupported', `cannot decode dtype ${dtype as string}`);
   }
   return out;
 }

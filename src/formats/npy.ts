@@ -1,8 +1,8 @@
 /** NumPy `.npy` and `.npz` readers. Object arrays are refused: they are pickles. */
-import { ByteSource, FileSource, SliceSource } from './source';
+import { ByteSource, SliceSource } from './source';
 import { ZipArchive } from './zip';
 import { DType, ITEM_SIZE } from './dtypes';
-import { fail } from './errors';
+import { fail } from '../core/errors';
 import { TensorRef, contiguousStrides, numelOf } from './tensor';
 import { DumpFile } from './dump';
 
@@ -19,35 +19,35 @@ function parseHeader(text: string, where: string): { descr: string; fortran: boo
   const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(text);
   const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(text);
   const shape = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(text);
-  if (!descr || !fortran || !shape) fail(`npy header is not a descr/fortran_order/shape dict: ${JSON.stringify(text.slice(0, 120))}`, where);
+  if (!descr || !fortran || !shape) fail('invalid-npy', `npy header is not a descr/fortran_order/shape dict: ${JSON.stringify(text.slice(0, 120))}`, where);
   const dims = shape[1].split(',').map((s) => s.trim()).filter((s) => s.length);
-  if (!dims.every((d) => /^\d+$/.test(d))) fail(`npy shape (${shape[1]}) is not a tuple of non-negative integers`, where);
+  if (!dims.every((d) => /^\d+$/.test(d))) fail('invalid-npy', `npy shape (${shape[1]}) is not a tuple of non-negative integers`, where);
   return { descr: descr[1], fortran: fortran[1] === 'True', shape: dims.map(Number) };
 }
 
 /** One array stored at `src` (a file or an npz member). */
 export function readNpyArray(name: string, src: ByteSource, where: string): TensorRef {
-  if (!looksLikeNpy(src)) fail('not an .npy array (magic missing)', where);
+  if (!looksLikeNpy(src)) fail('invalid-npy', 'not an .npy array (magic missing)', where);
   const head = src.readSync(0, 10);
   const major = head[6];
   let hlen: number, hstart: number;
   if (major === 1) { hlen = head.readUInt16LE(8); hstart = 10; }
   else if (major === 2 || major === 3) {
-    if (src.size < 12) fail('npy header truncated', where);
+    if (src.size < 12) fail('truncated', 'npy header truncated', where);
     hlen = src.readSync(8, 4).readUInt32LE(0); hstart = 12;
-  } else fail(`unsupported npy format version ${major}`, where);
-  if (hlen > 1 << 20) fail(`npy header length ${hlen} is implausible`, where);
-  if (hstart + hlen > src.size) fail(`npy header (${hlen} bytes) runs past the end of the data`, where);
+  } else fail('unsupported', `unsupported npy format version ${major}`, where);
+  if (hlen > 1 << 20) fail('invalid-npy', `npy header length ${hlen} is implausible`, where);
+  if (hstart + hlen > src.size) fail('truncated', `npy header (${hlen} bytes) runs past the end of the data`, where);
   const { descr, fortran, shape } = parseHeader(src.readSync(hstart, hlen).toString('latin1'), where);
   const m = /^([<>|=])([a-zA-Z]\d+)$/.exec(descr);
-  if (descr.includes('O')) fail('npy array holds Python objects (a pickle); refused', where);
-  if (!m || !(m[2] in NPY_DTYPES)) fail(`unsupported npy dtype ${JSON.stringify(descr)}`, where);
+  if (descr.includes('O')) fail('invalid-npy', 'npy array holds Python objects (a pickle); refused', where);
+  if (!m || !(m[2] in NPY_DTYPES)) fail('unsupported', `unsupported npy dtype ${JSON.stringify(descr)}`, where);
   const dtype = NPY_DTYPES[m[2]];
   const numel = numelOf(shape);
   const bytes = numel * ITEM_SIZE[dtype];
   const dataStart = hstart + hlen;
   if (!Number.isSafeInteger(bytes) || dataStart + bytes > src.size) {
-    fail(`npy header declares shape (${shape}) of ${descr} (${bytes} bytes) but only ${src.size - dataStart} bytes follow`, where);
+    fail('invalid-npy', `npy header declares shape (${shape}) of ${descr} (${bytes} bytes) but only ${src.size - dataStart} bytes follow`, where);
   }
   const strides = fortran ? contiguousStrides([...shape].reverse()).reverse() : contiguousStrides(shape);
   return {
@@ -57,7 +57,7 @@ export function readNpyArray(name: string, src: ByteSource, where: string): Tens
 }
 
 export function readNpy(path: string, src: ByteSource): DumpFile {
-  return { path, format: 'npy', metadata: null, tensors: [readNpyArray('', src, path)], objects: [], close: () => (src as FileSource).close?.() };
+  return { path, format: 'npy', metadata: null, tensors: [readNpyArray('', src, path)], objects: [], close: () => src.close() };
 }
 
 export function readNpz(path: string, src: ByteSource, zip = new ZipArchive(src)): DumpFile {
@@ -66,5 +66,5 @@ export function readNpz(path: string, src: ByteSource, zip = new ZipArchive(src)
     if (!entry.endsWith('.npy')) continue;
     tensors.push(readNpyArray(entry.slice(0, -4), zip.open(entry), `${path}: ${entry}`));
   }
-  return { path, format: 'npz', metadata: null, tensors, objects: [], close: () => (src as FileSource).close?.() };
+  return { path, format: 'npz', metadata: null, tensors, objects: [], close: () => src.close() };
 }

@@ -4,7 +4,8 @@
  * allows); any other global becomes an inert Placeholder that only records its name, arguments and
  * state, so a pickled nn.Module still shows its tensors.
  */
-import { fail } from './errors';
+import { fail } from '../core/errors';
+import { OP, HIGHEST_PROTOCOL } from './pickleOpcodes';
 
 export class PyTuple { constructor(readonly items: unknown[]) {} }
 export class PySet { constructor(readonly items: unknown[], readonly frozen = false) {} }
@@ -49,7 +50,7 @@ export class BufferReader implements ByteReader {
   private win: Buffer = Buffer.alloc(0);
   private winStart = 0;
   take(n: number): Buffer {
-    if (n < 0 || this.pos + n > this.size) fail(`pickle data ends early: wanted ${n} bytes at offset ${this.pos} of ${this.size}`, this.label);
+    if (n < 0 || this.pos + n > this.size) fail('truncated', `pickle data ends early: wanted ${n} bytes at offset ${this.pos} of ${this.size}`, this.label);
     if (this.pos >= this.winStart && this.pos + n <= this.winStart + this.win.length) {
       const b = this.win.subarray(this.pos - this.winStart, this.pos - this.winStart + n);
       this.pos += n;
@@ -65,7 +66,7 @@ export class BufferReader implements ByteReader {
   line(): string {
     const parts: Buffer[] = [];
     for (let guard = 0; ; guard++) {
-      if (guard > 1 << 16) fail('pickle text line longer than 64 KiB', this.label);
+      if (guard > 1 << 16) fail('limit-exceeded', 'pickle text line longer than 64 KiB', this.label);
       const b = this.byte();
       if (b === 0x0a) break;
       parts.push(Buffer.from([b]));
@@ -103,7 +104,7 @@ function parseIntText(s: string, where: string): number | bigint | boolean {
   const t = s.trim().replace(/L$/, '');
   if (t === '00') return false;
   if (t === '01') return true;
-  if (!/^[-+]?\d+$/.test(t)) fail(`bad integer literal ${JSON.stringify(s.slice(0, 40))} in pickle`, where);
+  if (!/^[-+]?\d+$/.test(t)) fail('invalid-pickle', `bad integer literal ${JSON.stringify(s.slice(0, 40))} in pickle`, where);
   const v = BigInt(t);
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
@@ -111,7 +112,7 @@ function parseIntText(s: string, where: string): number | bigint | boolean {
 /** Python string literal from protocol 0 (`'abc'` with escapes); only simple escapes are decoded. */
 function parseQuoted(s: string, where: string): string {
   const t = s.trim();
-  if (t.length < 2 || (t[0] !== "'" && t[0] !== '"') || t[t.length - 1] !== t[0]) fail('bad string literal in pickle', where);
+  if (t.length < 2 || (t[0] !== "'" && t[0] !== '"') || t[t.length - 1] !== t[0]) fail('invalid-pickle', 'bad string literal in pickle', where);
   return t.slice(1, -1).replace(/\\x([0-9a-fA-F]{2})|\\(.)/g, (_m, hex: string, c: string) =>
     hex ? String.fromCharCode(parseInt(hex, 16)) : c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '\r' : c);
 }
@@ -126,40 +127,40 @@ export function unpickle(r: ByteReader, opts: UnpicklerOptions): unknown {
   const memo = new Map<number, unknown>();
 
   const push = (v: unknown): void => {
-    if (stack.length >= maxStack) fail(`pickle stack exceeds ${maxStack} items (pickle bomb?)`, where());
+    if (stack.length >= maxStack) fail('limit-exceeded', `pickle stack exceeds ${maxStack} items (pickle bomb?)`, where());
     stack.push(v);
   };
   const pop = (): unknown => {
-    if (stack.length === 0) fail('pickle stack underflow: data is corrupt', where());
+    if (stack.length === 0) fail('invalid-pickle', 'pickle stack underflow: data is corrupt', where());
     return stack.pop();
   };
   const top = (): unknown => {
-    if (stack.length === 0) fail('pickle stack underflow: data is corrupt', where());
+    if (stack.length === 0) fail('invalid-pickle', 'pickle stack underflow: data is corrupt', where());
     return stack[stack.length - 1];
   };
   const popMark = (): unknown[] => {
     const items = stack;
     const prev = marks.pop();
-    if (!prev) fail('pickle MARK missing: data is corrupt', where());
+    if (!prev) fail('invalid-pickle', 'pickle MARK missing: data is corrupt', where());
     stack = prev;
     return items;
   };
   const memoPut = (idx: number, v: unknown): void => {
-    if (!memo.has(idx) && memo.size >= maxMemo) fail(`pickle memo exceeds ${maxMemo} entries`, where());
+    if (!memo.has(idx) && memo.size >= maxMemo) fail('limit-exceeded', `pickle memo exceeds ${maxMemo} entries`, where());
     memo.set(idx, v);
   };
   const memoGet = (idx: number): unknown => {
-    if (!memo.has(idx)) fail(`pickle memo entry ${idx} is missing: data is corrupt`, where());
+    if (!memo.has(idx)) fail('invalid-pickle', `pickle memo entry ${idx} is missing: data is corrupt`, where());
     return memo.get(idx);
   };
   const lenChecked = (n: number | bigint): number => {
-    if (typeof n === 'bigint' || n < 0 || n > maxValue) fail(`pickle declares a ${n}-byte value (limit ${maxValue})`, where());
-    if (r.pos + n > r.size) fail(`pickle declares a ${n}-byte value but only ${r.size - r.pos} bytes remain`, where());
+    if (typeof n === 'bigint' || n < 0 || n > maxValue) fail('limit-exceeded', `pickle declares a ${n}-byte value (limit ${maxValue})`, where());
+    if (r.pos + n > r.size) fail('truncated', `pickle declares a ${n}-byte value but only ${r.size - r.pos} bytes remain`, where());
     return n;
   };
   const resolveGlobal = (module: string, name: string): unknown => {
     const q = `${module}.${name}`;
-    if (isDangerousGlobal(module, name)) fail(`unsafe pickle: it refers to ${q}, which runs code when loaded; refused (never pass this file to torch.load)`, where());
+    if (isDangerousGlobal(module, name)) fail('unsafe-pickle', `unsafe pickle: it refers to ${q}, which runs code when loaded; refused (never pass this file to torch.load)`, where());
     if (opts.constants.has(q)) return opts.constants.get(q);
     return new PyGlobal(module, name);
   };
@@ -175,111 +176,111 @@ export function unpickle(r: ByteReader, opts: UnpicklerOptions): unknown {
   const setItem = (target: unknown, k: unknown, v: unknown): void => {
     if (target instanceof Map) target.set(dictKey(k), v);
     else if (target instanceof Placeholder) target.dictItems.push([k, v]);
-    else fail(`pickle SETITEM on a ${describe(target)}`, where());
+    else fail('invalid-pickle', `pickle SETITEM on a ${describe(target)}`, where());
   };
   const appendTo = (target: unknown, items: unknown[]): void => {
     if (Array.isArray(target)) { for (const it of items) target.push(it); }
     else if (target instanceof PySet) target.items.push(...items);
     else if (target instanceof Placeholder) target.items.push(...items);
-    else fail(`pickle APPEND on a ${describe(target)}`, where());
+    else fail('invalid-pickle', `pickle APPEND on a ${describe(target)}`, where());
   };
 
   for (;;) {
     const op = r.byte();
     switch (op) {
-      case 0x80: { const proto = r.byte(); if (proto > 5) fail(`unsupported pickle protocol ${proto}`, where()); break; }
-      case 0x95: r.take(8); break; // FRAME: framing is transparent to a sequential reader
-      case 0x2e: { // STOP
+      case OP.PROTO: { const proto = r.byte(); if (proto > HIGHEST_PROTOCOL) fail('unsupported', `unsupported pickle protocol ${proto}`, where()); break; }
+      case OP.FRAME: r.take(8); break; // framing is transparent to a sequential reader
+      case OP.STOP: {
         const v = pop();
         return v;
       }
-      case 0x28: marks.push(stack); stack = []; break; // MARK
-      case 0x30: pop(); break;
-      case 0x31: popMark(); break;
-      case 0x32: push(top()); break;
-      case 0x4e: push(null); break;
-      case 0x88: push(true); break;
-      case 0x89: push(false); break;
-      case 0x4b: push(r.byte()); break;
-      case 0x4d: push(r.take(2).readUInt16LE(0)); break;
-      case 0x4a: push(r.take(4).readInt32LE(0)); break;
-      case 0x8a: push(decodeLong(r.take(r.byte()))); break;
-      case 0x8b: push(decodeLong(r.take(lenChecked(r.take(4).readInt32LE(0))))); break;
-      case 0x49: push(parseIntText(r.line(), where())); break; // INT
-      case 0x4c: push(parseIntText(r.line(), where())); break; // LONG
-      case 0x46: push(parseFloat(r.line())); break; // FLOAT
-      case 0x47: push(r.take(8).readDoubleBE(0)); break; // BINFLOAT
-      case 0x53: push(parseQuoted(r.line(), where())); break; // STRING
-      case 0x54: push(r.take(lenChecked(r.take(4).readInt32LE(0))).toString('latin1')); break;
-      case 0x55: push(r.take(r.byte()).toString('latin1')); break;
-      case 0x56: push(r.line().replace(/\\u([0-9a-fA-F]{4})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)))); break;
-      case 0x58: push(r.take(lenChecked(r.take(4).readUInt32LE(0))).toString('utf8')); break;
-      case 0x8c: push(r.take(r.byte()).toString('utf8')); break;
-      case 0x8d: push(r.take(lenChecked(decodeLong(r.take(8)))).toString('utf8')); break;
-      case 0x42: push(Buffer.from(r.take(lenChecked(r.take(4).readUInt32LE(0))))); break;
-      case 0x43: push(Buffer.from(r.take(r.byte()))); break;
-      case 0x8e: case 0x96: push(Buffer.from(r.take(lenChecked(decodeLong(r.take(8)))))); break;
-      case 0x97: fail('pickle uses out-of-band buffers (NEXT_BUFFER), which a file cannot carry', where());
-      case 0x98: break; // READONLY_BUFFER: no-op on our values
-      case 0x29: push(new PyTuple([])); break;
-      case 0x74: push(new PyTuple(popMark())); break;
-      case 0x85: push(new PyTuple([pop()])); break;
-      case 0x86: { const b = pop(), a = pop(); push(new PyTuple([a, b])); break; }
-      case 0x87: { const c = pop(), b = pop(), a = pop(); push(new PyTuple([a, b, c])); break; }
-      case 0x5d: push([]); break;
-      case 0x6c: push(popMark()); break;
-      case 0x7d: push(new Map()); break;
-      case 0x64: { const items = popMark(); const d = new Map(); for (let i = 0; i + 1 < items.length; i += 2) d.set(dictKey(items[i]), items[i + 1]); push(d); break; }
-      case 0x8f: push(new PySet([])); break;
-      case 0x91: push(new PySet(popMark(), true)); break;
-      case 0x90: { const items = popMark(); appendTo(top(), items); break; }
-      case 0x61: { const v = pop(); appendTo(top(), [v]); break; }
-      case 0x65: { const items = popMark(); appendTo(top(), items); break; }
-      case 0x73: { const v = pop(), k = pop(); setItem(top(), k, v); break; }
-      case 0x75: { const items = popMark(); const t = top(); for (let i = 0; i + 1 < items.length; i += 2) setItem(t, items[i], items[i + 1]); break; }
-      case 0x67: push(memoGet(Number(parseIntText(r.line(), where())))); break;
-      case 0x68: push(memoGet(r.byte())); break;
-      case 0x6a: push(memoGet(r.take(4).readUInt32LE(0))); break;
-      case 0x70: memoPut(Number(parseIntText(r.line(), where())), top()); break;
-      case 0x71: memoPut(r.byte(), top()); break;
-      case 0x72: memoPut(r.take(4).readUInt32LE(0), top()); break;
-      case 0x94: memoPut(memo.size, top()); break;
-      case 0x63: { const module = r.line(), name = r.line(); push(resolveGlobal(module, name)); break; }
-      case 0x93: { // STACK_GLOBAL
+      case OP.MARK: marks.push(stack); stack = []; break;
+      case OP.POP: pop(); break;
+      case OP.POP_MARK: popMark(); break;
+      case OP.DUP: push(top()); break;
+      case OP.NONE: push(null); break;
+      case OP.NEWTRUE: push(true); break;
+      case OP.NEWFALSE: push(false); break;
+      case OP.BININT1: push(r.byte()); break;
+      case OP.BININT2: push(r.take(2).readUInt16LE(0)); break;
+      case OP.BININT: push(r.take(4).readInt32LE(0)); break;
+      case OP.LONG1: push(decodeLong(r.take(r.byte()))); break;
+      case OP.LONG4: push(decodeLong(r.take(lenChecked(r.take(4).readInt32LE(0))))); break;
+      case OP.INT: push(parseIntText(r.line(), where())); break;
+      case OP.LONG: push(parseIntText(r.line(), where())); break;
+      case OP.FLOAT: push(parseFloat(r.line())); break;
+      case OP.BINFLOAT: push(r.take(8).readDoubleBE(0)); break;
+      case OP.STRING: push(parseQuoted(r.line(), where())); break;
+      case OP.BINSTRING: push(r.take(lenChecked(r.take(4).readInt32LE(0))).toString('latin1')); break;
+      case OP.SHORT_BINSTRING: push(r.take(r.byte()).toString('latin1')); break;
+      case OP.UNICODE: push(r.line().replace(/\\u([0-9a-fA-F]{4})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)))); break;
+      case OP.BINUNICODE: push(r.take(lenChecked(r.take(4).readUInt32LE(0))).toString('utf8')); break;
+      case OP.SHORT_BINUNICODE: push(r.take(r.byte()).toString('utf8')); break;
+      case OP.BINUNICODE8: push(r.take(lenChecked(decodeLong(r.take(8)))).toString('utf8')); break;
+      case OP.BINBYTES: push(Buffer.from(r.take(lenChecked(r.take(4).readUInt32LE(0))))); break;
+      case OP.SHORT_BINBYTES: push(Buffer.from(r.take(r.byte()))); break;
+      case OP.BINBYTES8: case OP.BYTEARRAY8: push(Buffer.from(r.take(lenChecked(decodeLong(r.take(8)))))); break;
+      case OP.NEXT_BUFFER: fail('invalid-pickle', 'pickle uses out-of-band buffers (NEXT_BUFFER), which a file cannot carry', where());
+      case OP.READONLY_BUFFER: break; // no-op on our values
+      case OP.EMPTY_TUPLE: push(new PyTuple([])); break;
+      case OP.TUPLE: push(new PyTuple(popMark())); break;
+      case OP.TUPLE1: push(new PyTuple([pop()])); break;
+      case OP.TUPLE2: { const b = pop(), a = pop(); push(new PyTuple([a, b])); break; }
+      case OP.TUPLE3: { const c = pop(), b = pop(), a = pop(); push(new PyTuple([a, b, c])); break; }
+      case OP.EMPTY_LIST: push([]); break;
+      case OP.LIST: push(popMark()); break;
+      case OP.EMPTY_DICT: push(new Map()); break;
+      case OP.DICT: { const items = popMark(); const d = new Map(); for (let i = 0; i + 1 < items.length; i += 2) d.set(dictKey(items[i]), items[i + 1]); push(d); break; }
+      case OP.EMPTY_SET: push(new PySet([])); break;
+      case OP.FROZENSET: push(new PySet(popMark(), true)); break;
+      case OP.ADDITEMS: { const items = popMark(); appendTo(top(), items); break; }
+      case OP.APPEND: { const v = pop(); appendTo(top(), [v]); break; }
+      case OP.APPENDS: { const items = popMark(); appendTo(top(), items); break; }
+      case OP.SETITEM: { const v = pop(), k = pop(); setItem(top(), k, v); break; }
+      case OP.SETITEMS: { const items = popMark(); const t = top(); for (let i = 0; i + 1 < items.length; i += 2) setItem(t, items[i], items[i + 1]); break; }
+      case OP.GET: push(memoGet(Number(parseIntText(r.line(), where())))); break;
+      case OP.BINGET: push(memoGet(r.byte())); break;
+      case OP.LONG_BINGET: push(memoGet(r.take(4).readUInt32LE(0))); break;
+      case OP.PUT: memoPut(Number(parseIntText(r.line(), where())), top()); break;
+      case OP.BINPUT: memoPut(r.byte(), top()); break;
+      case OP.LONG_BINPUT: memoPut(r.take(4).readUInt32LE(0), top()); break;
+      case OP.MEMOIZE: memoPut(memo.size, top()); break;
+      case OP.GLOBAL: { const module = r.line(), name = r.line(); push(resolveGlobal(module, name)); break; }
+      case OP.STACK_GLOBAL: {
         const name = pop(), module = pop();
-        if (typeof name !== 'string' || typeof module !== 'string') fail('pickle STACK_GLOBAL needs two strings', where());
+        if (typeof name !== 'string' || typeof module !== 'string') fail('invalid-pickle', 'pickle STACK_GLOBAL needs two strings', where());
         push(resolveGlobal(module, name));
         break;
       }
-      case 0x82: case 0x83: case 0x84: { // EXT1/2/4: the copyreg registry is process state, never consulted
-        const code = op === 0x82 ? r.byte() : op === 0x83 ? r.take(2).readUInt16LE(0) : r.take(4).readInt32LE(0);
+      case OP.EXT1: case OP.EXT2: case OP.EXT4: { // the copyreg registry is process state, never consulted
+        const code = op === OP.EXT1 ? r.byte() : op === OP.EXT2 ? r.take(2).readUInt16LE(0) : r.take(4).readInt32LE(0);
         push(new Placeholder(`copyreg extension ${code}`, []));
         break;
       }
-      case 0x52: { const args = pop(), fn = pop(); push(call(fn, tupleItems(args))); break; } // REDUCE
-      case 0x81: { const args = pop(), cls = pop(); push(call(cls, tupleItems(args))); break; } // NEWOBJ
-      case 0x92: { pop(); const args = pop(), cls = pop(); push(call(cls, tupleItems(args))); break; } // NEWOBJ_EX
-      case 0x69: { // INST module\nname\n with args from mark
+      case OP.REDUCE: { const args = pop(), fn = pop(); push(call(fn, tupleItems(args))); break; }
+      case OP.NEWOBJ: { const args = pop(), cls = pop(); push(call(cls, tupleItems(args))); break; }
+      case OP.NEWOBJ_EX: { pop(); const args = pop(), cls = pop(); push(call(cls, tupleItems(args))); break; }
+      case OP.INST: { // module\nname\n with args from mark
         const module = r.line(), name = r.line();
         push(call(resolveGlobal(module, name), popMark()));
         break;
       }
-      case 0x6f: { const items = popMark(); if (!items.length) fail('pickle OBJ without a class', where()); push(call(items[0], items.slice(1))); break; }
-      case 0x62: { // BUILD: state is recorded on placeholders, never applied by calling __setstate__
+      case OP.OBJ: { const items = popMark(); if (!items.length) fail('invalid-pickle', 'pickle OBJ without a class', where()); push(call(items[0], items.slice(1))); break; }
+      case OP.BUILD: { // state is recorded on placeholders, never applied by calling __setstate__
         const state = pop();
         const obj = top();
         if (obj instanceof Placeholder) obj.state = state;
         else if (obj instanceof Map && state instanceof Map) for (const [k, v] of state) obj.set(k, v);
         break;
       }
-      case 0x50: { // PERSID
+      case OP.PERSID: {
         const pid = r.line();
         push(opts.persistentLoad ? opts.persistentLoad(pid, where()) : new Placeholder('persistent id', [pid]));
         break;
       }
-      case 0x51: { const pid = pop(); push(opts.persistentLoad ? opts.persistentLoad(pid, where()) : new Placeholder('persistent id', [pid])); break; }
+      case OP.BINPERSID: { const pid = pop(); push(opts.persistentLoad ? opts.persistentLoad(pid, where()) : new Placeholder('persistent id', [pid])); break; }
       default:
-        fail(`unknown pickle opcode 0x${op.toString(16).padStart(2, '0')}`, where());
+        fail('invalid-pickle', `unknown pickle opcode 0x${op.toString(16).padStart(2, '0')}`, where());
     }
   }
 }

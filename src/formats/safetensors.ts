@@ -1,7 +1,7 @@
 /** `.safetensors` reader with the reference implementation's strict header validation. */
-import { ByteSource, SliceSource, FileSource } from './source';
+import { ByteSource, SliceSource } from './source';
 import { DType, ITEM_SIZE } from './dtypes';
-import { fail } from './errors';
+import { fail, QuantLensError } from '../core/errors';
 import { TensorRef, contiguousStrides, numelOf } from './tensor';
 import { DumpFile } from './dump';
 
@@ -22,22 +22,22 @@ export function looksLikeSafetensors(src: ByteSource): boolean {
 }
 
 export function readSafetensors(path: string, src: ByteSource): DumpFile {
-  if (src.size < 8) fail(`file is ${src.size} bytes, too short for a safetensors header length`, path);
+  if (src.size < 8) fail('invalid-safetensors', `file is ${src.size} bytes, too short for a safetensors header length`, path);
   const n64 = src.readSync(0, 8).readBigUInt64LE(0);
-  if (n64 > BigInt(MAX_HEADER_BYTES)) fail(`safetensors header length ${n64} exceeds the ${MAX_HEADER_BYTES}-byte limit`, path);
+  if (n64 > BigInt(MAX_HEADER_BYTES)) fail('limit-exceeded', `safetensors header length ${n64} exceeds the ${MAX_HEADER_BYTES}-byte limit`, path);
   const n = Number(n64);
-  if (8 + n > src.size) fail(`safetensors header (${n} bytes) runs past the end of the file (${src.size} bytes)`, path);
+  if (8 + n > src.size) fail('truncated', `safetensors header (${n} bytes) runs past the end of the file (${src.size} bytes)`, path);
   const headerBytes = src.readSync(8, n);
   let header: unknown;
   try {
     const text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
-    if (!text.startsWith('{')) fail('safetensors header does not start with "{"', `${path}: header`);
+    if (!text.startsWith('{')) fail('invalid-safetensors', 'safetensors header does not start with "{"', `${path}: header`);
     header = JSON.parse(text);
   } catch (err) {
-    if (err instanceof Error && err.name === 'FormatError') throw err;
-    fail(`safetensors header is not valid UTF-8 JSON: ${(err as Error).message}`, `${path}: header`);
+    if (err instanceof QuantLensError) throw err;
+    fail('invalid-safetensors', `safetensors header is not valid UTF-8 JSON: ${(err as Error).message}`, `${path}: header`);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('safetensors header is not a JSON object', `${path}: header`);
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('invalid-safetensors', 'safetensors header is not a JSON object', `${path}: header`);
   const dataStart = 8 + n;
   const dataLen = src.size - dataStart;
   let metadata: Record<string, string> | null = null;
@@ -45,28 +45,28 @@ export function readSafetensors(path: string, src: ByteSource): DumpFile {
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     const where = `${path}: header.${name}`;
     if (name === '__metadata__') {
-      if (typeof info !== 'object' || info === null || Array.isArray(info)) fail('__metadata__ is not an object', where);
+      if (typeof info !== 'object' || info === null || Array.isArray(info)) fail('invalid-safetensors', '__metadata__ is not an object', where);
       metadata = {};
       for (const [k, v] of Object.entries(info)) {
-        if (typeof v !== 'string') fail(`__metadata__.${k} is not a string`, where);
+        if (typeof v !== 'string') fail('invalid-safetensors', `__metadata__.${k} is not a string`, where);
         metadata[k] = v;
       }
       continue;
     }
-    if (typeof info !== 'object' || info === null) fail('tensor entry is not an object', where);
+    if (typeof info !== 'object' || info === null) fail('invalid-safetensors', 'tensor entry is not an object', where);
     const { dtype, shape, data_offsets } = info as Record<string, unknown>;
-    if (typeof dtype !== 'string' || !(dtype in SAFETENSORS_DTYPES)) fail(`unknown dtype ${JSON.stringify(dtype)}`, where);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`invalid shape ${JSON.stringify(shape)}`, where);
+    if (typeof dtype !== 'string' || !(dtype in SAFETENSORS_DTYPES)) fail('invalid-safetensors', `unknown dtype ${JSON.stringify(dtype)}`, where);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail('invalid-safetensors', `invalid shape ${JSON.stringify(shape)}`, where);
     if (!Array.isArray(data_offsets) || data_offsets.length !== 2 || !data_offsets.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      fail(`invalid data_offsets ${JSON.stringify(data_offsets)}`, where);
+      fail('invalid-safetensors', `invalid data_offsets ${JSON.stringify(data_offsets)}`, where);
     }
     const dt = SAFETENSORS_DTYPES[dtype];
     const numel = numelOf(shape as number[]);
     const bytes = numel * ITEM_SIZE[dt];
-    if (!Number.isSafeInteger(bytes)) fail(`shape ${JSON.stringify(shape)} overflows`, where);
+    if (!Number.isSafeInteger(bytes)) fail('invalid-safetensors', `shape ${JSON.stringify(shape)} overflows`, where);
     const [begin, end] = data_offsets as number[];
-    if (end < begin) fail(`data_offsets [${begin}, ${end}] end before they begin`, where);
-    if (end - begin !== bytes) fail(`shape ${JSON.stringify(shape)} of ${dtype} needs ${bytes} bytes but data_offsets span ${end - begin}`, where);
+    if (end < begin) fail('invalid-safetensors', `data_offsets [${begin}, ${end}] end before they begin`, where);
+    if (end - begin !== bytes) fail('invalid-safetensors', `shape ${JSON.stringify(shape)} of ${dtype} needs ${bytes} bytes but data_offsets span ${end - begin}`, where);
     entries.push({ name, dtype: dt, shape: shape as number[], begin, end });
   }
   // As the reference: byte ranges sorted by offset must tile the data region exactly.
@@ -74,14 +74,14 @@ export function readSafetensors(path: string, src: ByteSource): DumpFile {
   let cursor = 0;
   for (const e of sorted) {
     if (e.begin !== cursor) {
-      fail(e.begin < cursor ? `tensor data overlaps the previous tensor (begins at ${e.begin}, previous ends at ${cursor})` : `gap in tensor data before offset ${e.begin} (previous ends at ${cursor})`, `${path}: header.${e.name}`);
+      fail('invalid-safetensors', e.begin < cursor ? `tensor data overlaps the previous tensor (begins at ${e.begin}, previous ends at ${cursor})` : `gap in tensor data before offset ${e.begin} (previous ends at ${cursor})`, `${path}: header.${e.name}`);
     }
     cursor = e.end;
   }
-  if (cursor !== dataLen) fail(`tensor data covers ${cursor} bytes but the file holds ${dataLen} after the header`, path);
+  if (cursor !== dataLen) fail('invalid-safetensors', `tensor data covers ${cursor} bytes but the file holds ${dataLen} after the header`, path);
   const tensors: TensorRef[] = entries.map((e) => ({
     name: e.name, dtype: e.dtype, shape: e.shape, strides: contiguousStrides(e.shape), storageOffset: 0, quantization: null,
     storage: { source: new SliceSource(src, dataStart + e.begin, e.end - e.begin, `${path}: ${e.name}`), dtype: e.dtype, numel: numelOf(e.shape), littleEndian: true },
   }));
-  return { path, format: 'safetensors', metadata, tensors, objects: [], close: () => (src as FileSource).close?.() };
+  return { path, format: 'safetensors', metadata, tensors, objects: [], close: () => src.close() };
 }

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { fail } from './errors';
+import { fail } from '../core/errors';
 
 /**
  * Random access to a byte range, read on demand: readers never pull a whole file
@@ -12,6 +12,8 @@ export interface ByteSource {
   read(offset: number, length: number): Promise<Buffer>;
   /** Reads into `into` (at its start) so a streaming caller can reuse one buffer for every chunk. */
   readInto?(into: Buffer, offset: number, length: number): Promise<Buffer>;
+  /** Releases what the source holds (a file descriptor); views of another source own nothing. */
+  close(): void;
 }
 
 /** Reads through one read-only file descriptor; never writes, renames or locks. */
@@ -24,14 +26,14 @@ export class FileSource implements ByteSource {
     const st = fs.fstatSync(this.fd);
     if (!st.isFile()) {
       fs.closeSync(this.fd);
-      fail('not a regular file', label);
+      fail('not-a-file', 'not a regular file', label);
     }
     this.size = st.size;
   }
 
   private check(offset: number, length: number): void {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
-      fail(`read of ${length} bytes at offset ${offset} is past the end of the file (${this.size} bytes)`, this.label);
+      fail('truncated', `read of ${length} bytes at offset ${offset} is past the end of the file (${this.size} bytes)`, this.label);
     }
   }
 
@@ -41,7 +43,7 @@ export class FileSource implements ByteSource {
     let done = 0;
     while (done < length) {
       const n = fs.readSync(this.fd, buf, done, length - done, offset + done);
-      if (n === 0) fail('file shrank while reading', this.label);
+      if (n === 0) fail('truncated', 'file shrank while reading', this.label);
       done += n;
     }
     return buf;
@@ -58,7 +60,7 @@ export class FileSource implements ByteSource {
     while (done < length) {
       const n = await new Promise<number>((resolve, reject) =>
         fs.read(this.fd, buf, done, length - done, offset + done, (err, bytes) => (err ? reject(err) : resolve(bytes))));
-      if (n === 0) fail('file shrank while reading', this.label);
+      if (n === 0) fail('truncated', 'file shrank while reading', this.label);
       done += n;
     }
     return buf;
@@ -73,10 +75,10 @@ export class FileSource implements ByteSource {
 /** A window [start, start+size) of another source: a stored zip entry, a legacy storage record. */
 export class SliceSource implements ByteSource {
   constructor(private inner: ByteSource, private start: number, readonly size: number, readonly label: string) {
-    if (start < 0 || size < 0 || start + size > inner.size) fail(`region of ${size} bytes at ${start} lies outside the file`, label);
+    if (start < 0 || size < 0 || start + size > inner.size) fail('truncated', `region of ${size} bytes at ${start} lies outside the file`, label);
   }
   private check(offset: number, length: number): void {
-    if (offset < 0 || length < 0 || offset + length > this.size) fail(`read of ${length} bytes at ${offset} is past the end of ${this.label} (${this.size} bytes)`);
+    if (offset < 0 || length < 0 || offset + length > this.size) fail('truncated', `read of ${length} bytes at ${offset} is past the end of ${this.label} (${this.size} bytes)`);
   }
   readSync(offset: number, length: number): Buffer {
     this.check(offset, length);
@@ -90,6 +92,9 @@ export class SliceSource implements ByteSource {
     this.check(offset, length);
     return this.inner.readInto ? this.inner.readInto(into, this.start + offset, length) : this.inner.read(this.start + offset, length);
   }
+  close(): void {
+    // A window owns nothing: the source it views is closed by whoever opened it.
+  }
 }
 
 /** An in-memory source (inflated zip entries, npz members, tests). */
@@ -97,8 +102,11 @@ export class BufferSource implements ByteSource {
   constructor(private buf: Buffer, readonly label: string) {}
   get size(): number { return this.buf.length; }
   readSync(offset: number, length: number): Buffer {
-    if (offset < 0 || length < 0 || offset + length > this.buf.length) fail(`read of ${length} bytes at ${offset} is past the end of ${this.label}`);
+    if (offset < 0 || length < 0 || offset + length > this.buf.length) fail('truncated', `read of ${length} bytes at ${offset} is past the end of ${this.label}`);
     return this.buf.subarray(offset, offset + length);
   }
   async read(offset: number, length: number): Promise<Buffer> { return this.readSync(offset, length); }
+  close(): void {
+    // Memory only: nothing to release.
+  }
 }

@@ -1,6 +1,6 @@
 import { ByteSource } from './source';
 import { DType, ITEM_SIZE, decodeToFloat32, decodeToFloat64 } from './dtypes';
-import { fail } from './errors';
+import { fail } from '../core/errors';
 
 export type Quantization =
   | { scheme: 'per_tensor_affine' | 'per_tensor_symmetric'; scale: number; zero_point: number }
@@ -50,17 +50,17 @@ export function isContiguous(t: Pick<TensorRef, 'shape' | 'strides'>): boolean {
  */
 export function checkViewBounds(t: TensorRef, where: string): void {
   const { shape, strides, storageOffset, storage } = t;
-  if (shape.length !== strides.length) fail(`shape has ${shape.length} dims but stride has ${strides.length}`, where);
-  for (const d of shape) if (!Number.isSafeInteger(d) || d < 0) fail(`invalid dimension ${d} in shape [${shape}]`, where);
-  for (const s of strides) if (!Number.isSafeInteger(s) || s < 0) fail(`invalid stride ${s} in [${strides}]`, where);
-  if (!Number.isSafeInteger(storageOffset) || storageOffset < 0) fail(`invalid storage offset ${storageOffset}`, where);
+  if (shape.length !== strides.length) fail('invalid-tensor', `shape has ${shape.length} dims but stride has ${strides.length}`, where);
+  for (const d of shape) if (!Number.isSafeInteger(d) || d < 0) fail('invalid-tensor', `invalid dimension ${d} in shape [${shape}]`, where);
+  for (const s of strides) if (!Number.isSafeInteger(s) || s < 0) fail('invalid-tensor', `invalid stride ${s} in [${strides}]`, where);
+  if (!Number.isSafeInteger(storageOffset) || storageOffset < 0) fail('invalid-tensor', `invalid storage offset ${storageOffset}`, where);
   const n = numelOf(shape);
-  if (!Number.isSafeInteger(n)) fail(`shape [${shape}] has too many elements`, where);
+  if (!Number.isSafeInteger(n)) fail('limit-exceeded', `shape [${shape}] has too many elements`, where);
   if (n === 0) return;
   let last = storageOffset;
   for (let i = 0; i < shape.length; i++) last += (shape[i] - 1) * strides[i];
   if (!Number.isSafeInteger(last) || last >= storage.numel) {
-    fail(`view (shape [${shape}], stride [${strides}], offset ${storageOffset}) reaches element ${last} but its storage holds ${storage.numel}`, where);
+    fail('invalid-tensor', `view (shape [${shape}], stride [${strides}], offset ${storageOffset}) reaches element ${last} but its storage holds ${storage.numel}`, where);
   }
 }
 
@@ -75,7 +75,7 @@ const GATHER_SPAN_BYTES = 64 << 20;
 export async function readRawElements(t: TensorRef, start: number, count: number, reuse?: Buffer): Promise<Buffer> {
   const item = ITEM_SIZE[t.dtype];
   const n = numelOf(t.shape);
-  if (start < 0 || count < 0 || start + count > n) fail(`element range [${start}, ${start + count}) outside tensor of ${n}`, t.name);
+  if (start < 0 || count < 0 || start + count > n) fail('invalid-tensor', `element range [${start}, ${start + count}) outside tensor of ${n}`, t.name);
   if (count === 0) return Buffer.alloc(0);
   const src = t.storage.source;
   if (isContiguous(t)) {
@@ -179,7 +179,7 @@ export function float32ChunksReadAhead(t: TensorRef, chunk = DEFAULT_CHUNK_ELEME
 /** Reads a whole (small) tensor as doubles; refuses anything over `limit` elements. */
 export async function readAllFloat64(t: TensorRef, limit = 1 << 26): Promise<Float64Array> {
   const n = numelOf(t.shape);
-  if (n > limit) fail(`tensor has ${n} elements, more than the ${limit} read at once`, t.name);
+  if (n > limit) fail('limit-exceeded', `tensor has ${n} elements, more than the ${limit} read at once`, t.name);
   return decodeToFloat64(t.dtype, await readRawElements(t, 0, n), t.storage.littleEndian);
 }
 

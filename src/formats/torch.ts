@@ -1,9 +1,9 @@
 /** PyTorch `.pt` reader: the zip format (torch >= 1.6) and the legacy pre-1.6 stream. Never imports or executes anything. */
-import { ByteSource, FileSource, SliceSource } from './source';
+import { ByteSource, SliceSource } from './source';
 import { ZipArchive } from './zip';
 import { BufferReader, PyTuple, PySet, PyGlobal, Placeholder, SafeCallable, unpickle, tupleItems, describe } from './pickle';
 import { DType, ITEM_SIZE, TORCH_STORAGE_DTYPE, TORCH_DTYPE_NAMES, decodeToFloat64, isQuantizedDType } from './dtypes';
-import { fail } from './errors';
+import { fail } from '../core/errors';
 import { Quantization, Storage, TensorRef, checkViewBounds, contiguousStrides, numelOf } from './tensor';
 import { DumpFile, ObjectEntry } from './dump';
 import { collectTree } from './tree';
@@ -34,19 +34,19 @@ export class TorchDevice { constructor(readonly name: string) {} }
 function intList(v: unknown, what: string, where: string): number[] {
   const items = tupleItems(v);
   return items.map((x) => {
-    if (typeof x !== 'number' || !Number.isSafeInteger(x)) fail(`${what} holds ${describe(x)} where an integer belongs`, where);
+    if (typeof x !== 'number' || !Number.isSafeInteger(x)) fail('invalid-torch', `${what} holds ${describe(x)} where an integer belongs`, where);
     return x;
   });
 }
 
 function asInt(v: unknown, what: string, where: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) fail(`${what} is ${describe(v)}, not an integer`, where);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) fail('invalid-torch', `${what} is ${describe(v)}, not an integer`, where);
   return v;
 }
 
 function rebuildTensor(args: unknown[], where: string, quantizer: unknown[] | null, dtype?: DType): TensorValue {
   const [storage, offset, size, stride] = args;
-  if (!(storage instanceof StorageRef)) fail(`tensor rebuild expects a storage, got ${describe(storage)}`, where);
+  if (!(storage instanceof StorageRef)) fail('invalid-torch', `tensor rebuild expects a storage, got ${describe(storage)}`, where);
   const shape = intList(size, 'tensor size', where);
   const strides = stride === undefined ? contiguousStrides(shape) : intList(stride, 'tensor stride', where);
   return new TensorValue(storage, asInt(offset, 'storage offset', where), shape, strides, quantizer, dtype);
@@ -72,7 +72,7 @@ function torchCallables(): Map<string, SafeCallable> {
     m.set(`${mod}.bytearray`, (a) => (Buffer.isBuffer(a[0]) ? a[0] : Buffer.alloc(0)));
   }
   m.set('_codecs.encode', (a, where) => {
-    if (typeof a[0] !== 'string') fail('_codecs.encode expects a string', where);
+    if (typeof a[0] !== 'string') fail('invalid-torch', '_codecs.encode expects a string', where);
     return Buffer.from(a[0], 'latin1');
   });
   m.set('torch._utils._rebuild_tensor', (a, w) => rebuildTensor(a, w, null));
@@ -116,21 +116,21 @@ const CONSTANTS = torchConstants();
 function storagePersistentLoad(storages: Map<string, StorageRef>) {
   return (pid: unknown, where: string): StorageRef => {
     const t = tupleItems(pid);
-    if (t[0] !== 'storage') fail(`unknown persistent id ${JSON.stringify(String(t[0]))}`, where);
+    if (t[0] !== 'storage') fail('invalid-torch', `unknown persistent id ${JSON.stringify(String(t[0]))}`, where);
     const [, cls, key, location, numel, view] = t;
     const dtype = cls instanceof StorageClass ? cls.dtype : cls instanceof TorchDType ? cls.dtype : undefined;
-    if (!dtype) fail(`storage type ${describe(cls)} is not a known torch storage`, where);
-    if (typeof key !== 'string') fail('storage key is not a string', where);
+    if (!dtype) fail('invalid-torch', `storage type ${describe(cls)} is not a known torch storage`, where);
+    if (typeof key !== 'string') fail('invalid-torch', 'storage key is not a string', where);
     const n = asInt(numel, 'storage size', where);
-    if (n < 0) fail(`storage size ${n} is negative`, where);
+    if (n < 0) fail('invalid-torch', `storage size ${n} is negative`, where);
     let base = storages.get(key);
     if (!base) { base = new StorageRef(key, dtype, n, String(location)); storages.set(key, base); }
     // The same storage seen twice must agree with itself; a lie here could alias reads.
-    else if (base.numel !== n) fail(`storage ${key} declared with ${base.numel} and ${n} elements`, where);
+    else if (base.numel !== n) fail('invalid-torch', `storage ${key} declared with ${base.numel} and ${n} elements`, where);
     if (view !== null && view !== undefined) {
       const [, viewOffset, viewSize] = tupleItems(view);
       const off = asInt(viewOffset, 'storage view offset', where), sz = asInt(viewSize, 'storage view size', where);
-      if (off < 0 || sz < 0 || off + sz > n) fail(`storage view [${off}, ${off + sz}) outside storage of ${n}`, where);
+      if (off < 0 || sz < 0 || off + sz > n) fail('invalid-torch', `storage view [${off}, ${off + sz}) outside storage of ${n}`, where);
       return new StorageRef(key, dtype, n, String(location), off);
     }
     return base;
@@ -153,7 +153,7 @@ function finish(path: string, format: 'pt' | 'pt-legacy', root: unknown, bind: (
 function toRef(name: string, v: TensorValue, bind: (s: StorageRef) => Storage, path: string): TensorRef {
   const where = `${path}: tensor ${JSON.stringify(name)}`;
   const dtype = v.dtypeOverride ?? v.storage.dtype;
-  if (v.quantizer && !isQuantizedDType(dtype)) fail(`quantized tensor has a ${dtype} storage`, where);
+  if (v.quantizer && !isQuantizedDType(dtype)) fail('invalid-torch', `quantized tensor has a ${dtype} storage`, where);
   // A legacy storage view is a window into its base storage: fold its offset into the tensor's.
   const ref: TensorRef = {
     name, dtype, shape: v.shape, strides: v.strides, storageOffset: v.storageOffset + v.storage.viewOffset, storage: bind(v.storage),
@@ -166,9 +166,9 @@ function toRef(name: string, v: TensorValue, bind: (s: StorageRef) => Storage, p
 const MAX_CHANNELS = 1 << 24;
 
 function smallTensorValues(t: unknown, bind: (s: StorageRef) => Storage, what: string, where: string): number[] {
-  if (!(t instanceof TensorValue)) fail(`${what} is ${describe(t)}, not a tensor`, where);
+  if (!(t instanceof TensorValue)) fail('invalid-torch', `${what} is ${describe(t)}, not a tensor`, where);
   const n = numelOf(t.shape);
-  if (n > MAX_CHANNELS) fail(`${what} has ${n} entries (limit ${MAX_CHANNELS})`, where);
+  if (n > MAX_CHANNELS) fail('invalid-torch', `${what} has ${n} entries (limit ${MAX_CHANNELS})`, where);
   const st = bind(t.storage);
   const ref: TensorRef = { name: what, dtype: t.storage.dtype, shape: t.shape, strides: t.strides, storageOffset: t.storageOffset + t.storage.viewOffset, storage: st, quantization: null };
   checkViewBounds(ref, where);
@@ -186,26 +186,26 @@ function readQuantizer(q: unknown[], shape: number[], bind: (s: StorageRef) => S
   const scheme = q[0] instanceof QScheme ? q[0].name : String(q[0]);
   if (scheme === 'per_tensor_affine' || scheme === 'per_tensor_symmetric') {
     const [, scale, zp] = q;
-    if (typeof scale !== 'number' || typeof zp !== 'number') fail('per-tensor quantizer needs a float scale and an int zero point', where);
+    if (typeof scale !== 'number' || typeof zp !== 'number') fail('invalid-torch', 'per-tensor quantizer needs a float scale and an int zero point', where);
     return { scheme, scale, zero_point: zp };
   }
   if (scheme === 'per_channel_affine' || scheme === 'per_channel_symmetric' || scheme === 'per_channel_affine_float_qparams') {
     const [, scalesT, zpsT, axis] = q;
     const ax = asInt(axis, 'quantization axis', where);
-    if (ax < 0 || ax >= shape.length) fail(`quantization axis ${ax} outside a ${shape.length}-d tensor`, where);
+    if (ax < 0 || ax >= shape.length) fail('invalid-torch', `quantization axis ${ax} outside a ${shape.length}-d tensor`, where);
     const scales = smallTensorValues(scalesT, bind, 'per-channel scales', where);
     const zero_points = smallTensorValues(zpsT, bind, 'per-channel zero points', where);
     if (scales.length !== shape[ax] || zero_points.length !== shape[ax]) {
-      fail(`per-channel quantizer has ${scales.length} scales for ${shape[ax]} channels`, where);
+      fail('invalid-torch', `per-channel quantizer has ${scales.length} scales for ${shape[ax]} channels`, where);
     }
     return { scheme, scales, zero_points, axis: ax };
   }
-  fail(`unsupported quantization scheme ${scheme}`, where);
+  fail('unsupported', `unsupported quantization scheme ${scheme}`, where);
 }
 
 function boundStorage(src: ByteSource, ref: StorageRef, littleEndian: boolean, where: string): Storage {
   const need = ref.numel * ITEM_SIZE[ref.dtype];
-  if (src.size < need) fail(`storage ${ref.key} holds ${src.size} bytes but ${ref.numel} ${ref.dtype} elements need ${need}`, where);
+  if (src.size < need) fail('invalid-torch', `storage ${ref.key} holds ${src.size} bytes but ${ref.numel} ${ref.dtype} elements need ${need}`, where);
   return { source: src, dtype: ref.dtype, numel: ref.numel, littleEndian };
 }
 
@@ -215,18 +215,18 @@ const DEFAULT_LIMITS: TorchLimits = { maxPickleBytes: 1 << 30 };
 /** Reads a torch zip archive (any top-level folder name). */
 export function readTorchZip(path: string, src: ByteSource, zip = new ZipArchive(src), limits = DEFAULT_LIMITS): DumpFile {
   const pkls = [...zip.entries.keys()].filter((n) => n === 'data.pkl' || n.endsWith('/data.pkl'));
-  if (!pkls.length) fail('ZIP archive has no data.pkl: not a PyTorch checkpoint', path);
+  if (!pkls.length) fail('invalid-torch', 'ZIP archive has no data.pkl: not a PyTorch checkpoint', path);
   pkls.sort((a, b) => a.split('/').length - b.split('/').length);
   const prefix = pkls[0].slice(0, -'data.pkl'.length);
   let littleEndian = true;
   if (zip.entries.has(`${prefix}byteorder`)) {
     const bo = zip.open(`${prefix}byteorder`);
     const text = bo.readSync(0, Math.min(bo.size, 16)).toString('latin1').trim();
-    if (text !== 'little' && text !== 'big') fail(`byteorder entry says ${JSON.stringify(text)}`, path);
+    if (text !== 'little' && text !== 'big') fail('invalid-torch', `byteorder entry says ${JSON.stringify(text)}`, path);
     littleEndian = text === 'little';
   }
   const pkl = zip.open(pkls[0]);
-  if (pkl.size > limits.maxPickleBytes) fail(`data.pkl is ${pkl.size} bytes (limit ${limits.maxPickleBytes})`, path);
+  if (pkl.size > limits.maxPickleBytes) fail('invalid-torch', `data.pkl is ${pkl.size} bytes (limit ${limits.maxPickleBytes})`, path);
   const storages = new Map<string, StorageRef>();
   const root = unpickle(new BufferReader((o, l) => pkl.readSync(o, l), pkl.size, `${path}: ${pkls[0]}`), {
     callables: CALLABLES, constants: CONSTANTS, persistentLoad: storagePersistentLoad(storages),
@@ -236,50 +236,57 @@ export function readTorchZip(path: string, src: ByteSource, zip = new ZipArchive
     let b = bound.get(s.key);
     if (!b) {
       const entry = `${prefix}data/${s.key}`;
-      if (!zip.entries.has(entry)) fail(`storage record ${entry} is missing from the archive`, path);
+      if (!zip.entries.has(entry)) fail('invalid-torch', `storage record ${entry} is missing from the archive`, path);
       b = boundStorage(zip.open(entry), storages.get(s.key) ?? s, littleEndian, `${path}: ${entry}`);
       bound.set(s.key, b);
     }
     return b;
   };
-  return finish(path, 'pt', root, bind, () => (src as FileSource).close?.());
+  return finish(path, 'pt', root, bind, () => src.close());
 }
 
 const LEGACY_MAGIC = BigInt('0x1950a86a20f9469cfc6c');
+
+/** A legacy torch file is a binary pickle stream: PROTO (0x80) and a protocol number 1–5 (torch.save writes 2). */
+export function looksLikeTorchLegacy(src: ByteSource): boolean {
+  if (src.size < 2) return false;
+  const head = src.readSync(0, 2);
+  return head[0] === 0x80 && head[1] >= 1 && head[1] <= 5;
+}
 
 /** Reads the legacy (pre-1.6, `_use_new_zipfile_serialization=False`) stream: magic, version, sys_info, object, storage keys, raw storages. */
 export function readTorchLegacy(path: string, src: ByteSource): DumpFile {
   const reader = new BufferReader((o, l) => src.readSync(o, l), src.size, path);
   const plain = { callables: CALLABLES, constants: CONSTANTS };
   const magic = unpickle(reader, plain);
-  if (typeof magic !== 'bigint' || magic !== LEGACY_MAGIC) fail('not a PyTorch file: legacy magic number missing', path);
+  if (typeof magic !== 'bigint' || magic !== LEGACY_MAGIC) fail('invalid-torch', 'not a PyTorch file: legacy magic number missing', path);
   const version = unpickle(reader, plain);
-  if (version !== 1001) fail(`unsupported legacy protocol version ${String(version)}`, path);
+  if (version !== 1001) fail('unsupported', `unsupported legacy protocol version ${String(version)}`, path);
   const sysInfo = unpickle(reader, plain);
   const littleEndian = !(sysInfo instanceof Map) || sysInfo.get('little_endian') !== false;
   const storages = new Map<string, StorageRef>();
   const root = unpickle(reader, { ...plain, persistentLoad: storagePersistentLoad(storages) });
   const keys = unpickle(reader, plain);
-  if (!Array.isArray(keys)) fail('legacy storage key list is missing', path);
+  if (!Array.isArray(keys)) fail('invalid-torch', 'legacy storage key list is missing', path);
   const bound = new Map<string, Storage>();
   let off = reader.pos;
   for (const key of keys) {
     const ref = storages.get(String(key));
-    if (!ref) fail(`legacy file stores ${String(key)}, which no tensor uses`, path);
-    if (off + 8 > src.size) fail(`legacy storage ${String(key)} record header lies past the end of the file`, path);
+    if (!ref) fail('invalid-torch', `legacy file stores ${String(key)}, which no tensor uses`, path);
+    if (off + 8 > src.size) fail('truncated', `legacy storage ${String(key)} record header lies past the end of the file`, path);
     const hdr = src.readSync(off, 8);
     const n = Number(littleEndian ? hdr.readBigInt64LE(0) : hdr.readBigInt64BE(0));
-    if (n !== ref.numel) fail(`legacy storage ${String(key)} record holds ${n} elements, the pickle says ${ref.numel}`, path);
+    if (n !== ref.numel) fail('invalid-torch', `legacy storage ${String(key)} record holds ${n} elements, the pickle says ${ref.numel}`, path);
     const bytes = n * ITEM_SIZE[ref.dtype];
-    if (off + 8 + bytes > src.size) fail(`legacy storage ${String(key)} (${bytes} bytes) runs past the end of the file`, path);
+    if (off + 8 + bytes > src.size) fail('truncated', `legacy storage ${String(key)} (${bytes} bytes) runs past the end of the file`, path);
     bound.set(ref.key, { source: new SliceSource(src, off + 8, bytes, `${path}: storage ${String(key)}`), dtype: ref.dtype, numel: n, littleEndian });
     off += 8 + bytes;
   }
   const bind = (s: StorageRef): Storage => {
     const b = bound.get(s.key);
-    if (!b) fail(`storage ${s.key} has no data record in the legacy file`, path);
+    if (!b) fail('invalid-torch', `storage ${s.key} has no data record in the legacy file`, path);
     return b;
   };
-  return finish(path, 'pt-legacy', root, bind, () => (src as FileSource).close?.());
+  return finish(path, 'pt-legacy', root, bind, () => src.close());
 }
 

@@ -1,6 +1,6 @@
 import { PyTuple, PySet, PyGlobal, Placeholder } from './pickle';
 import { ObjectEntry } from './dump';
-import { fail } from './errors';
+import { fail } from '../core/errors';
 
 export interface TreeVisitor {
   isTensor(v: unknown): boolean;
@@ -44,8 +44,8 @@ export function collectTree(root: unknown, visitor: TreeVisitor): void {
   const stack: { name: string; v: unknown; depth: number }[] = [{ name: '', v: root, depth: 0 }];
   while (stack.length) {
     const { name, v, depth } = stack.pop()!;
-    if (++nodes > MAX_NODES) fail(`object tree has more than ${MAX_NODES} nodes`);
-    if (depth > MAX_TREE_DEPTH) fail(`object tree is nested more than ${MAX_TREE_DEPTH} levels deep (pickle bomb?)`, name || '<root>');
+    if (++nodes > MAX_NODES) fail('limit-exceeded', `object tree has more than ${MAX_NODES} nodes`);
+    if (depth > MAX_TREE_DEPTH) fail('limit-exceeded', `object tree is nested more than ${MAX_TREE_DEPTH} levels deep (pickle bomb?)`, name || '<root>');
     if (visitor.isTensor(v)) { visitor.onTensor(name, v); continue; }
     const leaf = visitor.describeLeaf?.(v);
     if (leaf) { visitor.onObject({ name, ...leaf }); continue; }
@@ -110,13 +110,13 @@ function checkExpansion(root: unknown): void {
       top.expanded = true;
       if (onPath.has(top.v)) { stack.pop(); size.set(top.v, 1); continue; } // a cycle: counted once
       onPath.add(top.v);
-      if (onPath.size > MAX_TREE_DEPTH + 1) fail(`object tree is nested more than ${MAX_TREE_DEPTH} levels deep (pickle bomb?)`);
+      if (onPath.size > MAX_TREE_DEPTH + 1) fail('limit-exceeded', `object tree is nested more than ${MAX_TREE_DEPTH} levels deep (pickle bomb?)`);
       for (const k of kids) if (childValues(k) && !size.has(k)) stack.push({ v: k, expanded: false });
       continue;
     }
     let total = 1;
     for (const k of kids) total += childValues(k) ? size.get(k) ?? 1 : 1;
-    if (total > MAX_EXPANDED) fail(`shared references make the object tree expand to more than ${MAX_EXPANDED} nodes (pickle bomb?)`);
+    if (total > MAX_EXPANDED) fail('limit-exceeded', `shared references make the object tree expand to more than ${MAX_EXPANDED} nodes (pickle bomb?)`);
     size.set(top.v, total);
     onPath.delete(top.v);
     stack.pop();
