@@ -9,14 +9,11 @@ import { openDump } from '../formats/open';
 import { DumpFile } from '../formats/dump';
 import { TensorRef, float32ChunksReadAhead, numelOf } from '../formats/tensor';
 import { isIntegerDType } from '../formats/dtypes';
-import { FormatError } from '../formats/errors';
+import { FormatError, CancelledError } from '../core/errors';
+import { listDumpFiles } from '../formats/dumpFiles';
 import { loadNative, NativeDiffResult } from '../native/addon';
 import { discoverScale, ScaleInfo } from './scale';
 import { isInputName } from './roles';
-import { CancelledError } from './verify';
-
-export const DUMP_EXTENSIONS = /\.(pt|pth|bin|safetensors|npy|npz)$/i;
-const MAX_FILES = 100_000;
 
 export interface PairResult extends Partial<NativeDiffResult> {
   file: string; name: string; key: string; is_input: boolean;
@@ -30,24 +27,12 @@ export interface DiffReport {
   pairs: PairResult[]; only_in_a: string[]; only_in_b: string[];
 }
 
-export interface DiffOptions { threads?: number; top?: number; signal?: AbortSignal }
-
-/** Dump files under `root`, relative paths, sorted; bounded in count and depth. */
-export function listDumpFiles(root: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string, depth: number): void => {
-    if (depth > 16) return;
-    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((x, y) => x.name.localeCompare(y.name))) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p, depth + 1);
-      else if (e.isFile() && DUMP_EXTENSIONS.test(e.name)) {
-        out.push(path.relative(root, p));
-        if (out.length > MAX_FILES) throw new FormatError(`more than ${MAX_FILES} dump files under ${root}`);
-      }
-    }
-  };
-  walk(root, 0);
-  return out;
+export interface DiffOptions {
+  threads?: number;
+  top?: number;
+  signal?: AbortSignal;
+  /** Progress over the tensor pairs: (compared so far, total, pair being compared). */
+  onProgress?: (done: number, total: number, key: string) => void;
 }
 
 function scaleOf(s: ScaleInfo | undefined): number | null { return s && s.kind === 'per_tensor' ? s.scale : null; }
@@ -97,7 +82,7 @@ export async function diffPaths(a: string, b: string, opts: DiffOptions = {}): P
   } else if (statA.isFile() && statB.isFile()) {
     rels = [[path.basename(a), a, b]];
   } else {
-    throw new FormatError('diff compares two files or two folders, not a file with a folder');
+    throw new FormatError('invalid-argument', 'diff compares two files or two folders, not a file with a folder');
   }
   const pairs: PairResult[] = [];
   const jobs: { rel: string; fa: string; fb: string; da: DumpFile; db: DumpFile; ta: TensorRef; tb: TensorRef; key: string }[] = [];
@@ -118,7 +103,8 @@ export async function diffPaths(a: string, b: string, opts: DiffOptions = {}): P
     }
     // Inputs first: they decide whether the rest means anything.
     jobs.sort((x, y) => Number(isInputName(y.key)) - Number(isInputName(x.key)));
-    for (const j of jobs) {
+    for (const [i, j] of jobs.entries()) {
+      opts.onProgress?.(i, jobs.length, j.key);
       const base: PairResult = { file: j.rel, name: j.ta.name, key: j.key, is_input: isInputName(j.key) };
       pairs.push({ ...base, ...(await diffTensors(j.fa, j.da, j.ta, j.fb, j.db, j.tb, opts)) });
     }

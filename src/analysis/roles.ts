@@ -1,4 +1,4 @@
-import * as path from 'path';
+import { dumpStem } from '../formats/dumpFiles';
 
 /** Splits `layer23_conv1d_input` into its layer prefix and role, the common per-tensor dump naming. */
 export function splitLayerName(stem: string): { layer: string | null; role: string } {
@@ -7,12 +7,10 @@ export function splitLayerName(stem: string): { layer: string | null; role: stri
   return { layer: /^layer\d+_[a-z0-9]+$/i.test(stem) ? stem : null, role: stem };
 }
 
-export const fileStem = (file: string): string => path.basename(file).replace(/\.(pt|pth|bin|safetensors|npy|npz)$/i, '');
-
 /** The role of a tensor: its own last name component, or the file's role for a bare-tensor file. */
 export function tensorRole(file: string, tensorName: string): string {
   if (tensorName) return tensorName.split('.').pop() ?? tensorName;
-  return splitLayerName(fileStem(file)).role;
+  return splitLayerName(dumpStem(file)).role;
 }
 
 /**

@@ -9,31 +9,18 @@ import * as path from 'path';
 import { DumpFile } from '../formats/dump';
 import { openDump } from '../formats/open';
 import { TensorRef, numelOf, readRawElements } from '../formats/tensor';
-import { decodeToFloat32, decodeToFloat64, isIntegerDType } from '../formats/dtypes';
-import { fileStem, scaleKeysForRole, splitLayerName, tensorRole } from './roles';
+import { decodeToFloat32, isIntegerDType } from '../formats/dtypes';
+import { findScalar, ScalarHit } from './scalars';
+import { dumpStem } from '../formats/dumpFiles';
+import { scaleKeysForRole, splitLayerName, tensorRole } from './roles';
 
 export type ScaleInfo =
   | { kind: 'per_tensor'; scale: number; zeroPoint: number; source: string; confidence?: number }
   | { kind: 'per_channel'; scales: number[]; zeroPoints: number[]; axis: number; source: string };
 
-/** A scalar named `key` in a dump: a number object, a one-element tensor, or a metadata string. */
-async function scalarIn(dump: DumpFile, key: string, prefix: string): Promise<{ value: number; where: string } | undefined> {
-  const full = prefix ? `${prefix}.${key}` : key;
-  const o = dump.objects.find((x) => x.name === full && (x.type === 'float' || x.type === 'int'));
-  if (o && typeof o.value === 'number' && o.value > 0) return { value: o.value, where: full };
-  const t = dump.tensors.find((x) => x.name === full && numelOf(x.shape) === 1);
-  if (t) {
-    const v = decodeToFloat32(t.dtype, await readRawElements(t, 0, 1), t.storage.littleEndian)[0];
-    if (v > 0 && Number.isFinite(v)) return { value: t.dtype === 'float64' ? decodeToFloat64(t.dtype, await readRawElements(t, 0, 1), t.storage.littleEndian)[0] : v, where: full };
-  }
-  const m = dump.metadata?.[full];
-  if (m !== undefined && Number(m) > 0) return { value: Number(m), where: `metadata.${full}` };
-  return undefined;
-}
-
-async function findInDump(dump: DumpFile, keys: string[], prefix: string): Promise<{ value: number; where: string } | undefined> {
+async function findInDump(dump: DumpFile, keys: string[], prefix: string): Promise<ScalarHit | undefined> {
   for (const k of keys) {
-    const hit = (await scalarIn(dump, k, prefix)) ?? (prefix ? await scalarIn(dump, k, '') : undefined);
+    const hit = await findScalar(dump, k, { prefix, accept: (v) => v > 0 });
     if (hit) return hit;
   }
   return undefined;
@@ -41,7 +28,7 @@ async function findInDump(dump: DumpFile, keys: string[], prefix: string): Promi
 
 /** Files that may hold the scale of a tensor dumped in `file`, nearest first. */
 export function siblingScaleFiles(file: string): string[] {
-  const dir = path.dirname(file), stem = fileStem(file);
+  const dir = path.dirname(file), stem = dumpStem(file);
   const { layer } = splitLayerName(stem);
   const names: string[] = [`${stem}_scale.pt`, `${stem}_scale.safetensors`];
   if (layer) names.push(`${layer}.pt`, `${layer}_params.pt`, `${layer}.safetensors`, `${layer}_params.safetensors`);

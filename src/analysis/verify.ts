@@ -3,7 +3,7 @@ import { TensorRef, numelOf, float32ChunksReadAhead, channelStride } from '../fo
 import { isIntegerDType, DType } from '../formats/dtypes';
 import { loadNative, NativeGridResult, NativeWorst } from '../native/addon';
 import { ScaleInfo } from './scale';
-import { FormatError } from '../formats/errors';
+import { FormatError, CancelledError } from '../core/errors';
 
 export interface VerifyOptions {
   tolerance?: number;
@@ -12,6 +12,8 @@ export interface VerifyOptions {
   worst?: number; threads?: number; device?: 'cpu' | 'cuda';
   signal?: AbortSignal;
   chunkElements?: number;
+  /** Called after each chunk with the number of elements it held (progress of long verifications). */
+  onElements?: (count: number) => void;
 }
 
 export interface VerifyResult {
@@ -24,8 +26,6 @@ export interface VerifyResult {
   verdict: 'pass' | 'fail'; reasons: string[];
   worst: NativeWorst[]; code_histogram: number[]; code_histogram_min: number; deviation_histogram: number[]; device: string;
 }
-
-export class CancelledError extends Error { constructor() { super('cancelled'); this.name = 'CancelledError'; } }
 
 export const DEVIATION_BINS = ['0', '(0,1e-7]', '(1e-7,1e-6]', '(1e-6,1e-5]', '(1e-5,1e-4]', '(1e-4,1e-3]', '(1e-3,1e-2]', '(1e-2,0.1]', '(0.1,0.5]'];
 
@@ -40,8 +40,8 @@ function defaultRange(dtype: DType): [number, number] {
  */
 export async function verifyTensor(t: TensorRef, scale: ScaleInfo | undefined, opts: VerifyOptions = {}): Promise<VerifyResult> {
   const codes = isIntegerDType(t.dtype);
-  if (!codes && !scale) throw new FormatError(`no scale found for tensor ${JSON.stringify(t.name)}: pass --scale`, t.name || '<root>');
-  if (['complex64', 'complex128'].includes(t.dtype)) throw new FormatError(`cannot verify a ${t.dtype} tensor on an integer grid`, t.name);
+  if (!codes && !scale) throw new FormatError('scale-not-found', `no scale found for tensor ${JSON.stringify(t.name)}: pass --scale`, t.name || '<root>');
+  if (['complex64', 'complex128'].includes(t.dtype)) throw new FormatError('invalid-argument', `cannot verify a ${t.dtype} tensor on an integer grid`, t.name);
   const [dmin, dmax] = defaultRange(t.dtype);
   const qmin = opts.qmin ?? dmin, qmax = opts.qmax ?? dmax;
   const tolerance = opts.tolerance ?? 1e-5;
@@ -56,6 +56,7 @@ export async function verifyTensor(t: TensorRef, scale: ScaleInfo | undefined, o
   for await (const { start, values } of float32ChunksReadAhead(t, opts.chunkElements)) {
     if (opts.signal?.aborted) throw new CancelledError();
     await v.push(values, start);
+    opts.onElements?.(values.length);
   }
   const r: NativeGridResult = v.result();
   const reasons: string[] = [];
