@@ -1,5 +1,5 @@
 /** Human-readable renderings of the CLI's JSON documents. */
-import type { VerifyReport } from './verify_cmd';
+import type { VerifyReport } from '../analysis/verifyFile';
 import type { DiffReport } from '../analysis/diff';
 
 const g = (x: number | null | undefined, p = 6): string => (x === null || x === undefined ? '-' : Number.isInteger(x) ? String(x) : x.toPrecision(p));

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { webviewHtml } from './webviewHtml';
+import { webviewHtml, webviewOptions } from './webviewHtml';
 import { DiffReport } from '../analysis/diff';
 import { DiffSession } from '../view/diffSession';
 import { ToHost, ToView } from '../view/protocol';
@@ -7,7 +7,7 @@ import { ToHost, ToView } from '../view/protocol';
 /** Side-by-side comparison of two runs; the input-mismatch guard is shown first. Its heatmap pair pages values from a DiffSession. */
 export function showDiffPanel(context: vscode.ExtensionContext, report: DiffReport): vscode.WebviewPanel {
   const p = vscode.window.createWebviewPanel('quantLens.diff', `Compare: ${short(report.a)} ↔ ${short(report.b)}`, vscode.ViewColumn.Active,
-    { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist'), vscode.Uri.joinPath(context.extensionUri, 'media')] });
+    webviewOptions(context.extensionUri));
   const session = new DiffSession(report);
   p.webview.onDidReceiveMessage(async (m: ToHost) => {
     if (m.type !== 'pairPage') return;

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { webviewHtml } from './webviewHtml';
+import { webviewHtml, webviewOptions } from './webviewHtml';
 import { Explanation } from '../analysis/explain';
 
 /** The FP32 round-trip explanation of one element, step by step. One panel, reused. */
@@ -9,7 +9,7 @@ export class ExplainPanel {
     let p = ExplainPanel.current;
     if (!p) {
       p = vscode.window.createWebviewPanel('quantLens.explain', 'FP32 round-trip explanation', vscode.ViewColumn.Beside,
-        { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist'), vscode.Uri.joinPath(context.extensionUri, 'media')] });
+        webviewOptions(context.extensionUri));
       p.onDidDispose(() => { ExplainPanel.current = undefined; });
       ExplainPanel.current = p;
     }

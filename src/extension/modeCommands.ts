@@ -1,54 +1,82 @@
 import * as vscode from 'vscode';
 import * as fs from 'fs';
 import * as path from 'path';
-import { EvalMode, MODE_TITLES, readConv1dParams, readConv1dInput, runConv1d, runTensors, conv1dRunMetadata } from '../analysis/layers';
-import { writeSafetensors } from '../formats/safetensors_writer';
+import { EvalMode, MODE_TITLES, LAYER_RUNNERS, LayerName, LayerRunner, layerRunner } from '../analysis/layers';
+import { writeSafetensors } from '../formats/safetensorsWriter';
+import { DUMP_EXTENSIONS } from '../formats/dumpFiles';
 import { diffPaths } from '../analysis/diff';
 import { explainValue } from '../analysis/explain';
 import { resolveDevice, DeviceChoice } from '../native/addon';
-import { describeError } from '../cli/commands';
+import { describeError } from '../core/errors';
 import { showDiffPanel } from './diffPanel';
 import { ExplainPanel } from './explainPanel';
 import { Log } from './log';
 
-async function pickFile(title: string, pattern: string, preferred?: vscode.Uri): Promise<vscode.Uri | undefined> {
-  const found = await vscode.workspace.findFiles(pattern, '**/node_modules/**', 2000);
+async function pickFile(title: string, pattern: string, preferred?: vscode.Uri, accept: (name: string) => boolean = () => true): Promise<vscode.Uri | undefined> {
+  const found = (await vscode.workspace.findFiles(pattern, '**/node_modules/**', 2000)).filter((u) => accept(path.basename(u.fsPath)));
   const items = found.map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(u), uri: u }));
-  if (preferred) items.sort((a, b) => Number(path.dirname(b.uri.fsPath) === path.dirname(preferred.fsPath)) - Number(path.dirname(a.uri.fsPath) === path.dirname(preferred.fsPath)));
+  if (preferred) {
+    const near = (u: vscode.Uri): number => Number(path.dirname(u.fsPath) === path.dirname(preferred.fsPath));
+    items.sort((a, b) => near(b.uri) - near(a.uri));
+  }
   if (!items.length) {
-    const picked = await vscode.window.showOpenDialog({ title, canSelectMany: false, filters: { 'Tensor dumps': ['pt', 'pth', 'safetensors', 'npy', 'npz'] } });
+    const picked = await vscode.window.showOpenDialog({ title, canSelectMany: false, filters: { 'Tensor dumps': [...DUMP_EXTENSIONS] } });
     return picked?.[0];
   }
   return (await vscode.window.showQuickPick(items, { title, matchOnDescription: true }))?.uri;
 }
 
-/** Files for a scripted run (keybindings, tasks, tests): skips the pickers. */
-export interface RunModeArgs { params: string; input: string; out: string; compare?: boolean }
+async function pickLayer(mode: EvalMode): Promise<LayerRunner | undefined> {
+  const items = LAYER_RUNNERS.map((r) => ({ label: r.layer, description: r.title, runner: r }));
+  return (await vscode.window.showQuickPick(items, { title: `${MODE_TITLES[mode]}: which layer?` }))?.runner;
+}
 
-/** Runs a conv1d layer in one mode: picks params and input near the active dump, writes where the user says, compares with the dumped run. */
+/** Files for a scripted run (keybindings, tasks, tests): skips the pickers. */
+export interface RunModeArgs {
+  layer?: LayerName;
+  params: string;
+  input: string;
+  aux?: string;
+  out: string;
+  compare?: boolean;
+}
+
+/** The dumped run of the same mode beside the params (`<dir>/<mode>/<layer>.pt`), to compare with. */
+function dumpedRun(paramsFile: string, mode: EvalMode): string | undefined {
+  const stem = path.basename(paramsFile).replace(/_params\.(pt|safetensors)$/, '');
+  const dumped = path.join(path.dirname(paramsFile), mode, `${stem}.pt`);
+  return fs.existsSync(dumped) ? dumped : undefined;
+}
+
+/** Runs a layer in one mode: picks the layer, its params and input, writes where the user says, compares with the dumped run. */
 export async function runMode(context: vscode.ExtensionContext, log: Log, mode: EvalMode, active?: vscode.Uri, args?: RunModeArgs): Promise<vscode.WebviewPanel | undefined> {
-  const params = args ? vscode.Uri.file(args.params) : await pickFile(`${MODE_TITLES[mode]}: layer parameters (int8 weight, int32 bias, scales)`, '**/*_params.{pt,safetensors}', active);
+  const runner = args ? layerRunner(args.layer ?? 'conv1d') : await pickLayer(mode);
+  if (!runner) return undefined;
+  const title = `${MODE_TITLES[mode]}, ${runner.layer}`;
+  const params = args ? vscode.Uri.file(args.params) : await pickFile(`${title}: layer parameters (int8 weight, int32 bias, scales)`, runner.paramsGlob, active);
   if (!params) return undefined;
-  const input = args ? vscode.Uri.file(args.input) : await pickFile(`${MODE_TITLES[mode]}: FP32 input`, '**/*input*.{pt,safetensors,npy}', params);
+  const input = args ? vscode.Uri.file(args.input) : await pickFile(`${title}: input`, runner.inputGlob, params, (n) => runner.isInputFile(n));
   if (!input) return undefined;
-  const defaultOut = vscode.Uri.file(path.join(path.dirname(params.fsPath), `quant-lens-${mode}.safetensors`));
+  let aux = args?.aux;
+  if (!args && runner.takesAux) aux = (await pickFile(`${title}: delta, B, C, z (Escape: take them from the params file)`, '**/*{aux,scan,ssm}*.{pt,safetensors}', params))?.fsPath;
+  const defaultOut = vscode.Uri.file(path.join(path.dirname(params.fsPath), `quant-lens-${runner.layer}-${mode}.safetensors`));
   const out = args ? vscode.Uri.file(args.out) : await vscode.window.showSaveDialog({ title: 'Write the recomputed outputs to', defaultUri: defaultOut, filters: { safetensors: ['safetensors'] } });
   if (!out) return undefined;
   try {
     const device = resolveDevice(vscode.workspace.getConfiguration('quantLens').get<DeviceChoice>('device', 'auto'));
-    const layerParams = await readConv1dParams(params.fsPath);
-    const run = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Quant Lens: ${MODE_TITLES[mode]}` }, async () =>
-      runConv1d(mode, layerParams, await readConv1dInput(input.fsPath), device));
-    writeSafetensors(out.fsPath, runTensors(run), conv1dRunMetadata(mode, layerParams));
-    log.info(`${mode} conv1d on ${run.device} in ${run.elapsedMs.toFixed(1)} ms -> ${out.fsPath}`);
-    // Compare with the dumped run of the same mode when there is one beside the params.
-    const dumped = path.join(path.dirname(params.fsPath), mode, `${path.basename(params.fsPath).replace(/_params\.(pt|safetensors)$/, '')}.pt`);
-    const action = fs.existsSync(dumped) ? 'Compare with dumped run' : undefined;
-    if (args) return args.compare && action ? showDiffPanel(context, await diffPaths(out.fsPath, dumped)) : undefined;
-    const choice = await vscode.window.showInformationMessage(`${MODE_TITLES[mode]} on ${run.device}: ${run.elapsedMs.toFixed(1)} ms, written to ${path.basename(out.fsPath)}`, ...(action ? [action] : []));
-    if (choice === action) return showDiffPanel(context, await diffPaths(out.fsPath, dumped));
+    const run = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Quant Lens: ${title}` }, async () => {
+      const loaded = await runner.load({ params: params.fsPath, input: input.fsPath, aux });
+      return loaded.run(mode, { device });
+    });
+    writeSafetensors(out.fsPath, run.saved, run.metadata);
+    log.info(`${mode} ${runner.layer} on ${run.device} in ${run.elapsedMs.toFixed(1)} ms -> ${out.fsPath}`);
+    const dumped = dumpedRun(params.fsPath, mode);
+    const action = dumped ? 'Compare with dumped run' : undefined;
+    if (args) return args.compare && dumped ? showDiffPanel(context, await diffPaths(out.fsPath, dumped)) : undefined;
+    const choice = await vscode.window.showInformationMessage(`${title} on ${run.device}: ${run.elapsedMs.toFixed(1)} ms, written to ${path.basename(out.fsPath)}`, ...(action ? [action] : []));
+    if (choice === action && dumped) return showDiffPanel(context, await diffPaths(out.fsPath, dumped));
   } catch (err) {
-    const m = describeError(err);
+    const m = describeError(err).message;
     log.error(m);
     void vscode.window.showErrorMessage(`Quant Lens: ${m}`);
   }
@@ -67,7 +95,7 @@ export async function compare(context: vscode.ExtensionContext, log: Log, uris?:
     if (!report.valid) void vscode.window.showWarningMessage(`Quant Lens: invalid comparison: ${report.reason}`);
     return showDiffPanel(context, report);
   } catch (err) {
-    const m = describeError(err);
+    const m = describeError(err).message;
     log.error(m);
     void vscode.window.showErrorMessage(`Quant Lens: ${m}`);
     return undefined;

@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
 import { TensorSession } from '../view/tensorSession';
 import { ToHost, ToView } from '../view/protocol';
-import { webviewHtml } from './webviewHtml';
+import { webviewHtml, webviewOptions } from './webviewHtml';
 import { verifyOptions } from './settings';
-import { describeError } from '../cli/commands';
+import { describeError } from '../core/errors';
 import { ExplainPanel } from './explainPanel';
 import { Log } from './log';
 
@@ -11,7 +11,7 @@ class TensorDocument implements vscode.CustomDocument {
   session?: TensorSession;
   error?: string;
   constructor(readonly uri: vscode.Uri) {
-    try { this.session = new TensorSession(uri.fsPath, verifyOptions); } catch (err) { this.error = describeError(err); }
+    try { this.session = new TensorSession(uri.fsPath, verifyOptions); } catch (err) { this.error = describeError(err).message; }
   }
   dispose(): void { this.session?.dispose(); }
 }
@@ -31,7 +31,7 @@ export class TensorEditorProvider implements vscode.CustomReadonlyEditorProvider
   }
 
   resolveCustomEditor(doc: TensorDocument, panel: vscode.WebviewPanel): void {
-    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.context.extensionUri, 'dist'), vscode.Uri.joinPath(this.context.extensionUri, 'media')] };
+    panel.webview.options = webviewOptions(this.context.extensionUri);
     panel.webview.html = webviewHtml(panel.webview, this.context.extensionUri, 'tensor', { file: doc.uri.fsPath });
     const post = (m: ToView): Thenable<boolean> => panel.webview.postMessage(m);
     panel.webview.onDidReceiveMessage(async (m: ToHost) => {
@@ -45,7 +45,7 @@ export class TensorEditorProvider implements vscode.CustomReadonlyEditorProvider
           case 'explain': ExplainPanel.show(this.context, await s.explain(m.tensor, m.index)); break;
         }
       } catch (err) {
-        const message = describeError(err);
+        const message = describeError(err).message;
         this.log.error(`${doc.uri.fsPath}: ${message}`);
         await post({ type: 'error', message });
       }

@@ -1,14 +1,13 @@
 import * as vscode from 'vscode';
 import * as fs from 'fs';
 import * as path from 'path';
-import { verifyFile, VerifyReport } from '../cli/verify_cmd';
-import { listDumpFiles, DUMP_EXTENSIONS } from '../analysis/diff';
+import { verifyFile, VerifyReport } from '../analysis/verifyFile';
+import { listDumpFiles, isDumpFileName, DUMP_GLOB } from '../formats/dumpFiles';
 import { problemsOf, Severity } from '../view/diagnostics';
 import { forEachLimited } from '../view/concurrency';
-import { CancelledError } from '../analysis/verify';
-import { describeError } from '../cli/commands';
+import { describeError, CancelledError, DescribedError } from '../core/errors';
 import { verifyOptions, maxConcurrentFiles } from './settings';
-import { webviewHtml } from './webviewHtml';
+import { webviewHtml, webviewOptions } from './webviewHtml';
 import { Log } from './log';
 
 const SEVERITY: Record<Severity, vscode.DiagnosticSeverity> = {
@@ -21,7 +20,7 @@ export class GridVerifier implements vscode.FileDecorationProvider {
   private readonly verdicts = new Map<string, 'pass' | 'fail' | 'error'>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri | vscode.Uri[]>();
   readonly onDidChangeFileDecorations = this.changed.event;
-  private readonly watcher = vscode.workspace.createFileSystemWatcher('**/*.{pt,pth,bin,safetensors,npy,npz}', true, false, true);
+  private readonly watcher = vscode.workspace.createFileSystemWatcher(DUMP_GLOB, true, false, true);
   private reportPanel?: vscode.WebviewPanel;
 
   constructor(private context: vscode.ExtensionContext, private log: Log) {
@@ -44,10 +43,10 @@ export class GridVerifier implements vscode.FileDecorationProvider {
     for (const u of uris) {
       const st = fs.statSync(u.fsPath);
       if (st.isDirectory()) files.push(...listDumpFiles(u.fsPath).map((r) => path.join(u.fsPath, r)));
-      else if (DUMP_EXTENSIONS.test(u.fsPath)) files.push(u.fsPath);
+      else if (isDumpFileName(u.fsPath)) files.push(u.fsPath);
     }
     const reports: VerifyReport[] = [];
-    const failures: { file: string; error: string }[] = [];
+    const failures: { file: string; error: string; code: string }[] = [];
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Verifying INT8 grid', cancellable: true }, async (progress, token) => {
       const abort = new AbortController();
       token.onCancellationRequested(() => abort.abort());
@@ -60,7 +59,7 @@ export class GridVerifier implements vscode.FileDecorationProvider {
         } catch (err) {
           if (err instanceof CancelledError) return;
           const error = describeError(err);
-          failures.push({ file, error });
+          failures.push({ file, error: error.message, code: error.code });
           this.publishError(file, error);
         }
         done++;
@@ -86,19 +85,20 @@ export class GridVerifier implements vscode.FileDecorationProvider {
     this.changed.fire(uri);
   }
 
-  private publishError(file: string, error: string): void {
+  private publishError(file: string, error: DescribedError): void {
     const uri = vscode.Uri.file(file);
-    const d = new vscode.Diagnostic(new vscode.Range(0, 0, 0, 0), error, vscode.DiagnosticSeverity.Error);
+    const d = new vscode.Diagnostic(new vscode.Range(0, 0, 0, 0), error.message, vscode.DiagnosticSeverity.Error);
     d.source = 'quant-lens';
+    d.code = error.code;
     this.diagnostics.set(uri, [d]);
     this.verdicts.set(file, 'error');
     this.changed.fire(uri);
   }
 
-  private showReport(reports: VerifyReport[], failures: { file: string; error: string }[]): void {
+  private showReport(reports: VerifyReport[], failures: { file: string; error: string; code: string }[]): void {
     if (!this.reportPanel) {
       this.reportPanel = vscode.window.createWebviewPanel('quantLens.report', 'INT8 grid report', vscode.ViewColumn.Active,
-        { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.context.extensionUri, 'dist'), vscode.Uri.joinPath(this.context.extensionUri, 'media')] });
+        webviewOptions(this.context.extensionUri));
       this.reportPanel.onDidDispose(() => { this.reportPanel = undefined; });
     }
     const slim = reports.map((r) => ({ file: r.file, results: r.results.map(({ worst, code_histogram, deviation_histogram, ...rest }) => ({ ...rest, worst: worst.slice(0, 3) })), skipped: r.skipped }));

@@ -1,5 +1,5 @@
 /** Verification results as problems on the dump file: pure data, turned into vscode.Diagnostic at the edge. */
-import type { VerifyReport } from '../cli/verify_cmd';
+import type { VerifyReport } from '../analysis/verifyFile';
 
 export type Severity = 'error' | 'warning' | 'information';
 export interface Problem { severity: Severity; message: string; tensor: string; code: string }

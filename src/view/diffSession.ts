@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DiffReport } from '../analysis/diff';
-import { FormatError } from '../formats/errors';
+import { FormatError } from '../core/errors';
 import { TensorSession } from './tensorSession';
 import { Page } from './protocol';
 
@@ -20,7 +20,7 @@ export class DiffSession {
   /** The dump file and tensor name of one side of a pair (folders are paired by relative path). */
   locate(key: string, side: 'a' | 'b'): { file: string; tensor: string } {
     const pair = this.report.pairs.find((p) => p.key === key);
-    if (!pair) throw new FormatError(`no compared pair ${JSON.stringify(key)}`);
+    if (!pair) throw new FormatError('invalid-argument', `no compared pair ${JSON.stringify(key)}`);
     const root = this.report[side];
     return { file: this.dirs[side] ? path.join(root, pair.file) : root, tensor: pair.name };
   }

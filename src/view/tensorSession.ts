@@ -11,7 +11,7 @@ import { tensorStats } from '../analysis/stats';
 import { discoverScale, ScaleInfo } from '../analysis/scale';
 import { verifyTensor, VerifyOptions } from '../analysis/verify';
 import { explainValue, gridElement, Explanation } from '../analysis/explain';
-import { FormatError } from '../formats/errors';
+import { FormatError } from '../core/errors';
 import { TreeNode, TensorSummary, Page, MAX_PAGE, ElementClassName } from './protocol';
 
 export class TensorSession {
@@ -35,7 +35,7 @@ export class TensorSession {
 
   tensor(name: string): TensorRef {
     const t = this.dump.tensors.find((x) => x.name === name);
-    if (!t) throw new FormatError(`no tensor named ${JSON.stringify(name)}`, this.file);
+    if (!t) throw new FormatError('tensor-not-found', `no tensor named ${JSON.stringify(name)}`, this.file);
     return t;
   }
 
@@ -83,10 +83,10 @@ export class TensorSession {
 
   async explain(name: string, index: number): Promise<Explanation & { index: number; tensor: string; scale_source: string }> {
     const t = this.tensor(name);
-    if (!(index >= 0 && index < numelOf(t.shape))) throw new FormatError(`index ${index} outside tensor ${JSON.stringify(name)}`);
+    if (!(index >= 0 && index < numelOf(t.shape))) throw new FormatError('invalid-argument', `index ${index} outside tensor ${JSON.stringify(name)}`);
     const v = decodeToFloat32(t.dtype, await readRawElements(t, index, 1), t.storage.littleEndian)[0];
     const scale = await this.scaleOf(t);
-    if (!scale || scale.kind !== 'per_tensor') throw new FormatError(`no per-tensor scale known for ${JSON.stringify(name)}`);
+    if (!scale || scale.kind !== 'per_tensor') throw new FormatError('invalid-argument', `no per-tensor scale known for ${JSON.stringify(name)}`);
     return { ...explainValue(v, scale.scale), index, tensor: name, scale_source: scale.source };
   }
 }

@@ -1,7 +1,9 @@
-import { DumpFile } from '../formats/dump';
-import { isContiguous } from '../formats/tensor';
-import { tensorStats, TensorStats } from '../analysis/stats';
-import { Quantization } from '../formats/tensor';
+import { DumpFile } from '../../formats/dump';
+import { isContiguous } from '../../formats/tensor';
+import { tensorStats, TensorStats } from '../../analysis/stats';
+import { Quantization } from '../../formats/tensor';
+import { openDump } from '../../formats/open';
+import { CommandSpec } from '../options';
 
 export interface InspectTensor {
   name: string; dtype: string; shape: number[]; strides: number[]; storage_offset: number; contiguous: boolean;
@@ -28,3 +30,35 @@ export async function inspectJson(dump: DumpFile, withStats: boolean): Promise<R
   }
   return { file: dump.path, format: dump.format, metadata: dump.metadata, tensors, objects: dump.objects };
 }
+
+function formatInspect(doc: Record<string, unknown>): string {
+  const lines = [`${doc.file}  (${doc.format})`];
+  for (const t of doc.tensors as InspectTensor[]) {
+    let line = `  ${t.name || '<root>'}  ${t.dtype}[${t.shape.join(', ')}]`;
+    if (t.quantization) line += `  ${JSON.stringify(t.quantization)}`;
+    if (t.stats) line += `  min=${t.stats.min} max=${t.stats.max} mean=${t.stats.mean}`;
+    lines.push(line);
+  }
+  for (const o of doc.objects as { name: string; type: string; value?: unknown; class?: string }[]) {
+    lines.push(`  ${o.name || '<root>'} = ${o.type === 'placeholder' ? `<${o.class}>` : JSON.stringify(o.value)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export const inspectCommand: CommandSpec = {
+  name: 'inspect',
+  synopsis: 'FILE',
+  summary: 'list the tensors (name, dtype, shape, strides, quantization) and other objects of a dump',
+  positionals: [1, 1],
+  options: [{ name: 'stats', type: 'boolean', help: 'also read the data: min, max, mean, std, absmax, sum, NaN, Inf' }],
+  async run(args, io) {
+    const dump = openDump(args.positionals[0]);
+    try {
+      const doc = await inspectJson(dump, args.flag('stats'));
+      io.stdout(args.flag('json') ? `${JSON.stringify(doc, null, 1)}\n` : formatInspect(doc));
+      return 0;
+    } finally {
+      dump.close();
+    }
+  },
+};
