@@ -11,11 +11,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { writeBigSafetensors, writeBigTorchZip, writeDumpNpy, writeGridNpy } from './generate';
+import { writeBigSafetensors, writeBigTorchZip, writeDumpNpy, writeGridNpy } from '../test/support/writers';
 import { openDump } from '../src/formats/open';
 import { verifyTensor } from '../src/analysis/verify';
 import { loadNative } from '../src/native/addon';
-import { readConv1dParams } from '../src/analysis/layers';
+import { readConv1dParams } from '../src/analysis/layers/conv1d';
 
 const PY = process.env.PYTHON ?? 'python3';
 

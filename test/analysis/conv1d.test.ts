@@ -3,8 +3,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { TORCH_VERSIONS, fixture } from './helpers';
-import { cli } from './cli';
+import { TORCH_VERSIONS, fixture } from '../support/fixtures';
+import { cli } from '../support/cli';
 
 for (const version of TORCH_VERSIONS) {
   for (const mode of ['baseline', 'mode1', 'mode2']) {

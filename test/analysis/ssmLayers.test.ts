@@ -3,8 +3,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { FIXTURES, fixture } from './helpers';
-import { cli } from './cli';
+import { FIXTURES, fixture } from '../support/fixtures';
+import { cli } from '../support/cli';
 
 // References computed by PyTorch 2.11 on an H100 (test/fixtures/make_layer_refs.py), FP32 with TF32 off.
 const REFS = path.join(FIXTURES, 'layer_refs');

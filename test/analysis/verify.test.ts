@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { TORCH_VERSIONS, expected, fixture, close } from './helpers';
-import { cli } from './cli';
-import { explainValue } from '../src/analysis/explain';
-import { verifyTensor } from '../src/analysis/verify';
-import { openDump } from '../src/formats/open';
-import { readAhead } from '../src/formats/tensor';
-import { discoverScale } from '../src/analysis/scale';
+import { TORCH_VERSIONS, expected, fixture, close } from '../support/fixtures';
+import { cli } from '../support/cli';
+import { explainValue } from '../../src/analysis/explain';
+import { verifyTensor } from '../../src/analysis/verify';
+import { openDump } from '../../src/formats/open';
+import { readAhead } from '../../src/formats/tensor';
+import { discoverScale } from '../../src/analysis/scale';
 
 for (const version of TORCH_VERSIONS) {
   const exp = expected(version).mamba_conv1d;
@@ -122,10 +122,10 @@ test('per-channel float verification uses each channel\'s scale', async () => {
   try {
     const t = dump.tensors.find((x) => x.name === 'per_channel_qint8')!;
     const q = t.quantization as { scales: number[]; zero_points: number[]; axis: number };
-    const { readAllFloat64 } = await import('../src/formats/tensor');
+    const { readAllFloat64 } = await import('../../src/formats/tensor');
     const codes = await readAllFloat64(t);
     const floats = Float32Array.from(codes, (c, i) => Math.fround(c * Math.fround(q.scales[Math.floor(i / 16)])));
-    const { BufferSource } = await import('../src/formats/source');
+    const { BufferSource } = await import('../../src/formats/source');
     const src = new BufferSource(Buffer.from(floats.buffer), 'per-channel floats');
     const ref = { name: 'w', dtype: 'float32' as const, shape: [8, 16], strides: [16, 1], storageOffset: 0, quantization: null, storage: { source: src, dtype: 'float32' as const, numel: 128, littleEndian: true } };
     const per = await verifyTensor(ref, { kind: 'per_channel', scales: q.scales.map(Math.fround), zeroPoints: q.zero_points, axis: 0, source: 'test' });

@@ -3,11 +3,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { fixture } from './helpers';
-import { listDumpFiles } from '../src/analysis/diff';
-import { verifyFile } from '../src/cli/verify_cmd';
-import { forEachLimited } from '../src/view/concurrency';
-import { CancelledError } from '../src/analysis/verify';
+import { fixture } from '../support/fixtures';
+import { listDumpFiles } from '../../src/formats/dumpFiles';
+import { verifyFile } from '../../src/analysis/verifyFile';
+import { forEachLimited } from '../../src/view/concurrency';
+import { CancelledError } from '../../src/core/errors';
 
 /** A folder of 2,000 real dump files (copies of PyTorch-written int8 and quantized fixtures). */
 function makeFolder(): string {

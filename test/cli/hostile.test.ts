@@ -4,9 +4,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { generateHostileCorpus } from './hostile/generate';
+import { generateHostileCorpus } from '../hostile/generate';
+import { REPO_ROOT } from '../support/fixtures';
 
-const CLI = path.resolve(__dirname, '..', '..', 'dist', 'cli.js');
+const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-hostile-'));
 const marker = path.join(dir, 'MARKER-must-never-exist');
 const cases = generateHostileCorpus(path.join(dir, 'corpus'), marker);
@@ -36,6 +37,12 @@ for (const c of cases) {
       assert.match(lines[0], /^quant-lens: /);
       assert.match(lines[0], c.expect);
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+      // With --json the same error is a document on stdout, with a stable code that is never 'internal'.
+      const doc = JSON.parse(r.stdout);
+      assert.equal(`quant-lens: ${doc.error.message}`, lines[0]);
+      assert.match(doc.error.code, /^[a-z-]+$/);
+      assert.notEqual(doc.error.code, 'internal', lines[0]);
+      if (/unsafe pickle/.test(lines[0])) assert.equal(doc.error.code, 'unsafe-pickle');
     }
     // verify reaches the native addon for whatever tensors the file yields: same rules.
     const v = run(['verify', c.file, '--json']);

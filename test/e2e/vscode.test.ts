@@ -254,10 +254,11 @@ test('custom editor: a dump opens in the tensor viewer; hovering explains the el
 }));
 
 test('palette: Run Mode 2 recomputes the layer and opens the comparison with the dumped run', { skip }, () => twice(async () => {
-  fs.rmSync(path.join(workspace, 'quant-lens-mode2.safetensors'), { force: true });
+  fs.rmSync(path.join(workspace, 'quant-lens-conv1d-mode2.safetensors'), { force: true });
   const p = await openWorkbench();
   try {
     await palette(p, 'Quant Lens: Run Mode 2 (float-sim INT8)');
+    await p.locator('.quick-input-list .monaco-list-row', { hasText: 'conv1d' }).first().click();
     await p.locator('.quick-input-list .monaco-list-row', { hasText: 'layer23_conv1d_params.pt' }).first().click();
     await p.locator('.quick-input-list .monaco-list-row', { hasText: 'fp32_input_batchA.pt' }).first().click();
     await p.locator('.quick-input-widget:visible').getByText('Write the recomputed outputs to').waitFor();
@@ -267,7 +268,7 @@ test('palette: Run Mode 2 recomputes the layer and opens the comparison with the
     assert.match(await g.locator('.guard').innerText(), /Inputs match/);
     const rows = await g.$$eval('table.diff tbody tr', (trs) => trs.map((t) => t.textContent ?? ''));
     assert.equal(rows.length, 3);
-    assert.ok(fs.existsSync(path.join(workspace, 'quant-lens-mode2.safetensors')), 'output written where the save dialog said');
+    assert.ok(fs.existsSync(path.join(workspace, 'quant-lens-conv1d-mode2.safetensors')), 'output written where the save dialog said');
     await p.screenshot({ path: path.join(SHOTS, 'vscode-mode2-compare.png') });
   } finally {
     await p.close();
@@ -275,11 +276,12 @@ test('palette: Run Mode 2 recomputes the layer and opens the comparison with the
 }));
 
 test('palette: Run Baseline and Run Mode 1 recompute the layer and write the outputs where asked', { skip }, () => twice(async () => {
-  for (const f of ['quant-lens-baseline.safetensors', 'quant-lens-mode1.safetensors']) fs.rmSync(path.join(workspace, f), { force: true });
+  for (const f of ['quant-lens-conv1d-baseline.safetensors', 'quant-lens-conv1d-mode1.safetensors']) fs.rmSync(path.join(workspace, f), { force: true });
   const p = await openWorkbench();
   try {
-    for (const [title, file] of [['Quant Lens: Run Baseline (INT8)', 'quant-lens-baseline.safetensors'], ['Quant Lens: Run Mode 1 (FP32 SSM input)', 'quant-lens-mode1.safetensors']]) {
+    for (const [title, file] of [['Quant Lens: Run Baseline (INT8)', 'quant-lens-conv1d-baseline.safetensors'], ['Quant Lens: Run Mode 1 (FP32 SSM input)', 'quant-lens-conv1d-mode1.safetensors']]) {
       await palette(p, title);
+      await p.locator('.quick-input-list .monaco-list-row', { hasText: 'conv1d' }).first().click();
       await p.locator('.quick-input-list .monaco-list-row', { hasText: 'layer23_conv1d_params.pt' }).first().click();
       await p.locator('.quick-input-list .monaco-list-row', { hasText: 'fp32_input_batchA.pt' }).first().click();
       await p.locator('.quick-input-widget:visible').getByText('Write the recomputed outputs to').waitFor();
@@ -290,8 +292,8 @@ test('palette: Run Baseline and Run Mode 1 recompute the layer and write the out
     }
     // What was written is a real dump: Baseline's outputs are int8 codes, Mode 1's SSM input FP32.
     const { openDump } = await import('../../src/formats/open');
-    const base = openDump(path.join(workspace, 'quant-lens-baseline.safetensors'));
-    const mode1 = openDump(path.join(workspace, 'quant-lens-mode1.safetensors'));
+    const base = openDump(path.join(workspace, 'quant-lens-conv1d-baseline.safetensors'));
+    const mode1 = openDump(path.join(workspace, 'quant-lens-conv1d-mode1.safetensors'));
     try {
       assert.equal(base.tensors.find((t) => t.name === 'ssm_input')!.dtype, 'int8');
       assert.equal(mode1.tensors.find((t) => t.name === 'ssm_input')!.dtype, 'float32');

@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
+import { REPO_ROOT } from '../support/fixtures';
 
-const root = path.resolve(__dirname, '..', '..');
+const root = REPO_ROOT;
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const extSrc = fs.readFileSync(path.join(root, 'src', 'extension', 'extension.ts'), 'utf8');
 

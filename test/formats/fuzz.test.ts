@@ -3,11 +3,12 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { fuzz } from './fuzz/fuzzer';
-import { openDump } from '../src/formats/open';
-import { FormatError } from '../src/formats/errors';
+import { fuzz } from '../support/fuzzer';
+import { openDump } from '../../src/formats/open';
+import { FormatError } from '../../src/core/errors';
+import { REPO_ROOT } from '../support/fixtures';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = REPO_ROOT;
 
 test('readers survive 20 s of mutation fuzzing: every bad input is a FormatError', async () => {
   const findings = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-findings-'));

@@ -3,11 +3,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { FIXTURES, close } from './helpers';
-import { openDump } from '../src/formats/open';
-import { readAllFloat64, isContiguous } from '../src/formats/tensor';
-import { writeBigTorchZip } from '../bench/generate';
-import { makeZip, P } from './hostile/generate';
+import { FIXTURES, close } from '../support/fixtures';
+import { openDump } from '../../src/formats/open';
+import { readAllFloat64, isContiguous } from '../../src/formats/tensor';
+import { writeBigTorchZip } from '../support/writers';
+import { makeZip, P } from '../support/writers';
 
 const NP = path.join(FIXTURES, 'numpy');
 const exp = JSON.parse(fs.readFileSync(path.join(NP, 'expected.json'), 'utf8')).files;

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { openDump } from '../src/formats/open';
-import { isContiguous, readAllFloat64, TensorRef } from '../src/formats/tensor';
-import { dequantizeChunk } from '../src/analysis/stats';
-import { TORCH_VERSIONS, expected, fixture, close } from './helpers';
+import { openDump } from '../../src/formats/open';
+import { isContiguous, readAllFloat64, TensorRef } from '../../src/formats/tensor';
+import { dequantizeChunk } from '../../src/analysis/stats';
+import { TORCH_VERSIONS, expected, fixture, close } from '../support/fixtures';
 
 async function checkTensor(t: TensorRef, want: any, where: string): Promise<void> {
   assert.equal(t.dtype, want.dtype, `${where} dtype`);
@@ -93,7 +93,7 @@ test('mamba dumps list the per-layer dict by role, and scalars as objects', () =
 });
 
 test('inspect --json keeps the contract: quantization keys, dtype names, root tensor named ""', async () => {
-  const { cli } = await import('./cli');
+  const { cli } = await import('../support/cli');
   const r = await cli('inspect', fixture('torch-2.11', 'format/quantized.pt'), '--json', '--stats');
   assert.equal(r.code, 0);
   assert.equal(r.json.format, 'pt');

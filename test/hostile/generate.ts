@@ -6,65 +6,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import * as zlib from 'zlib';
+import { makeZip, npyBytes, P, ZipInput } from '../support/writers';
+import { REPO_ROOT } from '../support/fixtures';
 
 export interface HostileCase { file: string; expect: RegExp; what: string }
-
-// ---- tiny writers ---------------------------------------------------------------
-
-interface ZipInput { name: string; data: Buffer; deflate?: boolean; declaredSize?: number; offsetDelta?: number }
-
-function crc32(buf: Buffer): number {
-  let c = ~0;
-  for (const b of buf) { c ^= b; for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1)); }
-  return ~c >>> 0;
-}
-
-/** A plain ZIP writer; `declaredSize` and `offsetDelta` let a case lie in the central directory. */
-export function makeZip(entries: ZipInput[]): Buffer {
-  const locals: Buffer[] = [], centrals: Buffer[] = [];
-  let offset = 0;
-  for (const e of entries) {
-    const body = e.deflate ? zlib.deflateRawSync(e.data) : e.data;
-    const name = Buffer.from(e.name);
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0); lh.writeUInt16LE(20, 4); lh.writeUInt16LE(e.deflate ? 8 : 0, 8);
-    lh.writeUInt32LE(crc32(e.data), 14); lh.writeUInt32LE(body.length, 18); lh.writeUInt32LE(e.declaredSize ?? e.data.length, 22);
-    lh.writeUInt16LE(name.length, 26);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0); ch.writeUInt16LE(20, 4); ch.writeUInt16LE(20, 6); ch.writeUInt16LE(e.deflate ? 8 : 0, 10);
-    ch.writeUInt32LE(crc32(e.data), 16); ch.writeUInt32LE(body.length, 20); ch.writeUInt32LE(e.declaredSize ?? e.data.length, 24);
-    ch.writeUInt16LE(name.length, 28); ch.writeUInt32LE(offset + (e.offsetDelta ?? 0), 42);
-    locals.push(lh, name, body);
-    centrals.push(ch, name);
-    offset += 30 + name.length + body.length;
-  }
-  const cd = Buffer.concat(centrals);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0); eocd.writeUInt16LE(entries.length, 8); eocd.writeUInt16LE(entries.length, 10);
-  eocd.writeUInt32LE(cd.length, 12); eocd.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, eocd]);
-}
-
-/** Pickle opcodes, protocol 2, enough to build torch.save-shaped and hostile pickles. */
-export class P {
-  private parts: Buffer[] = [Buffer.from([0x80, 2])];
-  op(...bytes: number[]): this { this.parts.push(Buffer.from(bytes)); return this; }
-  raw(b: Buffer): this { this.parts.push(b); return this; }
-  global(module: string, name: string): this { return this.raw(Buffer.from(`c${module}\n${name}\n`, 'latin1')); }
-  str(s: string): this { const b = Buffer.from(s); const h = Buffer.alloc(5); h[0] = 0x58; h.writeUInt32LE(b.length, 1); return this.raw(Buffer.concat([h, b])); }
-  int(n: number): this { const h = Buffer.alloc(5); h[0] = 0x4a; h.writeInt32LE(n, 1); return this.raw(h); }
-  mark(): this { return this.op(0x28); }
-  tuple(): this { return this.op(0x74); }
-  reduce(): this { return this.op(0x52); }
-  emptyDict(): this { return this.op(0x7d); }
-  emptyList(): this { return this.op(0x5d); }
-  setitems(): this { return this.op(0x75); }
-  build(): this { return this.op(0x62); }
-  put(i: number): this { return this.op(0x71, i); }
-  get(i: number): this { return this.op(0x68, i); }
-  stop(): Buffer { this.op(0x2e); return Buffer.concat(this.parts); }
-}
 
 /** `{name: _rebuild_tensor_v2(storage(key, numel), offset, size, stride)}` as torch.save writes it. */
 function tensorDictPickle(name: string, key: string, numel: number, offset: number, size: number[], stride: number[]): Buffer {
@@ -97,15 +42,6 @@ function safetensors(header: unknown, data: Buffer, lenOverride?: bigint): Buffe
   const h = Buffer.alloc(8);
   h.writeBigUInt64LE(lenOverride ?? BigInt(json.length));
   return Buffer.concat([h, json, data]);
-}
-
-function npy(headerText: string, data: Buffer): Buffer {
-  let h = headerText;
-  while ((10 + h.length + 1) % 64) h += ' ';
-  h += '\n';
-  const pre = Buffer.alloc(10);
-  Buffer.from('\x93NUMPY', 'latin1').copy(pre); pre[6] = 1; pre[7] = 0; pre.writeUInt16LE(h.length, 8);
-  return Buffer.concat([pre, Buffer.from(h, 'latin1'), data]);
 }
 
 // ---- the corpus -----------------------------------------------------------------
@@ -185,8 +121,8 @@ export function generateHostileCorpus(dir: string, marker: string): HostileCase[
   add('st_size_mismatch.safetensors', safetensors({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 16] } }, f32(4)), /needs 12 bytes but data_offsets span 16/, 'shape × itemsize ≠ byte length');
 
   // npy lies.
-  add('npy_lying_shape.npy', npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000), }", f32(4)), /declares shape.*only 16 bytes follow/, 'npy shape far beyond the data');
-  add('npy_object.npy', npy("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }", Buffer.alloc(16)), /Python objects/, 'npy object array (a pickle)');
+  add('npy_lying_shape.npy', npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000), }", f32(4)), /declares shape.*only 16 bytes follow/, 'npy shape far beyond the data');
+  add('npy_object.npy', npyBytes("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }", Buffer.alloc(16)), /Python objects/, 'npy object array (a pickle)');
 
   // Not a dump at all.
   add('empty.pt', Buffer.alloc(0), /file is empty/, 'empty file');
@@ -195,7 +131,7 @@ export function generateHostileCorpus(dir: string, marker: string): HostileCase[
 }
 
 if (require.main === module) {
-  const out = process.argv[2] ?? path.join(__dirname, '..', '..', '..', 'test', 'hostile', 'corpus');
+  const out = process.argv[2] ?? path.join(REPO_ROOT, 'test', 'hostile', 'corpus');
   const cases = generateHostileCorpus(out, '/tmp/quant-lens-hostile-marker');
   process.stdout.write(`${cases.length} hostile files written to ${out}\n`);
 }

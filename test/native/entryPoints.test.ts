@@ -2,7 +2,7 @@
 // not describe the buffers (validate.cpp): a RangeError naming the problem, never a wrong read.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { loadNative } from '../src/native/addon';
+import { loadNative } from '../../src/native/addon';
 
 const native = loadNative();
 const f32 = (n: number) => new Float32Array(n);

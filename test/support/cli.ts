@@ -1,4 +1,4 @@
-import { runCli } from '../src/cli/commands';
+import { runCli } from '../../src/cli/cli';
 
 /** Runs the CLI in-process and captures its output and exit code. */
 export async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string; json: any }> {

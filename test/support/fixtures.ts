@@ -1,8 +1,19 @@
 import * as path from 'path';
 import * as fs from 'fs';
 
+/** The repository root, found from wherever the compiled test runs (out/test/...). */
+export const REPO_ROOT = ((): string => {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${__dirname}`);
+    dir = up;
+  }
+  return dir;
+})();
+
 /** The repo's own copy of the real PyTorch fixtures (copied from ../shared/fixtures so the repo stands alone). */
-export const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures');
+export const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures');
 export const TORCH_VERSIONS = ['torch-2.11', 'torch-1.13'];
 
 export function expected(version: string): any {

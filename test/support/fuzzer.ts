@@ -9,8 +9,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { openDump } from '../../src/formats/open';
-import { FormatError } from '../../src/formats/errors';
+import { FormatError } from '../../src/core/errors';
 import { float64Chunks, numelOf } from '../../src/formats/tensor';
+import { REPO_ROOT } from './fixtures';
 
 export interface FuzzResult { runs: number; findings: { file: string; error: string }[] }
 
@@ -97,7 +98,7 @@ export async function fuzz(seconds: number, seed: number, roots: string[], findi
 }
 
 if (require.main === module) {
-  const root = path.resolve(__dirname, '..', '..', '..');
+  const root = REPO_ROOT;
   const seconds = Number(process.argv[2] ?? 300), seed = Number(process.argv[3] ?? Date.now() % 1e9);
   fuzz(seconds, seed, [path.join(root, 'test', 'fixtures'), path.join(root, 'test', 'hostile', 'corpus')], path.join(root, 'test', 'hostile', 'regressions')).then((res) => {
     process.stdout.write(`fuzz seed ${seed}: ${res.runs} inputs, ${res.findings.length} findings\n${res.findings.map((f) => `  ${f.file}: ${f.error}`).join('\n')}\n`);

@@ -13,11 +13,11 @@ import { DiffSession } from '../../src/view/diffSession';
 import { ToHost, ToView } from '../../src/view/protocol';
 import { diffPaths } from '../../src/analysis/diff';
 import { explainValue } from '../../src/analysis/explain';
-import { verifyFile } from '../../src/cli/verify_cmd';
-import { fixture } from '../helpers';
+import { verifyFile } from '../../src/analysis/verifyFile';
+import { fixture, REPO_ROOT } from '../support/fixtures';
 import { themeCss } from './themes';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
+const ROOT = REPO_ROOT;
 const SHOTS = path.join(ROOT, 'docs', 'screenshots');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let browser: Browser;
@@ -217,7 +217,7 @@ test('a 2.8M-element tensor paints its heatmap from the pages in view', async ()
   const n = 2800 * 1000, s = Math.fround(0.0121623231);
   const x = new Float32Array(n);
   for (let i = 0; i < n; i++) x[i] = Math.fround(((i * 7919) % 255 - 127) * s);
-  const { writeSafetensors } = await import('../../src/formats/safetensors_writer');
+  const { writeSafetensors } = await import('../../src/formats/safetensorsWriter');
   const file = path.join(SHOTS, '.big.safetensors');
   writeSafetensors(file, [{ name: 'activations', dtype: 'float32', shape: [2800, 1000], data: x }], { activations_scale: String(s) });
   const session = new TensorSession(file);

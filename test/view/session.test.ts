@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { fixture, expected } from './helpers';
-import { TensorSession } from '../src/view/tensorSession';
-import { problemsOf } from '../src/view/diagnostics';
-import { forEachLimited } from '../src/view/concurrency';
-import { verifyFile } from '../src/cli/verify_cmd';
-import { MAX_PAGE } from '../src/view/protocol';
+import { fixture, expected } from '../support/fixtures';
+import { TensorSession } from '../../src/view/tensorSession';
+import { problemsOf } from '../../src/view/diagnostics';
+import { forEachLimited } from '../../src/view/concurrency';
+import { verifyFile } from '../../src/analysis/verifyFile';
+import { MAX_PAGE } from '../../src/view/protocol';
 
 test('tensor viewer session: tree, summary and pages of a real Mamba dump', async () => {
   const s = new TensorSession(fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d.pt'));
