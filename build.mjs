@@ -8,6 +8,15 @@ await Promise.all([
   esbuild.build({ ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' }),
   // vscode is provided by the host at run time.
   esbuild.build({ ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
-  esbuild.build({ bundle: true, sourcemap: true, logLevel: 'warning', target: 'es2022', platform: 'browser', format: 'iife', entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' }),
+  esbuild.build({
+    bundle: true,
+    sourcemap: true,
+    logLevel: 'warning',
+    target: 'es2022',
+    platform: 'browser',
+    format: 'iife',
+    entryPoints: ['webview/main.ts'],
+    outfile: 'dist/webview.js',
+  }),
 ]);
 chmodSync('dist/cli.js', 0o755);

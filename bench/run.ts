@@ -19,11 +19,15 @@ import { readConv1dParams } from '../src/analysis/layers/conv1d';
 
 const PY = process.env.PYTHON ?? 'python3';
 
-function median(xs: number[]): number { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; }
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
 
 /** Opens a file in a fresh process and reports its time and memory. */
 function measureOpen(file: string): { open_ms: number; rss_mb: number; tensors: number } {
-  const code = `const t0=performance.now();const {openDump}=require(${JSON.stringify(path.join(__dirname, '..', 'src', 'formats', 'open.js'))});` +
+  const code =
+    `const t0=performance.now();const {openDump}=require(${JSON.stringify(path.join(__dirname, '..', 'src', 'formats', 'open.js'))});` +
     `const d=openDump(${JSON.stringify(file)});const ms=performance.now()-t0;console.log(JSON.stringify({open_ms:ms,rss_mb:process.memoryUsage().rss/2**20,tensors:d.tensors.length}));`;
   const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
@@ -31,7 +35,14 @@ function measureOpen(file: string): { open_ms: number; rss_mb: number; tensors: 
 }
 
 function numpyOpen(file: string): { open_ms: number; rss_mb: number } {
-  const r = spawnSync(PY, ['-c', `import time,resource;t=time.perf_counter();import numpy as np;x=np.load(${JSON.stringify(file)},mmap_mode='r');ms=(time.perf_counter()-t)*1e3;import json;print(json.dumps({'open_ms':ms,'rss_mb':resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024}))`], { encoding: 'utf8' });
+  const r = spawnSync(
+    PY,
+    [
+      '-c',
+      `import time,resource;t=time.perf_counter();import numpy as np;x=np.load(${JSON.stringify(file)},mmap_mode='r');ms=(time.perf_counter()-t)*1e3;import json;print(json.dumps({'open_ms':ms,'rss_mb':resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024}))`,
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout);
 }
@@ -45,21 +56,34 @@ async function main(): Promise<void> {
   try {
     // 1. Open time on multi-GB files.
     const elems = Math.floor((gb * 2 ** 30) / 4);
-    const st = path.join(dir, 'big.safetensors'), pt = path.join(dir, 'big.pt'), npy = path.join(dir, 'big.npy');
+    const st = path.join(dir, 'big.safetensors'),
+      pt = path.join(dir, 'big.pt'),
+      npy = path.join(dir, 'big.npy');
     writeBigSafetensors(st, 256, Math.floor(elems / 256));
     writeBigTorchZip(pt, elems);
     const npyFd = fs.openSync(npy, 'w');
     let h = `{'descr': '<f4', 'fortran_order': False, 'shape': (${elems},), }`;
     while ((10 + h.length + 1) % 64) h += ' ';
     h += '\n';
-    const pre = Buffer.alloc(10); Buffer.from('\x93NUMPY', 'latin1').copy(pre); pre[6] = 1; pre.writeUInt16LE(h.length, 8);
+    const pre = Buffer.alloc(10);
+    Buffer.from('\x93NUMPY', 'latin1').copy(pre);
+    pre[6] = 1;
+    pre.writeUInt16LE(h.length, 8);
     fs.writeSync(npyFd, Buffer.concat([pre, Buffer.from(h, 'latin1')]), 0, 10 + h.length, 0);
     fs.ftruncateSync(npyFd, 10 + h.length + elems * 4);
     fs.closeSync(npyFd);
     const peer = numpyOpen(npy);
-    for (const [name, file] of [['safetensors', st], ['pt_zip64', pt]]) {
+    for (const [name, file] of [
+      ['safetensors', st],
+      ['pt_zip64', pt],
+    ]) {
       const runs = [0, 1, 2].map(() => measureOpen(file));
-      const m = { file_gib: fs.statSync(file).size / 2 ** 30, open_ms: median(runs.map((r) => r.open_ms)), rss_mb: Math.max(...runs.map((r) => r.rss_mb)), tensors: runs[0].tensors };
+      const m = {
+        file_gib: fs.statSync(file).size / 2 ** 30,
+        open_ms: median(runs.map((r) => r.open_ms)),
+        rss_mb: Math.max(...runs.map((r) => r.rss_mb)),
+        tensors: runs[0].tensors,
+      };
       report[`open_${name}`] = { ...m, numpy_mmap_open_ms: peer.open_ms, numpy_rss_mb: peer.rss_mb, time_ratio_vs_numpy: m.open_ms / peer.open_ms };
     }
     for (const f of [st, pt, npy]) fs.rmSync(f);
@@ -70,10 +94,15 @@ async function main(): Promise<void> {
     const s = 0.0121623231;
     const threadsAll = loadNative().hardwareThreads;
     let peerRes: { numpy: string; verify_s: number; conv1d_ms: Record<string, number> } | undefined;
-    for (const [key, write] of [['verify_cpu', writeGridNpy], ['verify_cpu_on_grid_dump', writeDumpNpy]] as const) {
+    for (const [key, write] of [
+      ['verify_cpu', writeGridNpy],
+      ['verify_cpu_on_grid_dump', writeDumpNpy],
+    ] as const) {
       const grid = path.join(dir, 'grid.npy');
       write(grid, n, s);
-      const np = spawnSync(PY, [path.join(__dirname, '..', '..', 'bench', 'numpy_peer.py'), grid, String(s), ...(peerRes ? ['--verify-only'] : [])], { encoding: 'utf8' });
+      const np = spawnSync(PY, [path.join(__dirname, '..', '..', 'bench', 'numpy_peer.py'), grid, String(s), ...(peerRes ? ['--verify-only'] : [])], {
+        encoding: 'utf8',
+      });
       if (np.status !== 0) throw new Error(`numpy peer failed: ${np.stderr}`);
       const res = JSON.parse(np.stdout);
       peerRes ??= res;
@@ -104,14 +133,28 @@ async function main(): Promise<void> {
     const params = await readConv1dParams(path.join(__dirname, '..', '..', 'test', 'fixtures', 'torch-2.11', 'mamba_conv1d', 'layer23_conv1d_params.pt'));
     const x = new Float32Array(1536 * 2048).map(() => (Math.random() - 0.5) * 0.3);
     const conv: Record<string, unknown> = {};
-    const convPeer = peerRes!.conv1d_ms;  // from the first numpy run (the stress mix)
+    const convPeer = peerRes!.conv1d_ms; // from the first numpy run (the stress mix)
     for (const mode of ['baseline', 'mode1', 'mode2'] as const) {
       for (const threads of [1, threadsAll]) {
         const times: number[] = [];
         for (let i = 0; i < 5; i++) {
           const t0 = performance.now();
-          await loadNative().conv1d({ mode, x, weight: params.weight, bias: params.bias, batch: 1, channels: 1536, length: 2048, kernel: 4,
-            inputScale: params.inputScale, weightScale: params.weightScale, biasScale: params.biasScale, outputScale: params.outputScale, threads, device: 'cpu' });
+          await loadNative().conv1d({
+            mode,
+            x,
+            weight: params.weight,
+            bias: params.bias,
+            batch: 1,
+            channels: 1536,
+            length: 2048,
+            kernel: 4,
+            inputScale: params.inputScale,
+            weightScale: params.weightScale,
+            biasScale: params.biasScale,
+            outputScale: params.outputScale,
+            threads,
+            device: 'cpu',
+          });
           times.push(performance.now() - t0);
         }
         conv[`${mode}_threads_${threads}_ms`] = Math.min(...times);
@@ -126,4 +169,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
 }
 
-main().catch((e) => { process.stderr.write(`bench failed: ${(e as Error).message}\n`); process.exitCode = 1; });
+main().catch((e) => {
+  process.stderr.write(`bench failed: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+});

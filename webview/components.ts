@@ -6,7 +6,11 @@ import { provideVSCodeDesignSystem, vsCodeButton, vsCodeDivider, vsCodeTag, vsCo
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeDivider(), vsCodeTag(), vsCodeProgressRing());
 
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
   for (const c of children) e.append(c);
@@ -28,8 +32,12 @@ export function tag(text: string, kind: 'pass' | 'fail' | 'info' = 'info'): HTML
   return t;
 }
 
-export function divider(): HTMLElement { return document.createElement('vscode-divider'); }
-export function spinner(): HTMLElement { return document.createElement('vscode-progress-ring'); }
+export function divider(): HTMLElement {
+  return document.createElement('vscode-divider');
+}
+export function spinner(): HTMLElement {
+  return document.createElement('vscode-progress-ring');
+}
 
 /** Shows `lines` in a fixed-position tooltip next to the pointer at (x, y). */
 export function showTooltip(tooltip: HTMLElement, lines: string[], x: number, y: number): void {

@@ -7,7 +7,9 @@ import type { Page, ElementClassName } from '../src/view/protocol';
 const PAGE = 1 << 16;
 
 export interface HeatmapHooks {
-  requestPage(start: number, count: number): void; hover(index: number | null, px: number, py: number): void; click(index: number): void;
+  requestPage(start: number, count: number): void;
+  hover(index: number | null, px: number, py: number): void;
+  click(index: number): void;
   /** Called when the user scrolls this heatmap (the diff view keeps its pair in step). */
   scrolled?(top: number): void;
   /** Elements to mark whatever their class (the diff view: values that differ from the other run). */
@@ -24,9 +26,15 @@ export class Heatmap {
   private cell: number;
   private rows: number;
   private maxDev = 0;
-  private following = false;  // the next scroll event was caused by scrollTo, not the user
+  private following = false; // the next scroll event was caused by scrollTo, not the user
 
-  constructor(private n: number, private cols: number, private hooks: HeatmapHooks, private width = 720, private height = 360) {
+  constructor(
+    private n: number,
+    private cols: number,
+    private hooks: HeatmapHooks,
+    private width = 720,
+    private height = 360,
+  ) {
     this.cols = Math.max(1, Math.min(cols, 512));
     this.cell = Math.max(1, Math.floor(width / this.cols));
     this.rows = Math.ceil(n / this.cols);
@@ -51,11 +59,17 @@ export class Heatmap {
     });
     this.scroller.addEventListener('keydown', (e) => {
       const step = e.key === 'PageDown' ? height : e.key === 'PageUp' ? -height : e.key === 'ArrowDown' ? this.cell : e.key === 'ArrowUp' ? -this.cell : 0;
-      if (step) { this.scroller.scrollTop += step; e.preventDefault(); }
+      if (step) {
+        this.scroller.scrollTop += step;
+        e.preventDefault();
+      }
     });
     this.canvas.addEventListener('mousemove', (e) => this.hooks.hover(this.indexAt(e), e.clientX, e.clientY));
     this.canvas.addEventListener('mouseleave', () => this.hooks.hover(null, 0, 0));
-    this.canvas.addEventListener('click', (e) => { const i = this.indexAt(e); if (i !== null) this.hooks.click(i); });
+    this.canvas.addEventListener('click', (e) => {
+      const i = this.indexAt(e);
+      if (i !== null) this.hooks.click(i);
+    });
     this.paint();
   }
 
@@ -64,7 +78,9 @@ export class Heatmap {
     if (this.scroller.scrollTop === top) return;
     this.following = true;
     this.scroller.scrollTop = top;
-    requestAnimationFrame(() => { this.following = false; });  // in case the browser fired no scroll event
+    requestAnimationFrame(() => {
+      this.following = false;
+    }); // in case the browser fired no scroll event
   }
 
   private indexAt(e: MouseEvent): number | null {
@@ -89,7 +105,9 @@ export class Heatmap {
   }
 
   /** Paints again (the diff view, when the other run's page arrives and changes what is marked). */
-  repaint(): void { this.paint(); }
+  repaint(): void {
+    this.paint();
+  }
 
   private paint(): void {
     // Keep the canvas in view: it sits at the scroll offset inside the scroller.
@@ -98,9 +116,13 @@ export class Heatmap {
     if (!ctx) return;
     const firstRow = Math.floor(this.scroller.scrollTop / this.cell);
     const visibleRows = Math.ceil(this.canvas.height / this.cell) + 1;
-    const first = firstRow * this.cols, last = Math.min(this.n, (firstRow + visibleRows) * this.cols);
+    const first = firstRow * this.cols,
+      last = Math.min(this.n, (firstRow + visibleRows) * this.cols);
     for (let pg = Math.floor(first / PAGE); pg * PAGE < last; pg++) {
-      if (!this.pages.has(pg) && !this.requested.has(pg)) { this.requested.add(pg); this.hooks.requestPage(pg * PAGE, PAGE); }
+      if (!this.pages.has(pg) && !this.requested.has(pg)) {
+        this.requested.add(pg);
+        this.hooks.requestPage(pg * PAGE, PAGE);
+      }
     }
     const css = getComputedStyle(document.body);
     const color = (name: string, fallback: string): string => css.getPropertyValue(name).trim() || fallback;
@@ -112,7 +134,10 @@ export class Heatmap {
     const pending = color('--vscode-editorLineNumber-foreground', '#858585');
     const mark = color('--vscode-charts-yellow', '#cca700');
     const img = ctx.createImageData(this.canvas.width, this.canvas.height);
-    const rgb = (c: string): number[] => { const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})/i.exec(c); return m ? [1, 2, 3].map((i) => parseInt(m[i], 16)) : [128, 128, 128]; };
+    const rgb = (c: string): number[] => {
+      const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})/i.exec(c);
+      return m ? [1, 2, 3].map((i) => parseInt(m[i], 16)) : [128, 128, 128];
+    };
     const P = { bg: rgb(bg), exact: rgb(exact), artifact: rgb(artifact), off: rgb(off), nonFinite: rgb(nonFinite), pending: rgb(pending), mark: rgb(mark) };
     for (let r = 0; r < visibleRows; r++) {
       for (let c = 0; c < this.cols; c++) {
@@ -121,13 +146,19 @@ export class Heatmap {
         let alpha = 1;
         if (i < this.n) {
           const e = this.element(i);
-          if (!e) { px = P.pending; alpha = 0.25; }
-          else if (this.hooks.marked?.(i)) px = P.mark;
+          if (!e) {
+            px = P.pending;
+            alpha = 0.25;
+          } else if (this.hooks.marked?.(i)) px = P.mark;
           else if (e.cls === 'off_grid') px = P.off;
-          else if (e.cls === 'fp32_artifact') { px = P.artifact; alpha = 0.35 + 0.65 * (this.maxDev ? (e.dev ?? 0) / this.maxDev : 1); }
-          else if (e.cls === 'non_finite') px = P.nonFinite;
-          else if (e.cls === 'code') { px = P.artifact; alpha = 0.15 + 0.85 * Math.min(1, Math.abs(e.value) / 128); }
-          else px = P.exact;
+          else if (e.cls === 'fp32_artifact') {
+            px = P.artifact;
+            alpha = 0.35 + 0.65 * (this.maxDev ? (e.dev ?? 0) / this.maxDev : 1);
+          } else if (e.cls === 'non_finite') px = P.nonFinite;
+          else if (e.cls === 'code') {
+            px = P.artifact;
+            alpha = 0.15 + 0.85 * Math.min(1, Math.abs(e.value) / 128);
+          } else px = P.exact;
         }
         for (let y = 0; y < this.cell; y++) {
           const yy = r * this.cell + y;

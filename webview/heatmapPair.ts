@@ -8,7 +8,10 @@ import { vscode, fmt } from './vscodeApi';
 import { Heatmap } from './heatmap';
 import type { ToView } from '../src/view/protocol';
 
-export interface PairInfo { key: string; shape: number[] }
+export interface PairInfo {
+  key: string;
+  shape: number[];
+}
 
 export function heatmapPair(pair: PairInfo): HTMLElement {
   const n = pair.shape.reduce((a, b) => a * b, 1);
@@ -16,25 +19,41 @@ export function heatmapPair(pair: PairInfo): HTMLElement {
   const tooltip = el('div', { class: 'tooltip', role: 'tooltip', hidden: '' });
   const maps: Record<'a' | 'b', Heatmap> = {} as Record<'a' | 'b', Heatmap>;
   const other = { a: 'b', b: 'a' } as const;
-  const make = (side: 'a' | 'b'): Heatmap => new Heatmap(n, cols, {
-    requestPage: (start, count) => vscode.postMessage({ type: 'pairPage', key: pair.key, side, start, count }),
-    hover: (i, x, y) => showTip(i, x, y),
-    click: () => undefined,
-    scrolled: (top) => maps[other[side]].scrollTo(top),
-    marked: (i) => differs(i),
-  }, 360, 320);
+  const make = (side: 'a' | 'b'): Heatmap =>
+    new Heatmap(
+      n,
+      cols,
+      {
+        requestPage: (start, count) => vscode.postMessage({ type: 'pairPage', key: pair.key, side, start, count }),
+        hover: (i, x, y) => showTip(i, x, y),
+        click: () => undefined,
+        scrolled: (top) => maps[other[side]].scrollTo(top),
+        marked: (i) => differs(i),
+      },
+      360,
+      320,
+    );
   // Marked in both heatmaps: elements whose values differ between the runs (once both pages are here).
   const differs = (i: number): boolean => {
-    const a = maps.a?.element(i), b = maps.b?.element(i);
-    return a !== undefined && b !== undefined && a.value !== b.value && !(Number.isNaN(a.value) && Number.isNaN(b.value));  // as diff counts: -0 equals 0, NaN equals NaN
+    const a = maps.a?.element(i),
+      b = maps.b?.element(i);
+    return a !== undefined && b !== undefined && a.value !== b.value && !(Number.isNaN(a.value) && Number.isNaN(b.value)); // as diff counts: -0 equals 0, NaN equals NaN
   };
   maps.a = make('a');
   maps.b = make('b');
 
   const showTip = (i: number | null, x: number, y: number): void => {
-    const a = i === null ? undefined : maps.a.element(i), b = i === null ? undefined : maps.b.element(i);
-    if (i === null || (!a && !b)) { tooltip.hidden = true; return; }
-    const lines = [`flat ${i}`, `A ${fmt(a?.value, 9)}${a?.q !== undefined ? `  q ${a.q}` : ''}  ${a?.cls ?? ''}`, `B ${fmt(b?.value, 9)}${b?.q !== undefined ? `  q ${b.q}` : ''}  ${b?.cls ?? ''}`];
+    const a = i === null ? undefined : maps.a.element(i),
+      b = i === null ? undefined : maps.b.element(i);
+    if (i === null || (!a && !b)) {
+      tooltip.hidden = true;
+      return;
+    }
+    const lines = [
+      `flat ${i}`,
+      `A ${fmt(a?.value, 9)}${a?.q !== undefined ? `  q ${a.q}` : ''}  ${a?.cls ?? ''}`,
+      `B ${fmt(b?.value, 9)}${b?.q !== undefined ? `  q ${b.q}` : ''}  ${b?.cls ?? ''}`,
+    ];
     if (a && b) lines.push(`|Δ| ${fmt(Math.abs(a.value - b.value), 6)}${a.q !== undefined && b.q !== undefined ? `  |Δq| ${Math.abs(a.q - b.q)}` : ''}`);
     showTooltip(tooltip, lines, x, y);
   };
@@ -43,17 +62,29 @@ export function heatmapPair(pair: PairInfo): HTMLElement {
     const m = ev.data;
     if (m.type === 'pairPage' && m.key === pair.key) {
       maps[m.side].addPage(m.page);
-      maps[other[m.side]].repaint();  // its marks depend on this page too
-    }
-    else if (m.type === 'error') root.replaceChildren(el('p', { class: 'problem' }, m.message));
+      maps[other[m.side]].repaint(); // its marks depend on this page too
+    } else if (m.type === 'error') root.replaceChildren(el('p', { class: 'problem' }, m.message));
   };
   window.addEventListener('message', onMessage);
-  const root = el('section', { class: 'heatmap-pair', 'aria-label': `heatmaps of ${pair.key} in both runs` },
+  const root = el(
+    'section',
+    { class: 'heatmap-pair', 'aria-label': `heatmaps of ${pair.key} in both runs` },
     el('h3', {}, `${pair.key}: grid deviation in both runs (scrolled together)`),
-    el('p', { class: 'legend' }, el('span', { class: 'swatch differs' }), 'differs from the other run ', el('span', { class: 'swatch exact' }), 'on grid ',
-      el('span', { class: 'swatch artifact' }), 'FP32 artifact ', el('span', { class: 'swatch off' }), 'off grid — hover for both values'),
+    el(
+      'p',
+      { class: 'legend' },
+      el('span', { class: 'swatch differs' }),
+      'differs from the other run ',
+      el('span', { class: 'swatch exact' }),
+      'on grid ',
+      el('span', { class: 'swatch artifact' }),
+      'FP32 artifact ',
+      el('span', { class: 'swatch off' }),
+      'off grid — hover for both values',
+    ),
     el('div', { class: 'pair' }, el('figure', {}, el('figcaption', {}, 'A'), maps.a.root), el('figure', {}, el('figcaption', {}, 'B'), maps.b.root)),
-    tooltip);
+    tooltip,
+  );
   // Stop listening once this pair is replaced by another.
   (root as HTMLElement & { dispose?: () => void }).dispose = () => window.removeEventListener('message', onMessage);
   return root;

@@ -5,7 +5,8 @@ export function histogram(counts: number[], firstLabel: number, title: string, w
   const cap = document.createElement('figcaption');
   cap.textContent = title;
   const canvas = document.createElement('canvas');
-  canvas.width = width; canvas.height = height;
+  canvas.width = width;
+  canvas.height = height;
   canvas.setAttribute('role', 'img');
   canvas.setAttribute('aria-label', title);
   const ctx = canvas.getContext('2d');

@@ -1,7 +1,11 @@
 import { tensorView } from './tensorView';
 import { explainView, diffView, reportView } from './panels';
 
-declare global { interface Window { QUANT_LENS_INITIAL: unknown } }
+declare global {
+  interface Window {
+    QUANT_LENS_INITIAL: unknown;
+  }
+}
 
 const app = document.getElementById('app')!;
 const view = document.body.dataset.view;

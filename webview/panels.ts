@@ -5,15 +5,38 @@ import { heatmapPair } from './heatmapPair';
 
 /** The explanation panel: the FP32 arithmetic of one element, step by step. */
 export function explainView(app: HTMLElement, e: any): void {
-  app.append(el('h2', {}, 'FP32 round-trip explanation ', tag(e.class === 'fp32_artifact' ? 'FP32 artifact' : e.class === 'off_grid' ? 'OFF GRID' : 'exact', e.class === 'off_grid' ? 'fail' : 'pass')));
+  app.append(
+    el(
+      'h2',
+      {},
+      'FP32 round-trip explanation ',
+      tag(e.class === 'fp32_artifact' ? 'FP32 artifact' : e.class === 'off_grid' ? 'OFF GRID' : 'exact', e.class === 'off_grid' ? 'fail' : 'pass'),
+    ),
+  );
   if (e.tensor !== undefined) app.append(el('p', { class: 'hint' }, `tensor ${e.tensor || '<root>'}, element ${e.index}, scale from ${e.scale_source}`));
   app.append(el('ol', { class: 'steps' }, ...e.steps.map((s: string) => el('li', {}, s))));
-  app.append(divider(), table(['quantity', 'FP32', 'exact decimal / bits'], [
-    ['x', fmt(e.value, 9), `${e.value_exact}  ${e.value_hex}`], ['s', fmt(e.scale_f32, 9), `${e.scale_exact}  ${e.scale_hex}`],
-    ['x / s', fmt(e.quotient, 10), e.quotient_exact], ['q = rint(x/s)', String(e.q), ''], ['q · s', '', e.product_exact],
-    ['fl32(q · s)', fmt(e.roundtrip, 9), `${e.roundtrip_exact}  ${e.roundtrip_hex}`], ['deviation', e.deviation.toExponential(8), `round-trip bound ${e.artifact_bound.toExponential(8)}`],
-  ]));
-  app.append(el('p', { class: 'hint' }, 'Reference case: 87 × 0.0121623231 = 1.0581221097, stored as FP32 1.05812216, divides back to 87.00000763: deviation 7.62939453e-06, an FP32 round-trip artifact, not a quantization error.'));
+  app.append(
+    divider(),
+    table(
+      ['quantity', 'FP32', 'exact decimal / bits'],
+      [
+        ['x', fmt(e.value, 9), `${e.value_exact}  ${e.value_hex}`],
+        ['s', fmt(e.scale_f32, 9), `${e.scale_exact}  ${e.scale_hex}`],
+        ['x / s', fmt(e.quotient, 10), e.quotient_exact],
+        ['q = rint(x/s)', String(e.q), ''],
+        ['q · s', '', e.product_exact],
+        ['fl32(q · s)', fmt(e.roundtrip, 9), `${e.roundtrip_exact}  ${e.roundtrip_hex}`],
+        ['deviation', e.deviation.toExponential(8), `round-trip bound ${e.artifact_bound.toExponential(8)}`],
+      ],
+    ),
+  );
+  app.append(
+    el(
+      'p',
+      { class: 'hint' },
+      'Reference case: 87 × 0.0121623231 = 1.0581221097, stored as FP32 1.05812216, divides back to 87.00000763: deviation 7.62939453e-06, an FP32 round-trip artifact, not a quantization error.',
+    ),
+  );
 }
 
 /** The side-by-side comparison of two runs; the input guard comes first and loudly. */
@@ -22,9 +45,26 @@ export function diffView(app: HTMLElement, r: any): void {
   if (!r.valid) app.append(el('div', { class: 'guard invalid', role: 'alert' }, el('strong', {}, 'INVALID COMPARISON: '), r.reason));
   else if (r.reason) app.append(el('div', { class: 'guard warn', role: 'status' }, r.reason));
   else app.append(el('div', { class: 'guard ok', role: 'status' }, 'Inputs match: both runs processed the same inputs.'));
-  const summary = table(['tensor', 'input?', 'max |Δ|', 'mean |Δ|', 'exact %', 'codes equal %', 'max |Δq|', 'mean |Δq|', 'SQNR dB', 'cosine'],
-    r.pairs.map((p: any) => p.error ? [p.key, p.is_input ? 'yes' : '', p.error, '', '', '', '', '', '', ''] :
-      [p.key, p.is_input ? (r.inputs_match === false ? 'DIFFERS' : 'yes') : '', fmt(p.max_abs_diff), fmt(p.mean_abs_diff), fmt(p.exact_match_pct, 5), fmt(p.exact_pct, 5), fmt(p.max_abs_int), fmt(p.mean_abs_int), fmt(p.sqnr_db, 5), fmt(p.cosine, 8)]), 'diff');
+  const summary = table(
+    ['tensor', 'input?', 'max |Δ|', 'mean |Δ|', 'exact %', 'codes equal %', 'max |Δq|', 'mean |Δq|', 'SQNR dB', 'cosine'],
+    r.pairs.map((p: any) =>
+      p.error
+        ? [p.key, p.is_input ? 'yes' : '', p.error, '', '', '', '', '', '', '']
+        : [
+            p.key,
+            p.is_input ? (r.inputs_match === false ? 'DIFFERS' : 'yes') : '',
+            fmt(p.max_abs_diff),
+            fmt(p.mean_abs_diff),
+            fmt(p.exact_match_pct, 5),
+            fmt(p.exact_pct, 5),
+            fmt(p.max_abs_int),
+            fmt(p.mean_abs_int),
+            fmt(p.sqnr_db, 5),
+            fmt(p.cosine, 8),
+          ],
+    ),
+    'diff',
+  );
   app.append(summary);
   // Selecting a row (click, Enter or Space) shows that pair's heatmaps side by side, below the table;
   // the first pair that differs is shown to begin with.
@@ -44,7 +84,12 @@ export function diffView(app: HTMLElement, r: any): void {
     row.classList.add('selectable');
     row.setAttribute('title', 'show both runs as heatmaps');
     row.addEventListener('click', () => show(p, row));
-    row.addEventListener('keydown', (e) => { if ((e as KeyboardEvent).key === 'Enter' || (e as KeyboardEvent).key === ' ') { show(p, row); e.preventDefault(); } });
+    row.addEventListener('keydown', (e) => {
+      if ((e as KeyboardEvent).key === 'Enter' || (e as KeyboardEvent).key === ' ') {
+        show(p, row);
+        e.preventDefault();
+      }
+    });
   });
   app.append(slot);
   const firstDiffering = r.pairs.findIndex((p: any) => !p.error && p.shape && p.exact_match_pct !== 100);
@@ -52,9 +97,17 @@ export function diffView(app: HTMLElement, r: any): void {
   for (const p of r.pairs) {
     if (!p.int_diff_histogram || p.exact_pct === 100) continue;
     app.append(histogram(p.int_diff_histogram, 0, `${p.key}: |Δq| histogram (last bin 64+)`));
-    if (p.largest?.length) app.append(table(['flat index', 'A', 'B', '|Δ|'], p.largest.map((l: any) => [l.index, fmt(l.a, 9), fmt(l.b, 9), fmt(l.abs_diff)]), 'largest'));
+    if (p.largest?.length)
+      app.append(
+        table(
+          ['flat index', 'A', 'B', '|Δ|'],
+          p.largest.map((l: any) => [l.index, fmt(l.a, 9), fmt(l.b, 9), fmt(l.abs_diff)]),
+          'largest',
+        ),
+      );
   }
-  if (r.only_in_a.length || r.only_in_b.length) app.append(el('p', { class: 'hint' }, `only in A: ${r.only_in_a.join(', ') || '–'}; only in B: ${r.only_in_b.join(', ') || '–'}`));
+  if (r.only_in_a.length || r.only_in_b.length)
+    app.append(el('p', { class: 'hint' }, `only in A: ${r.only_in_a.join(', ') || '–'}; only in B: ${r.only_in_b.join(', ') || '–'}`));
 }
 
 /** Report of an explorer "Verify INT8 grid" run over files or folders. */
@@ -64,8 +117,29 @@ export function reportView(app: HTMLElement, d: any): void {
   const head = el('h2', {}, 'INT8 grid report ', tag(`${results.length - failed} pass`, 'pass'), ' ', tag(`${failed} fail`, failed ? 'fail' : 'pass'));
   if (d.failures.length) head.append(' ', tag(`${d.failures.length} unreadable`, 'fail'));
   app.append(head);
-  app.append(table(['file', 'tensor', 'verdict', 'scale (source)', 'codes', 'saturated', 'FP32 artifacts', 'true off-grid', 'max deviation'],
-    results.map((x: any) => [x.file.split(/[\\/]/).slice(-2).join('/'), x.name || '<root>', x.verdict.toUpperCase(), `${Array.isArray(x.scale) ? 'per-channel' : fmt(x.scale, 9)} (${x.scale_source})`,
-      `[${fmt(x.int_min)}, ${fmt(x.int_max)}]`, `+${x.saturated_pos} / −${x.saturated_neg}`, x.fp32_artifacts, x.true_offgrid, fmt(x.max_deviation)]), 'report'));
-  if (d.failures.length) app.append(el('h3', {}, 'Unreadable files'), table(['file', 'error'], d.failures.map((f: any) => [f.file, f.error])));
+  app.append(
+    table(
+      ['file', 'tensor', 'verdict', 'scale (source)', 'codes', 'saturated', 'FP32 artifacts', 'true off-grid', 'max deviation'],
+      results.map((x: any) => [
+        x.file.split(/[\\/]/).slice(-2).join('/'),
+        x.name || '<root>',
+        x.verdict.toUpperCase(),
+        `${Array.isArray(x.scale) ? 'per-channel' : fmt(x.scale, 9)} (${x.scale_source})`,
+        `[${fmt(x.int_min)}, ${fmt(x.int_max)}]`,
+        `+${x.saturated_pos} / −${x.saturated_neg}`,
+        x.fp32_artifacts,
+        x.true_offgrid,
+        fmt(x.max_deviation),
+      ]),
+      'report',
+    ),
+  );
+  if (d.failures.length)
+    app.append(
+      el('h3', {}, 'Unreadable files'),
+      table(
+        ['file', 'error'],
+        d.failures.map((f: any) => [f.file, f.error]),
+      ),
+    );
 }

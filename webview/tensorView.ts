@@ -33,7 +33,10 @@ export function tensorView(app: HTMLElement): void {
       if (n.kind === 'tensor') {
         item.addEventListener('click', () => select(n.name, item));
         item.addEventListener('keydown', (e) => {
-          if (e.key === 'Enter' || e.key === ' ') { select(n.name, item); e.preventDefault(); }
+          if (e.key === 'Enter' || e.key === ' ') {
+            select(n.name, item);
+            e.preventDefault();
+          }
           if (e.key === 'ArrowDown') (item.nextElementSibling as HTMLElement | null)?.focus();
           if (e.key === 'ArrowUp') (item.previousElementSibling as HTMLElement | null)?.focus();
         });
@@ -51,8 +54,11 @@ export function tensorView(app: HTMLElement): void {
     const head = el('h2', {}, `${s.name || '<root>'} `, tag(`${s.dtype}[${s.shape.join('×')}]`));
     if (v) head.append(' ', tag(v.verdict.toUpperCase(), v.verdict === 'pass' ? 'pass' : 'fail'));
     const rows: [string, string][] = [
-      ['elements', String(s.n)], ['min / max', `${fmt(s.stats.min)} / ${fmt(s.stats.max)}`], ['mean ± std', `${fmt(s.stats.mean)} ± ${fmt(s.stats.std)}`],
-      ['NaN / Inf', `${s.stats.nan} / ${s.stats.inf}`], ['scale', s.scale === null ? '–' : `${fmt(s.scale, 9)} (${s.scaleSource})`],
+      ['elements', String(s.n)],
+      ['min / max', `${fmt(s.stats.min)} / ${fmt(s.stats.max)}`],
+      ['mean ± std', `${fmt(s.stats.mean)} ± ${fmt(s.stats.std)}`],
+      ['NaN / Inf', `${s.stats.nan} / ${s.stats.inf}`],
+      ['scale', s.scale === null ? '–' : `${fmt(s.scale, 9)} (${s.scaleSource})`],
     ];
     if (v) {
       rows.push(['codes', `[${fmt(v.int_min)}, ${fmt(v.int_max)}], saturated +${v.saturated_pos} / −${v.saturated_neg}`]);
@@ -62,28 +68,58 @@ export function tensorView(app: HTMLElement): void {
     detail.replaceChildren(head, table(['', ''], rows, 'kv'));
     if (v) for (const r of v.reasons) detail.append(el('p', { class: 'problem' }, r));
     if (v) detail.append(histogram(v.code_histogram, v.code_histogram_min, 'integer codes (log scale)'));
-    detail.append(divider(), el('h3', {}, 'grid deviation'), el('p', { class: 'legend' },
-      el('span', { class: 'swatch exact' }), 'on grid ', el('span', { class: 'swatch artifact' }), 'FP32 artifact (shade = deviation) ',
-      el('span', { class: 'swatch off' }), 'off grid ', el('span', { class: 'swatch nonfinite' }), 'NaN/Inf — hover for the arithmetic, click to explain'));
+    detail.append(
+      divider(),
+      el('h3', {}, 'grid deviation'),
+      el(
+        'p',
+        { class: 'legend' },
+        el('span', { class: 'swatch exact' }),
+        'on grid ',
+        el('span', { class: 'swatch artifact' }),
+        'FP32 artifact (shade = deviation) ',
+        el('span', { class: 'swatch off' }),
+        'off grid ',
+        el('span', { class: 'swatch nonfinite' }),
+        'NaN/Inf — hover for the arithmetic, click to explain',
+      ),
+    );
     heatmap = new Heatmap(s.n, s.columns, {
       requestPage: (start, count) => vscode.postMessage({ type: 'page', tensor: s.name, start, count }),
       hover: (i, x, y) => showTip(i, x, y),
-      click: (i) => { if (current?.scale !== null) vscode.postMessage({ type: 'explain', tensor: s.name, index: i }); },
+      click: (i) => {
+        if (current?.scale !== null) vscode.postMessage({ type: 'explain', tensor: s.name, index: i });
+      },
     });
     detail.append(heatmap.root);
   };
 
   const showTip = (i: number | null, x: number, y: number): void => {
     const e = i === null ? undefined : heatmap?.element(i);
-    if (i === null || !e || !current) { tooltip.hidden = true; return; }
+    if (i === null || !e || !current) {
+      tooltip.hidden = true;
+      return;
+    }
     const idx: number[] = [];
     let rest = i;
-    for (let d = current.shape.length - 1; d >= 0; d--) { idx.unshift(rest % current.shape[d]); rest = Math.floor(rest / current.shape[d]); }
+    for (let d = current.shape.length - 1; d >= 0; d--) {
+      idx.unshift(rest % current.shape[d]);
+      rest = Math.floor(rest / current.shape[d]);
+    }
     const lines = [`[${idx.join(', ')}]  (flat ${i})`, `value ${fmt(e.value, 9)}`];
     if (current.scale !== null) lines.push(`scale ${fmt(current.scale, 9)}`);
     if (e.q !== undefined) lines.push(`q ${e.q}`);
     if (e.dev !== undefined) lines.push(`deviation ${e.dev.toExponential(3)}`);
-    if (e.cls) lines.push(e.cls === 'fp32_artifact' ? 'FP32 round-trip artifact (x == fl32(q·s))' : e.cls === 'off_grid' ? 'OFF GRID (x ≠ fl32(q·s))' : e.cls === 'exact' ? 'exactly on the grid' : e.cls);
+    if (e.cls)
+      lines.push(
+        e.cls === 'fp32_artifact'
+          ? 'FP32 round-trip artifact (x == fl32(q·s))'
+          : e.cls === 'off_grid'
+            ? 'OFF GRID (x ≠ fl32(q·s))'
+            : e.cls === 'exact'
+              ? 'exactly on the grid'
+              : e.cls,
+      );
     showTooltip(tooltip, lines, x, y);
   };
 
@@ -94,8 +130,7 @@ export function tensorView(app: HTMLElement): void {
     else if (m.type === 'page' && heatmap && current && m.page.tensor === current.name) {
       if (!document.body.dataset.firstPageAt) document.body.dataset.firstPageAt = String(performance.now());
       heatmap.addPage(m.page);
-    }
-    else if (m.type === 'error') detail.replaceChildren(el('p', { class: 'problem' }, m.message));
+    } else if (m.type === 'error') detail.replaceChildren(el('p', { class: 'problem' }, m.message));
   });
   vscode.postMessage({ type: 'ready' });
 }

@@ -16,15 +16,30 @@ import { discoverScale, ScaleInfo } from './scale';
 import { isInputName } from './roles';
 
 export interface PairResult extends Partial<NativeDiffResult> {
-  file: string; name: string; key: string; is_input: boolean;
-  dtype_a?: string; dtype_b?: string; shape?: number[];
-  scale_a?: number | null; scale_b?: number | null; scale_source_a?: string | null; scale_source_b?: string | null;
-  inputs_match?: boolean | null; error?: string;
+  file: string;
+  name: string;
+  key: string;
+  is_input: boolean;
+  dtype_a?: string;
+  dtype_b?: string;
+  shape?: number[];
+  scale_a?: number | null;
+  scale_b?: number | null;
+  scale_source_a?: string | null;
+  scale_source_b?: string | null;
+  inputs_match?: boolean | null;
+  error?: string;
 }
 
 export interface DiffReport {
-  a: string; b: string; valid: boolean; reason: string | null; inputs_match: boolean | null;
-  pairs: PairResult[]; only_in_a: string[]; only_in_b: string[];
+  a: string;
+  b: string;
+  valid: boolean;
+  reason: string | null;
+  inputs_match: boolean | null;
+  pairs: PairResult[];
+  only_in_a: string[];
+  only_in_b: string[];
 }
 
 export interface DiffOptions {
@@ -35,17 +50,29 @@ export interface DiffOptions {
   onProgress?: (done: number, total: number, key: string) => void;
 }
 
-function scaleOf(s: ScaleInfo | undefined): number | null { return s && s.kind === 'per_tensor' ? s.scale : null; }
+function scaleOf(s: ScaleInfo | undefined): number | null {
+  return s && s.kind === 'per_tensor' ? s.scale : null;
+}
 
-async function diffTensors(fileA: string, dumpA: DumpFile, ta: TensorRef, fileB: string, dumpB: DumpFile, tb: TensorRef, opts: DiffOptions): Promise<Partial<PairResult>> {
+async function diffTensors(
+  fileA: string,
+  dumpA: DumpFile,
+  ta: TensorRef,
+  fileB: string,
+  dumpB: DumpFile,
+  tb: TensorRef,
+  opts: DiffOptions,
+): Promise<Partial<PairResult>> {
   if (numelOf(ta.shape) !== numelOf(tb.shape) || ta.shape.join(',') !== tb.shape.join(',')) {
     return { error: `shapes differ: [${ta.shape}] vs [${tb.shape}]`, dtype_a: ta.dtype, dtype_b: tb.dtype };
   }
   const sa = await discoverScale(fileA, dumpA, ta, { infer: false });
   const sb = await discoverScale(fileB, dumpB, tb, { infer: false });
-  const codesA = isIntegerDType(ta.dtype), codesB = isIntegerDType(tb.dtype);
+  const codesA = isIntegerDType(ta.dtype),
+    codesB = isIntegerDType(tb.dtype);
   const d = new (loadNative().Differ)({ scaleA: scaleOf(sa) ?? 0, scaleB: scaleOf(sb) ?? 0, codesA, codesB, top: opts.top ?? 10, threads: opts.threads });
-  const ga = float32ChunksReadAhead(ta), gb = float32ChunksReadAhead(tb);
+  const ga = float32ChunksReadAhead(ta),
+    gb = float32ChunksReadAhead(tb);
   try {
     for (;;) {
       if (opts.signal?.aborted) throw new CancelledError();
@@ -58,8 +85,14 @@ async function diffTensors(fileA: string, dumpA: DumpFile, ta: TensorRef, fileB:
     await Promise.all([ga.return(undefined), gb.return(undefined)]);
   }
   return {
-    dtype_a: ta.dtype, dtype_b: tb.dtype, shape: ta.shape, scale_a: scaleOf(sa), scale_b: scaleOf(sb),
-    scale_source_a: sa?.source ?? null, scale_source_b: sb?.source ?? null, ...d.result(),
+    dtype_a: ta.dtype,
+    dtype_b: tb.dtype,
+    shape: ta.shape,
+    scale_a: scaleOf(sa),
+    scale_b: scaleOf(sb),
+    scale_source_a: sa?.source ?? null,
+    scale_source_b: sb?.source ?? null,
+    ...d.result(),
   };
 }
 
@@ -71,13 +104,21 @@ function pairMatches(p: PairResult): boolean {
 }
 
 export async function diffPaths(a: string, b: string, opts: DiffOptions = {}): Promise<DiffReport> {
-  const statA = fs.statSync(a), statB = fs.statSync(b);
+  const statA = fs.statSync(a),
+    statB = fs.statSync(b);
   let rels: [string, string, string][];
-  const onlyA: string[] = [], onlyB: string[] = [];
+  const onlyA: string[] = [],
+    onlyB: string[] = [];
   if (statA.isDirectory() && statB.isDirectory()) {
-    const la = listDumpFiles(a), lb = new Set(listDumpFiles(b));
+    const la = listDumpFiles(a),
+      lb = new Set(listDumpFiles(b));
     rels = [];
-    for (const r of la) { if (lb.has(r)) { rels.push([r, path.join(a, r), path.join(b, r)]); lb.delete(r); } else onlyA.push(r); }
+    for (const r of la) {
+      if (lb.has(r)) {
+        rels.push([r, path.join(a, r), path.join(b, r)]);
+        lb.delete(r);
+      } else onlyA.push(r);
+    }
     onlyB.push(...lb);
   } else if (statA.isFile() && statB.isFile()) {
     rels = [[path.basename(a), a, b]];
@@ -89,13 +130,18 @@ export async function diffPaths(a: string, b: string, opts: DiffOptions = {}): P
   const opened: DumpFile[] = [];
   try {
     for (const [rel, fa, fb] of rels) {
-      const da = openDump(fa); opened.push(da);
-      const db = openDump(fb); opened.push(db);
+      const da = openDump(fa);
+      opened.push(da);
+      const db = openDump(fb);
+      opened.push(db);
       const byName = new Map(db.tensors.map((t) => [t.name, t]));
       for (const ta of da.tensors) {
         const key = ta.name ? `${rel}:${ta.name}` : rel;
         const tb = byName.get(ta.name);
-        if (!tb) { onlyA.push(key); continue; }
+        if (!tb) {
+          onlyA.push(key);
+          continue;
+        }
         byName.delete(ta.name);
         jobs.push({ rel, fa, fb, da, db, ta, tb, key });
       }
@@ -118,9 +164,11 @@ export async function diffPaths(a: string, b: string, opts: DiffOptions = {}): P
   let reason: string | null = null;
   if (inputsMatch === false) {
     const m = mismatched[0];
-    const detail = m.error ?? (m.exact_pct !== null && m.exact_pct !== undefined
-      ? `${m.exact_pct.toFixed(2)}% of codes equal, max |Δq| ${m.max_abs_int}`
-      : `${(m.exact_match_pct ?? 0).toFixed(2)}% of values equal, max |Δ| ${m.max_abs_diff}`);
+    const detail =
+      m.error ??
+      (m.exact_pct !== null && m.exact_pct !== undefined
+        ? `${m.exact_pct.toFixed(2)}% of codes equal, max |Δq| ${m.max_abs_int}`
+        : `${(m.exact_match_pct ?? 0).toFixed(2)}% of values equal, max |Δ| ${m.max_abs_diff}`);
     reason = `the runs processed different inputs: ${m.key} differs (${detail}); comparing their outputs is meaningless`;
   } else if (inputsMatch === null) {
     reason = 'no input tensors found: could not check that both runs processed the same inputs';

@@ -28,7 +28,8 @@ async function findInDump(dump: DumpFile, keys: string[], prefix: string): Promi
 
 /** Files that may hold the scale of a tensor dumped in `file`, nearest first. */
 export function siblingScaleFiles(file: string): string[] {
-  const dir = path.dirname(file), stem = dumpStem(file);
+  const dir = path.dirname(file),
+    stem = dumpStem(file);
   const { layer } = splitLayerName(stem);
   const names: string[] = [`${stem}_scale.pt`, `${stem}_scale.safetensors`];
   if (layer) names.push(`${layer}.pt`, `${layer}_params.pt`, `${layer}.safetensors`, `${layer}_params.safetensors`);
@@ -43,7 +44,11 @@ export function siblingScaleFiles(file: string): string[] {
     // Any params file of the layer in the folder (`layer23_conv1d_params_v2.pt` and the like).
     for (const d of [dir, path.dirname(dir)]) {
       let entries: string[] = [];
-      try { entries = fs.readdirSync(d); } catch { /* unreadable folder: skip */ }
+      try {
+        entries = fs.readdirSync(d);
+      } catch {
+        /* unreadable folder: skip */
+      }
       for (const e of entries) if (e.startsWith(`${layer}_param`) && !out.includes(path.join(d, e))) out.push(path.join(d, e));
     }
   }
@@ -76,7 +81,8 @@ export async function inferScale(t: TensorRef, qmax = 127): Promise<ScaleInfo | 
       if (Math.fround(q * sf) === v && Math.abs(q) <= qmax + 1) member++;
     }
     const confidence = member / sample.length;
-    if (!best || confidence > (best as { confidence: number }).confidence) best = { kind: 'per_tensor', scale: sf, zeroPoint: 0, source: 'inferred', confidence };
+    if (!best || confidence > (best as { confidence: number }).confidence)
+      best = { kind: 'per_tensor', scale: sf, zeroPoint: 0, source: 'inferred', confidence };
   }
   return best;
 }
@@ -86,7 +92,10 @@ export function roundHalfEven(x: number): number {
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-export interface DiscoverOptions { explicit?: number; infer?: boolean }
+export interface DiscoverOptions {
+  explicit?: number;
+  infer?: boolean;
+}
 
 export async function discoverScale(file: string, dump: DumpFile, t: TensorRef, opts: DiscoverOptions = {}): Promise<ScaleInfo | undefined> {
   if (opts.explicit !== undefined) return { kind: 'per_tensor', scale: opts.explicit, zeroPoint: 0, source: 'cli' };

@@ -1,6 +1,15 @@
 import { TensorRef, float64Chunks, float32Chunks, channelStride } from '../formats/tensor';
 
-export interface TensorStats { min: number | null; max: number | null; mean: number | null; std: number | null; absmax: number | null; sum: number; nan: number; inf: number }
+export interface TensorStats {
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+  std: number | null;
+  absmax: number | null;
+  sum: number;
+  nan: number;
+  inf: number;
+}
 
 /**
  * Dequantizes a chunk of integer codes in place as torch's dequantize() does, to FP32:
@@ -14,7 +23,8 @@ export function dequantizeChunk(t: TensorRef, start: number, v: Float64Array): v
     for (let i = 0; i < v.length; i++) v[i] = Math.fround((v[i] - q.zero_point) * s);
     return;
   }
-  const inner = channelStride(t.shape, q.axis), channels = t.shape[q.axis];
+  const inner = channelStride(t.shape, q.axis),
+    channels = t.shape[q.axis];
   for (let i = 0; i < v.length; i++) {
     const c = Math.floor((start + i) / inner) % channels;
     v[i] = Math.fround((v[i] - q.zero_points[c]) * q.scales[c]);
@@ -26,25 +36,48 @@ export function dequantizeChunk(t: TensorRef, start: number, v: Float64Array): v
  * counted and left out of min/max/mean/std; std is the sample (n-1) standard deviation, as torch.std.
  */
 export async function tensorStats(t: TensorRef): Promise<TensorStats> {
-  let n = 0, sum = 0, mean = 0, m2 = 0, min = Infinity, max = -Infinity, absmax = 0, nan = 0, inf = 0;
+  let n = 0,
+    sum = 0,
+    mean = 0,
+    m2 = 0,
+    min = Infinity,
+    max = -Infinity,
+    absmax = 0,
+    nan = 0,
+    inf = 0;
   // float32 streams as zero-copy views of the read buffer (exact as doubles); other types decode to float64.
   const chunks = t.dtype === 'float32' && !t.quantization ? float32Chunks(t) : float64Chunks(t);
   for await (const { start, values } of chunks) {
     if (values instanceof Float64Array) dequantizeChunk(t, start, values);
     for (let i = 0; i < values.length; i++) {
       const x = values[i];
-      if (Number.isNaN(x)) { nan++; continue; }
-      if (!Number.isFinite(x)) { inf++; continue; }
+      if (Number.isNaN(x)) {
+        nan++;
+        continue;
+      }
+      if (!Number.isFinite(x)) {
+        inf++;
+        continue;
+      }
       sum += x;
       n++;
-      const d = x - mean; mean += d / n; m2 += d * (x - mean); // Welford: stable for large n
+      const d = x - mean;
+      mean += d / n;
+      m2 += d * (x - mean); // Welford: stable for large n
       if (x < min) min = x;
       if (x > max) max = x;
-      const a = Math.abs(x); if (a > absmax) absmax = a;
+      const a = Math.abs(x);
+      if (a > absmax) absmax = a;
     }
   }
   return {
-    min: n ? min : null, max: n ? max : null, mean: n ? mean : null, std: n > 1 ? Math.sqrt(m2 / (n - 1)) : n ? 0 : null,
-    absmax: n ? absmax : null, sum, nan, inf,
+    min: n ? min : null,
+    max: n ? max : null,
+    mean: n ? mean : null,
+    std: n > 1 ? Math.sqrt(m2 / (n - 1)) : n ? 0 : null,
+    absmax: n ? absmax : null,
+    sum,
+    nan,
+    inf,
   };
 }

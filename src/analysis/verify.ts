@@ -8,8 +8,11 @@ import { FormatError, CancelledError } from '../core/errors';
 export interface VerifyOptions {
   tolerance?: number;
   /** Integer range; default [-128, 127] (quint8: [0, 255]). */
-  qmin?: number; qmax?: number;
-  worst?: number; threads?: number; device?: 'cpu' | 'cuda';
+  qmin?: number;
+  qmax?: number;
+  worst?: number;
+  threads?: number;
+  device?: 'cpu' | 'cuda';
   signal?: AbortSignal;
   chunkElements?: number;
   /** Called after each chunk with the number of elements it held (progress of long verifications). */
@@ -17,14 +20,35 @@ export interface VerifyOptions {
 }
 
 export interface VerifyResult {
-  name: string; dtype: DType; n: number;
-  scale: number | number[] | null; scale_source: string | null; scale_confidence?: number; axis?: number;
-  int_min: number | null; int_max: number | null; int_mean: number | null; int_std: number | null;
-  out_of_range: number; saturated_pos: number; saturated_neg: number;
-  max_deviation: number; offgrid_tolerance: number; tolerance: number; fp32_artifacts: number; true_offgrid: number;
-  nan: number; inf: number; max_reconstruction_error: number;
-  verdict: 'pass' | 'fail'; reasons: string[];
-  worst: NativeWorst[]; code_histogram: number[]; code_histogram_min: number; deviation_histogram: number[]; device: string;
+  name: string;
+  dtype: DType;
+  n: number;
+  scale: number | number[] | null;
+  scale_source: string | null;
+  scale_confidence?: number;
+  axis?: number;
+  int_min: number | null;
+  int_max: number | null;
+  int_mean: number | null;
+  int_std: number | null;
+  out_of_range: number;
+  saturated_pos: number;
+  saturated_neg: number;
+  max_deviation: number;
+  offgrid_tolerance: number;
+  tolerance: number;
+  fp32_artifacts: number;
+  true_offgrid: number;
+  nan: number;
+  inf: number;
+  max_reconstruction_error: number;
+  verdict: 'pass' | 'fail';
+  reasons: string[];
+  worst: NativeWorst[];
+  code_histogram: number[];
+  code_histogram_min: number;
+  deviation_histogram: number[];
+  device: string;
 }
 
 export const DEVIATION_BINS = ['0', '(0,1e-7]', '(1e-7,1e-6]', '(1e-6,1e-5]', '(1e-5,1e-4]', '(1e-4,1e-3]', '(1e-3,1e-2]', '(1e-2,0.1]', '(0.1,0.5]'];
@@ -43,7 +67,8 @@ export async function verifyTensor(t: TensorRef, scale: ScaleInfo | undefined, o
   if (!codes && !scale) throw new FormatError('scale-not-found', `no scale found for tensor ${JSON.stringify(t.name)}: pass --scale`, t.name || '<root>');
   if (['complex64', 'complex128'].includes(t.dtype)) throw new FormatError('invalid-argument', `cannot verify a ${t.dtype} tensor on an integer grid`, t.name);
   const [dmin, dmax] = defaultRange(t.dtype);
-  const qmin = opts.qmin ?? dmin, qmax = opts.qmax ?? dmax;
+  const qmin = opts.qmin ?? dmin,
+    qmax = opts.qmax ?? dmax;
   const tolerance = opts.tolerance ?? 1e-5;
   const native = loadNative();
   const perChannel = scale?.kind === 'per_channel' ? scale : undefined;
@@ -51,7 +76,13 @@ export async function verifyTensor(t: TensorRef, scale: ScaleInfo | undefined, o
     scales: codes ? [1] : perChannel ? perChannel.scales : [(scale as { scale: number }).scale],
     zeroPoints: codes ? [0] : perChannel ? perChannel.zeroPoints : [(scale as { zeroPoint: number }).zeroPoint],
     inner: perChannel ? channelStride(t.shape, perChannel.axis) : 1,
-    qmin, qmax, tolerance, worst: opts.worst ?? 10, codes, threads: opts.threads, device: opts.device,
+    qmin,
+    qmax,
+    tolerance,
+    worst: opts.worst ?? 10,
+    codes,
+    threads: opts.threads,
+    device: opts.device,
   });
   for await (const { start, values } of float32ChunksReadAhead(t, opts.chunkElements)) {
     if (opts.signal?.aborted) throw new CancelledError();
@@ -64,15 +95,33 @@ export async function verifyTensor(t: TensorRef, scale: ScaleInfo | undefined, o
   if (r.out_of_range) reasons.push(`${r.out_of_range} codes outside [${qmin}, ${qmax}]`);
   if (r.nan || r.inf) reasons.push(`${r.nan} NaN and ${r.inf} Inf values`);
   const out: VerifyResult = {
-    name: t.name, dtype: t.dtype, n: numelOf(t.shape),
+    name: t.name,
+    dtype: t.dtype,
+    n: numelOf(t.shape),
     scale: scale ? (scale.kind === 'per_tensor' ? scale.scale : scale.scales) : null,
     scale_source: scale ? scale.source : codes ? 'codes' : null,
-    int_min: r.int_min, int_max: r.int_max, int_mean: r.int_mean, int_std: r.int_std,
-    out_of_range: r.out_of_range, saturated_pos: r.saturated_pos, saturated_neg: r.saturated_neg,
-    max_deviation: r.max_deviation, offgrid_tolerance: r.offgrid_tolerance, tolerance, fp32_artifacts: r.fp32_artifacts,
-    true_offgrid: r.true_offgrid, nan: r.nan, inf: r.inf, max_reconstruction_error: r.max_reconstruction_error,
-    verdict: reasons.length ? 'fail' : 'pass', reasons,
-    worst: r.worst, code_histogram: r.code_histogram, code_histogram_min: qmin, deviation_histogram: r.deviation_histogram, device: r.device,
+    int_min: r.int_min,
+    int_max: r.int_max,
+    int_mean: r.int_mean,
+    int_std: r.int_std,
+    out_of_range: r.out_of_range,
+    saturated_pos: r.saturated_pos,
+    saturated_neg: r.saturated_neg,
+    max_deviation: r.max_deviation,
+    offgrid_tolerance: r.offgrid_tolerance,
+    tolerance,
+    fp32_artifacts: r.fp32_artifacts,
+    true_offgrid: r.true_offgrid,
+    nan: r.nan,
+    inf: r.inf,
+    max_reconstruction_error: r.max_reconstruction_error,
+    verdict: reasons.length ? 'fail' : 'pass',
+    reasons,
+    worst: r.worst,
+    code_histogram: r.code_histogram,
+    code_histogram_min: qmin,
+    deviation_histogram: r.deviation_histogram,
+    device: r.device,
   };
   if (scale?.kind === 'per_tensor' && scale.confidence !== undefined) out.scale_confidence = scale.confidence;
   if (scale?.kind === 'per_channel') out.axis = scale.axis;

@@ -9,8 +9,12 @@ export function formatVerify(r: VerifyReport): string {
   for (const t of r.results) {
     const sc = Array.isArray(t.scale) ? `${t.scale.length} per-channel scales` : g(t.scale, 9);
     lines.push(`  ${t.verdict.toUpperCase()}  ${t.name || '<root>'}  ${t.dtype}  n=${t.n}  scale=${sc} (${t.scale_source})`);
-    lines.push(`        codes [${g(t.int_min)}, ${g(t.int_max)}] mean ${g(t.int_mean)} std ${g(t.int_std)}; saturated +${t.saturated_pos} -${t.saturated_neg}; out of range ${t.out_of_range}`);
-    lines.push(`        max deviation ${g(t.max_deviation)}; over ${t.tolerance}: ${t.offgrid_tolerance}; FP32 round-trip artifacts ${t.fp32_artifacts}; true off-grid ${t.true_offgrid}; NaN ${t.nan}, Inf ${t.inf}`);
+    lines.push(
+      `        codes [${g(t.int_min)}, ${g(t.int_max)}] mean ${g(t.int_mean)} std ${g(t.int_std)}; saturated +${t.saturated_pos} -${t.saturated_neg}; out of range ${t.out_of_range}`,
+    );
+    lines.push(
+      `        max deviation ${g(t.max_deviation)}; over ${t.tolerance}: ${t.offgrid_tolerance}; FP32 round-trip artifacts ${t.fp32_artifacts}; true off-grid ${t.true_offgrid}; NaN ${t.nan}, Inf ${t.inf}`,
+    );
     for (const reason of t.reasons) lines.push(`        ! ${reason}`);
   }
   for (const s of r.skipped) lines.push(`  skip  ${s.name || '<root>'}: ${s.reason}`);
@@ -21,9 +25,17 @@ export function formatDiff(r: DiffReport): string {
   const lines = [`${r.a}  vs  ${r.b}`];
   lines.push(r.valid ? (r.reason ? `  WARNING: ${r.reason}` : '  inputs match: the comparison is valid') : `  INVALID COMPARISON: ${r.reason}`);
   for (const p of r.pairs) {
-    if (p.error) { lines.push(`  ${p.key}: ${p.error}`); continue; }
-    const grid = p.exact_pct !== null && p.exact_pct !== undefined ? `; codes equal ${g(p.exact_pct, 5)}%, max |Δq| ${g(p.max_abs_int)}, mean |Δq| ${g(p.mean_abs_int)}` : '';
-    lines.push(`  ${p.is_input ? '[input] ' : ''}${p.key}: max |Δ| ${g(p.max_abs_diff)}, mean |Δ| ${g(p.mean_abs_diff)}, exact ${g(p.exact_match_pct, 5)}%${grid}, SQNR ${g(p.sqnr_db, 5)} dB, cos ${g(p.cosine, 8)}`);
+    if (p.error) {
+      lines.push(`  ${p.key}: ${p.error}`);
+      continue;
+    }
+    const grid =
+      p.exact_pct !== null && p.exact_pct !== undefined
+        ? `; codes equal ${g(p.exact_pct, 5)}%, max |Δq| ${g(p.max_abs_int)}, mean |Δq| ${g(p.mean_abs_int)}`
+        : '';
+    lines.push(
+      `  ${p.is_input ? '[input] ' : ''}${p.key}: max |Δ| ${g(p.max_abs_diff)}, mean |Δ| ${g(p.mean_abs_diff)}, exact ${g(p.exact_match_pct, 5)}%${grid}, SQNR ${g(p.sqnr_db, 5)} dB, cos ${g(p.cosine, 8)}`,
+    );
   }
   if (r.only_in_a.length) lines.push(`  only in A: ${r.only_in_a.join(', ')}`);
   if (r.only_in_b.length) lines.push(`  only in B: ${r.only_in_b.join(', ')}`);

@@ -97,7 +97,12 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
   for (const o of all) options[o.name] = { type: o.type };
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: protectNegatives(argv, new Set(all.filter((o) => o.type === 'string').map((o) => o.name))), options, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: protectNegatives(argv, new Set(all.filter((o) => o.type === 'string').map((o) => o.name))),
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     throw new UsageError(`${spec.name}: ${(err as Error).message.split('\n')[0].replace(PROTECTED, '')}`);
   }
@@ -110,7 +115,9 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
   const positionals = parsed.positionals.map((p) => (p.startsWith(PROTECTED) ? p.slice(PROTECTED.length) : p));
   const [min, max] = spec.positionals;
   if (positionals.length < min || positionals.length > max) {
-    throw new UsageError(`${spec.name} takes ${spec.synopsis || 'no arguments'} (got ${positionals.length} argument${positionals.length === 1 ? '' : 's'}); see quant-lens ${spec.name} --help`);
+    throw new UsageError(
+      `${spec.name} takes ${spec.synopsis || 'no arguments'} (got ${positionals.length} argument${positionals.length === 1 ? '' : 's'}); see quant-lens ${spec.name} --help`,
+    );
   }
   return new ParsedCommand(positionals, values);
 }
@@ -132,6 +139,6 @@ export function mainUsage(specs: readonly CommandSpec[]): string {
   const width = Math.max(...specs.map((s) => `${s.name} ${s.synopsis}`.length)) + 2;
   const lines = ['usage: quant-lens <command> [options]', '', 'commands:'];
   for (const s of specs) lines.push(`  ${`${s.name} ${s.synopsis}`.padEnd(width)}${s.summary}`);
-  lines.push('', 'quant-lens <command> --help lists a command\'s options.', EXIT_CODES_TEXT);
+  lines.push('', "quant-lens <command> --help lists a command's options.", EXIT_CODES_TEXT);
   return `${lines.join('\n')}\n`;
 }

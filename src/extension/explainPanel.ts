@@ -8,9 +8,10 @@ export class ExplainPanel {
   static show(context: vscode.ExtensionContext, e: Explanation): vscode.WebviewPanel {
     let p = ExplainPanel.current;
     if (!p) {
-      p = vscode.window.createWebviewPanel('quantLens.explain', 'FP32 round-trip explanation', vscode.ViewColumn.Beside,
-        webviewOptions(context.extensionUri));
-      p.onDidDispose(() => { ExplainPanel.current = undefined; });
+      p = vscode.window.createWebviewPanel('quantLens.explain', 'FP32 round-trip explanation', vscode.ViewColumn.Beside, webviewOptions(context.extensionUri));
+      p.onDidDispose(() => {
+        ExplainPanel.current = undefined;
+      });
       ExplainPanel.current = p;
     }
     p.webview.html = webviewHtml(p.webview, context.extensionUri, 'explain', e);

@@ -12,7 +12,12 @@ import { showDiffPanel } from './diffPanel';
 import { ExplainPanel } from './explainPanel';
 import { Log } from './log';
 
-async function pickFile(title: string, pattern: string, preferred?: vscode.Uri, accept: (name: string) => boolean = () => true): Promise<vscode.Uri | undefined> {
+async function pickFile(
+  title: string,
+  pattern: string,
+  preferred?: vscode.Uri,
+  accept: (name: string) => boolean = () => true,
+): Promise<vscode.Uri | undefined> {
   const found = (await vscode.workspace.findFiles(pattern, '**/node_modules/**', 2000)).filter((u) => accept(path.basename(u.fsPath)));
   const items = found.map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(u), uri: u }));
   if (preferred) {
@@ -49,18 +54,29 @@ function dumpedRun(paramsFile: string, mode: EvalMode): string | undefined {
 }
 
 /** Runs a layer in one mode: picks the layer, its params and input, writes where the user says, compares with the dumped run. */
-export async function runMode(context: vscode.ExtensionContext, log: Log, mode: EvalMode, active?: vscode.Uri, args?: RunModeArgs): Promise<vscode.WebviewPanel | undefined> {
+export async function runMode(
+  context: vscode.ExtensionContext,
+  log: Log,
+  mode: EvalMode,
+  active?: vscode.Uri,
+  args?: RunModeArgs,
+): Promise<vscode.WebviewPanel | undefined> {
   const runner = args ? layerRunner(args.layer ?? 'conv1d') : await pickLayer(mode);
   if (!runner) return undefined;
   const title = `${MODE_TITLES[mode]}, ${runner.layer}`;
-  const params = args ? vscode.Uri.file(args.params) : await pickFile(`${title}: layer parameters (int8 weight, int32 bias, scales)`, runner.paramsGlob, active);
+  const params = args
+    ? vscode.Uri.file(args.params)
+    : await pickFile(`${title}: layer parameters (int8 weight, int32 bias, scales)`, runner.paramsGlob, active);
   if (!params) return undefined;
   const input = args ? vscode.Uri.file(args.input) : await pickFile(`${title}: input`, runner.inputGlob, params, (n) => runner.isInputFile(n));
   if (!input) return undefined;
   let aux = args?.aux;
-  if (!args && runner.takesAux) aux = (await pickFile(`${title}: delta, B, C, z (Escape: take them from the params file)`, '**/*{aux,scan,ssm}*.{pt,safetensors}', params))?.fsPath;
+  if (!args && runner.takesAux)
+    aux = (await pickFile(`${title}: delta, B, C, z (Escape: take them from the params file)`, '**/*{aux,scan,ssm}*.{pt,safetensors}', params))?.fsPath;
   const defaultOut = vscode.Uri.file(path.join(path.dirname(params.fsPath), `quant-lens-${runner.layer}-${mode}.safetensors`));
-  const out = args ? vscode.Uri.file(args.out) : await vscode.window.showSaveDialog({ title: 'Write the recomputed outputs to', defaultUri: defaultOut, filters: { safetensors: ['safetensors'] } });
+  const out = args
+    ? vscode.Uri.file(args.out)
+    : await vscode.window.showSaveDialog({ title: 'Write the recomputed outputs to', defaultUri: defaultOut, filters: { safetensors: ['safetensors'] } });
   if (!out) return undefined;
   try {
     const device = resolveDevice(vscode.workspace.getConfiguration('quantLens').get<DeviceChoice>('device', 'auto'));
@@ -73,7 +89,10 @@ export async function runMode(context: vscode.ExtensionContext, log: Log, mode: 
     const dumped = dumpedRun(params.fsPath, mode);
     const action = dumped ? 'Compare with dumped run' : undefined;
     if (args) return args.compare && dumped ? showDiffPanel(context, await diffPaths(out.fsPath, dumped)) : undefined;
-    const choice = await vscode.window.showInformationMessage(`${title} on ${run.device}: ${run.elapsedMs.toFixed(1)} ms, written to ${path.basename(out.fsPath)}`, ...(action ? [action] : []));
+    const choice = await vscode.window.showInformationMessage(
+      `${title} on ${run.device}: ${run.elapsedMs.toFixed(1)} ms, written to ${path.basename(out.fsPath)}`,
+      ...(action ? [action] : []),
+    );
     if (choice === action && dumped) return showDiffPanel(context, await diffPaths(out.fsPath, dumped));
   } catch (err) {
     const m = describeError(err).message;
@@ -86,12 +105,19 @@ export async function runMode(context: vscode.ExtensionContext, log: Log, mode: 
 export async function compare(context: vscode.ExtensionContext, log: Log, uris?: vscode.Uri[]): Promise<vscode.WebviewPanel | undefined> {
   let [a, b] = uris ?? [];
   if (!a || !b) {
-    const picked = await vscode.window.showOpenDialog({ title: 'Compare two runs: pick two dump files or two folders', canSelectMany: true, canSelectFolders: true, canSelectFiles: true });
+    const picked = await vscode.window.showOpenDialog({
+      title: 'Compare two runs: pick two dump files or two folders',
+      canSelectMany: true,
+      canSelectFolders: true,
+      canSelectFiles: true,
+    });
     if (!picked || picked.length !== 2) return undefined;
     [a, b] = picked;
   }
   try {
-    const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Quant Lens: comparing runs' }, () => diffPaths(a.fsPath, b.fsPath));
+    const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Quant Lens: comparing runs' }, () =>
+      diffPaths(a.fsPath, b.fsPath),
+    );
     if (!report.valid) void vscode.window.showWarningMessage(`Quant Lens: invalid comparison: ${report.reason}`);
     return showDiffPanel(context, report);
   } catch (err) {
@@ -103,9 +129,17 @@ export async function compare(context: vscode.ExtensionContext, log: Log, uris?:
 }
 
 export async function explainPrompt(context: vscode.ExtensionContext): Promise<void> {
-  const value = await vscode.window.showInputBox({ title: 'Explain value: the FP32 value', value: '1.05812216', validateInput: (v) => (Number.isFinite(Number(v)) && v.trim() ? undefined : 'a number') });
+  const value = await vscode.window.showInputBox({
+    title: 'Explain value: the FP32 value',
+    value: '1.05812216',
+    validateInput: (v) => (Number.isFinite(Number(v)) && v.trim() ? undefined : 'a number'),
+  });
   if (value === undefined) return;
-  const scale = await vscode.window.showInputBox({ title: 'Explain value: the scale', value: '0.0121623231', validateInput: (v) => (Number(v) > 0 ? undefined : 'a positive number') });
+  const scale = await vscode.window.showInputBox({
+    title: 'Explain value: the scale',
+    value: '0.0121623231',
+    validateInput: (v) => (Number(v) > 0 ? undefined : 'a positive number'),
+  });
   if (scale === undefined) return;
   ExplainPanel.show(context, { ...explainValue(Number(value), Number(scale)) });
 }

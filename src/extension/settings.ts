@@ -7,8 +7,11 @@ export function verifyOptions(): VerifyOptions {
   const c = vscode.workspace.getConfiguration('quantLens');
   const threads = c.get<number>('threads', 0);
   return {
-    tolerance: c.get<number>('tolerance', 1e-5), qmin: c.get<number>('integerRange.min', -128), qmax: c.get<number>('integerRange.max', 127),
-    threads: threads > 0 ? threads : undefined, device: resolveDevice(c.get<DeviceChoice>('device', 'auto')),
+    tolerance: c.get<number>('tolerance', 1e-5),
+    qmin: c.get<number>('integerRange.min', -128),
+    qmax: c.get<number>('integerRange.max', 127),
+    threads: threads > 0 ? threads : undefined,
+    device: resolveDevice(c.get<DeviceChoice>('device', 'auto')),
   };
 }
 

@@ -11,9 +11,15 @@ class TensorDocument implements vscode.CustomDocument {
   session?: TensorSession;
   error?: string;
   constructor(readonly uri: vscode.Uri) {
-    try { this.session = new TensorSession(uri.fsPath, verifyOptions); } catch (err) { this.error = describeError(err).message; }
+    try {
+      this.session = new TensorSession(uri.fsPath, verifyOptions);
+    } catch (err) {
+      this.error = describeError(err).message;
+    }
   }
-  dispose(): void { this.session?.dispose(); }
+  dispose(): void {
+    this.session?.dispose();
+  }
 }
 
 /**
@@ -22,7 +28,10 @@ class TensorDocument implements vscode.CustomDocument {
  */
 export class TensorEditorProvider implements vscode.CustomReadonlyEditorProvider<TensorDocument> {
   static readonly viewType = 'quantLens.tensorViewer';
-  constructor(private context: vscode.ExtensionContext, private log: Log) {}
+  constructor(
+    private context: vscode.ExtensionContext,
+    private log: Log,
+  ) {}
 
   openCustomDocument(uri: vscode.Uri): TensorDocument {
     const doc = new TensorDocument(uri);
@@ -37,12 +46,23 @@ export class TensorEditorProvider implements vscode.CustomReadonlyEditorProvider
     panel.webview.onDidReceiveMessage(async (m: ToHost) => {
       const s = doc.session;
       try {
-        if (!s) { await post({ type: 'error', message: doc.error ?? 'could not open the file' }); return; }
+        if (!s) {
+          await post({ type: 'error', message: doc.error ?? 'could not open the file' });
+          return;
+        }
         switch (m.type) {
-          case 'ready': await post({ type: 'tree', file: doc.uri.fsPath, format: s.dump.format, nodes: s.tree() }); break;
-          case 'select': await post({ type: 'summary', summary: await s.summary(m.tensor) }); break;
-          case 'page': await post({ type: 'page', page: await s.page(m.tensor, m.start, m.count) }); break;
-          case 'explain': ExplainPanel.show(this.context, await s.explain(m.tensor, m.index)); break;
+          case 'ready':
+            await post({ type: 'tree', file: doc.uri.fsPath, format: s.dump.format, nodes: s.tree() });
+            break;
+          case 'select':
+            await post({ type: 'summary', summary: await s.summary(m.tensor) });
+            break;
+          case 'page':
+            await post({ type: 'page', page: await s.page(m.tensor, m.start, m.count) });
+            break;
+          case 'explain':
+            ExplainPanel.show(this.context, await s.explain(m.tensor, m.index));
+            break;
         }
       } catch (err) {
         const message = describeError(err).message;

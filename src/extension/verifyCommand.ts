@@ -11,7 +11,9 @@ import { webviewHtml, webviewOptions } from './webviewHtml';
 import { Log } from './log';
 
 const SEVERITY: Record<Severity, vscode.DiagnosticSeverity> = {
-  error: vscode.DiagnosticSeverity.Error, warning: vscode.DiagnosticSeverity.Warning, information: vscode.DiagnosticSeverity.Information,
+  error: vscode.DiagnosticSeverity.Error,
+  warning: vscode.DiagnosticSeverity.Warning,
+  information: vscode.DiagnosticSeverity.Information,
 };
 
 /** Verification results shown as Problems, explorer badges and a report; re-run when a verified file changes. */
@@ -23,11 +25,21 @@ export class GridVerifier implements vscode.FileDecorationProvider {
   private readonly watcher = vscode.workspace.createFileSystemWatcher(DUMP_GLOB, true, false, true);
   private reportPanel?: vscode.WebviewPanel;
 
-  constructor(private context: vscode.ExtensionContext, private log: Log) {
-    this.watcher.onDidChange((uri) => { if (this.verdicts.has(uri.fsPath)) void this.verify([uri], false); });
+  constructor(
+    private context: vscode.ExtensionContext,
+    private log: Log,
+  ) {
+    this.watcher.onDidChange((uri) => {
+      if (this.verdicts.has(uri.fsPath)) void this.verify([uri], false);
+    });
   }
 
-  dispose(): void { this.diagnostics.dispose(); this.watcher.dispose(); this.changed.dispose(); this.reportPanel?.dispose(); }
+  dispose(): void {
+    this.diagnostics.dispose();
+    this.watcher.dispose();
+    this.changed.dispose();
+    this.reportPanel?.dispose();
+  }
 
   provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined {
     const v = this.verdicts.get(uri.fsPath);
@@ -47,26 +59,34 @@ export class GridVerifier implements vscode.FileDecorationProvider {
     }
     const reports: VerifyReport[] = [];
     const failures: { file: string; error: string; code: string }[] = [];
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Verifying INT8 grid', cancellable: true }, async (progress, token) => {
-      const abort = new AbortController();
-      token.onCancellationRequested(() => abort.abort());
-      let done = 0;
-      await forEachLimited(files, maxConcurrentFiles(), async (file) => {
-        try {
-          const r = await verifyFile(file, { ...verifyOptions(), signal: abort.signal });
-          reports.push(r);
-          this.publish(file, r);
-        } catch (err) {
-          if (err instanceof CancelledError) return;
-          const error = describeError(err);
-          failures.push({ file, error: error.message, code: error.code });
-          this.publishError(file, error);
-        }
-        done++;
-        progress.report({ increment: 100 / Math.max(1, files.length), message: `${done}/${files.length} ${path.basename(file)}` });
-      }, abort.signal);
-      if (abort.signal.aborted) this.log.info(`verification cancelled after ${done} of ${files.length} files`);
-    });
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Verifying INT8 grid', cancellable: true },
+      async (progress, token) => {
+        const abort = new AbortController();
+        token.onCancellationRequested(() => abort.abort());
+        let done = 0;
+        await forEachLimited(
+          files,
+          maxConcurrentFiles(),
+          async (file) => {
+            try {
+              const r = await verifyFile(file, { ...verifyOptions(), signal: abort.signal });
+              reports.push(r);
+              this.publish(file, r);
+            } catch (err) {
+              if (err instanceof CancelledError) return;
+              const error = describeError(err);
+              failures.push({ file, error: error.message, code: error.code });
+              this.publishError(file, error);
+            }
+            done++;
+            progress.report({ increment: 100 / Math.max(1, files.length), message: `${done}/${files.length} ${path.basename(file)}` });
+          },
+          abort.signal,
+        );
+        if (abort.signal.aborted) this.log.info(`verification cancelled after ${done} of ${files.length} files`);
+      },
+    );
     this.log.info(`verified ${reports.length} files, ${failures.length} unreadable`);
     if (showReport && (reports.length || failures.length)) this.showReport(reports, failures);
     return reports;
@@ -75,12 +95,15 @@ export class GridVerifier implements vscode.FileDecorationProvider {
   private publish(file: string, r: VerifyReport): void {
     const uri = vscode.Uri.file(file);
     const range = new vscode.Range(0, 0, 0, 0);
-    this.diagnostics.set(uri, problemsOf(r).map((p) => {
-      const d = new vscode.Diagnostic(range, p.message, SEVERITY[p.severity]);
-      d.source = 'quant-lens';
-      d.code = p.code;
-      return d;
-    }));
+    this.diagnostics.set(
+      uri,
+      problemsOf(r).map((p) => {
+        const d = new vscode.Diagnostic(range, p.message, SEVERITY[p.severity]);
+        d.source = 'quant-lens';
+        d.code = p.code;
+        return d;
+      }),
+    );
     this.verdicts.set(file, r.results.some((x) => x.verdict === 'fail') ? 'fail' : 'pass');
     this.changed.fire(uri);
   }
@@ -97,11 +120,21 @@ export class GridVerifier implements vscode.FileDecorationProvider {
 
   private showReport(reports: VerifyReport[], failures: { file: string; error: string; code: string }[]): void {
     if (!this.reportPanel) {
-      this.reportPanel = vscode.window.createWebviewPanel('quantLens.report', 'INT8 grid report', vscode.ViewColumn.Active,
-        webviewOptions(this.context.extensionUri));
-      this.reportPanel.onDidDispose(() => { this.reportPanel = undefined; });
+      this.reportPanel = vscode.window.createWebviewPanel(
+        'quantLens.report',
+        'INT8 grid report',
+        vscode.ViewColumn.Active,
+        webviewOptions(this.context.extensionUri),
+      );
+      this.reportPanel.onDidDispose(() => {
+        this.reportPanel = undefined;
+      });
     }
-    const slim = reports.map((r) => ({ file: r.file, results: r.results.map(({ worst, code_histogram, deviation_histogram, ...rest }) => ({ ...rest, worst: worst.slice(0, 3) })), skipped: r.skipped }));
+    const slim = reports.map((r) => ({
+      file: r.file,
+      results: r.results.map(({ worst, code_histogram, deviation_histogram, ...rest }) => ({ ...rest, worst: worst.slice(0, 3) })),
+      skipped: r.skipped,
+    }));
     this.reportPanel.webview.html = webviewHtml(this.reportPanel.webview, this.context.extensionUri, 'report', { reports: slim, failures });
     this.reportPanel.reveal();
   }

@@ -2,14 +2,52 @@ import { fail } from '../core/errors';
 
 /** Element types, named as torch prints them without the `torch.` prefix. */
 export type DType =
-  | 'float64' | 'float32' | 'float16' | 'bfloat16' | 'float8_e4m3fn' | 'float8_e5m2' | 'float8_e4m3fnuz' | 'float8_e5m2fnuz'
-  | 'int64' | 'int32' | 'int16' | 'int8' | 'uint64' | 'uint32' | 'uint16' | 'uint8' | 'bool'
-  | 'complex64' | 'complex128' | 'qint8' | 'quint8' | 'qint32';
+  | 'float64'
+  | 'float32'
+  | 'float16'
+  | 'bfloat16'
+  | 'float8_e4m3fn'
+  | 'float8_e5m2'
+  | 'float8_e4m3fnuz'
+  | 'float8_e5m2fnuz'
+  | 'int64'
+  | 'int32'
+  | 'int16'
+  | 'int8'
+  | 'uint64'
+  | 'uint32'
+  | 'uint16'
+  | 'uint8'
+  | 'bool'
+  | 'complex64'
+  | 'complex128'
+  | 'qint8'
+  | 'quint8'
+  | 'qint32';
 
 export const ITEM_SIZE: Record<DType, number> = {
-  float64: 8, float32: 4, float16: 2, bfloat16: 2, float8_e4m3fn: 1, float8_e5m2: 1, float8_e4m3fnuz: 1, float8_e5m2fnuz: 1,
-  int64: 8, int32: 4, int16: 2, int8: 1, uint64: 8, uint32: 4, uint16: 2, uint8: 1, bool: 1,
-  complex64: 8, complex128: 16, qint8: 1, quint8: 1, qint32: 4,
+  float64: 8,
+  float32: 4,
+  float16: 2,
+  bfloat16: 2,
+  float8_e4m3fn: 1,
+  float8_e5m2: 1,
+  float8_e4m3fnuz: 1,
+  float8_e5m2fnuz: 1,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint64: 8,
+  uint32: 4,
+  uint16: 2,
+  uint8: 1,
+  bool: 1,
+  complex64: 8,
+  complex128: 16,
+  qint8: 1,
+  quint8: 1,
+  qint32: 4,
 };
 
 export const isQuantizedDType = (d: DType): boolean => d === 'qint8' || d === 'quint8' || d === 'qint32';
@@ -19,32 +57,76 @@ export const isIntegerDType = (d: DType): boolean =>
 
 /** torch storage class (as pickled: `torch FloatStorage`) → dtype. */
 export const TORCH_STORAGE_DTYPE: Record<string, DType> = {
-  DoubleStorage: 'float64', FloatStorage: 'float32', HalfStorage: 'float16', BFloat16Storage: 'bfloat16',
-  LongStorage: 'int64', IntStorage: 'int32', ShortStorage: 'int16', CharStorage: 'int8', ByteStorage: 'uint8',
-  BoolStorage: 'bool', ComplexFloatStorage: 'complex64', ComplexDoubleStorage: 'complex128',
-  QInt8Storage: 'qint8', QUInt8Storage: 'quint8', QInt32Storage: 'qint32',
-  Float8_e4m3fnStorage: 'float8_e4m3fn', Float8_e5m2Storage: 'float8_e5m2',
-  Float8_e4m3fnuzStorage: 'float8_e4m3fnuz', Float8_e5m2fnuzStorage: 'float8_e5m2fnuz',
-  UInt16Storage: 'uint16', UInt32Storage: 'uint32', UInt64Storage: 'uint64',
+  DoubleStorage: 'float64',
+  FloatStorage: 'float32',
+  HalfStorage: 'float16',
+  BFloat16Storage: 'bfloat16',
+  LongStorage: 'int64',
+  IntStorage: 'int32',
+  ShortStorage: 'int16',
+  CharStorage: 'int8',
+  ByteStorage: 'uint8',
+  BoolStorage: 'bool',
+  ComplexFloatStorage: 'complex64',
+  ComplexDoubleStorage: 'complex128',
+  QInt8Storage: 'qint8',
+  QUInt8Storage: 'quint8',
+  QInt32Storage: 'qint32',
+  Float8_e4m3fnStorage: 'float8_e4m3fn',
+  Float8_e5m2Storage: 'float8_e5m2',
+  Float8_e4m3fnuzStorage: 'float8_e4m3fnuz',
+  Float8_e5m2fnuzStorage: 'float8_e5m2fnuz',
+  UInt16Storage: 'uint16',
+  UInt32Storage: 'uint32',
+  UInt64Storage: 'uint64',
 };
 
 /** `torch.float32` and friends, as pickled dtype objects (`torch float32`). */
 export const TORCH_DTYPE_NAMES: Record<string, DType> = {
-  float64: 'float64', double: 'float64', float32: 'float32', float: 'float32', float16: 'float16', half: 'float16',
-  bfloat16: 'bfloat16', float8_e4m3fn: 'float8_e4m3fn', float8_e5m2: 'float8_e5m2', float8_e4m3fnuz: 'float8_e4m3fnuz',
-  float8_e5m2fnuz: 'float8_e5m2fnuz', int64: 'int64', long: 'int64', int32: 'int32', int: 'int32', int16: 'int16',
-  short: 'int16', int8: 'int8', uint8: 'uint8', uint16: 'uint16', uint32: 'uint32', uint64: 'uint64', bool: 'bool',
-  complex64: 'complex64', cfloat: 'complex64', complex128: 'complex128', cdouble: 'complex128',
-  qint8: 'qint8', quint8: 'quint8', qint32: 'qint32',
+  float64: 'float64',
+  double: 'float64',
+  float32: 'float32',
+  float: 'float32',
+  float16: 'float16',
+  half: 'float16',
+  bfloat16: 'bfloat16',
+  float8_e4m3fn: 'float8_e4m3fn',
+  float8_e5m2: 'float8_e5m2',
+  float8_e4m3fnuz: 'float8_e4m3fnuz',
+  float8_e5m2fnuz: 'float8_e5m2fnuz',
+  int64: 'int64',
+  long: 'int64',
+  int32: 'int32',
+  int: 'int32',
+  int16: 'int16',
+  short: 'int16',
+  int8: 'int8',
+  uint8: 'uint8',
+  uint16: 'uint16',
+  uint32: 'uint32',
+  uint64: 'uint64',
+  bool: 'bool',
+  complex64: 'complex64',
+  cfloat: 'complex64',
+  complex128: 'complex128',
+  cdouble: 'complex128',
+  qint8: 'qint8',
+  quint8: 'quint8',
+  qint32: 'qint32',
 };
 
 const f32scratch = new Float32Array(1);
 const u32scratch = new Uint32Array(f32scratch.buffer);
 
-function bf16(bits: number): number { u32scratch[0] = bits << 16; return f32scratch[0]; }
+function bf16(bits: number): number {
+  u32scratch[0] = bits << 16;
+  return f32scratch[0];
+}
 
 function f16(h: number): number {
-  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  const s = h & 0x8000 ? -1 : 1,
+    e = (h >> 10) & 0x1f,
+    m = h & 0x3ff;
   if (e === 0) return s * m * 2 ** -24;
   if (e === 31) return m ? NaN : s * Infinity;
   return s * (1 + m / 1024) * 2 ** (e - 15);
@@ -53,7 +135,9 @@ function f16(h: number): number {
 /** OCP float8 formats; the `fnuz` variants have bias+1, no negative zero and NaN at 0x80. */
 function f8(b: number, expBits: number, manBits: number, bias: number, kind: 'fn' | 'e5m2' | 'fnuz'): number {
   if (kind === 'fnuz' && b === 0x80) return NaN;
-  const s = b & 0x80 ? -1 : 1, e = (b >> manBits) & ((1 << expBits) - 1), m = b & ((1 << manBits) - 1);
+  const s = b & 0x80 ? -1 : 1,
+    e = (b >> manBits) & ((1 << expBits) - 1),
+    m = b & ((1 << manBits) - 1);
   const emax = (1 << expBits) - 1;
   if (kind === 'fn' && e === emax && m === (1 << manBits) - 1) return NaN; // e4m3fn: only S.1111.111 is NaN
   if (kind === 'e5m2' && e === emax) return m ? NaN : s * Infinity;
@@ -72,26 +156,68 @@ export function decodeToFloat64(dtype: DType, bytes: Buffer, littleEndian = true
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const le = littleEndian;
   switch (dtype) {
-    case 'float64': for (let i = 0; i < n; i++) out[i] = dv.getFloat64(i * 8, le); break;
-    case 'float32': for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, le); break;
-    case 'complex64': for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 8, le); break;
-    case 'complex128': for (let i = 0; i < n; i++) out[i] = dv.getFloat64(i * 16, le); break;
-    case 'float16': for (let i = 0; i < n; i++) out[i] = f16(dv.getUint16(i * 2, le)); break;
-    case 'bfloat16': for (let i = 0; i < n; i++) out[i] = bf16(dv.getUint16(i * 2, le)); break;
-    case 'float8_e4m3fn': for (let i = 0; i < n; i++) out[i] = f8(bytes[i], 4, 3, 7, 'fn'); break;
-    case 'float8_e5m2': for (let i = 0; i < n; i++) out[i] = f8(bytes[i], 5, 2, 15, 'e5m2'); break;
-    case 'float8_e4m3fnuz': for (let i = 0; i < n; i++) out[i] = f8(bytes[i], 4, 3, 8, 'fnuz'); break;
-    case 'float8_e5m2fnuz': for (let i = 0; i < n; i++) out[i] = f8(bytes[i], 5, 2, 16, 'fnuz'); break;
-    case 'int64': for (let i = 0; i < n; i++) out[i] = Number(dv.getBigInt64(i * 8, le)); break;
-    case 'uint64': for (let i = 0; i < n; i++) out[i] = Number(dv.getBigUint64(i * 8, le)); break;
-    case 'int32': case 'qint32': for (let i = 0; i < n; i++) out[i] = dv.getInt32(i * 4, le); break;
-    case 'uint32': for (let i = 0; i < n; i++) out[i] = dv.getUint32(i * 4, le); break;
-    case 'int16': for (let i = 0; i < n; i++) out[i] = dv.getInt16(i * 2, le); break;
-    case 'uint16': for (let i = 0; i < n; i++) out[i] = dv.getUint16(i * 2, le); break;
-    case 'int8': case 'qint8': for (let i = 0; i < n; i++) out[i] = dv.getInt8(i); break;
-    case 'uint8': case 'quint8': for (let i = 0; i < n; i++) out[i] = bytes[i]; break;
-    case 'bool': for (let i = 0; i < n; i++) out[i] = bytes[i] ? 1 : 0; break;
-    default: fail('unsupported', `cannot decode dtype ${dtype as string}`);
+    case 'float64':
+      for (let i = 0; i < n; i++) out[i] = dv.getFloat64(i * 8, le);
+      break;
+    case 'float32':
+      for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, le);
+      break;
+    case 'complex64':
+      for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 8, le);
+      break;
+    case 'complex128':
+      for (let i = 0; i < n; i++) out[i] = dv.getFloat64(i * 16, le);
+      break;
+    case 'float16':
+      for (let i = 0; i < n; i++) out[i] = f16(dv.getUint16(i * 2, le));
+      break;
+    case 'bfloat16':
+      for (let i = 0; i < n; i++) out[i] = bf16(dv.getUint16(i * 2, le));
+      break;
+    case 'float8_e4m3fn':
+      for (let i = 0; i < n; i++) out[i] = f8(bytes[i], 4, 3, 7, 'fn');
+      break;
+    case 'float8_e5m2':
+      for (let i = 0; i < n; i++) out[i] = f8(bytes[i], 5, 2, 15, 'e5m2');
+      break;
+    case 'float8_e4m3fnuz':
+      for (let i = 0; i < n; i++) out[i] = f8(bytes[i], 4, 3, 8, 'fnuz');
+      break;
+    case 'float8_e5m2fnuz':
+      for (let i = 0; i < n; i++) out[i] = f8(bytes[i], 5, 2, 16, 'fnuz');
+      break;
+    case 'int64':
+      for (let i = 0; i < n; i++) out[i] = Number(dv.getBigInt64(i * 8, le));
+      break;
+    case 'uint64':
+      for (let i = 0; i < n; i++) out[i] = Number(dv.getBigUint64(i * 8, le));
+      break;
+    case 'int32':
+    case 'qint32':
+      for (let i = 0; i < n; i++) out[i] = dv.getInt32(i * 4, le);
+      break;
+    case 'uint32':
+      for (let i = 0; i < n; i++) out[i] = dv.getUint32(i * 4, le);
+      break;
+    case 'int16':
+      for (let i = 0; i < n; i++) out[i] = dv.getInt16(i * 2, le);
+      break;
+    case 'uint16':
+      for (let i = 0; i < n; i++) out[i] = dv.getUint16(i * 2, le);
+      break;
+    case 'int8':
+    case 'qint8':
+      for (let i = 0; i < n; i++) out[i] = dv.getInt8(i);
+      break;
+    case 'uint8':
+    case 'quint8':
+      for (let i = 0; i < n; i++) out[i] = bytes[i];
+      break;
+    case 'bool':
+      for (let i = 0; i < n; i++) out[i] = bytes[i] ? 1 : 0;
+      break;
+    default:
+      fail('unsupported', `cannot decode dtype ${dtype as string}`);
   }
   return out;
 }

@@ -9,8 +9,20 @@ import { DumpFile } from './dump';
 const MAGIC = Buffer.from('\x93NUMPY', 'latin1');
 
 const NPY_DTYPES: Record<string, DType> = {
-  f8: 'float64', f4: 'float32', f2: 'float16', i8: 'int64', i4: 'int32', i2: 'int16', i1: 'int8',
-  u8: 'uint64', u4: 'uint32', u2: 'uint16', u1: 'uint8', b1: 'bool', c8: 'complex64', c16: 'complex128',
+  f8: 'float64',
+  f4: 'float32',
+  f2: 'float16',
+  i8: 'int64',
+  i4: 'int32',
+  i2: 'int16',
+  i1: 'int8',
+  u8: 'uint64',
+  u4: 'uint32',
+  u2: 'uint16',
+  u1: 'uint8',
+  b1: 'bool',
+  c8: 'complex64',
+  c16: 'complex128',
 };
 
 export const looksLikeNpy = (src: ByteSource): boolean => src.size >= 10 && src.readSync(0, 6).equals(MAGIC);
@@ -20,7 +32,10 @@ function parseHeader(text: string, where: string): { descr: string; fortran: boo
   const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(text);
   const shape = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(text);
   if (!descr || !fortran || !shape) fail('invalid-npy', `npy header is not a descr/fortran_order/shape dict: ${JSON.stringify(text.slice(0, 120))}`, where);
-  const dims = shape[1].split(',').map((s) => s.trim()).filter((s) => s.length);
+  const dims = shape[1]
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length);
   if (!dims.every((d) => /^\d+$/.test(d))) fail('invalid-npy', `npy shape (${shape[1]}) is not a tuple of non-negative integers`, where);
   return { descr: descr[1], fortran: fortran[1] === 'True', shape: dims.map(Number) };
 }
@@ -31,10 +46,13 @@ export function readNpyArray(name: string, src: ByteSource, where: string): Tens
   const head = src.readSync(0, 10);
   const major = head[6];
   let hlen: number, hstart: number;
-  if (major === 1) { hlen = head.readUInt16LE(8); hstart = 10; }
-  else if (major === 2 || major === 3) {
+  if (major === 1) {
+    hlen = head.readUInt16LE(8);
+    hstart = 10;
+  } else if (major === 2 || major === 3) {
     if (src.size < 12) fail('truncated', 'npy header truncated', where);
-    hlen = src.readSync(8, 4).readUInt32LE(0); hstart = 12;
+    hlen = src.readSync(8, 4).readUInt32LE(0);
+    hstart = 12;
   } else fail('unsupported', `unsupported npy format version ${major}`, where);
   if (hlen > 1 << 20) fail('invalid-npy', `npy header length ${hlen} is implausible`, where);
   if (hstart + hlen > src.size) fail('truncated', `npy header (${hlen} bytes) runs past the end of the data`, where);
@@ -51,7 +69,12 @@ export function readNpyArray(name: string, src: ByteSource, where: string): Tens
   }
   const strides = fortran ? contiguousStrides([...shape].reverse()).reverse() : contiguousStrides(shape);
   return {
-    name, dtype, shape, strides, storageOffset: 0, quantization: null,
+    name,
+    dtype,
+    shape,
+    strides,
+    storageOffset: 0,
+    quantization: null,
     storage: { source: new SliceSource(src, dataStart, bytes, where), dtype, numel, littleEndian: m[1] !== '>' },
   };
 }

@@ -7,15 +7,33 @@
 import { fail } from '../core/errors';
 import { OP, HIGHEST_PROTOCOL } from './pickleOpcodes';
 
-export class PyTuple { constructor(readonly items: unknown[]) {} }
-export class PySet { constructor(readonly items: unknown[], readonly frozen = false) {} }
-export class PyGlobal { constructor(readonly module: string, readonly name: string) {} get qualified(): string { return `${this.module}.${this.name}`; } }
+export class PyTuple {
+  constructor(readonly items: unknown[]) {}
+}
+export class PySet {
+  constructor(
+    readonly items: unknown[],
+    readonly frozen = false,
+  ) {}
+}
+export class PyGlobal {
+  constructor(
+    readonly module: string,
+    readonly name: string,
+  ) {}
+  get qualified(): string {
+    return `${this.module}.${this.name}`;
+  }
+}
 /** A value of a class we do not allow: never constructed, only described. */
 export class Placeholder {
   state: unknown = undefined;
   items: unknown[] = [];
   dictItems: [unknown, unknown][] = [];
-  constructor(readonly className: string, readonly args: unknown[]) {}
+  constructor(
+    readonly className: string,
+    readonly args: unknown[],
+  ) {}
 }
 export type PyDict = Map<unknown, unknown>;
 
@@ -46,7 +64,14 @@ export interface ByteReader {
 
 export class BufferReader implements ByteReader {
   pos = 0;
-  constructor(private fetch: (off: number, len: number) => Buffer, readonly size: number, readonly label: string, start = 0) { this.pos = start; }
+  constructor(
+    private fetch: (off: number, len: number) => Buffer,
+    readonly size: number,
+    readonly label: string,
+    start = 0,
+  ) {
+    this.pos = start;
+  }
   private win: Buffer = Buffer.alloc(0);
   private winStart = 0;
   take(n: number): Buffer {
@@ -56,13 +81,19 @@ export class BufferReader implements ByteReader {
       this.pos += n;
       return b;
     }
-    if (n > 1 << 20) { const b = this.fetch(this.pos, n); this.pos += n; return b; }
+    if (n > 1 << 20) {
+      const b = this.fetch(this.pos, n);
+      this.pos += n;
+      return b;
+    }
     const len = Math.min(Math.max(n, 1 << 20), this.size - this.pos);
     this.win = this.fetch(this.pos, len);
     this.winStart = this.pos;
     return this.take(n);
   }
-  byte(): number { return this.take(1)[0]; }
+  byte(): number {
+    return this.take(1)[0];
+  }
   line(): string {
     const parts: Buffer[] = [];
     for (let guard = 0; ; guard++) {
@@ -79,18 +110,66 @@ export class BufferReader implements ByteReader {
  * Globals whose only use in a pickle is to run code. A file that names one is refused outright
  * (exit 2, "unsafe"), where an unknown but harmless class only becomes a placeholder.
  */
-const DANGEROUS_MODULES = new Set(['os', 'posix', 'nt', 'subprocess', 'sys', 'shutil', 'socket', 'importlib', 'runpy', 'ctypes',
-  'pty', 'commands', 'multiprocessing', 'code', 'codeop', 'pickle', '_pickle', 'marshal', 'webbrowser', 'platform', 'signal', 'threading', 'asyncio', 'io', '_io', 'tempfile', 'pathlib']);
-const DANGEROUS_BUILTINS = new Set(['eval', 'exec', 'execfile', 'compile', 'open', 'getattr', 'setattr', 'delattr', '__import__', 'apply',
-  'input', 'globals', 'locals', 'vars', 'breakpoint', 'memoryview', 'type', 'object', 'super', 'classmethod', 'staticmethod', 'property', 'file']);
+const DANGEROUS_MODULES = new Set([
+  'os',
+  'posix',
+  'nt',
+  'subprocess',
+  'sys',
+  'shutil',
+  'socket',
+  'importlib',
+  'runpy',
+  'ctypes',
+  'pty',
+  'commands',
+  'multiprocessing',
+  'code',
+  'codeop',
+  'pickle',
+  '_pickle',
+  'marshal',
+  'webbrowser',
+  'platform',
+  'signal',
+  'threading',
+  'asyncio',
+  'io',
+  '_io',
+  'tempfile',
+  'pathlib',
+]);
+const DANGEROUS_BUILTINS = new Set([
+  'eval',
+  'exec',
+  'execfile',
+  'compile',
+  'open',
+  'getattr',
+  'setattr',
+  'delattr',
+  '__import__',
+  'apply',
+  'input',
+  'globals',
+  'locals',
+  'vars',
+  'breakpoint',
+  'memoryview',
+  'type',
+  'object',
+  'super',
+  'classmethod',
+  'staticmethod',
+  'property',
+  'file',
+]);
 
 export function isDangerousGlobal(module: string, name: string): boolean {
   const root = module.split('.')[0];
   if (DANGEROUS_MODULES.has(root)) return true;
   return (module === 'builtins' || module === '__builtin__' || module === '__builtins__') && DANGEROUS_BUILTINS.has(name);
 }
-
-const MARK = Symbol('mark');
 
 function decodeLong(b: Buffer): number | bigint {
   if (b.length === 0) return 0;
@@ -113,8 +192,11 @@ function parseIntText(s: string, where: string): number | bigint | boolean {
 function parseQuoted(s: string, where: string): string {
   const t = s.trim();
   if (t.length < 2 || (t[0] !== "'" && t[0] !== '"') || t[t.length - 1] !== t[0]) fail('invalid-pickle', 'bad string literal in pickle', where);
-  return t.slice(1, -1).replace(/\\x([0-9a-fA-F]{2})|\\(.)/g, (_m, hex: string, c: string) =>
-    hex ? String.fromCharCode(parseInt(hex, 16)) : c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '\r' : c);
+  return t
+    .slice(1, -1)
+    .replace(/\\x([0-9a-fA-F]{2})|\\(.)/g, (_m, hex: string, c: string) =>
+      hex ? String.fromCharCode(parseInt(hex, 16)) : c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '\r' : c,
+    );
 }
 
 export function unpickle(r: ByteReader, opts: UnpicklerOptions): unknown {
@@ -160,7 +242,8 @@ export function unpickle(r: ByteReader, opts: UnpicklerOptions): unknown {
   };
   const resolveGlobal = (module: string, name: string): unknown => {
     const q = `${module}.${name}`;
-    if (isDangerousGlobal(module, name)) fail('unsafe-pickle', `unsafe pickle: it refers to ${q}, which runs code when loaded; refused (never pass this file to torch.load)`, where());
+    if (isDangerousGlobal(module, name))
+      fail('unsafe-pickle', `unsafe pickle: it refers to ${q}, which runs code when loaded; refused (never pass this file to torch.load)`, where());
     if (opts.constants.has(q)) return opts.constants.get(q);
     return new PyGlobal(module, name);
   };
@@ -179,8 +262,9 @@ export function unpickle(r: ByteReader, opts: UnpicklerOptions): unknown {
     else fail('invalid-pickle', `pickle SETITEM on a ${describe(target)}`, where());
   };
   const appendTo = (target: unknown, items: unknown[]): void => {
-    if (Array.isArray(target)) { for (const it of items) target.push(it); }
-    else if (target instanceof PySet) target.items.push(...items);
+    if (Array.isArray(target)) {
+      for (const it of items) target.push(it);
+    } else if (target instanceof PySet) target.items.push(...items);
     else if (target instanceof Placeholder) target.items.push(...items);
     else fail('invalid-pickle', `pickle APPEND on a ${describe(target)}`, where());
   };
@@ -188,85 +272,249 @@ export function unpickle(r: ByteReader, opts: UnpicklerOptions): unknown {
   for (;;) {
     const op = r.byte();
     switch (op) {
-      case OP.PROTO: { const proto = r.byte(); if (proto > HIGHEST_PROTOCOL) fail('unsupported', `unsupported pickle protocol ${proto}`, where()); break; }
-      case OP.FRAME: r.take(8); break; // framing is transparent to a sequential reader
+      case OP.PROTO: {
+        const proto = r.byte();
+        if (proto > HIGHEST_PROTOCOL) fail('unsupported', `unsupported pickle protocol ${proto}`, where());
+        break;
+      }
+      case OP.FRAME:
+        r.take(8);
+        break; // framing is transparent to a sequential reader
       case OP.STOP: {
         const v = pop();
         return v;
       }
-      case OP.MARK: marks.push(stack); stack = []; break;
-      case OP.POP: pop(); break;
-      case OP.POP_MARK: popMark(); break;
-      case OP.DUP: push(top()); break;
-      case OP.NONE: push(null); break;
-      case OP.NEWTRUE: push(true); break;
-      case OP.NEWFALSE: push(false); break;
-      case OP.BININT1: push(r.byte()); break;
-      case OP.BININT2: push(r.take(2).readUInt16LE(0)); break;
-      case OP.BININT: push(r.take(4).readInt32LE(0)); break;
-      case OP.LONG1: push(decodeLong(r.take(r.byte()))); break;
-      case OP.LONG4: push(decodeLong(r.take(lenChecked(r.take(4).readInt32LE(0))))); break;
-      case OP.INT: push(parseIntText(r.line(), where())); break;
-      case OP.LONG: push(parseIntText(r.line(), where())); break;
-      case OP.FLOAT: push(parseFloat(r.line())); break;
-      case OP.BINFLOAT: push(r.take(8).readDoubleBE(0)); break;
-      case OP.STRING: push(parseQuoted(r.line(), where())); break;
-      case OP.BINSTRING: push(r.take(lenChecked(r.take(4).readInt32LE(0))).toString('latin1')); break;
-      case OP.SHORT_BINSTRING: push(r.take(r.byte()).toString('latin1')); break;
-      case OP.UNICODE: push(r.line().replace(/\\u([0-9a-fA-F]{4})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)))); break;
-      case OP.BINUNICODE: push(r.take(lenChecked(r.take(4).readUInt32LE(0))).toString('utf8')); break;
-      case OP.SHORT_BINUNICODE: push(r.take(r.byte()).toString('utf8')); break;
-      case OP.BINUNICODE8: push(r.take(lenChecked(decodeLong(r.take(8)))).toString('utf8')); break;
-      case OP.BINBYTES: push(Buffer.from(r.take(lenChecked(r.take(4).readUInt32LE(0))))); break;
-      case OP.SHORT_BINBYTES: push(Buffer.from(r.take(r.byte()))); break;
-      case OP.BINBYTES8: case OP.BYTEARRAY8: push(Buffer.from(r.take(lenChecked(decodeLong(r.take(8)))))); break;
-      case OP.NEXT_BUFFER: fail('invalid-pickle', 'pickle uses out-of-band buffers (NEXT_BUFFER), which a file cannot carry', where());
-      case OP.READONLY_BUFFER: break; // no-op on our values
-      case OP.EMPTY_TUPLE: push(new PyTuple([])); break;
-      case OP.TUPLE: push(new PyTuple(popMark())); break;
-      case OP.TUPLE1: push(new PyTuple([pop()])); break;
-      case OP.TUPLE2: { const b = pop(), a = pop(); push(new PyTuple([a, b])); break; }
-      case OP.TUPLE3: { const c = pop(), b = pop(), a = pop(); push(new PyTuple([a, b, c])); break; }
-      case OP.EMPTY_LIST: push([]); break;
-      case OP.LIST: push(popMark()); break;
-      case OP.EMPTY_DICT: push(new Map()); break;
-      case OP.DICT: { const items = popMark(); const d = new Map(); for (let i = 0; i + 1 < items.length; i += 2) d.set(dictKey(items[i]), items[i + 1]); push(d); break; }
-      case OP.EMPTY_SET: push(new PySet([])); break;
-      case OP.FROZENSET: push(new PySet(popMark(), true)); break;
-      case OP.ADDITEMS: { const items = popMark(); appendTo(top(), items); break; }
-      case OP.APPEND: { const v = pop(); appendTo(top(), [v]); break; }
-      case OP.APPENDS: { const items = popMark(); appendTo(top(), items); break; }
-      case OP.SETITEM: { const v = pop(), k = pop(); setItem(top(), k, v); break; }
-      case OP.SETITEMS: { const items = popMark(); const t = top(); for (let i = 0; i + 1 < items.length; i += 2) setItem(t, items[i], items[i + 1]); break; }
-      case OP.GET: push(memoGet(Number(parseIntText(r.line(), where())))); break;
-      case OP.BINGET: push(memoGet(r.byte())); break;
-      case OP.LONG_BINGET: push(memoGet(r.take(4).readUInt32LE(0))); break;
-      case OP.PUT: memoPut(Number(parseIntText(r.line(), where())), top()); break;
-      case OP.BINPUT: memoPut(r.byte(), top()); break;
-      case OP.LONG_BINPUT: memoPut(r.take(4).readUInt32LE(0), top()); break;
-      case OP.MEMOIZE: memoPut(memo.size, top()); break;
-      case OP.GLOBAL: { const module = r.line(), name = r.line(); push(resolveGlobal(module, name)); break; }
+      case OP.MARK:
+        marks.push(stack);
+        stack = [];
+        break;
+      case OP.POP:
+        pop();
+        break;
+      case OP.POP_MARK:
+        popMark();
+        break;
+      case OP.DUP:
+        push(top());
+        break;
+      case OP.NONE:
+        push(null);
+        break;
+      case OP.NEWTRUE:
+        push(true);
+        break;
+      case OP.NEWFALSE:
+        push(false);
+        break;
+      case OP.BININT1:
+        push(r.byte());
+        break;
+      case OP.BININT2:
+        push(r.take(2).readUInt16LE(0));
+        break;
+      case OP.BININT:
+        push(r.take(4).readInt32LE(0));
+        break;
+      case OP.LONG1:
+        push(decodeLong(r.take(r.byte())));
+        break;
+      case OP.LONG4:
+        push(decodeLong(r.take(lenChecked(r.take(4).readInt32LE(0)))));
+        break;
+      case OP.INT:
+        push(parseIntText(r.line(), where()));
+        break;
+      case OP.LONG:
+        push(parseIntText(r.line(), where()));
+        break;
+      case OP.FLOAT:
+        push(parseFloat(r.line()));
+        break;
+      case OP.BINFLOAT:
+        push(r.take(8).readDoubleBE(0));
+        break;
+      case OP.STRING:
+        push(parseQuoted(r.line(), where()));
+        break;
+      case OP.BINSTRING:
+        push(r.take(lenChecked(r.take(4).readInt32LE(0))).toString('latin1'));
+        break;
+      case OP.SHORT_BINSTRING:
+        push(r.take(r.byte()).toString('latin1'));
+        break;
+      case OP.UNICODE:
+        push(r.line().replace(/\\u([0-9a-fA-F]{4})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))));
+        break;
+      case OP.BINUNICODE:
+        push(r.take(lenChecked(r.take(4).readUInt32LE(0))).toString('utf8'));
+        break;
+      case OP.SHORT_BINUNICODE:
+        push(r.take(r.byte()).toString('utf8'));
+        break;
+      case OP.BINUNICODE8:
+        push(r.take(lenChecked(decodeLong(r.take(8)))).toString('utf8'));
+        break;
+      case OP.BINBYTES:
+        push(Buffer.from(r.take(lenChecked(r.take(4).readUInt32LE(0)))));
+        break;
+      case OP.SHORT_BINBYTES:
+        push(Buffer.from(r.take(r.byte())));
+        break;
+      case OP.BINBYTES8:
+      case OP.BYTEARRAY8:
+        push(Buffer.from(r.take(lenChecked(decodeLong(r.take(8))))));
+        break;
+      case OP.NEXT_BUFFER:
+        return fail('invalid-pickle', 'pickle uses out-of-band buffers (NEXT_BUFFER), which a file cannot carry', where());
+      case OP.READONLY_BUFFER:
+        break; // no-op on our values
+      case OP.EMPTY_TUPLE:
+        push(new PyTuple([]));
+        break;
+      case OP.TUPLE:
+        push(new PyTuple(popMark()));
+        break;
+      case OP.TUPLE1:
+        push(new PyTuple([pop()]));
+        break;
+      case OP.TUPLE2: {
+        const b = pop(),
+          a = pop();
+        push(new PyTuple([a, b]));
+        break;
+      }
+      case OP.TUPLE3: {
+        const c = pop(),
+          b = pop(),
+          a = pop();
+        push(new PyTuple([a, b, c]));
+        break;
+      }
+      case OP.EMPTY_LIST:
+        push([]);
+        break;
+      case OP.LIST:
+        push(popMark());
+        break;
+      case OP.EMPTY_DICT:
+        push(new Map());
+        break;
+      case OP.DICT: {
+        const items = popMark();
+        const d = new Map();
+        for (let i = 0; i + 1 < items.length; i += 2) d.set(dictKey(items[i]), items[i + 1]);
+        push(d);
+        break;
+      }
+      case OP.EMPTY_SET:
+        push(new PySet([]));
+        break;
+      case OP.FROZENSET:
+        push(new PySet(popMark(), true));
+        break;
+      case OP.ADDITEMS: {
+        const items = popMark();
+        appendTo(top(), items);
+        break;
+      }
+      case OP.APPEND: {
+        const v = pop();
+        appendTo(top(), [v]);
+        break;
+      }
+      case OP.APPENDS: {
+        const items = popMark();
+        appendTo(top(), items);
+        break;
+      }
+      case OP.SETITEM: {
+        const v = pop(),
+          k = pop();
+        setItem(top(), k, v);
+        break;
+      }
+      case OP.SETITEMS: {
+        const items = popMark();
+        const t = top();
+        for (let i = 0; i + 1 < items.length; i += 2) setItem(t, items[i], items[i + 1]);
+        break;
+      }
+      case OP.GET:
+        push(memoGet(Number(parseIntText(r.line(), where()))));
+        break;
+      case OP.BINGET:
+        push(memoGet(r.byte()));
+        break;
+      case OP.LONG_BINGET:
+        push(memoGet(r.take(4).readUInt32LE(0)));
+        break;
+      case OP.PUT:
+        memoPut(Number(parseIntText(r.line(), where())), top());
+        break;
+      case OP.BINPUT:
+        memoPut(r.byte(), top());
+        break;
+      case OP.LONG_BINPUT:
+        memoPut(r.take(4).readUInt32LE(0), top());
+        break;
+      case OP.MEMOIZE:
+        memoPut(memo.size, top());
+        break;
+      case OP.GLOBAL: {
+        const module = r.line(),
+          name = r.line();
+        push(resolveGlobal(module, name));
+        break;
+      }
       case OP.STACK_GLOBAL: {
-        const name = pop(), module = pop();
+        const name = pop(),
+          module = pop();
         if (typeof name !== 'string' || typeof module !== 'string') fail('invalid-pickle', 'pickle STACK_GLOBAL needs two strings', where());
         push(resolveGlobal(module, name));
         break;
       }
-      case OP.EXT1: case OP.EXT2: case OP.EXT4: { // the copyreg registry is process state, never consulted
+      case OP.EXT1:
+      case OP.EXT2:
+      case OP.EXT4: {
+        // the copyreg registry is process state, never consulted
         const code = op === OP.EXT1 ? r.byte() : op === OP.EXT2 ? r.take(2).readUInt16LE(0) : r.take(4).readInt32LE(0);
         push(new Placeholder(`copyreg extension ${code}`, []));
         break;
       }
-      case OP.REDUCE: { const args = pop(), fn = pop(); push(call(fn, tupleItems(args))); break; }
-      case OP.NEWOBJ: { const args = pop(), cls = pop(); push(call(cls, tupleItems(args))); break; }
-      case OP.NEWOBJ_EX: { pop(); const args = pop(), cls = pop(); push(call(cls, tupleItems(args))); break; }
-      case OP.INST: { // module\nname\n with args from mark
-        const module = r.line(), name = r.line();
+      case OP.REDUCE: {
+        const args = pop(),
+          fn = pop();
+        push(call(fn, tupleItems(args)));
+        break;
+      }
+      case OP.NEWOBJ: {
+        const args = pop(),
+          cls = pop();
+        push(call(cls, tupleItems(args)));
+        break;
+      }
+      case OP.NEWOBJ_EX: {
+        pop();
+        const args = pop(),
+          cls = pop();
+        push(call(cls, tupleItems(args)));
+        break;
+      }
+      case OP.INST: {
+        // module\nname\n with args from mark
+        const module = r.line(),
+          name = r.line();
         push(call(resolveGlobal(module, name), popMark()));
         break;
       }
-      case OP.OBJ: { const items = popMark(); if (!items.length) fail('invalid-pickle', 'pickle OBJ without a class', where()); push(call(items[0], items.slice(1))); break; }
-      case OP.BUILD: { // state is recorded on placeholders, never applied by calling __setstate__
+      case OP.OBJ: {
+        const items = popMark();
+        if (!items.length) fail('invalid-pickle', 'pickle OBJ without a class', where());
+        push(call(items[0], items.slice(1)));
+        break;
+      }
+      case OP.BUILD: {
+        // state is recorded on placeholders, never applied by calling __setstate__
         const state = pop();
         const obj = top();
         if (obj instanceof Placeholder) obj.state = state;
@@ -278,7 +526,11 @@ export function unpickle(r: ByteReader, opts: UnpicklerOptions): unknown {
         push(opts.persistentLoad ? opts.persistentLoad(pid, where()) : new Placeholder('persistent id', [pid]));
         break;
       }
-      case OP.BINPERSID: { const pid = pop(); push(opts.persistentLoad ? opts.persistentLoad(pid, where()) : new Placeholder('persistent id', [pid])); break; }
+      case OP.BINPERSID: {
+        const pid = pop();
+        push(opts.persistentLoad ? opts.persistentLoad(pid, where()) : new Placeholder('persistent id', [pid]));
+        break;
+      }
       default:
         fail('invalid-pickle', `unknown pickle opcode 0x${op.toString(16).padStart(2, '0')}`, where());
     }

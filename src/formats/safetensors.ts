@@ -9,9 +9,22 @@ import { DumpFile } from './dump';
 export const MAX_HEADER_BYTES = 100_000_000;
 
 export const SAFETENSORS_DTYPES: Record<string, DType> = {
-  F64: 'float64', F32: 'float32', F16: 'float16', BF16: 'bfloat16', F8_E4M3: 'float8_e4m3fn', F8_E5M2: 'float8_e5m2',
-  I64: 'int64', I32: 'int32', I16: 'int16', I8: 'int8', U64: 'uint64', U32: 'uint32', U16: 'uint16', U8: 'uint8',
-  BOOL: 'bool', C64: 'complex64',
+  F64: 'float64',
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  F8_E4M3: 'float8_e4m3fn',
+  F8_E5M2: 'float8_e5m2',
+  I64: 'int64',
+  I32: 'int32',
+  I16: 'int16',
+  I8: 'int8',
+  U64: 'uint64',
+  U32: 'uint32',
+  U16: 'uint16',
+  U8: 'uint8',
+  BOOL: 'bool',
+  C64: 'complex64',
 };
 
 export function looksLikeSafetensors(src: ByteSource): boolean {
@@ -37,7 +50,8 @@ export function readSafetensors(path: string, src: ByteSource): DumpFile {
     if (err instanceof QuantLensError) throw err;
     fail('invalid-safetensors', `safetensors header is not valid UTF-8 JSON: ${(err as Error).message}`, `${path}: header`);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('invalid-safetensors', 'safetensors header is not a JSON object', `${path}: header`);
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    fail('invalid-safetensors', 'safetensors header is not a JSON object', `${path}: header`);
   const dataStart = 8 + n;
   const dataLen = src.size - dataStart;
   let metadata: Record<string, string> | null = null;
@@ -56,7 +70,8 @@ export function readSafetensors(path: string, src: ByteSource): DumpFile {
     if (typeof info !== 'object' || info === null) fail('invalid-safetensors', 'tensor entry is not an object', where);
     const { dtype, shape, data_offsets } = info as Record<string, unknown>;
     if (typeof dtype !== 'string' || !(dtype in SAFETENSORS_DTYPES)) fail('invalid-safetensors', `unknown dtype ${JSON.stringify(dtype)}`, where);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail('invalid-safetensors', `invalid shape ${JSON.stringify(shape)}`, where);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      fail('invalid-safetensors', `invalid shape ${JSON.stringify(shape)}`, where);
     if (!Array.isArray(data_offsets) || data_offsets.length !== 2 || !data_offsets.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       fail('invalid-safetensors', `invalid data_offsets ${JSON.stringify(data_offsets)}`, where);
     }
@@ -66,7 +81,8 @@ export function readSafetensors(path: string, src: ByteSource): DumpFile {
     if (!Number.isSafeInteger(bytes)) fail('invalid-safetensors', `shape ${JSON.stringify(shape)} overflows`, where);
     const [begin, end] = data_offsets as number[];
     if (end < begin) fail('invalid-safetensors', `data_offsets [${begin}, ${end}] end before they begin`, where);
-    if (end - begin !== bytes) fail('invalid-safetensors', `shape ${JSON.stringify(shape)} of ${dtype} needs ${bytes} bytes but data_offsets span ${end - begin}`, where);
+    if (end - begin !== bytes)
+      fail('invalid-safetensors', `shape ${JSON.stringify(shape)} of ${dtype} needs ${bytes} bytes but data_offsets span ${end - begin}`, where);
     entries.push({ name, dtype: dt, shape: shape as number[], begin, end });
   }
   // As the reference: byte ranges sorted by offset must tile the data region exactly.
@@ -74,14 +90,30 @@ export function readSafetensors(path: string, src: ByteSource): DumpFile {
   let cursor = 0;
   for (const e of sorted) {
     if (e.begin !== cursor) {
-      fail('invalid-safetensors', e.begin < cursor ? `tensor data overlaps the previous tensor (begins at ${e.begin}, previous ends at ${cursor})` : `gap in tensor data before offset ${e.begin} (previous ends at ${cursor})`, `${path}: header.${e.name}`);
+      fail(
+        'invalid-safetensors',
+        e.begin < cursor
+          ? `tensor data overlaps the previous tensor (begins at ${e.begin}, previous ends at ${cursor})`
+          : `gap in tensor data before offset ${e.begin} (previous ends at ${cursor})`,
+        `${path}: header.${e.name}`,
+      );
     }
     cursor = e.end;
   }
   if (cursor !== dataLen) fail('invalid-safetensors', `tensor data covers ${cursor} bytes but the file holds ${dataLen} after the header`, path);
   const tensors: TensorRef[] = entries.map((e) => ({
-    name: e.name, dtype: e.dtype, shape: e.shape, strides: contiguousStrides(e.shape), storageOffset: 0, quantization: null,
-    storage: { source: new SliceSource(src, dataStart + e.begin, e.end - e.begin, `${path}: ${e.name}`), dtype: e.dtype, numel: numelOf(e.shape), littleEndian: true },
+    name: e.name,
+    dtype: e.dtype,
+    shape: e.shape,
+    strides: contiguousStrides(e.shape),
+    storageOffset: 0,
+    quantization: null,
+    storage: {
+      source: new SliceSource(src, dataStart + e.begin, e.end - e.begin, `${path}: ${e.name}`),
+      dtype: e.dtype,
+      numel: numelOf(e.shape),
+      littleEndian: true,
+    },
   }));
   return { path, format: 'safetensors', metadata, tensors, objects: [], close: () => src.close() };
 }

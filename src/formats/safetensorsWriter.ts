@@ -2,9 +2,24 @@ import * as fs from 'fs';
 import { DType, ITEM_SIZE } from './dtypes';
 import { QuantLensError } from '../core/errors';
 
-const ST_NAMES: Partial<Record<DType, string>> = { float32: 'F32', float64: 'F64', int8: 'I8', uint8: 'U8', int32: 'I32', int64: 'I64', float16: 'F16', bfloat16: 'BF16', int16: 'I16' };
+const ST_NAMES: Partial<Record<DType, string>> = {
+  float32: 'F32',
+  float64: 'F64',
+  int8: 'I8',
+  uint8: 'U8',
+  int32: 'I32',
+  int64: 'I64',
+  float16: 'F16',
+  bfloat16: 'BF16',
+  int16: 'I16',
+};
 
-export interface NamedArray { name: string; dtype: DType; shape: number[]; data: ArrayBufferView }
+export interface NamedArray {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  data: ArrayBufferView;
+}
 
 /** Serializes tensors as safetensors (8-byte header length, JSON header padded to 8 bytes, data). */
 export function encodeSafetensors(tensors: NamedArray[], metadata?: Record<string, string>): Buffer {

@@ -59,7 +59,8 @@ export class FileSource implements ByteSource {
     let done = 0;
     while (done < length) {
       const n = await new Promise<number>((resolve, reject) =>
-        fs.read(this.fd, buf, done, length - done, offset + done, (err, bytes) => (err ? reject(err) : resolve(bytes))));
+        fs.read(this.fd, buf, done, length - done, offset + done, (err, bytes) => (err ? reject(err) : resolve(bytes))),
+      );
       if (n === 0) fail('truncated', 'file shrank while reading', this.label);
       done += n;
     }
@@ -74,11 +75,17 @@ export class FileSource implements ByteSource {
 
 /** A window [start, start+size) of another source: a stored zip entry, a legacy storage record. */
 export class SliceSource implements ByteSource {
-  constructor(private inner: ByteSource, private start: number, readonly size: number, readonly label: string) {
+  constructor(
+    private inner: ByteSource,
+    private start: number,
+    readonly size: number,
+    readonly label: string,
+  ) {
     if (start < 0 || size < 0 || start + size > inner.size) fail('truncated', `region of ${size} bytes at ${start} lies outside the file`, label);
   }
   private check(offset: number, length: number): void {
-    if (offset < 0 || length < 0 || offset + length > this.size) fail('truncated', `read of ${length} bytes at ${offset} is past the end of ${this.label} (${this.size} bytes)`);
+    if (offset < 0 || length < 0 || offset + length > this.size)
+      fail('truncated', `read of ${length} bytes at ${offset} is past the end of ${this.label} (${this.size} bytes)`);
   }
   readSync(offset: number, length: number): Buffer {
     this.check(offset, length);
@@ -99,13 +106,21 @@ export class SliceSource implements ByteSource {
 
 /** An in-memory source (inflated zip entries, npz members, tests). */
 export class BufferSource implements ByteSource {
-  constructor(private buf: Buffer, readonly label: string) {}
-  get size(): number { return this.buf.length; }
+  constructor(
+    private buf: Buffer,
+    readonly label: string,
+  ) {}
+  get size(): number {
+    return this.buf.length;
+  }
   readSync(offset: number, length: number): Buffer {
-    if (offset < 0 || length < 0 || offset + length > this.buf.length) fail('truncated', `read of ${length} bytes at ${offset} is past the end of ${this.label}`);
+    if (offset < 0 || length < 0 || offset + length > this.buf.length)
+      fail('truncated', `read of ${length} bytes at ${offset} is past the end of ${this.label}`);
     return this.buf.subarray(offset, offset + length);
   }
-  async read(offset: number, length: number): Promise<Buffer> { return this.readSync(offset, length); }
+  async read(offset: number, length: number): Promise<Buffer> {
+    return this.readSync(offset, length);
+  }
   close(): void {
     // Memory only: nothing to release.
   }

@@ -31,7 +31,10 @@ export const numelOf = (shape: number[]): number => shape.reduce((a, b) => a * b
 export function contiguousStrides(shape: number[]): number[] {
   const s = new Array<number>(shape.length);
   let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]; }
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
   return s;
 }
 
@@ -60,7 +63,11 @@ export function checkViewBounds(t: TensorRef, where: string): void {
   let last = storageOffset;
   for (let i = 0; i < shape.length; i++) last += (shape[i] - 1) * strides[i];
   if (!Number.isSafeInteger(last) || last >= storage.numel) {
-    fail('invalid-tensor', `view (shape [${shape}], stride [${strides}], offset ${storageOffset}) reaches element ${last} but its storage holds ${storage.numel}`, where);
+    fail(
+      'invalid-tensor',
+      `view (shape [${shape}], stride [${strides}], offset ${storageOffset}) reaches element ${last} but its storage holds ${storage.numel}`,
+      where,
+    );
   }
 }
 
@@ -139,7 +146,11 @@ export async function* float64Chunks(t: TensorRef, chunk = DEFAULT_CHUNK_ELEMENT
  * until the consumer asks for the next chunk; with two (for `readAhead`), until it asks for the one
  * after that.
  */
-export async function* float32Chunks(t: TensorRef, chunk = DEFAULT_CHUNK_ELEMENTS, buffers: 1 | 2 = 1): AsyncGenerator<{ start: number; values: Float32Array }> {
+export async function* float32Chunks(
+  t: TensorRef,
+  chunk = DEFAULT_CHUNK_ELEMENTS,
+  buffers: 1 | 2 = 1,
+): AsyncGenerator<{ start: number; values: Float32Array }> {
   const n = numelOf(t.shape);
   const reuse = Array.from({ length: n > chunk ? buffers : 1 }, () => Buffer.allocUnsafeSlow(Math.min(chunk, n) * ITEM_SIZE[t.dtype]));
   for (let start = 0, k = 0; start < n; start += chunk, k++) {

@@ -11,7 +11,13 @@ import { collectTree } from './tree';
 /** A storage as the pickle refers to it; bound to bytes once the container is known. */
 export class StorageRef {
   storage?: Storage;
-  constructor(readonly key: string, readonly dtype: DType, readonly numel: number, readonly location: string, readonly viewOffset = 0) {}
+  constructor(
+    readonly key: string,
+    readonly dtype: DType,
+    readonly numel: number,
+    readonly location: string,
+    readonly viewOffset = 0,
+  ) {}
 }
 
 /** A tensor as rebuilt from the pickle: pure metadata. */
@@ -26,10 +32,18 @@ export class TensorValue {
   ) {}
 }
 
-export class StorageClass { constructor(readonly dtype: DType) {} }
-export class TorchDType { constructor(readonly dtype: DType) {} }
-export class QScheme { constructor(readonly name: string) {} }
-export class TorchDevice { constructor(readonly name: string) {} }
+export class StorageClass {
+  constructor(readonly dtype: DType) {}
+}
+export class TorchDType {
+  constructor(readonly dtype: DType) {}
+}
+export class QScheme {
+  constructor(readonly name: string) {}
+}
+export class TorchDevice {
+  constructor(readonly name: string) {}
+}
 
 function intList(v: unknown, what: string, where: string): number[] {
   const items = tupleItems(v);
@@ -58,7 +72,11 @@ function torchCallables(): Map<string, SafeCallable> {
   const dict: SafeCallable = (args) => {
     const d = new Map<unknown, unknown>();
     const init = args[0];
-    if (Array.isArray(init)) for (const pair of init) { const [k, v] = tupleItems(pair); d.set(k, v); }
+    if (Array.isArray(init))
+      for (const pair of init) {
+        const [k, v] = tupleItems(pair);
+        d.set(k, v);
+      }
     return d;
   };
   m.set('collections.OrderedDict', dict);
@@ -124,12 +142,16 @@ function storagePersistentLoad(storages: Map<string, StorageRef>) {
     const n = asInt(numel, 'storage size', where);
     if (n < 0) fail('invalid-torch', `storage size ${n} is negative`, where);
     let base = storages.get(key);
-    if (!base) { base = new StorageRef(key, dtype, n, String(location)); storages.set(key, base); }
+    if (!base) {
+      base = new StorageRef(key, dtype, n, String(location));
+      storages.set(key, base);
+    }
     // The same storage seen twice must agree with itself; a lie here could alias reads.
     else if (base.numel !== n) fail('invalid-torch', `storage ${key} declared with ${base.numel} and ${n} elements`, where);
     if (view !== null && view !== undefined) {
       const [, viewOffset, viewSize] = tupleItems(view);
-      const off = asInt(viewOffset, 'storage view offset', where), sz = asInt(viewSize, 'storage view size', where);
+      const off = asInt(viewOffset, 'storage view offset', where),
+        sz = asInt(viewSize, 'storage view size', where);
       if (off < 0 || sz < 0 || off + sz > n) fail('invalid-torch', `storage view [${off}, ${off + sz}) outside storage of ${n}`, where);
       return new StorageRef(key, dtype, n, String(location), off);
     }
@@ -145,7 +167,14 @@ function finish(path: string, format: 'pt' | 'pt-legacy', root: unknown, bind: (
     isTensor: (v) => v instanceof TensorValue,
     onTensor: (name, v) => tensors.push(toRef(name, v as TensorValue, bind, path)),
     onObject: (o) => objects.push(o),
-    describeLeaf: (v) => (v instanceof TorchDevice ? { type: 'device', value: v.name } : v instanceof TorchDType ? { type: 'dtype', value: v.dtype } : v instanceof QScheme ? { type: 'other', value: v.name } : undefined),
+    describeLeaf: (v) =>
+      v instanceof TorchDevice
+        ? { type: 'device', value: v.name }
+        : v instanceof TorchDType
+          ? { type: 'dtype', value: v.dtype }
+          : v instanceof QScheme
+            ? { type: 'other', value: v.name }
+            : undefined,
   });
   return { path, format, metadata: null, tensors, objects, close: closer };
 }
@@ -156,7 +185,12 @@ function toRef(name: string, v: TensorValue, bind: (s: StorageRef) => Storage, p
   if (v.quantizer && !isQuantizedDType(dtype)) fail('invalid-torch', `quantized tensor has a ${dtype} storage`, where);
   // A legacy storage view is a window into its base storage: fold its offset into the tensor's.
   const ref: TensorRef = {
-    name, dtype, shape: v.shape, strides: v.strides, storageOffset: v.storageOffset + v.storage.viewOffset, storage: bind(v.storage),
+    name,
+    dtype,
+    shape: v.shape,
+    strides: v.strides,
+    storageOffset: v.storageOffset + v.storage.viewOffset,
+    storage: bind(v.storage),
     quantization: v.quantizer ? readQuantizer(v.quantizer, v.shape, bind, where) : null,
   };
   checkViewBounds(ref, where);
@@ -170,7 +204,15 @@ function smallTensorValues(t: unknown, bind: (s: StorageRef) => Storage, what: s
   const n = numelOf(t.shape);
   if (n > MAX_CHANNELS) fail('invalid-torch', `${what} has ${n} entries (limit ${MAX_CHANNELS})`, where);
   const st = bind(t.storage);
-  const ref: TensorRef = { name: what, dtype: t.storage.dtype, shape: t.shape, strides: t.strides, storageOffset: t.storageOffset + t.storage.viewOffset, storage: st, quantization: null };
+  const ref: TensorRef = {
+    name: what,
+    dtype: t.storage.dtype,
+    shape: t.shape,
+    strides: t.strides,
+    storageOffset: t.storageOffset + t.storage.viewOffset,
+    storage: st,
+    quantization: null,
+  };
   checkViewBounds(ref, where);
   const item = ITEM_SIZE[ref.dtype];
   const out: number[] = [];
@@ -209,7 +251,9 @@ function boundStorage(src: ByteSource, ref: StorageRef, littleEndian: boolean, w
   return { source: src, dtype: ref.dtype, numel: ref.numel, littleEndian };
 }
 
-export interface TorchLimits { maxPickleBytes: number }
+export interface TorchLimits {
+  maxPickleBytes: number;
+}
 const DEFAULT_LIMITS: TorchLimits = { maxPickleBytes: 1 << 30 };
 
 /** Reads a torch zip archive (any top-level folder name). */
@@ -229,7 +273,9 @@ export function readTorchZip(path: string, src: ByteSource, zip = new ZipArchive
   if (pkl.size > limits.maxPickleBytes) fail('invalid-torch', `data.pkl is ${pkl.size} bytes (limit ${limits.maxPickleBytes})`, path);
   const storages = new Map<string, StorageRef>();
   const root = unpickle(new BufferReader((o, l) => pkl.readSync(o, l), pkl.size, `${path}: ${pkls[0]}`), {
-    callables: CALLABLES, constants: CONSTANTS, persistentLoad: storagePersistentLoad(storages),
+    callables: CALLABLES,
+    constants: CONSTANTS,
+    persistentLoad: storagePersistentLoad(storages),
   });
   const bound = new Map<string, Storage>();
   const bind = (s: StorageRef): Storage => {
@@ -289,4 +335,3 @@ export function readTorchLegacy(path: string, src: ByteSource): DumpFile {
   };
   return finish(path, 'pt-legacy', root, bind, () => src.close());
 }
-

@@ -46,9 +46,15 @@ export function collectTree(root: unknown, visitor: TreeVisitor): void {
     const { name, v, depth } = stack.pop()!;
     if (++nodes > MAX_NODES) fail('limit-exceeded', `object tree has more than ${MAX_NODES} nodes`);
     if (depth > MAX_TREE_DEPTH) fail('limit-exceeded', `object tree is nested more than ${MAX_TREE_DEPTH} levels deep (pickle bomb?)`, name || '<root>');
-    if (visitor.isTensor(v)) { visitor.onTensor(name, v); continue; }
+    if (visitor.isTensor(v)) {
+      visitor.onTensor(name, v);
+      continue;
+    }
     const leaf = visitor.describeLeaf?.(v);
-    if (leaf) { visitor.onObject({ name, ...leaf }); continue; }
+    if (leaf) {
+      visitor.onObject({ name, ...leaf });
+      continue;
+    }
     let children: [string, unknown][] | undefined;
     if (v instanceof Map || Array.isArray(v) || v instanceof PyTuple || v instanceof PySet || v instanceof Placeholder) {
       if (seen.has(v)) continue; // shared reference: already listed under its first name
@@ -60,7 +66,7 @@ export function collectTree(root: unknown, visitor: TreeVisitor): void {
     else if (v instanceof Placeholder) {
       visitor.onObject({ name, type: 'placeholder', class: v.className });
       const st = v.state instanceof PyTuple && v.state.items[0] instanceof Map ? v.state.items[0] : v.state;
-      children = st instanceof Map ? moduleChildren(st) ?? [...st].map(([k, c]) => [String(k), c]) : st === undefined || st === null ? [] : [['state', st]];
+      children = st instanceof Map ? (moduleChildren(st) ?? [...st].map(([k, c]) => [String(k), c])) : st === undefined || st === null ? [] : [['state', st]];
       children.push(...v.args.map((c, i): [string, unknown] => [`args.${i}`, c]));
       children.push(...v.items.map((c, i): [string, unknown] => [`items.${i}`, c]));
       children.push(...v.dictItems.map(([k, c]): [string, unknown] => [String(k), c]));
@@ -105,17 +111,24 @@ function checkExpansion(root: unknown): void {
   while (stack.length) {
     const top = stack[stack.length - 1];
     const kids = childValues(top.v);
-    if (!kids || size.has(top.v)) { stack.pop(); continue; }
+    if (!kids || size.has(top.v)) {
+      stack.pop();
+      continue;
+    }
     if (!top.expanded) {
       top.expanded = true;
-      if (onPath.has(top.v)) { stack.pop(); size.set(top.v, 1); continue; } // a cycle: counted once
+      if (onPath.has(top.v)) {
+        stack.pop();
+        size.set(top.v, 1);
+        continue;
+      } // a cycle: counted once
       onPath.add(top.v);
       if (onPath.size > MAX_TREE_DEPTH + 1) fail('limit-exceeded', `object tree is nested more than ${MAX_TREE_DEPTH} levels deep (pickle bomb?)`);
       for (const k of kids) if (childValues(k) && !size.has(k)) stack.push({ v: k, expanded: false });
       continue;
     }
     let total = 1;
-    for (const k of kids) total += childValues(k) ? size.get(k) ?? 1 : 1;
+    for (const k of kids) total += childValues(k) ? (size.get(k) ?? 1) : 1;
     if (total > MAX_EXPANDED) fail('limit-exceeded', `shared references make the object tree expand to more than ${MAX_EXPANDED} nodes (pickle bomb?)`);
     size.set(top.v, total);
     onPath.delete(top.v);

@@ -18,9 +18,13 @@ export interface ZipLimits {
 
 export const DEFAULT_ZIP_LIMITS: ZipLimits = { maxInflatedBytes: 1 << 30, maxEntries: 1 << 20 };
 
-const SIG_EOCD = 0x06054b50, SIG_Z64_LOCATOR = 0x07064b50, SIG_Z64_EOCD = 0x06064b50;
-const SIG_CENTRAL = 0x02014b50, SIG_LOCAL = 0x04034b50;
-const U32_MAX = 0xffffffff, U16_MAX = 0xffff;
+const SIG_EOCD = 0x06054b50,
+  SIG_Z64_LOCATOR = 0x07064b50,
+  SIG_Z64_EOCD = 0x06064b50;
+const SIG_CENTRAL = 0x02014b50,
+  SIG_LOCAL = 0x04034b50;
+const U32_MAX = 0xffffffff,
+  U16_MAX = 0xffff;
 
 export const looksLikeZip = (src: ByteSource): boolean => src.size >= 4 && src.readSync(0, 4).readUInt32LE(0) === SIG_LOCAL;
 
@@ -37,14 +41,20 @@ function u64(buf: Buffer, off: number, where: string): number {
 export class ZipArchive {
   readonly entries = new Map<string, ZipEntry>();
 
-  constructor(private src: ByteSource, private limits: ZipLimits = DEFAULT_ZIP_LIMITS) {
+  constructor(
+    private src: ByteSource,
+    private limits: ZipLimits = DEFAULT_ZIP_LIMITS,
+  ) {
     const where = src.label;
     const tailLen = Math.min(src.size, 22 + U16_MAX);
     if (tailLen < 22) fail('invalid-zip', 'file is too short to be a ZIP archive', where);
     const tail = src.readSync(src.size - tailLen, tailLen);
     let eocd = -1;
     for (let i = tail.length - 22; i >= 0; i--) {
-      if (tail.readUInt32LE(i) === SIG_EOCD && i + 22 + tail.readUInt16LE(i + 20) <= tail.length) { eocd = i; break; }
+      if (tail.readUInt32LE(i) === SIG_EOCD && i + 22 + tail.readUInt16LE(i + 20) <= tail.length) {
+        eocd = i;
+        break;
+      }
     }
     if (eocd < 0) fail('truncated', 'ZIP end-of-central-directory record not found: the archive is truncated or corrupt', where);
     let count = tail.readUInt16LE(eocd + 10);
@@ -64,16 +74,20 @@ export class ZipArchive {
       cdOffset = u64(rec, 48, where);
     }
     if (count > limits.maxEntries) fail('invalid-zip', `ZIP declares ${count} entries (limit ${limits.maxEntries})`, where);
-    if (cdOffset + cdSize > src.size) fail('truncated', `ZIP central directory (offset ${cdOffset}, ${cdSize} bytes) lies past the end of the file (${src.size} bytes)`, where);
+    if (cdOffset + cdSize > src.size)
+      fail('truncated', `ZIP central directory (offset ${cdOffset}, ${cdSize} bytes) lies past the end of the file (${src.size} bytes)`, where);
     const cd = src.readSync(cdOffset, cdSize);
     let p = 0;
     for (let i = 0; i < count; i++) {
-      if (p + 46 > cd.length || cd.readUInt32LE(p) !== SIG_CENTRAL) fail('invalid-zip', `ZIP central directory entry ${i} is corrupt`, `${where}: central directory +${p}`);
+      if (p + 46 > cd.length || cd.readUInt32LE(p) !== SIG_CENTRAL)
+        fail('invalid-zip', `ZIP central directory entry ${i} is corrupt`, `${where}: central directory +${p}`);
       const flags = cd.readUInt16LE(p + 8);
       const method = cd.readUInt16LE(p + 10);
       let compressedSize = cd.readUInt32LE(p + 20);
       let size = cd.readUInt32LE(p + 24);
-      const nameLen = cd.readUInt16LE(p + 28), extraLen = cd.readUInt16LE(p + 30), commentLen = cd.readUInt16LE(p + 32);
+      const nameLen = cd.readUInt16LE(p + 28),
+        extraLen = cd.readUInt16LE(p + 30),
+        commentLen = cd.readUInt16LE(p + 32);
       let localHeaderOffset = cd.readUInt32LE(p + 42);
       if (p + 46 + nameLen + extraLen + commentLen > cd.length) fail('invalid-zip', `ZIP central directory entry ${i} runs past the directory`, where);
       const name = cd.toString('utf8', p + 46, p + 46 + nameLen);
@@ -81,13 +95,16 @@ export class ZipArchive {
       let e = p + 46 + nameLen;
       const eEnd = e + extraLen;
       while (e + 4 <= eEnd) {
-        const id = cd.readUInt16LE(e), len = cd.readUInt16LE(e + 2);
+        const id = cd.readUInt16LE(e),
+          len = cd.readUInt16LE(e + 2);
         if (e + 4 + len > eEnd) fail('invalid-zip', `ZIP extra field of ${name} is corrupt`, where);
         if (id === 1) {
           let f = e + 4;
           const take = (): number => {
             if (f + 8 > e + 4 + len) fail('invalid-zip', `ZIP64 extra field of ${name} is too short`, where);
-            const v = u64(cd, f, `${where}: ${name}`); f += 8; return v;
+            const v = u64(cd, f, `${where}: ${name}`);
+            f += 8;
+            return v;
           };
           if (size === U32_MAX) size = take();
           if (compressedSize === U32_MAX) compressedSize = take();

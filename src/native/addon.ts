@@ -67,7 +67,8 @@ export function loadNative(): QuantLensNative {
   if (cached) return cached;
   for (const c of candidates()) {
     if (fs.existsSync(c)) {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      // A native addon is loaded by path at run time: only require() can do that.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       cached = require(c) as QuantLensNative;
       return cached;
     }

@@ -28,7 +28,10 @@ export class DiffSession {
   async page(key: string, side: 'a' | 'b', start: number, count: number): Promise<Page> {
     const { file, tensor } = this.locate(key, side);
     let s = this.sessions.get(file);
-    if (!s) { s = new TensorSession(file); this.sessions.set(file, s); }
+    if (!s) {
+      s = new TensorSession(file);
+      this.sessions.set(file, s);
+    }
     return s.page(tensor, start, count);
   }
 

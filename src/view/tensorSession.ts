@@ -18,16 +18,28 @@ export class TensorSession {
   readonly dump: DumpFile;
   private scales = new Map<string, ScaleInfo | undefined>();
 
-  constructor(readonly file: string, private verifyOptions: () => VerifyOptions = () => ({})) {
+  constructor(
+    readonly file: string,
+    private verifyOptions: () => VerifyOptions = () => ({}),
+  ) {
     this.dump = openDump(file);
   }
 
-  dispose(): void { this.dump.close(); }
+  dispose(): void {
+    this.dump.close();
+  }
 
   tree(): TreeNode[] {
     const nodes: TreeNode[] = this.dump.tensors.map((t) => ({
-      kind: 'tensor', name: t.name, dtype: t.dtype, shape: t.shape,
-      quantization: t.quantization ? ('scale' in t.quantization ? `${t.quantization.scheme} scale=${t.quantization.scale}` : `${t.quantization.scheme} axis=${t.quantization.axis}`) : null,
+      kind: 'tensor',
+      name: t.name,
+      dtype: t.dtype,
+      shape: t.shape,
+      quantization: t.quantization
+        ? 'scale' in t.quantization
+          ? `${t.quantization.scheme} scale=${t.quantization.scale}`
+          : `${t.quantization.scheme} axis=${t.quantization.axis}`
+        : null,
     }));
     for (const o of this.dump.objects) nodes.push({ kind: 'object', name: o.name, value: o.type === 'placeholder' ? `<${o.class}>` : JSON.stringify(o.value) });
     return nodes;
@@ -52,11 +64,29 @@ export class TensorSession {
     let verify: TensorSummary['verify'] = null;
     if (numelOf(t.shape) > 0 && !['complex64', 'complex128'].includes(t.dtype) && (scale || isIntegerDType(t.dtype))) {
       const r = await verifyTensor(t, scale, this.verifyOptions());
-      verify = { verdict: r.verdict, reasons: r.reasons, fp32_artifacts: r.fp32_artifacts, true_offgrid: r.true_offgrid, saturated_pos: r.saturated_pos,
-        saturated_neg: r.saturated_neg, max_deviation: r.max_deviation, code_histogram: r.code_histogram, code_histogram_min: r.code_histogram_min, int_min: r.int_min, int_max: r.int_max };
+      verify = {
+        verdict: r.verdict,
+        reasons: r.reasons,
+        fp32_artifacts: r.fp32_artifacts,
+        true_offgrid: r.true_offgrid,
+        saturated_pos: r.saturated_pos,
+        saturated_neg: r.saturated_neg,
+        max_deviation: r.max_deviation,
+        code_histogram: r.code_histogram,
+        code_histogram_min: r.code_histogram_min,
+        int_min: r.int_min,
+        int_max: r.int_max,
+      };
     }
     return {
-      name, dtype: t.dtype, shape: t.shape, n: numelOf(t.shape), stats, scale: perTensor, scaleSource: scale?.source ?? null, verify,
+      name,
+      dtype: t.dtype,
+      shape: t.shape,
+      n: numelOf(t.shape),
+      stats,
+      scale: perTensor,
+      scaleSource: scale?.source ?? null,
+      verify,
       columns: t.shape.length ? t.shape[t.shape.length - 1] : 1,
     };
   }
@@ -65,18 +95,32 @@ export class TensorSession {
   async page(name: string, start: number, count: number): Promise<Page> {
     const t = this.tensor(name);
     const n = numelOf(t.shape);
-    const s = Math.max(0, Math.min(start, n)), c = Math.max(0, Math.min(count, MAX_PAGE, n - s));
+    const s = Math.max(0, Math.min(start, n)),
+      c = Math.max(0, Math.min(count, MAX_PAGE, n - s));
     const values = Array.from(decodeToFloat32(t.dtype, await readRawElements(t, s, c), t.storage.littleEndian));
     const page: Page = { tensor: name, start: s, values };
-    if (isIntegerDType(t.dtype)) { page.cls = values.map((): ElementClassName => 'code'); page.q = values; return page; }
+    if (isIntegerDType(t.dtype)) {
+      page.cls = values.map((): ElementClassName => 'code');
+      page.q = values;
+      return page;
+    }
     const scale = await this.scaleOf(t);
     if (!scale || scale.kind !== 'per_tensor') return page;
     const sf = Math.fround(scale.scale);
-    page.q = []; page.dev = []; page.cls = [];
+    page.q = [];
+    page.dev = [];
+    page.cls = [];
     for (const v of values) {
-      if (!Number.isFinite(v)) { page.q.push(0); page.dev.push(0); page.cls.push('non_finite'); continue; }
+      if (!Number.isFinite(v)) {
+        page.q.push(0);
+        page.dev.push(0);
+        page.cls.push('non_finite');
+        continue;
+      }
       const e = gridElement(v, sf);
-      page.q.push(e.q); page.dev.push(e.deviation); page.cls.push(e.class);
+      page.q.push(e.q);
+      page.dev.push(e.deviation);
+      page.cls.push(e.class);
     }
     return page;
   }

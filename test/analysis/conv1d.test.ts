@@ -11,12 +11,29 @@ for (const version of TORCH_VERSIONS) {
     test(`${version}: run --mode ${mode} reproduces the dumped ${mode}/ outputs`, async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-run-'));
       const out = path.join(dir, 'run.safetensors');
-      const r = await cli('run', '--mode', mode, '--layer', 'conv1d', '--params', fixture(version, 'mamba_conv1d/layer23_conv1d_params.pt'),
-        '--input', fixture(version, 'mamba_conv1d/fp32_input_batchA.pt'), '--device', 'cpu', '--out', out, '--json');
+      const r = await cli(
+        'run',
+        '--mode',
+        mode,
+        '--layer',
+        'conv1d',
+        '--params',
+        fixture(version, 'mamba_conv1d/layer23_conv1d_params.pt'),
+        '--input',
+        fixture(version, 'mamba_conv1d/fp32_input_batchA.pt'),
+        '--device',
+        'cpu',
+        '--out',
+        out,
+        '--json',
+      );
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.json.mode, mode);
       assert.equal(r.json.device, 'cpu');
-      assert.deepEqual(r.json.outputs.map((o: any) => o.role), ['output_xproj', 'ssm_input']);
+      assert.deepEqual(
+        r.json.outputs.map((o: any) => o.role),
+        ['output_xproj', 'ssm_input'],
+      );
       assert.equal(r.json.outputs[0].dtype, mode === 'baseline' ? 'int8' : 'float32');
       assert.ok(r.json.elapsed_ms >= 0);
       const d = await cli('diff', out, fixture(version, `mamba_conv1d/${mode}/layer23_conv1d.pt`), '--json');

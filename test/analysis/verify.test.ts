@@ -108,7 +108,10 @@ test('per-channel quantized tensors verify against their own scales', async () =
     const r = await verifyTensor(t, scale);
     assert.equal(r.verdict, 'pass');
     assert.equal(r.n, 128);
-    assert.equal(r.code_histogram.reduce((a, b) => a + b, 0), 128);
+    assert.equal(
+      r.code_histogram.reduce((a, b) => a + b, 0),
+      128,
+    );
     const exp = expected('torch-2.11').files['format/quantized.pt'].per_channel_qint8;
     assert.equal(r.int_mean! * r.n, exp.int_repr_sum);
   } finally {
@@ -116,7 +119,7 @@ test('per-channel quantized tensors verify against their own scales', async () =
   }
 });
 
-test('per-channel float verification uses each channel\'s scale', async () => {
+test("per-channel float verification uses each channel's scale", async () => {
   // Dequantized per-channel values are on each channel's grid, and off the grid of any single scale.
   const dump = openDump(fixture('torch-2.11', 'format/quantized.pt'));
   try {
@@ -127,7 +130,15 @@ test('per-channel float verification uses each channel\'s scale', async () => {
     const floats = Float32Array.from(codes, (c, i) => Math.fround(c * Math.fround(q.scales[Math.floor(i / 16)])));
     const { BufferSource } = await import('../../src/formats/source');
     const src = new BufferSource(Buffer.from(floats.buffer), 'per-channel floats');
-    const ref = { name: 'w', dtype: 'float32' as const, shape: [8, 16], strides: [16, 1], storageOffset: 0, quantization: null, storage: { source: src, dtype: 'float32' as const, numel: 128, littleEndian: true } };
+    const ref = {
+      name: 'w',
+      dtype: 'float32' as const,
+      shape: [8, 16],
+      strides: [16, 1],
+      storageOffset: 0,
+      quantization: null,
+      storage: { source: src, dtype: 'float32' as const, numel: 128, littleEndian: true },
+    };
     const per = await verifyTensor(ref, { kind: 'per_channel', scales: q.scales.map(Math.fround), zeroPoints: q.zero_points, axis: 0, source: 'test' });
     assert.equal(per.true_offgrid, 0);
     assert.equal(per.verdict, 'pass');
@@ -174,8 +185,14 @@ test('readAhead asks for the next item before handing out this one, and closes i
   const log: string[] = [];
   async function* source(): AsyncGenerator<number> {
     try {
-      for (let i = 0; i < 5; i++) { log.push(`read ${i}`); await new Promise((r) => setTimeout(r, 1)); yield i; }
-    } finally { log.push('closed'); }
+      for (let i = 0; i < 5; i++) {
+        log.push(`read ${i}`);
+        await new Promise((r) => setTimeout(r, 1));
+        yield i;
+      }
+    } finally {
+      log.push('closed');
+    }
   }
   const seen: number[] = [];
   for await (const v of readAhead(source())) {

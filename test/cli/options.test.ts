@@ -15,7 +15,8 @@ test('every command answers --help with its usage, generated from its option tab
     assert.ok(r.stdout.includes('--json'));
   }
   const verify = await cli('verify', '--help');
-  for (const name of ['--qmin', '--qmax', '--device', '--threads', '--worst', '--tensor', '--scale', '--tolerance']) assert.ok(verify.stdout.includes(name), name);
+  for (const name of ['--qmin', '--qmax', '--device', '--threads', '--worst', '--tensor', '--scale', '--tolerance'])
+    assert.ok(verify.stdout.includes(name), name);
 });
 
 test('quant-lens --help lists every command; no command is a usage error on stderr, exit 2', async () => {
@@ -32,7 +33,10 @@ test('negative option values and negative positionals parse as the usual CLI spe
   const spaced = await cli('verify', DUMP, '--scale', '0.0121623231', '--qmin', '-127', '--qmax', '127', '--json');
   const joined = await cli('verify', DUMP, '--scale=0.0121623231', '--qmin=-127', '--qmax=127', '--json');
   assert.equal(spaced.code, joined.code, spaced.stderr);
-  assert.deepEqual(spaced.json.results.map((r: any) => r.out_of_range), joined.json.results.map((r: any) => r.out_of_range));
+  assert.deepEqual(
+    spaced.json.results.map((r: any) => r.out_of_range),
+    joined.json.results.map((r: any) => r.out_of_range),
+  );
   const neg = await cli('explain', '-1.05812216', '--scale', '0.0121623231', '--json');
   assert.equal(neg.code, 0, neg.stderr);
   assert.equal(neg.json.q, -87);
@@ -66,8 +70,17 @@ test('a missing file is coded not-found, in --json and in the one stderr line', 
 test('the progress line is drawn on a terminal only, never with --json, and leaves stdout untouched', async () => {
   const { runCli } = await import('../../src/cli/cli');
   for (const json of [false, true]) {
-    let out = '', err = '';
-    const code = await runCli(['verify', DUMP, ...(json ? ['--json'] : [])], { stdout: (s) => { out += s; }, stderr: (s) => { err += s; }, stderrIsTty: true });
+    let out = '',
+      err = '';
+    const code = await runCli(['verify', DUMP, ...(json ? ['--json'] : [])], {
+      stdout: (s) => {
+        out += s;
+      },
+      stderr: (s) => {
+        err += s;
+      },
+      stderrIsTty: true,
+    });
     assert.equal(code, 0);
     if (json) {
       assert.equal(err, '');

@@ -29,7 +29,10 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-e2e-'));
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); });
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
     s.on('error', reject);
   });
 }
@@ -37,7 +40,14 @@ function freePort(): Promise<number> {
 async function waitHttp(u: string, ms: number): Promise<void> {
   const t0 = Date.now();
   while (Date.now() - t0 < ms) {
-    const ok = await new Promise<boolean>((r) => http.get(u, (res) => { res.resume(); r(true); }).on('error', () => r(false)));
+    const ok = await new Promise<boolean>((r) =>
+      http
+        .get(u, (res) => {
+          res.resume();
+          r(true);
+        })
+        .on('error', () => r(false)),
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -47,7 +57,13 @@ async function waitHttp(u: string, ms: number): Promise<void> {
 async function frameWith(p: Page, selector: string, ms = 45000): Promise<Frame> {
   const t0 = Date.now();
   while (Date.now() - t0 < ms) {
-    for (const f of p.frames()) { try { if (await f.$(selector)) return f; } catch { /* frame navigating */ } }
+    for (const f of p.frames()) {
+      try {
+        if (await f.$(selector)) return f;
+      } catch {
+        /* frame navigating */
+      }
+    }
     await p.waitForTimeout(250);
   }
   throw new Error(`no webview frame shows ${selector}`);
@@ -71,7 +87,11 @@ async function twice(scenario: () => Promise<void>): Promise<void> {
     await scenario();
   } catch (first) {
     console.log(`# retrying after: ${(first as Error).message.split('\n')[0]}`);
-    try { await scenario(); } catch (second) { throw new Error(`failed twice: ${(first as Error).message}\n--- then ---\n${(second as Error).message}`); }
+    try {
+      await scenario();
+    } catch (second) {
+      throw new Error(`failed twice: ${(first as Error).message}\n--- then ---\n${(second as Error).message}`);
+    }
   }
 }
 
@@ -102,7 +122,10 @@ async function problemsMatching(p: Page, re: RegExp, ms: number): Promise<void> 
   const t0 = Date.now();
   let text = '';
   for (let shown = Date.now(); ; await p.waitForTimeout(500)) {
-    text = await p.locator('.markers-panel').innerText().catch(() => '');
+    text = await p
+      .locator('.markers-panel')
+      .innerText()
+      .catch(() => '');
     if (re.test(text)) return;
     if (Date.now() - t0 > ms) throw new Error(`the Problems panel never matched ${re}: it shows ${JSON.stringify(text.slice(0, 300))}`);
     if (Date.now() - shown > 15000) {
@@ -133,7 +156,11 @@ async function palette(p: Page, title: string): Promise<void> {
     await input.waitFor();
     await input.fill(`>${title}`);
     const entry = p.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-    try { await entry.waitFor({ timeout: 15000 }); await entry.click(); return; } catch (e) {
+    try {
+      await entry.waitFor({ timeout: 15000 });
+      await entry.click();
+      return;
+    } catch (e) {
       if (attempt === 3) throw e;
       await p.keyboard.press('Escape');
       await p.waitForTimeout(1000);
@@ -147,10 +174,21 @@ async function contextMenu(p: Page, label: string, item: string, ms = 90000): Pr
   for (;;) {
     await row(p, label).click({ button: 'right' });
     const entry = p.locator('.monaco-menu .action-label', { hasText: item });
-    try { await entry.waitFor({ timeout: 3000 }); await entry.click(); return; } catch { await p.keyboard.press('Escape'); }
+    try {
+      await entry.waitFor({ timeout: 3000 });
+      await entry.click();
+      return;
+    } catch {
+      await p.keyboard.press('Escape');
+    }
     if (Date.now() - t0 > ms) {
       await p.screenshot({ path: path.join(tmp, 'context-menu-failure.png') });
-      throw new Error(`context menu of ${label} never offered ${item}; menu showed: ${await p.locator('.monaco-menu').allInnerTexts().catch(() => [])}`);
+      throw new Error(
+        `context menu of ${label} never offered ${item}; menu showed: ${await p
+          .locator('.monaco-menu')
+          .allInnerTexts()
+          .catch(() => [])}`,
+      );
     }
     await p.waitForTimeout(1000);
   }
@@ -167,19 +205,47 @@ before(async () => {
   fs.symlinkSync(ROOT, path.join(ext, 'quant-lens.quant-lens-0.1.0'));
   const user = path.join(tmp, 'user-data', 'User');
   fs.mkdirSync(user, { recursive: true });
-  fs.writeFileSync(path.join(user, 'settings.json'), JSON.stringify({
-    'workbench.startupEditor': 'none', 'workbench.colorTheme': 'Default Dark Modern', 'telemetry.telemetryLevel': 'off',
-    'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false, 'git.enabled': false, 'workbench.tips.enabled': false,
-    'quantLens.device': 'cpu',
-  }));
+  fs.writeFileSync(
+    path.join(user, 'settings.json'),
+    JSON.stringify({
+      'workbench.startupEditor': 'none',
+      'workbench.colorTheme': 'Default Dark Modern',
+      'telemetry.telemetryLevel': 'off',
+      'extensions.autoCheckUpdates': false,
+      'extensions.autoUpdate': false,
+      'git.enabled': false,
+      'workbench.tips.enabled': false,
+      'quantLens.device': 'cpu',
+    }),
+  );
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
-  server = spawn(CODE_SERVER, ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--extensions-dir', ext, '--user-data-dir', path.join(tmp, 'user-data'),
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', workspace], { stdio: ['ignore', 'pipe', 'pipe'] });
+  server = spawn(
+    CODE_SERVER,
+    [
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--extensions-dir',
+      ext,
+      '--user-data-dir',
+      path.join(tmp, 'user-data'),
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      workspace,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   server.stdout!.on('data', () => undefined);
   server.stderr!.on('data', () => undefined);
   await waitHttp(url, 60000);
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
 });
 
 after(async () => {
@@ -188,206 +254,238 @@ after(async () => {
   if (!process.env.KEEP_E2E) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-test('explorer: right-click Verify INT8 grid fills the Problems panel and badges the file; a change re-verifies it', { skip }, () => twice(async () => {
-  const input = path.join(workspace, 'mode2', 'layer23_conv1d_input.pt');
-  fs.copyFileSync(path.join(ROOT, 'test', 'fixtures', 'torch-2.11', 'mamba_conv1d', 'mode2', 'layer23_conv1d_input.pt'), input);
-  const p = await openWorkbench();
-  try {
-    // Problems first (a keyboard shortcut would go to a focused webview), then the explorer action.
-    const problems = await openProblems(p);
-    if (!(await row(p, 'layer23_conv1d_input.pt').count())) await row(p, 'mode2').click();
-    let text = '';
-    // A cold extension host on a loaded 2-core machine can take a while to activate; the action is
-    // offered again once if the first click found nothing to run.
-    for (let attempt = 0; attempt < 2 && !/5611 values deviate/.test(text); attempt++) {
-      await contextMenu(p, 'layer23_conv1d_input.pt', 'Verify INT8 grid');
-      for (let t0 = Date.now(); Date.now() - t0 < 90000 && !/5611 values deviate/.test(text); await p.waitForTimeout(500)) text = await problems.innerText().catch(() => '');
+test('explorer: right-click Verify INT8 grid fills the Problems panel and badges the file; a change re-verifies it', { skip }, () =>
+  twice(async () => {
+    const input = path.join(workspace, 'mode2', 'layer23_conv1d_input.pt');
+    fs.copyFileSync(path.join(ROOT, 'test', 'fixtures', 'torch-2.11', 'mamba_conv1d', 'mode2', 'layer23_conv1d_input.pt'), input);
+    const p = await openWorkbench();
+    try {
+      // Problems first (a keyboard shortcut would go to a focused webview), then the explorer action.
+      const problems = await openProblems(p);
+      if (!(await row(p, 'layer23_conv1d_input.pt').count())) await row(p, 'mode2').click();
+      let text = '';
+      // A cold extension host on a loaded 2-core machine can take a while to activate; the action is
+      // offered again once if the first click found nothing to run.
+      for (let attempt = 0; attempt < 2 && !/5611 values deviate/.test(text); attempt++) {
+        await contextMenu(p, 'layer23_conv1d_input.pt', 'Verify INT8 grid');
+        for (let t0 = Date.now(); Date.now() - t0 < 90000 && !/5611 values deviate/.test(text); await p.waitForTimeout(500))
+          text = await problems.innerText().catch(() => '');
+      }
+      if (!/5611 values deviate/.test(text)) await p.screenshot({ path: path.join(tmp, 'verify-failure.png') });
+      assert.match(text, /5611 values deviate from the grid/);
+      assert.match(text, /73 codes saturated/);
+      assert.doesNotMatch(text, /off the INT8 grid/);
+      await p.locator('.editor-group-container .tab', { hasText: 'INT8 grid report' }).waitFor({ timeout: 30000 });
+      // FP32 artifacts and saturation are not failures: the file gets the pass badge.
+      await until('the ✓ badge', 30000, async () => (await decorationOf(p, 'layer23_conv1d_input.pt')).badge.includes('✓')).catch(async (e) => {
+        throw new Error(`${e.message}: ${JSON.stringify(await decorationOf(p, 'layer23_conv1d_input.pt'))}`);
+      });
+      await p.screenshot({ path: path.join(SHOTS, 'vscode-verify-problems.png') });
+      // The file changes on disk (another run's FP32 input lands there): it is verified again by itself.
+      fs.copyFileSync(path.join(workspace, 'fp32_input_batchB.pt'), input);
+      await problemsMatching(p, /98304 of 98304 values are off the INT8 grid/, 60000);
+      await until('the ✗ badge', 30000, async () => (await decorationOf(p, 'layer23_conv1d_input.pt')).badge.includes('✗'));
+    } finally {
+      await p.close();
     }
-    if (!/5611 values deviate/.test(text)) await p.screenshot({ path: path.join(tmp, 'verify-failure.png') });
-    assert.match(text, /5611 values deviate from the grid/);
-    assert.match(text, /73 codes saturated/);
-    assert.doesNotMatch(text, /off the INT8 grid/);
-    await p.locator('.editor-group-container .tab', { hasText: 'INT8 grid report' }).waitFor({ timeout: 30000 });
-    // FP32 artifacts and saturation are not failures: the file gets the pass badge.
-    await until('the ✓ badge', 30000, async () => (await decorationOf(p, 'layer23_conv1d_input.pt')).badge.includes('✓'))
-      .catch(async (e) => { throw new Error(`${e.message}: ${JSON.stringify(await decorationOf(p, 'layer23_conv1d_input.pt'))}`); });
-    await p.screenshot({ path: path.join(SHOTS, 'vscode-verify-problems.png') });
-    // The file changes on disk (another run's FP32 input lands there): it is verified again by itself.
-    fs.copyFileSync(path.join(workspace, 'fp32_input_batchB.pt'), input);
-    await problemsMatching(p, /98304 of 98304 values are off the INT8 grid/, 60000);
-    await until('the ✗ badge', 30000, async () => (await decorationOf(p, 'layer23_conv1d_input.pt')).badge.includes('✗'));
-  } finally {
-    await p.close();
-  }
-}));
+  }),
+);
 
-test('custom editor: a dump opens in the tensor viewer; hovering explains the element; clicking opens the explanation', { skip }, () => twice(async () => {
-  const p = await openWorkbench();
-  try {
-    if (!(await row(p, 'layer23_conv1d.pt').count())) await row(p, 'mode2').click();
-    await row(p, 'layer23_conv1d.pt').click();
-    const f = await frameWith(p, '.tree li.tensor');
-    const names = await f.$$eval('.tree li.tensor', (els) => els.map((e) => e.textContent!.split(' ')[0]));
-    assert.deepEqual(names.sort(), ['bias', 'input', 'output_xproj', 'ssm_input', 'weight']);
-    await f.waitForSelector('.heatmap-canvas');
-    await f.locator('.detail').getByText('FP32 round-trip artifacts').waitFor();
-    await p.waitForTimeout(1000);
-    const bb = (await f.locator('.heatmap-canvas').boundingBox())!;
-    const cell = Math.max(1, Math.floor(720 / 64));
-    const i = 17; // an FP32 round-trip artifact in this dump (q = 11)
-    await p.mouse.move(bb.x + (i % 64) * cell + cell / 2, bb.y + Math.floor(i / 64) * cell + cell / 2);
-    await f.locator('.tooltip:not([hidden])').waitFor();
-    const tip = await f.locator('.tooltip').innerText();
-    assert.match(tip, /flat 17/);
-    assert.match(tip, /q 11/);
-    assert.match(tip, /FP32 round-trip artifact/);
-    await p.screenshot({ path: path.join(SHOTS, 'vscode-tensor-viewer-hover.png') });
-    await p.mouse.click(bb.x + (i % 64) * cell + cell / 2, bb.y + Math.floor(i / 64) * cell + cell / 2);
-    const g = await frameWith(p, 'ol.steps');
-    const text = await g.locator('body').innerText();
-    assert.match(text, /element 17/);
-    assert.match(text, /it is not a quantization error/);
-    await p.screenshot({ path: path.join(SHOTS, 'vscode-explanation.png') });
-  } finally {
-    await p.close();
-  }
-}));
+test('custom editor: a dump opens in the tensor viewer; hovering explains the element; clicking opens the explanation', { skip }, () =>
+  twice(async () => {
+    const p = await openWorkbench();
+    try {
+      if (!(await row(p, 'layer23_conv1d.pt').count())) await row(p, 'mode2').click();
+      await row(p, 'layer23_conv1d.pt').click();
+      const f = await frameWith(p, '.tree li.tensor');
+      const names = await f.$$eval('.tree li.tensor', (els) => els.map((e) => e.textContent!.split(' ')[0]));
+      assert.deepEqual(names.sort(), ['bias', 'input', 'output_xproj', 'ssm_input', 'weight']);
+      await f.waitForSelector('.heatmap-canvas');
+      await f.locator('.detail').getByText('FP32 round-trip artifacts').waitFor();
+      await p.waitForTimeout(1000);
+      const bb = (await f.locator('.heatmap-canvas').boundingBox())!;
+      const cell = Math.max(1, Math.floor(720 / 64));
+      const i = 17; // an FP32 round-trip artifact in this dump (q = 11)
+      await p.mouse.move(bb.x + (i % 64) * cell + cell / 2, bb.y + Math.floor(i / 64) * cell + cell / 2);
+      await f.locator('.tooltip:not([hidden])').waitFor();
+      const tip = await f.locator('.tooltip').innerText();
+      assert.match(tip, /flat 17/);
+      assert.match(tip, /q 11/);
+      assert.match(tip, /FP32 round-trip artifact/);
+      await p.screenshot({ path: path.join(SHOTS, 'vscode-tensor-viewer-hover.png') });
+      await p.mouse.click(bb.x + (i % 64) * cell + cell / 2, bb.y + Math.floor(i / 64) * cell + cell / 2);
+      const g = await frameWith(p, 'ol.steps');
+      const text = await g.locator('body').innerText();
+      assert.match(text, /element 17/);
+      assert.match(text, /it is not a quantization error/);
+      await p.screenshot({ path: path.join(SHOTS, 'vscode-explanation.png') });
+    } finally {
+      await p.close();
+    }
+  }),
+);
 
-test('palette: Run Mode 2 recomputes the layer and opens the comparison with the dumped run', { skip }, () => twice(async () => {
-  fs.rmSync(path.join(workspace, 'quant-lens-conv1d-mode2.safetensors'), { force: true });
-  const p = await openWorkbench();
-  try {
-    await palette(p, 'Quant Lens: Run Mode 2 (float-sim INT8)');
-    await p.locator('.quick-input-list .monaco-list-row', { hasText: 'conv1d' }).first().click();
-    await p.locator('.quick-input-list .monaco-list-row', { hasText: 'layer23_conv1d_params.pt' }).first().click();
-    await p.locator('.quick-input-list .monaco-list-row', { hasText: 'fp32_input_batchA.pt' }).first().click();
-    await p.locator('.quick-input-widget:visible').getByText('Write the recomputed outputs to').waitFor();
-    await p.keyboard.press('Enter');
-    await p.locator('.notification-toast .monaco-button', { hasText: 'Compare with dumped run' }).click({ timeout: 60000 });
-    const g = await frameWith(p, '.guard');
-    assert.match(await g.locator('.guard').innerText(), /Inputs match/);
-    const rows = await g.$$eval('table.diff tbody tr', (trs) => trs.map((t) => t.textContent ?? ''));
-    assert.equal(rows.length, 3);
-    assert.ok(fs.existsSync(path.join(workspace, 'quant-lens-conv1d-mode2.safetensors')), 'output written where the save dialog said');
-    await p.screenshot({ path: path.join(SHOTS, 'vscode-mode2-compare.png') });
-  } finally {
-    await p.close();
-  }
-}));
-
-test('palette: Run Baseline and Run Mode 1 recompute the layer and write the outputs where asked', { skip }, () => twice(async () => {
-  for (const f of ['quant-lens-conv1d-baseline.safetensors', 'quant-lens-conv1d-mode1.safetensors']) fs.rmSync(path.join(workspace, f), { force: true });
-  const p = await openWorkbench();
-  try {
-    for (const [title, file] of [['Quant Lens: Run Baseline (INT8)', 'quant-lens-conv1d-baseline.safetensors'], ['Quant Lens: Run Mode 1 (FP32 SSM input)', 'quant-lens-conv1d-mode1.safetensors']]) {
-      await palette(p, title);
+test('palette: Run Mode 2 recomputes the layer and opens the comparison with the dumped run', { skip }, () =>
+  twice(async () => {
+    fs.rmSync(path.join(workspace, 'quant-lens-conv1d-mode2.safetensors'), { force: true });
+    const p = await openWorkbench();
+    try {
+      await palette(p, 'Quant Lens: Run Mode 2 (float-sim INT8)');
       await p.locator('.quick-input-list .monaco-list-row', { hasText: 'conv1d' }).first().click();
       await p.locator('.quick-input-list .monaco-list-row', { hasText: 'layer23_conv1d_params.pt' }).first().click();
       await p.locator('.quick-input-list .monaco-list-row', { hasText: 'fp32_input_batchA.pt' }).first().click();
       await p.locator('.quick-input-widget:visible').getByText('Write the recomputed outputs to').waitFor();
       await p.keyboard.press('Enter');
-      await p.locator('.notification-toast .monaco-button', { hasText: 'Compare with dumped run' }).waitFor({ timeout: 60000 });
-      await until(`${file} on disk`, 30000, async () => fs.existsSync(path.join(workspace, file)));
-      await p.keyboard.press('Escape');
+      await p.locator('.notification-toast .monaco-button', { hasText: 'Compare with dumped run' }).click({ timeout: 60000 });
+      const g = await frameWith(p, '.guard');
+      assert.match(await g.locator('.guard').innerText(), /Inputs match/);
+      const rows = await g.$$eval('table.diff tbody tr', (trs) => trs.map((t) => t.textContent ?? ''));
+      assert.equal(rows.length, 3);
+      assert.ok(fs.existsSync(path.join(workspace, 'quant-lens-conv1d-mode2.safetensors')), 'output written where the save dialog said');
+      await p.screenshot({ path: path.join(SHOTS, 'vscode-mode2-compare.png') });
+    } finally {
+      await p.close();
     }
-    // What was written is a real dump: Baseline's outputs are int8 codes, Mode 1's SSM input FP32.
-    const { openDump } = await import('../../src/formats/open');
-    const base = openDump(path.join(workspace, 'quant-lens-conv1d-baseline.safetensors'));
-    const mode1 = openDump(path.join(workspace, 'quant-lens-conv1d-mode1.safetensors'));
+  }),
+);
+
+test('palette: Run Baseline and Run Mode 1 recompute the layer and write the outputs where asked', { skip }, () =>
+  twice(async () => {
+    for (const f of ['quant-lens-conv1d-baseline.safetensors', 'quant-lens-conv1d-mode1.safetensors']) fs.rmSync(path.join(workspace, f), { force: true });
+    const p = await openWorkbench();
     try {
-      assert.equal(base.tensors.find((t) => t.name === 'ssm_input')!.dtype, 'int8');
-      assert.equal(mode1.tensors.find((t) => t.name === 'ssm_input')!.dtype, 'float32');
-    } finally { base.close(); mode1.close(); }
-  } finally {
-    await p.close();
-  }
-}));
-
-test('explorer: Compare on two selected run folders shows the input guard first and the heatmap pair', { skip }, () => twice(async () => {
-  const p = await openWorkbench();
-  try {
-    await row(p, 'mode2').click();
-    await row(p, 'mode2_batchB').click({ modifiers: ['Control'] });
-    await contextMenu(p, 'mode2_batchB', 'Compare');
-    const g = await frameWith(p, '.guard', 90000);
-    assert.match(await g.locator('.guard').innerText(), /INVALID COMPARISON: the runs processed different inputs/);
-    await g.locator('.heatmap-pair .heatmap-canvas').first().waitFor();
-    assert.equal(await g.locator('.heatmap-pair .heatmap-scroller').count(), 2);
-    await p.screenshot({ path: path.join(SHOTS, 'vscode-compare-folders.png') });
-  } finally {
-    await p.close();
-  }
-}));
-
-test('palette: Explain value… shows the reference case step by step', { skip }, () => twice(async () => {
-  const p = await openWorkbench();
-  try {
-    await palette(p, 'Quant Lens: Explain value');
-    // The prompts are prefilled with the reference case: value 1.05812216, scale 0.0121623231.
-    await p.locator('.quick-input-widget:visible').getByText('Explain value: the FP32 value').waitFor();
-    await p.keyboard.press('Enter');
-    await p.locator('.quick-input-widget:visible').getByText('Explain value: the scale').waitFor();
-    await p.keyboard.press('Enter');
-    const g = await frameWith(p, 'ol.steps');
-    const text = await g.locator('body').innerText();
-    assert.match(text, /87\.00000762939453125/);
-    assert.match(text, /FP32 artifact/i);  // the tag is upper-cased by CSS
-    // The explorer's "Open in Tensor Viewer" opens a dump in the custom editor as well.
-    await contextMenu(p, 'fp32_input_batchA.pt', 'Open in Tensor Viewer');
-    const v = await frameWith(p, '.tree h2', 90000);
-    await v.locator('.tree h2', { hasText: 'fp32_input_batchA.pt' }).waitFor();
-  } finally {
-    await p.close();
-  }
-}));
-
-test('hostile files: verifying a folder of them gives an error per file, runs nothing, and the extension keeps working', { skip }, () => twice(async () => {
-  const dir = path.join(workspace, 'hostile');
-  fs.rmSync(dir, { recursive: true, force: true });
-  const marker = path.join(tmp, 'MARKER-must-never-exist');
-  const cases = generateHostileCorpus(dir, marker);
-  const refused = cases.filter((c) => c.expect.source !== '^$');
-  const before = new Map(cases.map((c) => [c.file, fs.readFileSync(c.file)]));
-  const p = await openWorkbench();
-  try {
-    await openProblems(p);
-    // The folder alone (an earlier scenario may have left two folders selected).
-    await row(p, 'hostile').click();
-    // Every refused file gets its error diagnostic (the status bar counts them). As in the first
-    // scenario, a click that reached a cold extension host can run nothing: offered once more if
-    // no diagnostic at all has come after a minute.
-    const errors = async (): Promise<number> => Number(/(\d+)/.exec(await p.locator('[id="status.problems"]').innerText())?.[1] ?? 0);
-    await contextMenu(p, 'hostile', 'Verify INT8 grid');
-    if (!(await until('a first diagnostic', 60000, async () => (await errors()) > 0).then(() => true, () => false))) {
-      await contextMenu(p, 'hostile', 'Verify INT8 grid');
+      for (const [title, file] of [
+        ['Quant Lens: Run Baseline (INT8)', 'quant-lens-conv1d-baseline.safetensors'],
+        ['Quant Lens: Run Mode 1 (FP32 SSM input)', 'quant-lens-conv1d-mode1.safetensors'],
+      ]) {
+        await palette(p, title);
+        await p.locator('.quick-input-list .monaco-list-row', { hasText: 'conv1d' }).first().click();
+        await p.locator('.quick-input-list .monaco-list-row', { hasText: 'layer23_conv1d_params.pt' }).first().click();
+        await p.locator('.quick-input-list .monaco-list-row', { hasText: 'fp32_input_batchA.pt' }).first().click();
+        await p.locator('.quick-input-widget:visible').getByText('Write the recomputed outputs to').waitFor();
+        await p.keyboard.press('Enter');
+        await p.locator('.notification-toast .monaco-button', { hasText: 'Compare with dumped run' }).waitFor({ timeout: 60000 });
+        await until(`${file} on disk`, 30000, async () => fs.existsSync(path.join(workspace, file)));
+        await p.keyboard.press('Escape');
+      }
+      // What was written is a real dump: Baseline's outputs are int8 codes, Mode 1's SSM input FP32.
+      const { openDump } = await import('../../src/formats/open');
+      const base = openDump(path.join(workspace, 'quant-lens-conv1d-baseline.safetensors'));
+      const mode1 = openDump(path.join(workspace, 'quant-lens-conv1d-mode1.safetensors'));
+      try {
+        assert.equal(base.tensors.find((t) => t.name === 'ssm_input')!.dtype, 'int8');
+        assert.equal(mode1.tensors.find((t) => t.name === 'ssm_input')!.dtype, 'float32');
+      } finally {
+        base.close();
+        mode1.close();
+      }
+    } finally {
+      await p.close();
     }
-    await until(`${refused.length} error diagnostics`, 120000, async () => (await errors()) >= refused.length)
-      .catch(async (e) => {
+  }),
+);
+
+test('explorer: Compare on two selected run folders shows the input guard first and the heatmap pair', { skip }, () =>
+  twice(async () => {
+    const p = await openWorkbench();
+    try {
+      await row(p, 'mode2').click();
+      await row(p, 'mode2_batchB').click({ modifiers: ['Control'] });
+      await contextMenu(p, 'mode2_batchB', 'Compare');
+      const g = await frameWith(p, '.guard', 90000);
+      assert.match(await g.locator('.guard').innerText(), /INVALID COMPARISON: the runs processed different inputs/);
+      await g.locator('.heatmap-pair .heatmap-canvas').first().waitFor();
+      assert.equal(await g.locator('.heatmap-pair .heatmap-scroller').count(), 2);
+      await p.screenshot({ path: path.join(SHOTS, 'vscode-compare-folders.png') });
+    } finally {
+      await p.close();
+    }
+  }),
+);
+
+test('palette: Explain value… shows the reference case step by step', { skip }, () =>
+  twice(async () => {
+    const p = await openWorkbench();
+    try {
+      await palette(p, 'Quant Lens: Explain value');
+      // The prompts are prefilled with the reference case: value 1.05812216, scale 0.0121623231.
+      await p.locator('.quick-input-widget:visible').getByText('Explain value: the FP32 value').waitFor();
+      await p.keyboard.press('Enter');
+      await p.locator('.quick-input-widget:visible').getByText('Explain value: the scale').waitFor();
+      await p.keyboard.press('Enter');
+      const g = await frameWith(p, 'ol.steps');
+      const text = await g.locator('body').innerText();
+      assert.match(text, /87\.00000762939453125/);
+      assert.match(text, /FP32 artifact/i); // the tag is upper-cased by CSS
+      // The explorer's "Open in Tensor Viewer" opens a dump in the custom editor as well.
+      await contextMenu(p, 'fp32_input_batchA.pt', 'Open in Tensor Viewer');
+      const v = await frameWith(p, '.tree h2', 90000);
+      await v.locator('.tree h2', { hasText: 'fp32_input_batchA.pt' }).waitFor();
+    } finally {
+      await p.close();
+    }
+  }),
+);
+
+test('hostile files: verifying a folder of them gives an error per file, runs nothing, and the extension keeps working', { skip }, () =>
+  twice(async () => {
+    const dir = path.join(workspace, 'hostile');
+    fs.rmSync(dir, { recursive: true, force: true });
+    const marker = path.join(tmp, 'MARKER-must-never-exist');
+    const cases = generateHostileCorpus(dir, marker);
+    const refused = cases.filter((c) => c.expect.source !== '^$');
+    const before = new Map(cases.map((c) => [c.file, fs.readFileSync(c.file)]));
+    const p = await openWorkbench();
+    try {
+      await openProblems(p);
+      // The folder alone (an earlier scenario may have left two folders selected).
+      await row(p, 'hostile').click();
+      // Every refused file gets its error diagnostic (the status bar counts them). As in the first
+      // scenario, a click that reached a cold extension host can run nothing: offered once more if
+      // no diagnostic at all has come after a minute.
+      const errors = async (): Promise<number> => Number(/(\d+)/.exec(await p.locator('[id="status.problems"]').innerText())?.[1] ?? 0);
+      await contextMenu(p, 'hostile', 'Verify INT8 grid');
+      if (
+        !(await until('a first diagnostic', 60000, async () => (await errors()) > 0).then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        await contextMenu(p, 'hostile', 'Verify INT8 grid');
+      }
+      await until(`${refused.length} error diagnostics`, 120000, async () => (await errors()) >= refused.length).catch(async (e) => {
         // What the window shows, for a failure on a machine where it cannot be watched.
-        const status = await p.locator('[id="status.problems"]').innerText().catch(() => '?');
-        const toasts = await p.locator('.notifications-toasts').allInnerTexts().catch(() => []);
+        const status = await p
+          .locator('[id="status.problems"]')
+          .innerText()
+          .catch(() => '?');
+        const toasts = await p
+          .locator('.notifications-toasts')
+          .allInnerTexts()
+          .catch(() => []);
         await p.screenshot({ path: path.join(tmp, 'hostile-failure.png') }).catch(() => undefined);
         throw new Error(`${e.message}: status bar shows ${await errors()} (${JSON.stringify(status)}); notifications: ${JSON.stringify(toasts).slice(0, 500)}`);
       });
-    // The status bar counts markers as they arrive; the Problems tree redraws on its own schedule and,
-    // on a loaded machine, was seen still saying 'No problems' after the count was complete. Wait for
-    // the tree itself, and show the panel again (which redraws it) if it stays stale.
-    await problemsMatching(p, /unsafe pickle|refused|exceeds|truncated|invalid/i, 60000);
-    // The report lists them as unreadable files, each with its reason.
-    const report = await frameWith(p, 'table.report', 60000);
-    await report.locator('h3', { hasText: 'Unreadable files' }).waitFor();
-    assert.ok(await report.locator('table').nth(1).locator('tbody tr').count() >= refused.length);
-    await p.screenshot({ path: path.join(SHOTS, 'vscode-hostile-problems.png') });
-    assert.ok(!fs.existsSync(marker), 'nothing from a pickle ran');
-    for (const [f, bytes] of before) assert.ok(fs.readFileSync(f).equals(bytes), `${path.basename(f)} untouched`);
-    // The extension host is alive and answering: a real dump still opens in the tensor viewer.
-    // (Collapse the 43 hostile files first: the explorer only renders the rows in view.)
-    if (await row(p, path.basename(cases[0].file)).count()) await row(p, 'hostile').click();
-    if (!(await row(p, 'layer23_conv1d.pt').count())) await row(p, 'mode2').click();
-    await row(p, 'layer23_conv1d.pt').click();
-    const f = await frameWith(p, '.tree li.tensor');
-    assert.equal(await f.locator('.tree li.tensor').count(), 5);
-  } finally {
-    await p.close();
-  }
-}));
+      // The status bar counts markers as they arrive; the Problems tree redraws on its own schedule and,
+      // on a loaded machine, was seen still saying 'No problems' after the count was complete. Wait for
+      // the tree itself, and show the panel again (which redraws it) if it stays stale.
+      await problemsMatching(p, /unsafe pickle|refused|exceeds|truncated|invalid/i, 60000);
+      // The report lists them as unreadable files, each with its reason.
+      const report = await frameWith(p, 'table.report', 60000);
+      await report.locator('h3', { hasText: 'Unreadable files' }).waitFor();
+      assert.ok((await report.locator('table').nth(1).locator('tbody tr').count()) >= refused.length);
+      await p.screenshot({ path: path.join(SHOTS, 'vscode-hostile-problems.png') });
+      assert.ok(!fs.existsSync(marker), 'nothing from a pickle ran');
+      for (const [f, bytes] of before) assert.ok(fs.readFileSync(f).equals(bytes), `${path.basename(f)} untouched`);
+      // The extension host is alive and answering: a real dump still opens in the tensor viewer.
+      // (Collapse the 43 hostile files first: the explorer only renders the rows in view.)
+      if (await row(p, path.basename(cases[0].file)).count()) await row(p, 'hostile').click();
+      if (!(await row(p, 'layer23_conv1d.pt').count())) await row(p, 'mode2').click();
+      await row(p, 'layer23_conv1d.pt').click();
+      const f = await frameWith(p, '.tree li.tensor');
+      assert.equal(await f.locator('.tree li.tensor').count(), 5);
+    } finally {
+      await p.close();
+    }
+  }),
+);

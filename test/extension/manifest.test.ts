@@ -12,12 +12,20 @@ test('every contributed command is registered by the extension, and the other wa
   const contributed = pkg.contributes.commands.map((c: any) => c.command).sort();
   const registered = [...extSrc.matchAll(/registerCommand\('([^']+)'/g)].map((m) => m[1]).sort();
   assert.deepEqual(registered, contributed);
-  for (const m of [...pkg.contributes.menus['explorer/context'], ...pkg.contributes.menus.commandPalette]) assert.ok(contributed.includes(m.command), m.command);
+  for (const m of [...pkg.contributes.menus['explorer/context'], ...pkg.contributes.menus.commandPalette])
+    assert.ok(contributed.includes(m.command), m.command);
 });
 
 test('palette titles are the ones users look for', () => {
   const titles = pkg.contributes.commands.map((c: any) => `${c.category}: ${c.title}`);
-  for (const t of ['Quant Lens: Run Baseline (INT8)', 'Quant Lens: Run Mode 1 (FP32 SSM input)', 'Quant Lens: Run Mode 2 (float-sim INT8)', 'Quant Lens: Compare…', 'Quant Lens: Explain value…', 'Quant Lens: Verify INT8 grid']) {
+  for (const t of [
+    'Quant Lens: Run Baseline (INT8)',
+    'Quant Lens: Run Mode 1 (FP32 SSM input)',
+    'Quant Lens: Run Mode 2 (float-sim INT8)',
+    'Quant Lens: Compare…',
+    'Quant Lens: Explain value…',
+    'Quant Lens: Verify INT8 grid',
+  ]) {
     assert.ok(titles.includes(t), t);
   }
 });

@@ -17,7 +17,15 @@ async function check(t: any, want: any, where: string): Promise<void> {
   assert.equal(t.dtype, NPY_DTYPE[want.dtype], `${where} dtype`);
   assert.deepEqual(t.shape, want.shape, `${where} shape`);
   const v = await readAllFloat64(t);
-  assert.ok(close(v.reduce((a: number, b: number) => a + b, 0), want.sum, 1e-9, 1e-9), `${where} sum`);
+  assert.ok(
+    close(
+      v.reduce((a: number, b: number) => a + b, 0),
+      want.sum,
+      1e-9,
+      1e-9,
+    ),
+    `${where} sum`,
+  );
   assert.equal(v[0], want.first, `${where} first (C order)`);
   assert.equal(v[v.length - 1], want.last, `${where} last (C order)`);
 }
@@ -50,20 +58,56 @@ test('a ZIP64 torch archive (sizes and offsets in ZIP64 records) opens and reads
     assert.deepEqual(d.tensors[0].shape, [1000]);
     const v = await readAllFloat64(d.tensors[0]);
     assert.equal(v.length, 1000);
-    assert.ok(v.every((x) => x === 0), 'sparse zeros');
+    assert.ok(
+      v.every((x) => x === 0),
+      'sparse zeros',
+    );
   } finally {
     d.close();
   }
 });
 
 test('a big-endian torch archive (byteorder "big") reads its values correctly', async () => {
-  const pkl = new P().emptyDict().mark().str('w').global('torch._utils', '_rebuild_tensor_v2').mark()
-    .mark().str('storage').global('torch', 'FloatStorage').str('0').str('cpu').int(3).tuple().op(0x51)
-    .int(0).mark().int(3).tuple().mark().int(1).tuple().op(0x89).global('collections', 'OrderedDict').op(0x29).reduce().tuple().reduce().setitems().stop();
+  const pkl = new P()
+    .emptyDict()
+    .mark()
+    .str('w')
+    .global('torch._utils', '_rebuild_tensor_v2')
+    .mark()
+    .mark()
+    .str('storage')
+    .global('torch', 'FloatStorage')
+    .str('0')
+    .str('cpu')
+    .int(3)
+    .tuple()
+    .op(0x51)
+    .int(0)
+    .mark()
+    .int(3)
+    .tuple()
+    .mark()
+    .int(1)
+    .tuple()
+    .op(0x89)
+    .global('collections', 'OrderedDict')
+    .op(0x29)
+    .reduce()
+    .tuple()
+    .reduce()
+    .setitems()
+    .stop();
   const data = Buffer.alloc(12);
   [1.5, -2.25, 1e-3].forEach((x, i) => data.writeFloatBE(x, i * 4));
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ql-be-')), 'be.pt');
-  fs.writeFileSync(file, makeZip([{ name: 'archive/data.pkl', data: pkl }, { name: 'archive/byteorder', data: Buffer.from('big') }, { name: 'archive/data/0', data }]));
+  fs.writeFileSync(
+    file,
+    makeZip([
+      { name: 'archive/data.pkl', data: pkl },
+      { name: 'archive/byteorder', data: Buffer.from('big') },
+      { name: 'archive/data/0', data },
+    ]),
+  );
   const d = openDump(file);
   try {
     assert.deepEqual(Array.from(await readAllFloat64(d.tensors[0])), [1.5, -2.25, Math.fround(1e-3)]);

@@ -21,20 +21,35 @@ async function checkTensor(t: TensorRef, want: any, where: string): Promise<void
     } else {
       assert.equal(q.axis, want.q_per_channel_axis, `${where} axis`);
     }
-    assert.equal(values.reduce((a, b) => a + b, 0), want.int_repr_sum, `${where} int_repr_sum`);
+    assert.equal(
+      values.reduce((a, b) => a + b, 0),
+      want.int_repr_sum,
+      `${where} int_repr_sum`,
+    );
     dequantizeChunk(t, 0, values);
     const sum = values.reduce((a, b) => a + b, 0);
     assert.ok(close(sum, want.values_f64_sum, 1e-9), `${where} dequantized sum ${sum} vs ${want.values_f64_sum}`);
     return;
   }
   if (want.dtype === 'bool') {
-    assert.equal(values.reduce((a, b) => a + b, 0), want.true_count, `${where} true_count`);
+    assert.equal(
+      values.reduce((a, b) => a + b, 0),
+      want.true_count,
+      `${where} true_count`,
+    );
     return;
   }
-  if (!('f64_sum' in want)) { assert.equal(values.length, 0, `${where} empty`); return; }
+  if (!('f64_sum' in want)) {
+    assert.equal(values.length, 0, `${where} empty`);
+    return;
+  }
   const sum = values.reduce((a, b) => a + b, 0);
   assert.ok(close(sum, want.f64_sum, 1e-9, 1e-9), `${where} sum ${sum} vs ${want.f64_sum}`);
-  assert.equal(values.reduce((a, b) => Math.max(a, Math.abs(b)), 0), want.f64_absmax, `${where} absmax`);
+  assert.equal(
+    values.reduce((a, b) => Math.max(a, Math.abs(b)), 0),
+    want.f64_absmax,
+    `${where} absmax`,
+  );
   assert.equal(values[0], want.first, `${where} first`);
   assert.equal(values[values.length - 1], want.last, `${where} last`);
 }
@@ -98,7 +113,10 @@ test('inspect --json keeps the contract: quantization keys, dtype names, root te
   assert.equal(r.code, 0);
   assert.equal(r.json.format, 'pt');
   for (const t of r.json.tensors) {
-    assert.deepEqual(Object.keys(t.quantization).sort(), t.quantization.scale !== undefined ? ['axis', 'scale', 'scheme', 'zero_point'] : ['axis', 'scales', 'scheme', 'zero_points']);
+    assert.deepEqual(
+      Object.keys(t.quantization).sort(),
+      t.quantization.scale !== undefined ? ['axis', 'scale', 'scheme', 'zero_point'] : ['axis', 'scales', 'scheme', 'zero_points'],
+    );
     assert.deepEqual(Object.keys(t.stats).sort(), ['absmax', 'inf', 'max', 'mean', 'min', 'nan', 'std', 'sum']);
   }
   const root = await cli('inspect', fixture('torch-2.11', 'format/f32_tensor.pt'), '--json');

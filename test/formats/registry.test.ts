@@ -13,19 +13,26 @@ import { fixture } from '../support/fixtures';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-registry-'));
 
 test('readers are tried by content signature, in one ordered list', () => {
-  assert.deepEqual(READERS.map((r) => r.format), ['npy', 'pt', 'npz', 'safetensors', 'pt-legacy']);
+  assert.deepEqual(
+    READERS.map((r) => r.format),
+    ['npy', 'pt', 'npz', 'safetensors', 'pt-legacy'],
+  );
   // The same bytes under a misleading name open as what they are.
   const file = path.join(dir, 'really-a-torch-zip.safetensors');
   fs.copyFileSync(fixture('torch-2.11', 'format/int8_tensor.pt'), file);
   const d = openDump(file);
-  try { assert.equal(d.format, 'pt'); } finally { d.close(); }
+  try {
+    assert.equal(d.format, 'pt');
+  } finally {
+    d.close();
+  }
 });
 
 test('a safetensors file whose header length has low byte 0x80 is read as safetensors, whatever its name', async () => {
   // Grow the metadata until the 8-byte header length is ≡ 0x80 (mod 256): the file then starts with 0x80, like a pickle.
   let pad = 0;
   let bytes: Buffer;
-  for (;; pad++) {
+  for (; ; pad++) {
     bytes = encodeSafetensors([{ name: 'w', dtype: 'float32', shape: [2], data: new Float32Array([1.5, -2]) }], { pad: 'x'.repeat(pad) });
     if (bytes[0] === 0x80) break;
   }
@@ -37,7 +44,9 @@ test('a safetensors file whose header length has low byte 0x80 is read as safete
     try {
       assert.equal(d.format, 'safetensors', name);
       assert.deepEqual(Array.from(await readAllFloat64(d.tensors[0])), [1.5, -2]);
-    } finally { d.close(); }
+    } finally {
+      d.close();
+    }
   }
 });
 
@@ -54,7 +63,9 @@ test('the safetensors writer pads its header by bytes: a tensor named "é" keeps
   const d = openDump(file);
   try {
     assert.deepEqual(Array.from(await readAllFloat64(d.tensors.find((t) => t.name === 'é')!)), [1, 2, 3]);
-  } finally { d.close(); }
+  } finally {
+    d.close();
+  }
 });
 
 test('int32 layer parameters are read exactly, never through float32 (16777217 stays 16777217)', async () => {
@@ -63,7 +74,9 @@ test('int32 layer parameters are read exactly, never through float32 (16777217 s
   const d = openDump(file);
   try {
     assert.deepEqual(Array.from(await readLayerInt32(d.tensors[0])), [16777217, -2147483648, 2147483647]);
-  } finally { d.close(); }
+  } finally {
+    d.close();
+  }
 });
 
 test('unrecognized and empty files are rejected with stable codes', () => {
@@ -71,7 +84,13 @@ test('unrecognized and empty files are rejected with stable codes', () => {
   fs.writeFileSync(empty, '');
   const junk = path.join(dir, 'junk.pt');
   fs.writeFileSync(junk, 'hello, not a tensor');
-  for (const [file, code] of [[empty, 'empty-file'], [junk, 'unrecognized-format']]) {
-    assert.throws(() => openDump(file), (e: unknown) => e instanceof QuantLensError && e.code === code);
+  for (const [file, code] of [
+    [empty, 'empty-file'],
+    [junk, 'unrecognized-format'],
+  ]) {
+    assert.throws(
+      () => openDump(file),
+      (e: unknown) => e instanceof QuantLensError && e.code === code,
+    );
   }
 });

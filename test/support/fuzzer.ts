@@ -13,7 +13,10 @@ import { FormatError } from '../../src/core/errors';
 import { float64Chunks, numelOf } from '../../src/formats/tensor';
 import { REPO_ROOT } from './fixtures';
 
-export interface FuzzResult { runs: number; findings: { file: string; error: string }[] }
+export interface FuzzResult {
+  runs: number;
+  findings: { file: string; error: string }[];
+}
 
 function listFiles(dir: string): string[] {
   const out: string[] = [];
@@ -28,7 +31,14 @@ function listFiles(dir: string): string[] {
 /** Deterministic PRNG (xorshift32) so a failing run can be replayed from its seed. */
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
-  return () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 2 ** 32; };
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 2 ** 32;
+  };
 }
 
 const BOUNDARY = [0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0xffff, 0x7fffffff, 0xffffffff];
@@ -40,12 +50,28 @@ export function mutate(input: Buffer, r: () => number, other: Buffer): Buffer {
   for (let k = 0; k < n; k++) {
     const at = Math.floor(r() * Math.max(1, out.length));
     switch (Math.floor(r() * 6)) {
-      case 0: if (out.length) out[at] ^= 1 << Math.floor(r() * 8); break;
-      case 1: if (out.length >= 4 && at + 4 <= out.length) out.writeUInt32LE(BOUNDARY[Math.floor(r() * BOUNDARY.length)], at); break;
-      case 2: out = out.subarray(0, at); break;
-      case 3: if (out.length) out[at] = Math.floor(r() * 256); break;
-      case 4: { const len = Math.floor(r() * 64); out = Buffer.concat([out.subarray(0, at), out.subarray(at, at + len), out.subarray(at)]); break; }
-      case 5: { const from = Math.floor(r() * other.length); out = Buffer.concat([out.subarray(0, at), other.subarray(from, from + Math.floor(r() * 256))]); break; }
+      case 0:
+        if (out.length) out[at] ^= 1 << Math.floor(r() * 8);
+        break;
+      case 1:
+        if (out.length >= 4 && at + 4 <= out.length) out.writeUInt32LE(BOUNDARY[Math.floor(r() * BOUNDARY.length)], at);
+        break;
+      case 2:
+        out = out.subarray(0, at);
+        break;
+      case 3:
+        if (out.length) out[at] = Math.floor(r() * 256);
+        break;
+      case 4: {
+        const len = Math.floor(r() * 64);
+        out = Buffer.concat([out.subarray(0, at), out.subarray(at, at + len), out.subarray(at)]);
+        break;
+      }
+      case 5: {
+        const from = Math.floor(r() * other.length);
+        out = Buffer.concat([out.subarray(0, at), other.subarray(from, from + Math.floor(r() * 256))]);
+        break;
+      }
     }
   }
   return out;
@@ -99,9 +125,17 @@ export async function fuzz(seconds: number, seed: number, roots: string[], findi
 
 if (require.main === module) {
   const root = REPO_ROOT;
-  const seconds = Number(process.argv[2] ?? 300), seed = Number(process.argv[3] ?? Date.now() % 1e9);
-  fuzz(seconds, seed, [path.join(root, 'test', 'fixtures'), path.join(root, 'test', 'hostile', 'corpus')], path.join(root, 'test', 'hostile', 'regressions')).then((res) => {
-    process.stdout.write(`fuzz seed ${seed}: ${res.runs} inputs, ${res.findings.length} findings\n${res.findings.map((f) => `  ${f.file}: ${f.error}`).join('\n')}\n`);
+  const seconds = Number(process.argv[2] ?? 300),
+    seed = Number(process.argv[3] ?? Date.now() % 1e9);
+  fuzz(
+    seconds,
+    seed,
+    [path.join(root, 'test', 'fixtures'), path.join(root, 'test', 'hostile', 'corpus')],
+    path.join(root, 'test', 'hostile', 'regressions'),
+  ).then((res) => {
+    process.stdout.write(
+      `fuzz seed ${seed}: ${res.runs} inputs, ${res.findings.length} findings\n${res.findings.map((f) => `  ${f.file}: ${f.error}`).join('\n')}\n`,
+    );
     process.exitCode = res.findings.length ? 1 : 0;
   });
 }

@@ -46,12 +46,26 @@ async function openView(view: string, theme: 'dark' | 'light', initial: unknown,
       else if (m.type === 'ready') reply = { type: 'tree', file: session.file, format: session.dump.format, nodes: session.tree() };
       else if (m.type === 'select') reply = { type: 'summary', summary: await session.summary(m.tensor) };
       else if (m.type === 'page') reply = { type: 'page', page: await session.page(m.tensor, m.start, m.count) };
-      else if (m.type === 'explain') { await page.evaluate((e) => { (window as any).__explained = e; }, await session.explain(m.tensor, m.index)); return; }
+      else if (m.type === 'explain') {
+        await page.evaluate(
+          (e) => {
+            (window as any).__explained = e;
+          },
+          await session.explain(m.tensor, m.index),
+        );
+        return;
+      }
       (hostMs[m.type] ??= []).push(performance.now() - t0);
       // One JSON string, as VS Code's webview messaging serializes (Playwright's per-value argument protocol is slow for 64K-element pages).
       if (reply) await page.evaluate((json) => window.postMessage(JSON.parse(json), '*'), JSON.stringify(reply));
     });
-    await page.addInitScript(() => { (window as any).acquireVsCodeApi = () => ({ postMessage: (m: unknown) => (window as any).__toHost(m), getState: () => undefined, setState: () => undefined }); });
+    await page.addInitScript(() => {
+      (window as any).acquireVsCodeApi = () => ({
+        postMessage: (m: unknown) => (window as any).__toHost(m),
+        getState: () => undefined,
+        setState: () => undefined,
+      });
+    });
   }
   const file = path.join(SHOTS, `.${view}-${theme}.html`);
   fs.writeFileSync(file, html(view, theme, initial));
@@ -62,7 +76,19 @@ async function openView(view: string, theme: 'dark' | 'light', initial: unknown,
 
 before(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--allow-file-access-from-files'] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--allow-file-access-from-files',
+    ],
+  });
 });
 after(async () => {
   await browser?.close();
@@ -78,7 +104,7 @@ for (const theme of ['dark', 'light'] as const) {
       const names = await page.$$eval('.tree li.tensor', (els) => els.map((e) => e.textContent));
       assert.deepEqual(names.map((n) => n!.split(' ')[0]).sort(), ['bias', 'input', 'output_xproj', 'ssm_input', 'weight']);
       await page.waitForSelector('.detail h2');
-      assert.match(await page.textContent('.detail') ?? '', /FP32 round-trip artifacts5611/);
+      assert.match((await page.textContent('.detail')) ?? '', /FP32 round-trip artifacts5611/);
       await page.waitForSelector('.heatmap-canvas');
       // Find an FP32-artifact element in the first page and hover it: the tooltip explains it.
       const p = await session.page('input', 0, 4096);
@@ -137,7 +163,7 @@ for (const theme of ['dark', 'light'] as const) {
       await page.waitForSelector('.guard');
       const first = await page.$eval('#app', (a) => [...a.children].findIndex((c) => c.classList.contains('guard')));
       assert.equal(first, 2, 'the guard comes right after the title and paths');
-      assert.match(await page.textContent('.guard.invalid') ?? '', /INVALID COMPARISON: the runs processed different inputs/);
+      assert.match((await page.textContent('.guard.invalid')) ?? '', /INVALID COMPARISON: the runs processed different inputs/);
       assert.ok((await page.$$('figure.histogram canvas')).length > 0);
       await page.screenshot({ path: path.join(SHOTS, `diff-invalid-${theme}.png`), fullPage: false });
     } finally {
@@ -157,17 +183,23 @@ for (const theme of ['dark', 'light'] as const) {
       await page.waitForSelector('.guard.ok');
       await page.waitForSelector('.heatmap-pair canvas');
       const differing = report.pairs.find((p) => !p.error && p.shape && p.exact_match_pct !== 100)!;
-      assert.match(await page.textContent('.heatmap-pair h3') ?? '', new RegExp(differing.key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+      assert.match((await page.textContent('.heatmap-pair h3')) ?? '', new RegExp(differing.key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
       assert.equal((await page.$$('.heatmap-pair .heatmap-scroller')).length, 2);
       // Both sides receive pages from the host and paint.
       await page.waitForFunction(() => document.body.dataset.heatmapPaintedAt !== undefined);
       // Scrolling A scrolls B to the same row, and B scrolls A.
       const scrollers = await page.$$('.heatmap-pair .heatmap-scroller');
-      await scrollers[0].evaluate((e) => { e.scrollTop = 200; });
+      await scrollers[0].evaluate((e) => {
+        e.scrollTop = 200;
+      });
       await page.waitForFunction(() => document.querySelectorAll('.heatmap-pair .heatmap-scroller')[1].scrollTop === 200);
-      await scrollers[1].evaluate((e) => { e.scrollTop = 40; });
+      await scrollers[1].evaluate((e) => {
+        e.scrollTop = 40;
+      });
       await page.waitForFunction(() => document.querySelectorAll('.heatmap-pair .heatmap-scroller')[0].scrollTop === 40);
-      await scrollers[0].evaluate((e) => { e.scrollTop = 0; });
+      await scrollers[0].evaluate((e) => {
+        e.scrollTop = 0;
+      });
       await page.waitForFunction(() => document.querySelectorAll('.heatmap-pair .heatmap-scroller')[1].scrollTop === 0);
       // Hovering the first element that differs shows both values and their difference.
       const [pa, pb] = await Promise.all([diff.page(differing.key, 'a', 0, 4096), diff.page(differing.key, 'b', 0, 4096)]);
@@ -180,22 +212,25 @@ for (const theme of ['dark', 'light'] as const) {
       await page.waitForSelector('.heatmap-pair .tooltip:not([hidden])');
       // The tooltip may still show an element the pointer passed on its way (the full run once read
       // 'flat 512', one row below): wait for it to follow the pointer, then assert what it says.
-      await page.waitForFunction((want) => new RegExp(want).test(document.querySelector('.heatmap-pair .tooltip')?.textContent ?? ''), `flat ${i}`, { timeout: 5000 })
+      await page
+        .waitForFunction((want) => new RegExp(want).test(document.querySelector('.heatmap-pair .tooltip')?.textContent ?? ''), `flat ${i}`, { timeout: 5000 })
         .catch(() => undefined);
-      const tip = await page.textContent('.heatmap-pair .tooltip') ?? '';
+      const tip = (await page.textContent('.heatmap-pair .tooltip')) ?? '';
       assert.match(tip, new RegExp(`flat ${i}`));
       assert.match(tip, /\|Δ\| /);
       // Elements that differ between the runs are marked (the theme's chart yellow) in both heatmaps.
-      const marked = await page.evaluate(() => [...document.querySelectorAll('.heatmap-pair .heatmap-canvas')].map((c) => {
-        const cv = c as HTMLCanvasElement;
-        const yellow = getComputedStyle(document.body).getPropertyValue('--vscode-charts-yellow').trim() || '#cca700';
-        const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})/i.exec(yellow)!;
-        const [r, g, b] = [1, 2, 3].map((k) => parseInt(m[k], 16));
-        const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, Math.min(cv.height, 40)).data;
-        let n = 0;
-        for (let k = 0; k < d.length; k += 4) if (Math.abs(d[k] - r) < 3 && Math.abs(d[k + 1] - g) < 3 && Math.abs(d[k + 2] - b) < 3) n++;
-        return n;
-      }));
+      const marked = await page.evaluate(() =>
+        [...document.querySelectorAll('.heatmap-pair .heatmap-canvas')].map((c) => {
+          const cv = c as HTMLCanvasElement;
+          const yellow = getComputedStyle(document.body).getPropertyValue('--vscode-charts-yellow').trim() || '#cca700';
+          const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})/i.exec(yellow)!;
+          const [r, g, b] = [1, 2, 3].map((k) => parseInt(m[k], 16));
+          const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, Math.min(cv.height, 40)).data;
+          let n = 0;
+          for (let k = 0; k < d.length; k += 4) if (Math.abs(d[k] - r) < 3 && Math.abs(d[k + 1] - g) < 3 && Math.abs(d[k + 2] - b) < 3) n++;
+          return n;
+        }),
+      );
       assert.ok(marked[0] > 0 && marked[1] > 0, `differing elements marked in both heatmaps: ${marked}`);
       await page.screenshot({ path: path.join(SHOTS, `diff-heatmaps-${theme}.png`) });
       // Keyboard: Enter on another pair's row shows that pair instead.
@@ -214,9 +249,10 @@ for (const theme of ['dark', 'light'] as const) {
 
 test('a 2.8M-element tensor paints its heatmap from the pages in view', async () => {
   // 2800 x 1000 float32 on the grid of s, every 16th value an FP32 round-trip artifact, as safetensors.
-  const n = 2800 * 1000, s = Math.fround(0.0121623231);
+  const n = 2800 * 1000,
+    s = Math.fround(0.0121623231);
   const x = new Float32Array(n);
-  for (let i = 0; i < n; i++) x[i] = Math.fround(((i * 7919) % 255 - 127) * s);
+  for (let i = 0; i < n; i++) x[i] = Math.fround((((i * 7919) % 255) - 127) * s);
   const { writeSafetensors } = await import('../../src/formats/safetensorsWriter');
   const file = path.join(SHOTS, '.big.safetensors');
   writeSafetensors(file, [{ name: 'activations', dtype: 'float32', shape: [2800, 1000], data: x }], { activations_scale: String(s) });
@@ -232,13 +268,17 @@ test('a 2.8M-element tensor paints its heatmap from the pages in view', async ()
     const host = hostMs.select[0] + hostMs.page[0];
     const view = paintedAt - firstPageAt;
     // Reported, not asserted: timings belong to measurements, and this machine may be loaded.
-    console.log(`# 2.8M-element heatmap: first paint after ${(host + view).toFixed(0)} ms: host ${host.toFixed(0)} ms (summary ${hostMs.select[0].toFixed(0)}, first page ${hostMs.page[0].toFixed(0)}) + webview ${view.toFixed(0)} ms`);
+    console.log(
+      `# 2.8M-element heatmap: first paint after ${(host + view).toFixed(0)} ms: host ${host.toFixed(0)} ms (summary ${hostMs.select[0].toFixed(0)}, first page ${hostMs.page[0].toFixed(0)}) + webview ${view.toFixed(0)} ms`,
+    );
     // What keeps it fast, asserted: the first paint needs the pages in view (64K values each), not the tensor's 43.
     assert.ok(hostMs.page.length <= 4, `${hostMs.page.length} pages requested for the first screen`);
     // Scrolling to the end fetches only the pages in view.
-    await page.$eval('.heatmap-scroller', (el) => { el.scrollTop = el.scrollHeight; });
+    await page.$eval('.heatmap-scroller', (el) => {
+      el.scrollTop = el.scrollHeight;
+    });
     await page.waitForTimeout(500);
-    assert.match(await page.textContent('.detail') ?? '', /elements2800000/);
+    assert.match((await page.textContent('.detail')) ?? '', /elements2800000/);
   } finally {
     await page.close();
     session.dispose();
@@ -246,7 +286,10 @@ test('a 2.8M-element tensor paints its heatmap from the pages in view', async ()
 });
 
 test('verification report lists every tensor with its verdict', async () => {
-  const reports = [await verifyFile(fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d.pt')), await verifyFile(fixture('torch-2.11', 'mamba_conv1d/fp32_input_batchA.pt'), { scale: 0.0121623231 })];
+  const reports = [
+    await verifyFile(fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d.pt')),
+    await verifyFile(fixture('torch-2.11', 'mamba_conv1d/fp32_input_batchA.pt'), { scale: 0.0121623231 }),
+  ];
   const page = await openView('report', 'dark', { reports, failures: [] });
   try {
     await page.waitForSelector('table.report');

@@ -11,7 +11,13 @@ test('tensor viewer session: tree, summary and pages of a real Mamba dump', asyn
   const s = new TensorSession(fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d.pt'));
   try {
     const tree = s.tree();
-    assert.deepEqual(tree.filter((n) => n.kind === 'tensor').map((n) => n.name).sort(), ['bias', 'input', 'output_xproj', 'ssm_input', 'weight']);
+    assert.deepEqual(
+      tree
+        .filter((n) => n.kind === 'tensor')
+        .map((n) => n.name)
+        .sort(),
+      ['bias', 'input', 'output_xproj', 'ssm_input', 'weight'],
+    );
     assert.ok(tree.some((n) => n.kind === 'object' && n.name === 'input_scale'));
     const sum = await s.summary('input');
     const grid = expected('torch-2.11').mamba_conv1d.grid['mode2/input'];
@@ -21,7 +27,9 @@ test('tensor viewer session: tree, summary and pages of a real Mamba dump', asyn
     assert.equal(sum.verify?.saturated_pos, grid.sat_pos);
     assert.equal(sum.columns, 64);
     // Pages are bounded and classify each element exactly as the native verifier counts them.
-    let artifacts = 0, off = 0, seen = 0;
+    let artifacts = 0,
+      off = 0,
+      seen = 0;
     for (let start = 0; start < sum.n; start += MAX_PAGE) {
       const p = await s.page('input', start, MAX_PAGE * 4);
       assert.ok(p.values.length <= MAX_PAGE);
@@ -68,7 +76,13 @@ test('integer tensors page as codes; unknown tensors are a clear error', async (
 
 test('diagnostics: off-grid is an error, saturation a warning, FP32 artifacts information', async () => {
   const ok = problemsOf(await verifyFile(fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d_input.pt')));
-  assert.deepEqual(ok.map((p) => [p.severity, p.code]), [['warning', 'saturation'], ['information', 'fp32-artifact']]);
+  assert.deepEqual(
+    ok.map((p) => [p.severity, p.code]),
+    [
+      ['warning', 'saturation'],
+      ['information', 'fp32-artifact'],
+    ],
+  );
   assert.match(ok[1].message, /5611 values .* FP32 round-trip/);
   const bad = problemsOf(await verifyFile(fixture('torch-2.11', 'mamba_conv1d/fp32_input_batchA.pt'), { scale: 0.0121623231 }));
   assert.equal(bad[0].severity, 'error');
@@ -78,14 +92,23 @@ test('diagnostics: off-grid is an error, saturation a warning, FP32 artifacts in
 });
 
 test('bounded concurrency never exceeds its limit and stops on abort', async () => {
-  let inFlight = 0, peak = 0, done = 0;
+  let inFlight = 0,
+    peak = 0,
+    done = 0;
   const abort = new AbortController();
-  await forEachLimited(Array.from({ length: 50 }, (_, i) => i), 4, async (i) => {
-    inFlight++; peak = Math.max(peak, inFlight);
-    await new Promise((r) => setTimeout(r, 1));
-    inFlight--; done++;
-    if (i === 20) abort.abort();
-  }, abort.signal);
+  await forEachLimited(
+    Array.from({ length: 50 }, (_, i) => i),
+    4,
+    async (i) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((r) => setTimeout(r, 1));
+      inFlight--;
+      done++;
+      if (i === 20) abort.abort();
+    },
+    abort.signal,
+  );
   assert.equal(peak, 4);
   assert.ok(done < 50 && done >= 21, `stopped after ${done}`);
 });

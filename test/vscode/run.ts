@@ -15,4 +15,7 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((err) => { console.error(`extension-host tests failed: ${(err as Error).message}`); process.exit(1); });
+main().catch((err) => {
+  console.error(`extension-host tests failed: ${(err as Error).message}`);
+  process.exit(1);
+});

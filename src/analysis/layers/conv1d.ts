@@ -77,9 +77,20 @@ export const conv1dRunner: LayerRunner = {
       run: (mode, opts) =>
         timedRun({ mode, layer: 'conv1d', metadata }, async () => {
           const r = await loadNative().conv1d({
-            mode, x: input.x, weight: p.weight, bias: p.bias, batch: B, channels: D, length: L, kernel: p.kernel,
-            inputScale: p.inputScale, weightScale: p.weightScale, biasScale: p.biasScale, outputScale: p.outputScale,
-            threads: opts.threads, device: opts.device,
+            mode,
+            x: input.x,
+            weight: p.weight,
+            bias: p.bias,
+            batch: B,
+            channels: D,
+            length: L,
+            kernel: p.kernel,
+            inputScale: p.inputScale,
+            weightScale: p.weightScale,
+            biasScale: p.biasScale,
+            outputScale: p.outputScale,
+            threads: opts.threads,
+            device: opts.device,
           });
           // Baseline works on int8 codes throughout; the float modes keep FP32 tensors on the grid.
           const dtype = mode === 'baseline' ? 'int8' : 'float32';

@@ -19,18 +19,22 @@ export const linearRunner: LayerRunner = {
     const id = openDump(files.input);
     try {
       const w = needTensor(pd, 'weight');
-      if (w.dtype !== 'int8' || w.shape.length !== 2) throw new FormatError('invalid-layer', `linear weight must be int8 [N, K], got ${w.dtype}[${w.shape}]`, files.params);
+      if (w.dtype !== 'int8' || w.shape.length !== 2)
+        throw new FormatError('invalid-layer', `linear weight must be int8 [N, K], got ${w.dtype}[${w.shape}]`, files.params);
       const [N, K] = w.shape;
       const inputScale = await needScale(pd, 'input_scale');
       // weight_scale: one number, or a tensor with one scale per output row.
       const wsT = findTensor(pd, 'weight_scale');
-      const weightScales = wsT && numelOf(wsT.shape) > 1 ? Array.from(await readLayerFloat32(wsT)) : [(await findScalar(pd, 'weight_scale', { anyDepth: true }))?.value ?? NaN];
+      const weightScales =
+        wsT && numelOf(wsT.shape) > 1 ? Array.from(await readLayerFloat32(wsT)) : [(await findScalar(pd, 'weight_scale', { anyDepth: true }))?.value ?? NaN];
       if (!weightScales.every((s) => s > 0)) throw new FormatError('scale-not-found', 'weight_scale not found or not positive', files.params);
-      if (weightScales.length !== 1 && weightScales.length !== N) throw new FormatError('invalid-layer', `weight_scale has ${weightScales.length} entries for ${N} output rows`, files.params);
+      if (weightScales.length !== 1 && weightScales.length !== N)
+        throw new FormatError('invalid-layer', `weight_scale has ${weightScales.length} entries for ${N} output rows`, files.params);
       const b = findTensor(pd, 'bias');
       if (b && (b.dtype !== 'int32' || numelOf(b.shape) !== N)) throw new FormatError('invalid-layer', `linear bias must be int32 [${N}]`, files.params);
       const xT = rootOrNamed(id, ['input', 'x']);
-      if (xT.shape[xT.shape.length - 1] !== K) throw new FormatError('invalid-layer', `input's last dimension is ${xT.shape[xT.shape.length - 1]}, the weight takes ${K}`, files.input);
+      if (xT.shape[xT.shape.length - 1] !== K)
+        throw new FormatError('invalid-layer', `input's last dimension is ${xT.shape[xT.shape.length - 1]}, the weight takes ${K}`, files.input);
       const x = await readLayerFloat32(xT);
       const weight = await readLayerInt8(w);
       const bias = b ? await readLayerInt32(b) : undefined;
@@ -41,7 +45,17 @@ export const linearRunner: LayerRunner = {
         run: (mode, opts) =>
           timedRun({ mode, layer: 'linear', metadata }, async () => {
             const y = await loadNative().linear({
-              mode, x, weight, bias, rows, inFeatures: K, outFeatures: N, inputScale, weightScales, threads: opts.threads, device: opts.device,
+              mode,
+              x,
+              weight,
+              bias,
+              rows,
+              inFeatures: K,
+              outFeatures: N,
+              inputScale,
+              weightScales,
+              threads: opts.threads,
+              device: opts.device,
             });
             return { device: opts.device, outputs: [{ name: 'output', dtype: 'float32', shape, data: y }] };
           }),

@@ -60,8 +60,13 @@ export const scanRunner: LayerRunner = {
         return v;
       };
       const operands = {
-        delta: await need('delta', D * L), A: await readLayerFloat32(A), B: await need('B', S * L), C: await need('C', S * L),
-        D: await load('D', D), z: await load('z', D * L), deltaBias: await load('delta_bias', D),
+        delta: await need('delta', D * L),
+        A: await readLayerFloat32(A),
+        B: await need('B', S * L),
+        C: await need('C', S * L),
+        D: await load('D', D),
+        z: await load('z', D * L),
+        deltaBias: await load('delta_bias', D),
       };
       const softplusObj = pd.objects.find((o) => o.name === 'delta_softplus');
       const softplus = softplusObj ? softplusObj.value !== false : true;
@@ -70,8 +75,14 @@ export const scanRunner: LayerRunner = {
         run: (mode, opts) =>
           timedRun({ mode, layer: 'scan', metadata }, async () => {
             const y = await loadNative().scan({
-              u: ssmInputFor(mode, u, codes, scale, files.input), ...operands,
-              channels: D, length: L, state: S, softplus, threads: opts.threads, device: opts.device,
+              u: ssmInputFor(mode, u, codes, scale, files.input),
+              ...operands,
+              channels: D,
+              length: L,
+              state: S,
+              softplus,
+              threads: opts.threads,
+              device: opts.device,
             });
             return { device: opts.device, outputs: [{ name: 'output', dtype: 'float32', shape: uT.shape, data: y }] };
           }),

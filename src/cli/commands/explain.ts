@@ -22,11 +22,17 @@ async function valueAndScale(args: ParsedCommand): Promise<{ value: number; scal
   const dump = openDump(arg);
   try {
     const t = dump.tensors.find((x) => x.name === name);
-    if (!t) throw new FormatError('tensor-not-found', `no tensor named ${JSON.stringify(name)} (have ${dump.tensors.map((x) => JSON.stringify(x.name)).join(', ')})`, arg);
+    if (!t)
+      throw new FormatError(
+        'tensor-not-found',
+        `no tensor named ${JSON.stringify(name)} (have ${dump.tensors.map((x) => JSON.stringify(x.name)).join(', ')})`,
+        arg,
+      );
     if (index >= numelOf(t.shape)) throw new UsageError(`index ${index} is outside tensor ${JSON.stringify(name)} of ${numelOf(t.shape)} elements`);
     const value = decodeToFloat32(t.dtype, await readRawElements(t, index, 1), t.storage.littleEndian)[0];
     const info = await discoverScale(arg, dump, t, { explicit: given });
-    if (!info || info.kind !== 'per_tensor') throw new FormatError('scale-not-found', `no per-tensor scale found for ${JSON.stringify(name)}: pass --scale`, arg);
+    if (!info || info.kind !== 'per_tensor')
+      throw new FormatError('scale-not-found', `no per-tensor scale found for ${JSON.stringify(name)}: pass --scale`, arg);
     return { value, scale: info.scale, extra: { file: arg, tensor: name, index, scale_source: info.source } };
   } finally {
     dump.close();

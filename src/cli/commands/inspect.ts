@@ -6,7 +6,12 @@ import { openDump } from '../../formats/open';
 import { CommandSpec } from '../options';
 
 export interface InspectTensor {
-  name: string; dtype: string; shape: number[]; strides: number[]; storage_offset: number; contiguous: boolean;
+  name: string;
+  dtype: string;
+  shape: number[];
+  strides: number[];
+  storage_offset: number;
+  contiguous: boolean;
   quantization: null | Record<string, unknown>;
   stats?: TensorStats;
 }
@@ -14,7 +19,9 @@ export interface InspectTensor {
 function quantJson(q: Quantization | null): null | Record<string, unknown> {
   if (!q) return null;
   // The contract's key set is fixed: per-tensor schemes carry axis: null.
-  return 'scale' in q ? { scheme: q.scheme, scale: q.scale, zero_point: q.zero_point, axis: null } : { scheme: q.scheme, scales: q.scales, zero_points: q.zero_points, axis: q.axis };
+  return 'scale' in q
+    ? { scheme: q.scheme, scale: q.scale, zero_point: q.zero_point, axis: null }
+    : { scheme: q.scheme, scales: q.scales, zero_points: q.zero_points, axis: q.axis };
 }
 
 /** The `inspect --json` document (the contract in the README). */
@@ -22,7 +29,12 @@ export async function inspectJson(dump: DumpFile, withStats: boolean): Promise<R
   const tensors: InspectTensor[] = [];
   for (const t of dump.tensors) {
     const entry: InspectTensor = {
-      name: t.name, dtype: t.dtype, shape: t.shape, strides: t.strides, storage_offset: t.storageOffset, contiguous: isContiguous(t),
+      name: t.name,
+      dtype: t.dtype,
+      shape: t.shape,
+      strides: t.strides,
+      storage_offset: t.storageOffset,
+      contiguous: isContiguous(t),
       quantization: quantJson(t.quantization),
     };
     if (withStats) entry.stats = await tensorStats(t);

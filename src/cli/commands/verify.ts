@@ -4,7 +4,12 @@ import { CommandSpec } from '../options';
 import { formatVerify } from '../format';
 import { progressLine } from '../progress';
 
-export const DEVICE_OPTION = { name: 'device', type: 'string', choices: ['auto', 'cpu', 'cuda'], help: 'where the kernels run (auto: CUDA when a GPU is present)' } as const;
+export const DEVICE_OPTION = {
+  name: 'device',
+  type: 'string',
+  choices: ['auto', 'cpu', 'cuda'],
+  help: 'where the kernels run (auto: CUDA when a GPU is present)',
+} as const;
 export const THREADS_OPTION = { name: 'threads', type: 'string', value: 'N', check: 'count', help: 'CPU threads for the kernels (0: all cores)' } as const;
 
 export const verifyCommand: CommandSpec = {
