@@ -10,17 +10,21 @@ import * as os from 'os';
 import * as net from 'net';
 import * as path from 'path';
 import * as http from 'http';
-import { spawn, ChildProcess } from 'child_process';
+import { spawn, spawnSync, ChildProcess } from 'child_process';
 import { chromium, Browser, Page, Frame } from 'playwright-core';
 import { generateHostileCorpus } from '../hostile/generate';
+import { screenshotDir } from '../support/fixtures';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CODE_SERVER = path.join(ROOT, '.cache', 'code-server', 'node_modules', '.bin', 'code-server');
-const SHOTS = path.join(ROOT, 'docs', 'screenshots');
+const SHOTS = screenshotDir();
+/** The extension as users install it: the platform VSIX that `npm run package` builds. */
+const VSIX = path.join(ROOT, 'quant-lens-linux-x64.vsix');
 const installed = fs.existsSync(CODE_SERVER) && fs.existsSync(path.join(ROOT, '.cache', 'code-server', '.complete'));
 const skip = installed ? false : 'code-server is not installed: run scripts/install-code-server.sh (the README test command does)';
 
 let server: ChildProcess | undefined;
+let manifestBefore = '';
 let browser: Browser;
 let url = '';
 let workspace = '';
@@ -200,9 +204,17 @@ before(async () => {
   // A copy of the real fixtures: what the tests do there cannot touch the repository.
   workspace = path.join(tmp, 'dumps');
   fs.cpSync(path.join(ROOT, 'test', 'fixtures', 'torch-2.11', 'mamba_conv1d'), workspace, { recursive: true });
+  // Installed from the VSIX into a throwaway extensions folder: code-server writes its own metadata
+  // into the installed copy, never into the checkout.
+  if (!fs.existsSync(VSIX)) throw new Error(`${VSIX} is missing: run npm run package (npm test builds it)`);
   const ext = path.join(tmp, 'extensions');
   fs.mkdirSync(ext);
-  fs.symlinkSync(ROOT, path.join(ext, 'quant-lens.quant-lens-0.1.0'));
+  const install = spawnSync(CODE_SERVER, ['--extensions-dir', ext, '--install-extension', VSIX], { encoding: 'utf8', timeout: 120000 });
+  assert.equal(install.status, 0, `code-server --install-extension failed: ${install.stdout}${install.stderr}`);
+  const installedDirs = fs.readdirSync(ext).filter((d) => d.startsWith('quant-lens.quant-lens-'));
+  assert.equal(installedDirs.length, 1, `one installed copy of the extension, found ${fs.readdirSync(ext)}`);
+  assert.ok(fs.existsSync(path.join(ext, installedDirs[0], 'native', 'build', 'Release', 'quant_lens_native.node')), 'the VSIX carries the native addon');
+  manifestBefore = fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8');
   const user = path.join(tmp, 'user-data', 'User');
   fs.mkdirSync(user, { recursive: true });
   fs.writeFileSync(
@@ -489,3 +501,8 @@ test('hostile files: verifying a folder of them gives an error per file, runs no
     }
   }),
 );
+
+test('the checkout is never written: code-server installed a copy, and package.json is byte for byte unchanged', { skip }, () => {
+  assert.equal(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'), manifestBefore);
+  assert.doesNotMatch(manifestBefore, /__metadata/);
+});

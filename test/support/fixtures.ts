@@ -28,3 +28,11 @@ export function fixture(version: string, rel: string): string {
 export function close(actual: number, want: number, rel = 1e-9, abs = 1e-12): boolean {
   return Math.abs(actual - want) <= Math.max(abs, rel * Math.abs(want));
 }
+
+/**
+ * Where UI tests save their screenshots: out/screenshots, so a test run never writes into the
+ * checkout; `npm run screenshots` points it at docs/screenshots to refresh the README's pictures.
+ */
+export function screenshotDir(): string {
+  return process.env.QL_SCREENSHOTS_DIR ? path.resolve(process.env.QL_SCREENSHOTS_DIR) : path.join(REPO_ROOT, 'out', 'screenshots');
+}

@@ -1,7 +1,7 @@
 /**
  * Renders the real webview bundle in Chromium (playwright-core, Debian's chromium) with the real
  * host logic behind it: the page's postMessage goes to a TensorSession in this process, exactly the
- * messages the custom editor exchanges inside VS Code. Saves the screenshots under docs/screenshots.
+ * messages the custom editor exchanges inside VS Code. Saves screenshots (docs/screenshots with npm run screenshots).
  */
 import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -14,11 +14,11 @@ import { ToHost, ToView } from '../../src/view/protocol';
 import { diffPaths } from '../../src/analysis/diff';
 import { explainValue } from '../../src/analysis/explain';
 import { verifyFile } from '../../src/analysis/verifyFile';
-import { fixture, REPO_ROOT } from '../support/fixtures';
+import { fixture, REPO_ROOT, screenshotDir } from '../support/fixtures';
 import { themeCss } from './themes';
 
 const ROOT = REPO_ROOT;
-const SHOTS = path.join(ROOT, 'docs', 'screenshots');
+const SHOTS = screenshotDir();
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let browser: Browser;
 
