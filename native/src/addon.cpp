@@ -10,6 +10,7 @@
 #include "diff.hpp"
 #include "conv1d.hpp"
 #include "cuda_api.hpp"
+#include "backend.hpp"
 #include "job.hpp"
 #include "validate.hpp"
 
@@ -105,11 +106,8 @@ class Verifier : public Napi::ObjectWrap<Verifier> {
     p_.worstK = std::max(0, std::min(1000, intOpt(o, "worst", 10)));
     p_.inputIsCodes = boolOpt(o, "codes", false);
     threads_ = std::max(1, intOpt(o, "threads", defaultThreads()));
-    const std::string dev = strOpt(o, "device", "cpu");
-    if (dev == "cuda") {
-      if (!ql::cudaAvailable()) throw Napi::Error::New(env, "device 'cuda' requested but no CUDA device is available");
-      useCuda_ = true;
-    }
+    const std::string badDevice = ql::deviceFor(strOpt(o, "device", "cpu"), device_);
+    if (!badDevice.empty()) throw Napi::Error::New(env, badDevice);
   }
 
  private:
@@ -120,8 +118,7 @@ class Verifier : public Napi::ObjectWrap<Verifier> {
     const int64_t start = chunkStart(info, 1, (size_t)n);
     auto self = this;
     return queueMerge(info.Env(), mu_, acc_, p_.worstK, [self, data, n, start](ql::GridAcc& part) {
-      if (self->useCuda_) ql::cudaVerify(data, n, start, self->p_, part);
-      else ql::verifyParallel(data, n, start, self->p_, part, self->threads_);
+      ql::runVerify(self->device_, data, n, start, self->p_, part, self->threads_);
     }, {arr, info.This()});
   }
 
@@ -164,7 +161,7 @@ class Verifier : public Napi::ObjectWrap<Verifier> {
       w.Set(i, e);
     }
     r.Set("worst", w);
-    r.Set("device", useCuda_ ? "cuda" : "cpu");
+    r.Set("device", ql::deviceName(device_));
     return r;
   }
 
@@ -172,7 +169,7 @@ class Verifier : public Napi::ObjectWrap<Verifier> {
   ql::GridAcc acc_;
   std::mutex mu_;  // pushes may overlap if a caller does not await; merging is serialized
   int threads_ = 1;
-  bool useCuda_ = false;
+  ql::Device device_ = ql::Device::Cpu;
 };
 
 class Differ : public Napi::ObjectWrap<Differ> {

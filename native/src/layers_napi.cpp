@@ -6,6 +6,7 @@
 #include "conv1d.hpp"
 #include "layers.hpp"
 #include "cuda_api.hpp"
+#include "backend.hpp"
 #include "job.hpp"
 #include "validate.hpp"
 
@@ -44,11 +45,12 @@ Mode modeOf(const Napi::Object& o) {
   throw Napi::RangeError::New(o.Env(), "mode must be baseline, mode1 or mode2");
 }
 
-// "cuda" runs the kernels on the GPU (an error when none is present); anything else, the CPU.
-bool cudaRequested(const Napi::Object& o) {
-  const bool cuda = o.Has("device") && o.Get("device").IsString() && o.Get("device").As<Napi::String>().Utf8Value() == "cuda";
-  if (cuda && !cudaAvailable()) throw Napi::Error::New(o.Env(), "device 'cuda' requested but no CUDA device is available");
-  return cuda;
+// The device an options object asks for (`device: "cuda"`, else the CPU); no GPU for "cuda" is an error.
+Device deviceOf(const Napi::Object& o) {
+  Device d;
+  const std::string bad = deviceFor(o.Has("device") && o.Get("device").IsString() ? o.Get("device").As<Napi::String>().Utf8Value() : "cpu", d);
+  if (!bad.empty()) throw Napi::Error::New(o.Env(), bad);
+  return d;
 }
 
 int threadsOf(const Napi::Object& o) {
@@ -77,12 +79,12 @@ Napi::Value Conv1d(const Napi::CallbackInfo& info) {
     if (!validScale(s)) throw Napi::RangeError::New(env, "scales must be finite and positive");
   }
   prob->threads = threadsOf(o);
-  const bool cuda = cudaRequested(o);
+  const Device device = deviceOf(o);
   auto out = std::make_shared<Conv1dOutputs>();
-  auto* job = new Job(env, [prob, out, cuda] { if (cuda) cudaConv1d(*prob, *out); else conv1dRun(*prob, *out); },
-    [prob, out, cuda](Napi::Env e) -> Napi::Value {
+  auto* job = new Job(env, [prob, out, device] { runConv1d(device, *prob, *out); },
+    [prob, out, device](Napi::Env e) -> Napi::Value {
       auto r = Napi::Object::New(e);
-      r.Set("device", cuda ? "cuda" : "cpu");
+      r.Set("device", deviceName(device));
       if (prob->mode == Mode::Baseline) {
         r.Set("input", toArray<Napi::Int8Array>(e, out->inputQ));
         auto q = toArray<Napi::Int8Array>(e, out->outputQ);
@@ -132,8 +134,8 @@ Napi::Value Linear(const Napi::CallbackInfo& info) {
   if (!validScale(p->inputScale)) throw Napi::RangeError::New(env, "scales must be finite and positive");
   p->threads = threadsOf(o);
   auto y = std::make_shared<std::vector<float>>();
-  const bool cuda = cudaRequested(o);
-  auto* job = new Job(env, [p, y, cuda] { if (cuda) cudaLinear(*p, *y); else linearRun(*p, *y); },
+  const Device device = deviceOf(o);
+  auto* job = new Job(env, [p, y, device] { runLinear(device, *p, *y); },
                       [y](Napi::Env e) -> Napi::Value { return toArray<Napi::Float32Array>(e, *y); }, keep);
   job->Queue();
   return job->Promise();
@@ -164,8 +166,8 @@ Napi::Value Scan(const Napi::CallbackInfo& info) {
   p->softplus = !o.Has("softplus") || o.Get("softplus").ToBoolean().Value();
   p->threads = threadsOf(o);
   auto y = std::make_shared<std::vector<float>>();
-  const bool cuda = cudaRequested(o);
-  auto* job = new Job(env, [p, y, cuda] { if (cuda) cudaScan(*p, *y); else scanRun(*p, *y); },
+  const Device device = deviceOf(o);
+  auto* job = new Job(env, [p, y, device] { runScan(device, *p, *y); },
                       [y](Napi::Env e) -> Napi::Value { return toArray<Napi::Float32Array>(e, *y); }, keep);
   job->Queue();
   return job->Promise();

@@ -1,0 +1,144 @@
+// The layer kernels: conv1d (+ bias + SiLU), the W8A8 linear and the selective scan, each equal to
+// its CPU version bit for bit (the same detmath.hpp operations, built with --fmad=false).
+#include "common.cuh"
+
+namespace ql {
+
+// ---- conv1d ------------------------------------------------------------------
+
+
+// The CPU's SiLU, operation for operation (detmath.hpp; built with --fmad=false).
+__device__ __forceinline__ float siluD(float y) { return siluDet(y); }
+
+__global__ void conv1dKernel(Conv1dProblem p, int8_t* inQ, int8_t* outQ, float* inSim, float* outSim, float* ssm) {
+  const long long total = p.B * p.D * p.L;
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
+    const long long t = i % p.L, row = i - t, d = (i / p.L) % p.D;
+    const int8_t* w = p.w + d * p.K;
+    if (p.mode == Mode::Baseline) {
+      int acc = 0;
+      for (int k = 0; k < p.K; k++) {
+        const long long src = t - (p.K - 1) + k;
+        if (src >= 0) acc += (int)w[k] * codeToInt(quantizeCode(p.x[row + src], p.inputScale));
+      }
+      acc = (int)((unsigned)acc + (unsigned)p.bias[d]);  // wraps as an int32 accumulator does (as on the CPU)
+      const float y = __fmul_rn((float)acc, p.biasScale);
+      inQ[i] = (int8_t)codeToInt(quantizeCode(p.x[i], p.inputScale));
+      outQ[i] = (int8_t)codeToInt(quantizeCode(siluD(y), p.outputScale));
+    } else {
+      float acc = 0.0f;
+      for (int k = 0; k < p.K; k++) {
+        const long long src = t - (p.K - 1) + k;
+        if (src >= 0) {
+          const float xs = __fmul_rn(quantizeCode(p.x[row + src], p.inputScale), p.inputScale);
+          acc = __fadd_rn(acc, __fmul_rn(__fmul_rn((float)w[k], p.weightScale), xs));
+        }
+      }
+      const float ys = siluD(__fadd_rn(acc, __fmul_rn((float)p.bias[d], p.biasScale)));
+      const float grid = __fmul_rn(quantizeCode(ys, p.outputScale), p.outputScale);
+      inSim[i] = __fmul_rn(quantizeCode(p.x[i], p.inputScale), p.inputScale);
+      outSim[i] = grid;
+      ssm[i] = p.mode == Mode::Mode2 ? grid : ys;
+    }
+  }
+}
+
+void cudaConv1d(const Conv1dProblem& prob, Conv1dOutputs& o) {
+  std::lock_guard<std::mutex> lock(deviceMutex());
+  const size_t n = (size_t)(prob.B * prob.D * prob.L);
+  float* dx; int8_t* dw; int32_t* db; int8_t *inQ = nullptr, *outQ = nullptr; float *inSim = nullptr, *outSim = nullptr, *ssm = nullptr;
+  check(cudaMalloc(&dx, n * 4), "alloc x");
+  check(cudaMalloc(&dw, prob.D * prob.K), "alloc w");
+  check(cudaMalloc(&db, prob.D * 4), "alloc bias");
+  cudaMemcpy(dx, prob.x, n * 4, cudaMemcpyHostToDevice);
+  cudaMemcpy(dw, prob.w, prob.D * prob.K, cudaMemcpyHostToDevice);
+  cudaMemcpy(db, prob.bias, prob.D * 4, cudaMemcpyHostToDevice);
+  const bool base = prob.mode == Mode::Baseline;
+  if (base) { check(cudaMalloc(&inQ, n), "alloc"); check(cudaMalloc(&outQ, n), "alloc"); }
+  else { check(cudaMalloc(&inSim, n * 4), "alloc"); check(cudaMalloc(&outSim, n * 4), "alloc"); check(cudaMalloc(&ssm, n * 4), "alloc"); }
+  Conv1dProblem dp = prob; dp.x = dx; dp.w = dw; dp.bias = db;
+  conv1dKernel<<<blocksFor((long long)n, smCount()), 256>>>(dp, inQ, outQ, inSim, outSim, ssm);
+  check(cudaGetLastError(), "conv1d kernel");
+  if (base) {
+    o.inputQ.resize(n); o.outputQ.resize(n);
+    cudaMemcpy(o.inputQ.data(), inQ, n, cudaMemcpyDeviceToHost);
+    check(cudaMemcpy(o.outputQ.data(), outQ, n, cudaMemcpyDeviceToHost), "read outputs");
+  } else {
+    o.inputSim.resize(n); o.outputSim.resize(n); o.ssmInput.resize(n);
+    cudaMemcpy(o.inputSim.data(), inSim, n * 4, cudaMemcpyDeviceToHost);
+    cudaMemcpy(o.outputSim.data(), outSim, n * 4, cudaMemcpyDeviceToHost);
+    check(cudaMemcpy(o.ssmInput.data(), ssm, n * 4, cudaMemcpyDeviceToHost), "read outputs");
+  }
+  for (void* ptr : {(void*)dx, (void*)dw, (void*)db, (void*)inQ, (void*)outQ, (void*)inSim, (void*)outSim, (void*)ssm}) if (ptr) cudaFree(ptr);
+}
+
+// ---- W8A8 linear and selective scan ---------------------------------------------------
+
+__global__ void quantizeRowsKernel(const float* x, long long n, float sx, float* codes) {
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) codes[i] = quantizeCode(x[i], sx);
+}
+
+__global__ void linearKernel(Mode mode, const float* codes, const int8_t* w, const int32_t* bias, const float* scales, int perRow,
+                             long long T, long long K, long long N, float sx, float* y) {
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < T * N; i += (long long)gridDim.x * blockDim.x) {
+    const long long t = i / N, n = i % N;
+    y[i] = linearOutput(mode, codes + t * K, w + n * K, K, sx, scales[perRow ? n : 0], bias ? bias + n : nullptr);
+  }
+}
+
+__global__ void scanKernel(ScanProblem p, const float* dt, float* y) {
+  const long long d = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+  if (d >= p.D) return;
+  float h[64];
+  scanChannel(p, dt, h, d, y);
+}
+
+template <typename T> T* toDevice(const T* host, size_t n, std::vector<void*>& owned) {
+  if (!host) return nullptr;
+  T* d = nullptr;
+  check(cudaMalloc(&d, n * sizeof(T)), "alloc");
+  owned.push_back(d);
+  check(cudaMemcpy(d, host, n * sizeof(T), cudaMemcpyHostToDevice), "copy to device");
+  return d;
+}
+
+void cudaLinear(const LinearProblem& p, std::vector<float>& y) {
+  std::lock_guard<std::mutex> lock(deviceMutex());
+  std::vector<void*> owned;
+  const float* dx = toDevice(p.x, (size_t)(p.T * p.K), owned);
+  const int8_t* dw = toDevice(p.w, (size_t)(p.N * p.K), owned);
+  const int32_t* db = toDevice(p.bias, (size_t)p.N, owned);
+  const float* ds = toDevice(p.weightScales.data(), p.weightScales.size(), owned);
+  float* codes = nullptr; float* dy = nullptr;
+  check(cudaMalloc(&codes, (size_t)(p.T * p.K) * 4), "alloc codes"); owned.push_back(codes);
+  check(cudaMalloc(&dy, (size_t)(p.T * p.N) * 4), "alloc y"); owned.push_back(dy);
+  quantizeRowsKernel<<<blocksFor(p.T * p.K, smCount()), 256>>>(dx, p.T * p.K, p.inputScale, codes);
+  linearKernel<<<blocksFor(p.T * p.N, smCount()), 256>>>(p.mode, codes, dw, db, ds, p.weightScales.size() > 1, p.T, p.K, p.N, p.inputScale, dy);
+  check(cudaGetLastError(), "linear kernel");
+  y.resize((size_t)(p.T * p.N));
+  check(cudaMemcpy(y.data(), dy, y.size() * 4, cudaMemcpyDeviceToHost), "read y");
+  for (void* ptr : owned) cudaFree(ptr);
+}
+
+void cudaScan(const ScanProblem& p, std::vector<float>& y) {
+  if (p.S > 64) throw std::runtime_error("the CUDA scan keeps at most 64 states per channel");
+  std::vector<float> dt;
+  scanDeltas(p, dt);  // softplus on the host: the CPU's log1p, so both devices see the same dt
+  std::lock_guard<std::mutex> lock(deviceMutex());
+  std::vector<void*> owned;
+  const size_t DL = (size_t)(p.D * p.L), SL = (size_t)(p.S * p.L);
+  ScanProblem dp = p;
+  dp.u = toDevice(p.u, DL, owned); dp.delta = nullptr; dp.A = toDevice(p.A, (size_t)(p.D * p.S), owned);
+  dp.Bm = toDevice(p.Bm, SL, owned); dp.Cm = toDevice(p.Cm, SL, owned); dp.Dskip = toDevice(p.Dskip, (size_t)p.D, owned);
+  dp.z = toDevice(p.z, DL, owned); dp.deltaBias = nullptr;
+  const float* ddt = toDevice(dt.data(), DL, owned);
+  float* dy = nullptr;
+  check(cudaMalloc(&dy, DL * 4), "alloc y"); owned.push_back(dy);
+  scanKernel<<<(unsigned)((p.D + 127) / 128), 128>>>(dp, ddt, dy);
+  check(cudaGetLastError(), "scan kernel");
+  y.resize(DL);
+  check(cudaMemcpy(y.data(), dy, DL * 4, cudaMemcpyDeviceToHost), "read y");
+  for (void* ptr : owned) cudaFree(ptr);
+}
+
+}  // namespace ql

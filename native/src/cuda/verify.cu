@@ -1,0 +1,865 @@
+// INT8-grid verification on the GPU: one fused pass (float4 loads, counters in registers, per-warp
+// code histograms and worst lists), then a small finalize kernel. Results are identical to grid.cpp's.
+#include "common.cuh"
+#include "division.cuh"
+
+namespace ql {
+
+namespace {
+constexpr int kWarps = 8;         // 256 threads per block
+constexpr int kMaxFusedK = 32;    // worst lists up to a warp's width are kept in registers
+constexpr int kSharedBins = 1024; // wider integer ranges count straight into global memory
+
+struct KParams {
+  const float* scales; const int32_t* zps; int channels; long long inner; long long start;
+  int qmin, qmax; float tol; bool codes;
+  // Per-tensor fast path: the scale, its zero point and RN(1/s) for the division below.
+  float s, inv, fzp; bool fastDiv;
+};
+
+// Per-element classification: identical arithmetic to grid.cpp.
+struct Elem { float q, dev, recon; uint8_t cls; bool finite; };
+
+__device__ __forceinline__ Elem classifyWith(float v, float s, float inv, float fzp, bool fast, bool codes) {
+  Elem e;
+  e.finite = fabsf(v) < INFINITY;  // false for NaN too
+  if (codes) {
+    e.q = e.finite ? v : 0.0f; e.dev = 0; e.recon = 0; e.cls = e.finite ? kExact : kNonFinite;
+    return e;
+  }
+  // Computed for every input and selected afterwards: branches here diverge within a warp.
+  const float r = divRN(v, s, inv, fast);
+  const float qr = rintf(r);
+  const float dev = fabsf(__fsub_rn(r, qr));
+  const float back = __fmul_rn(qr, s);
+  e.dev = e.finite ? dev : 0.0f;
+  e.recon = e.finite ? fabsf(__fsub_rn(back, v)) : 0.0f;
+  e.cls = !e.finite ? kNonFinite : back == v ? (dev == 0.0f ? kExact : kFp32Artifact) : kOffGrid;
+  e.q = e.finite ? __fadd_rn(qr, fzp) : 0.0f;
+  return e;
+}
+
+__device__ __forceinline__ Elem classify(float v, long long flat, const KParams& p) {
+  if (p.channels <= 1) return classifyWith(v, p.s, p.inv, p.fzp, p.fastDiv, p.codes);
+  const int c = (int)((flat / p.inner) % p.channels);
+  return classifyWith(v, p.scales[c], 0.0f, (float)p.zps[c], false, p.codes);
+}
+
+// Ranking key for the worst list: class tier above deviation (worseThan in grid.hpp). Tier 0
+// (exact, zero deviation) never enters the list.
+__device__ __forceinline__ unsigned long long rankKey(const Elem& e) {
+  const unsigned tier = e.cls == kNonFinite ? 3u : e.cls == kOffGrid ? 2u : (e.cls == kFp32Artifact || e.dev > 0.0f) ? 1u : 0u;
+  return ((unsigned long long)tier << 32) | (unsigned)__float_as_int(e.dev);
+}
+
+// ---- worst list kept by one warp: lane l holds the l-th worst element seen (l < K) ---------------
+
+struct Entry { unsigned long long key; long long idx; float value, q; };
+__device__ __forceinline__ Entry emptyEntry() { return Entry{0ull, -1ll, 0.0f, 0.0f}; }
+// Worse ranks first: higher key, then lower index (never true against an empty entry's (0, -1)).
+__device__ __forceinline__ bool ranksAbove(unsigned long long ka, long long ia, unsigned long long kb, long long ib) {
+  return ka > kb || (ka == kb && ia < ib);
+}
+__device__ __forceinline__ Entry shflEntry(const Entry& e, int src) {
+  return Entry{__shfl_sync(kFull, e.key, src), __shfl_sync(kFull, e.idx, src), __shfl_sync(kFull, e.value, src), __shfl_sync(kFull, e.q, src)};
+}
+
+struct WarpList {
+  Entry mine = emptyEntry();
+  unsigned long long thrKey = 0; long long thrIdx = -1;  // the K-th entry: a candidate must rank above it
+
+  // Offers each flagged lane's entry to the list. Warp-uniform: every lane calls it.
+  __device__ __forceinline__ void offer(bool flagged, const Entry& e, int K, int lane) {
+    unsigned m = __ballot_sync(kFull, flagged);
+    while (m) {
+      const int src = __ffs(m) - 1;
+      m &= m - 1;
+      const Entry c = shflEntry(e, src);
+      if (!ranksAbove(c.key, c.idx, thrKey, thrIdx)) continue;
+      const unsigned ahead = __popc(__ballot_sync(kFull, lane < K && ranksAbove(mine.key, mine.idx, c.key, c.idx)));
+      const Entry up{__shfl_up_sync(kFull, mine.key, 1), __shfl_up_sync(kFull, mine.idx, 1),
+                     __shfl_up_sync(kFull, mine.value, 1), __shfl_up_sync(kFull, mine.q, 1)};
+      if (lane == (int)ahead) mine = c;
+      else if (lane > (int)ahead && lane < K) mine = up;
+      thrKey = __shfl_sync(kFull, mine.key, K - 1);
+      thrIdx = __shfl_sync(kFull, mine.idx, K - 1);
+    }
+  }
+};
+
+// One block's partial results; finalizeKernel reduces them. The finite count, the sums of q and
+// the saturation counts come from the code histogram plus the out-of-range elements.
+struct Part {
+  unsigned long long nan, inf, offTol, artifacts, offGrid, oorLo, oorHi;
+  unsigned long long devHist[kDevBins];
+  double oorSum, oorSum2;
+  float oorMin, oorMax, maxDev, maxRecon;
+};
+
+__device__ void combine(Part& a, const Part& b) {
+  a.nan += b.nan; a.inf += b.inf; a.offTol += b.offTol; a.artifacts += b.artifacts; a.offGrid += b.offGrid;
+  a.oorLo += b.oorLo; a.oorHi += b.oorHi;
+  for (int k = 0; k < kDevBins; k++) a.devHist[k] += b.devHist[k];
+  a.oorSum += b.oorSum; a.oorSum2 += b.oorSum2;  // integer-valued: exact in any order
+  a.oorMin = fminf(a.oorMin, b.oorMin); a.oorMax = fmaxf(a.oorMax, b.oorMax);
+  a.maxDev = fmaxf(a.maxDev, b.maxDev); a.maxRecon = fmaxf(a.maxRecon, b.maxRecon);
+}
+
+__device__ Part emptyPart() {
+  Part p{};
+  p.oorMin = INFINITY; p.oorMax = -INFINITY;
+  return p;
+}
+
+struct DevResult { Part part; Entry worst[kMaxFusedK]; };
+
+// Per-thread counters of the common cases. The deviation histogram is packed into one 64-bit
+// register, 7 bits per bin, and flushed to shared memory before any bin can reach 128.
+struct ThreadAcc {
+  unsigned tol = 0, art = 0, off = 0;
+  float maxDev = 0, maxRecon = 0;
+  unsigned long long devPacked = 0;
+  double oorSum = 0, oorSum2 = 0;  // shared-memory atomics on doubles are CAS loops: keep these here
+};
+
+// Counters of the rare cases (non-finite, out of range), kept per block in shared memory so they
+// cost no registers in the hot loop. 32-bit: native shared atomics (64-bit ones are CAS loops); a
+// block never sees 2^32 elements.
+struct RareShared {
+  unsigned nan, inf, oorLo, oorHi;
+  int oorMinKey, oorMaxKey;  // order-preserving int keys of float q
+};
+
+__device__ __forceinline__ int floatKey(float f) { int k = __float_as_int(f); return k >= 0 ? k : k ^ 0x7fffffff; }
+__device__ __forceinline__ float keyFloat(int k) { return __int_as_float(k >= 0 ? k : k ^ 0x7fffffff); }
+
+__device__ __forceinline__ void flushDev(unsigned long long& packed, unsigned int* devH) {
+  if (!packed) return;
+#pragma unroll
+  for (int k = 0; k < kDevBins; k++) {
+    const unsigned c = (unsigned)(packed >> (7 * k)) & 127u;
+    if (c) atomicAdd(&devH[k], c);
+  }
+  packed = 0;
+}
+
+// Group g of four elements; elements past n read as zero (and are skipped by the caller).
+__device__ __forceinline__ float4 loadGroup(const float* x, const float4* x4, long long g, long long n) {
+  const long long i0 = g * 4;
+  if (i0 + 3 < n) return __ldcs(x4 + g);  // streamed once: do not keep it in cache
+  float4 f = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  if (i0 < n) f.x = x[i0];
+  if (i0 + 1 < n) f.y = x[i0 + 1];
+  if (i0 + 2 < n) f.z = x[i0 + 2];
+  return f;
+}
+
+#ifndef QL_VERIFY_MIN_BLOCKS
+#define QL_VERIFY_MIN_BLOCKS 4  // 64 registers: four blocks of 256 threads per SM
+#endif
+
+// The rare cases of one element (out of range, non-finite), for all lanes of the warp at once:
+// the warp's lanes are aggregated before one shared atomic per counter.
+__device__ __forceinline__ void countRare(float v, const Elem& e, bool active, const KParams& p, int lane, ThreadAcc& a, RareShared* rare) {
+  const bool fin = active && e.finite;
+  const bool oor = fin && !(e.q >= (float)p.qmin && e.q <= (float)p.qmax);
+  if (oor) {
+    const double qd = e.q;
+    a.oorSum += qd; a.oorSum2 += qd * qd;  // integer-valued: exact in any order
+  }
+  const unsigned lo = __ballot_sync(kFull, oor && e.q < (float)p.qmin), hi = __ballot_sync(kFull, oor && !(e.q < (float)p.qmin));
+  const unsigned nans = __ballot_sync(kFull, active && isnan(v)), infs = __ballot_sync(kFull, active && isinf(v));
+  const int kmin = warpReduce<WarpOp::kMin>(oor ? floatKey(e.q) : 0x7fffffff), kmax = warpReduce<WarpOp::kMax>(oor ? floatKey(e.q) : (int)0x80000000);
+  if (lane == 0) {
+    if (lo) atomicAdd(&rare->oorLo, (unsigned)__popc(lo));
+    if (hi) atomicAdd(&rare->oorHi, (unsigned)__popc(hi));
+    if (nans) atomicAdd(&rare->nan, (unsigned)__popc(nans));
+    if (infs) atomicAdd(&rare->inf, (unsigned)__popc(infs));
+    if (lo | hi) { atomicMin(&rare->oorMinKey, kmin); atomicMax(&rare->oorMaxKey, kmax); }
+  }
+}
+
+// A 32-bit key that never decreases when the worst-list rank key increases (tier in the top two
+// bits, the deviation's bits below, its lowest bit dropped): a cheap pre-filter for candidates.
+__device__ __forceinline__ unsigned shortKey(unsigned long long key) { return (unsigned)(key >> 32) << 30 | (unsigned)key >> 1; }
+
+// Reduces a block's per-thread counters, rare counters, deviation counters (devH: kWarps * kDevBins)
+// and the warps' worst lists into parts[blockIdx.x] and the block's worst list. Every thread calls it.
+__device__ void finishBlock(const ThreadAcc& a, WarpList& wl, int K, const RareShared& rare, const unsigned* devH, Part* parts, Entry* blockWorst) {
+  __shared__ Part warpParts[kWarps];
+  __shared__ Entry lists[kWarps][kMaxFusedK];
+  using u64 = unsigned long long;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  Part mine = emptyPart();
+  mine.offTol = warpSum((u64)a.tol); mine.artifacts = warpSum((u64)a.art); mine.offGrid = warpSum((u64)a.off);
+  mine.oorSum = warpSum(a.oorSum); mine.oorSum2 = warpSum(a.oorSum2);
+  mine.maxDev = warpMax(a.maxDev); mine.maxRecon = warpMax(a.maxRecon);
+  if (lane == 0) warpParts[warp] = mine;
+  if (K > 0 && lane < K) lists[warp][lane] = wl.mine;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    Part b = warpParts[0];
+    for (int w = 1; w < kWarps; w++) combine(b, warpParts[w]);
+    b.nan = rare.nan; b.inf = rare.inf; b.oorLo = rare.oorLo; b.oorHi = rare.oorHi;
+    b.oorMin = keyFloat(rare.oorMinKey); b.oorMax = keyFloat(rare.oorMaxKey);
+    for (int k = 0; k < kDevBins; k++) {
+      unsigned long long t = 0;
+      for (int w = 0; w < kWarps; w++) t += devH[w * kDevBins + k];
+      b.devHist[k] = t;
+    }
+    parts[blockIdx.x] = b;
+  }
+  if (K > 0 && warp == 0) {
+    for (int w = 1; w < kWarps; w++) {
+      const Entry e = lane < K ? lists[w][lane] : emptyEntry();
+      wl.offer(lane < K && ranksAbove(e.key, e.idx, wl.thrKey, wl.thrIdx), e, K, lane);
+    }
+    if (lane < K) blockWorst[(long long)blockIdx.x * K + lane] = wl.mine;
+  }
+}
+
+// Adds `copies` shared code histograms of `bins` counters each into a global one.
+__device__ void flushCodes(const unsigned* h, int copies, int bins, unsigned long long* global) {
+  __syncthreads();
+  for (int i = threadIdx.x; i < bins; i += blockDim.x) {
+    unsigned long long t = 0;
+    for (int w = 0; w < copies; w++) t += h[w * bins + i];
+    if (t) atomicAdd(&global[i], t);
+  }
+}
+
+// The whole verification in one pass over the data: every warp reads 32 float4s at a time. The
+// common cases are counted in registers (and the code histogram in shared memory) by straight-line
+// code; the rare ones (out of range, non-finite, a candidate for the worst list) are handled in
+// warp-uniform branches that recompute the element. Each block writes one Part and its worst list.
+template <bool kSharedHist, bool kFastPerTensor>
+__global__ void __launch_bounds__(256, QL_VERIFY_MIN_BLOCKS) verifyKernel(const float* __restrict__ x, long long n, KParams p, int bins, int K,
+                                                                         Part* parts, Entry* blockWorst, unsigned long long* globalHist) {
+  extern __shared__ unsigned int sh[];
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  // Shared layout: kWarps * kDevBins deviation counters, then kWarps code histograms (kSharedHist).
+  for (int i = threadIdx.x; i < kWarps * kDevBins + (kSharedHist ? kWarps * bins : 0); i += blockDim.x) sh[i] = 0;
+  __shared__ RareShared rare;
+  if (threadIdx.x == 0) rare = RareShared{0, 0, 0, 0, floatKey(INFINITY), floatKey(-INFINITY)};
+  __syncthreads();
+  unsigned int* myDev = sh + warp * kDevBins;
+  // Shared address of this warp's counter for code 0 (sh[kWarps * kDevBins + warp * bins - qmin]).
+  const unsigned histAddr = (unsigned)__cvta_generic_to_shared(sh) + 4u * (unsigned)(kWarps * kDevBins + warp * bins - p.qmin);
+  const float fqmin = (float)p.qmin, fqmax = (float)p.qmax;
+
+  ThreadAcc a;
+  WarpList wl;
+  unsigned thrShort = 0;  // shortKey of the K-th worst: a candidate's shortKey is at least this
+  const float4* x4 = reinterpret_cast<const float4*>(x);
+  const long long groups = (n + 3) / 4;
+  const long long stride = (long long)gridDim.x * kWarps * 32;
+  int sinceFlush = 0;
+  long long base = ((long long)blockIdx.x * kWarps + warp) * 32;
+  float4 next = loadGroup(x, x4, base + lane, n);
+  for (; base < groups; base += stride) {
+    const long long i0 = (base + lane) * 4;
+    const float4 f = next;
+    next = loadGroup(x, x4, base + stride + lane, n);  // in flight while this group is classified
+    const float v[4] = {f.x, f.y, f.z, f.w};
+    const int left = (int)min(n - i0, 4ll);  // elements of this lane's group that exist: 4 except at the end
+    unsigned rareMask = 0, candMask = 0;
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+      const bool active = j < left;
+      bool inRange, fin;
+      float q, dev, recon;
+      unsigned tier;
+      if constexpr (kFastPerTensor) {
+        // classifyWith's arithmetic, without its selects: a non-finite input's NaN deviation and
+        // reconstruction error vanish in fmaxf, and its NaN q fails the range test.
+        // divRN, with its rare fallback as a warp-uniform branch (every lane is here).
+        const float q0 = __fmul_rn(v[j], p.inv);
+        float r = __fmaf_rn(__fmaf_rn(-q0, p.s, v[j]), p.inv, q0);
+        const bool slow = needsIeeeDivision(v[j], true);
+        if (__any_sync(kFull, slow)) r = slow ? __fdiv_rn(v[j], p.s) : r;
+        const float qr = rintf(r);
+        dev = fabsf(__fsub_rn(r, qr));
+        const float back = __fmul_rn(qr, p.s);
+        recon = fabsf(__fsub_rn(back, v[j]));
+        q = __fadd_rn(qr, p.fzp);
+        const bool finite = fabsf(v[j]) < INFINITY;
+        fin = active && finite;
+        const bool off = back != v[j];
+        a.art += fin && !off && dev != 0.0f;
+        a.off += fin && off;
+        tier = !finite ? 3u : off ? 2u : dev != 0.0f ? 1u : 0u;
+      } else {
+        const Elem e = classify(v[j], p.start + i0 + j, p);
+        fin = active && e.finite;
+        q = e.q; dev = e.dev; recon = e.recon;
+        a.art += fin && e.cls == kFp32Artifact;
+        a.off += fin && e.cls == kOffGrid;
+        tier = (unsigned)(rankKey(e) >> 32);
+      }
+      inRange = q >= fqmin && q <= fqmax;
+      a.tol += fin && dev > p.tol;
+      a.maxDev = fmaxf(a.maxDev, fin ? dev : 0.0f);  // fmaxf ignores an overflowing quotient's NaN, as the CPU does
+      a.maxRecon = fmaxf(a.maxRecon, fin ? recon : 0.0f);
+      a.devPacked += fin ? 1ull << (7 * devBin(dev)) : 0ull;
+      if (active && fin && inRange) {
+        if (kSharedHist) asm volatile("red.shared.add.u32 [%0], 1;" :: "r"(histAddr + 4u * (unsigned)(int)q) : "memory");
+        else atomicAdd(&globalHist[(int)q - p.qmin], 1ull);
+      }
+      rareMask |= (unsigned)(active && !(fin && inRange)) << j;
+      candMask |= (unsigned)(active && tier != 0u && (tier << 30 | __float_as_uint(dev) >> 1) >= thrShort) << j;
+    }
+    if (__any_sync(kFull, rareMask)) {
+#pragma unroll
+      for (int j = 0; j < 4; j++)
+        if (__any_sync(kFull, rareMask >> j & 1)) countRare(v[j], classify(v[j], p.start + i0 + j, p), j < left, p, lane, a, &rare);
+    }
+    if (K > 0 && __any_sync(kFull, candMask)) {
+#pragma unroll
+      for (int j = 0; j < 4; j++) {
+        const bool flagged = candMask >> j & 1;
+        if (!__any_sync(kFull, flagged)) continue;
+        const Elem e = classify(v[j], p.start + i0 + j, p);
+        const unsigned long long key = rankKey(e);
+        const long long flat = p.start + i0 + j;
+        wl.offer(flagged && ranksAbove(key, flat, wl.thrKey, wl.thrIdx), Entry{key, flat, v[j], e.q}, K, lane);
+      }
+      thrShort = shortKey(wl.thrKey);
+    }
+    if (++sinceFlush == 31) { flushDev(a.devPacked, myDev); sinceFlush = 0; }
+  }
+  flushDev(a.devPacked, myDev);
+  finishBlock(a, wl, K, rare, sh, parts, blockWorst);
+  if (kSharedHist) flushCodes(sh + kWarps * kDevBins, kWarps, bins, globalHist);
+}
+
+// One more at a shared address. Unconditional: a predicated increment compiles to a branch and a
+// convergence barrier per element, so callers that count nothing aim at a spare counter of their own lane.
+__device__ __forceinline__ void sharedIncrement(unsigned addr) {
+  asm volatile("red.shared.add.u32 [%0], 1;" :: "r"(addr) : "memory");
+}
+
+// Deviation bins by the deviation's exponent. A binade holds at most one decade bound (a decade is
+// 3.3 binades), so an element's bin is its binade's lower bin, or the upper one above the bound.
+// Entry 256 adds nothing (elements that are not counted). Built by every block from devBin itself.
+struct DevBinTable {
+  unsigned bound[257];
+  unsigned long long inc[257][2];  // packed-register increments (7 bits per bin) at and above the bound
+
+  __device__ void build() {
+    for (int e = threadIdx.x; e < 257; e += blockDim.x) {
+      if (e == 256) { bound[e] = ~0u; inc[e][0] = inc[e][1] = 0; continue; }
+      const unsigned lo = (unsigned)e << 23, hi = lo | 0x7fffffu;
+      const int bl = devBin(__uint_as_float(lo)), bh = devBin(__uint_as_float(hi));
+      unsigned a = hi;
+      if (bl != bh) {  // the last bit pattern still in the lower bin
+        a = lo;
+        for (unsigned b = hi; b - a > 1;) { const unsigned m = a + (b - a) / 2; if (devBin(__uint_as_float(m)) == bl) a = m; else b = m; }
+      }
+      bound[e] = a;
+      inc[e][0] = 1ull << (7 * bl);
+      inc[e][1] = 1ull << (7 * bh);
+    }
+  }
+  // The packed increment for a non-negative deviation (or NaN), or nothing when !counted.
+  __device__ __forceinline__ unsigned long long of(float dev, bool counted) const {
+    const unsigned b = __float_as_uint(dev), e = counted ? b >> 23 : 256u;
+    return inc[e][b > bound[e]];
+  }
+};
+
+// ---- per-tensor scale, small code range: the common case, in a leaner pass ----------------------
+//
+// An element on the grid (x == fl32(q*s)) with its code c in range equals fl32((c - zp)*s), so its
+// deviation, class, tolerance test and worst-list rank are functions of c alone. Such elements
+// (nearly all of a quantized dump) are only counted, per code, in a histogram of their own, and
+// their statistics are derived from it on the host (gridPointDeviation). What remains per element:
+// the division, rint, the product, one comparison, one shared increment. The other elements (off
+// the grid, out of range, non-finite) and the iteration that holds the tensor's end are handled per
+// element as in verifyKernel, in warp-uniform branches; warps that meet many off-grid elements
+// switch to a branch-free path (countEach) while their magnitudes allow Markstein's division.
+
+// The bin (code - qmin) of code qr + zp, for |code| < 2^22, through the bits of qr + zp + 1.5*2^23;
+// codes of larger magnitude (and NaN) give values far outside [0, bins).
+struct CodeBin {
+  float offset; unsigned bias;
+  __device__ CodeBin(const KParams& p) : offset(12582912.0f + p.fzp), bias(0x4B400000u + (unsigned)p.qmin) {}
+  __device__ __forceinline__ unsigned of(float qr) const { return __float_as_uint(__fadd_rn(qr, offset)) - bias; }
+};
+
+// fl32(v/s) by Markstein's division (callers have checked the warp's magnitudes), its rint, the
+// grid point fl32(qr*s) and the code's bin.
+struct GridPoint {
+  float r, qr, back; unsigned bin;
+  __device__ __forceinline__ GridPoint(float v, const KParams& p, const CodeBin& cb) {
+    const float q0 = __fmul_rn(v, p.inv);
+    r = __fmaf_rn(__fmaf_rn(-q0, p.s, v), p.inv, q0);
+    qr = rintf(r);
+    back = __fmul_rn(qr, p.s);
+    bin = cb.of(qr);
+  }
+};
+
+// The worst-list rank key in 32 bits: tier in the top two, the deviation's bits below (every finite
+// deviation is at most 0.5, under 2^30; an overflowing quotient's NaN is clamped just above them).
+// Orders as rankKey does.
+__device__ __forceinline__ unsigned rankKey32(unsigned long long key) {
+  return (unsigned)(key >> 32) << 30 | min((unsigned)key, 0x3fffffffu);
+}
+
+// One iteration's eight elements: on-grid elements with codes in range are counted (and, while the
+// worst list can still take them, ranked by their code's deviation against thrDev); the others are
+// flagged for the per-element path. No magnitude check is needed: whatever Markstein's quotient
+// gives, fl32(qr*s) == v with qr a code in range means v is that code's grid point (the product is
+// a normal float for s in [2^-60, 2^60], and distinct codes have distinct points), and every other
+// element is classified again with the IEEE division where needed.
+template <bool kRankGrid>
+__device__ __forceinline__ void countOnGrid(const float (&v)[8], const KParams& p, const CodeBin& cb, unsigned bins, unsigned gridAddr,
+                                            unsigned spareAddr, const float* codeDev, float thrDev, unsigned& other, unsigned& cand) {
+#pragma unroll
+  for (int j = 0; j < 8; j++) {
+    const GridPoint g(v[j], p, cb);
+    const bool on = g.back == v[j] && g.bin < bins;
+    sharedIncrement(on ? gridAddr + 4u * g.bin : spareAddr);
+    other |= (unsigned)!on << j;
+    if (kRankGrid) cand |= (unsigned)(on && codeDev[g.bin] > thrDev) << j;
+  }
+}
+
+// The same eight elements when many are off the grid: everything per element, without branches
+// (for warps whose magnitudes allow Markstein's division: the deviations come from the quotient).
+// On-grid elements with codes in range are still only counted by code; the rest are accounted as
+// verifyKernel does. Out-of-range and non-finite elements are flagged (rare) for countRare.
+__device__ __forceinline__ void countEach(const float (&v)[8], const KParams& p, const CodeBin& cb, unsigned bins, unsigned gridAddr,
+                                         unsigned otherAddr, unsigned spareAddr, const DevBinTable& dt, unsigned thr32, ThreadAcc& a,
+                                         unsigned& other, unsigned& rareMask, unsigned& cand) {
+#pragma unroll
+  for (int j = 0; j < 8; j++) {
+    const GridPoint g(v[j], p, cb);
+    const bool finite = fabsf(v[j]) < INFINITY, inRange = g.bin < bins, onGrid = g.back == v[j];
+    const bool on = onGrid && inRange;  // onGrid is false for non-finite values
+    const float dev = fabsf(__fsub_rn(g.r, g.qr));
+    sharedIncrement(finite && inRange ? (on ? gridAddr : otherAddr) + 4u * g.bin : spareAddr);
+    const bool counted = !on && finite;
+    a.tol += counted && dev > p.tol;
+    a.maxDev = fmaxf(a.maxDev, counted ? dev : 0.0f);  // fmaxf ignores an overflowing quotient's NaN
+    a.maxRecon = fmaxf(a.maxRecon, counted ? fabsf(__fsub_rn(g.back, v[j])) : 0.0f);
+    a.devPacked += dt.of(dev, counted);
+    a.art += counted && onGrid && dev != 0.0f;
+    a.off += counted && !onGrid;
+    other |= (unsigned)!on << j;
+    rareMask |= (unsigned)!(finite && inRange) << j;
+    const unsigned tier = !finite ? 3u : !onGrid ? 2u : dev != 0.0f ? 1u : 0u;
+    cand |= (unsigned)((tier << 30 | (finite ? min(__float_as_uint(dev), 0x3fffffffu) : 0u)) > thr32) << j;
+  }
+}
+
+#ifndef QL_VERIFY_ONGRID_MIN_BLOCKS
+#define QL_VERIFY_ONGRID_MIN_BLOCKS 3  // 80 registers: at 64 the prefetched loads were spilled (and waited for)
+#endif
+
+__global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGridKernel(const float* __restrict__ x, long long n, KParams p, int bins, int K,
+                                                                               float maxGridDev, Part* parts, Entry* blockWorst,
+                                                                               unsigned long long* onGridHist, unsigned long long* otherHist) {
+  extern __shared__ unsigned int sh[];
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  // Shared layout: kWarps * kDevBins deviation counters, kWarps histograms of on-grid codes, one of
+  // the other in-range codes (off the grid: fewer, and per block).
+  unsigned* devH = sh;
+  unsigned* gridH = sh + kWarps * kDevBins;
+  unsigned* otherH = gridH + kWarps * bins;
+  unsigned* spare = otherH + bins;  // one per thread: the increments of elements counted nowhere
+  float* codeDev = reinterpret_cast<float*>(spare + blockDim.x);  // each code's grid-point deviation, -1 for none
+  for (int i = threadIdx.x; i < kWarps * (kDevBins + bins) + bins; i += blockDim.x) sh[i] = 0;
+  for (int b = threadIdx.x; b < bins; b += blockDim.x) {
+    float d;
+    codeDev[b] = gridPointDeviation(p.qmin + b, p.s, (int32_t)p.fzp, d) ? d : -1.0f;
+  }
+  __shared__ RareShared rare;
+  __shared__ DevBinTable devTable;
+  if (threadIdx.x == 0) rare = RareShared{0, 0, 0, 0, floatKey(INFINITY), floatKey(-INFINITY)};
+  devTable.build();
+  __syncthreads();
+  const unsigned spareAddr = (unsigned)__cvta_generic_to_shared(spare + threadIdx.x);
+  unsigned* myDev = devH + warp * kDevBins;
+  const unsigned gridAddr = (unsigned)__cvta_generic_to_shared(gridH + warp * bins);
+  const unsigned otherAddr = (unsigned)__cvta_generic_to_shared(otherH);
+  const CodeBin cb(p);
+  const float fqmin = (float)p.qmin, fqmax = (float)p.qmax;
+  // Markstein's division is exact for |v| in [2^-60, 2^60], for zero, and gives a NaN quotient for
+  // Inf and NaN, which are classified without it. Per element, on 2|bits|: the smallest of
+  // 2|bits| - 2 (zero wraps to the top) and the largest of 2|bits| + 2^24 (Inf and NaN wrap to the bottom).
+  constexpr unsigned kNonFiniteWrap = 0x01000000u;
+  const unsigned tinyLimit = 2u * __float_as_uint(0x1p-60f) - 2u, hugeLimit = 2u * __float_as_uint(0x1p60f) + kNonFiniteWrap;
+
+  ThreadAcc a;
+  WarpList wl;
+  float thrDev = 0.0f;                              // on-grid candidates need a deviation above this
+  bool rankGrid = K > 0 && maxGridDev > 0.0f;       // ... and none qualifies once thrDev >= maxGridDev
+  unsigned thr32 = 0;                               // rankKey32 of the K-th entry: candidates rank above it
+  bool dense = false;                               // the last iteration had many elements off the grid
+  const float4* x4 = reinterpret_cast<const float4*>(x);
+  const long long groups = (n + 3) / 4;
+  const long long stride = (long long)gridDim.x * kWarps * 64;
+  int sinceFlush = 0;
+  long long base = ((long long)blockIdx.x * kWarps + warp) * 64;
+  float4 na = loadGroup(x, x4, base + lane, n), nb = loadGroup(x, x4, base + 32 + lane, n);
+  for (; base < groups; base += stride) {
+    const float v[8] = {na.x, na.y, na.z, na.w, nb.x, nb.y, nb.z, nb.w};
+    // The next iteration's data, in flight while these are classified; checked only near the end.
+    if ((base + stride + 64) * 4 <= n) {
+      na = __ldcs(x4 + base + stride + lane);
+      nb = __ldcs(x4 + base + stride + 32 + lane);
+    } else {
+      na = loadGroup(x, x4, base + stride + lane, n);
+      nb = loadGroup(x, x4, base + stride + 32 + lane, n);
+    }
+    auto index = [&](int j) { return (base + lane + (j >> 2) * 32) * 4 + (j & 3); };
+    const bool full = (base + 64) * 4 <= n;
+    bool markstein = false;
+    if (full && dense) {
+      unsigned tiny = ~0u, huge = 0u;
+#pragma unroll
+      for (int j = 0; j < 8; j++) {
+        const unsigned twice = __float_as_uint(v[j]) * 2u;  // 2|bits|: the sign shifted out
+        tiny = min(tiny, twice - 2u);
+        huge = max(huge, twice + kNonFiniteWrap);
+      }
+      markstein = !__any_sync(kFull, tiny < tinyLimit || huge > hugeLimit);
+    }
+    unsigned other = 0, cand = 0;  // elements for the per-element path; worst-list candidates
+    if (markstein) {
+      unsigned offGrid = 0, rareMask = 0;
+      countEach(v, p, cb, (unsigned)bins, gridAddr, otherAddr, spareAddr, devTable, K > 0 ? thr32 : ~0u, a, offGrid, rareMask, cand);
+      dense = __popc(warpReduce<WarpOp::kOr>(offGrid)) > 2;  // as below
+      if (__any_sync(kFull, rareMask)) {
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+          const bool flagged = rareMask >> j & 1;
+          if (__any_sync(kFull, flagged)) countRare(v[j], classify(v[j], p.start + index(j), p), flagged, p, lane, a, &rare);
+        }
+      }
+    } else {
+      if (full && !dense && rankGrid) countOnGrid<true>(v, p, cb, (unsigned)bins, gridAddr, spareAddr, codeDev, thrDev, other, cand);
+      else if (full && !dense) countOnGrid<false>(v, p, cb, (unsigned)bins, gridAddr, spareAddr, codeDev, thrDev, other, cand);
+      else {
+#pragma unroll
+        for (int j = 0; j < 8; j++) other |= (unsigned)(index(j) < n) << j;
+      }
+      // Next iteration branch-free if more than two of this one's eight slots needed the per-element
+      // path somewhere in the warp (each such slot costs a whole warp's pass).
+      dense = __popc(warpReduce<WarpOp::kOr>(other)) > 2;
+    }
+    if (__any_sync(kFull, other)) {
+#pragma unroll
+      for (int j = 0; j < 8; j++) {
+        const bool flagged = other >> j & 1;
+        if (!__any_sync(kFull, flagged)) continue;
+        const Elem e = classify(v[j], p.start + index(j), p);  // IEEE division where Markstein's is not exact
+        const bool inRange = e.q >= fqmin && e.q <= fqmax;
+        const bool on = flagged && e.finite && e.cls != kOffGrid && inRange;
+        const bool rest = flagged && !on;
+        const unsigned bin = (unsigned)((int)e.q - p.qmin);
+        sharedIncrement(on || (rest && e.finite && inRange) ? (on ? gridAddr : otherAddr) + 4u * bin : spareAddr);
+        if (rest && e.finite) {
+          a.tol += e.dev > p.tol;
+          a.maxDev = fmaxf(a.maxDev, e.dev);  // fmaxf ignores an overflowing quotient's NaN, as the CPU does
+          a.maxRecon = fmaxf(a.maxRecon, e.recon);
+          a.devPacked += 1ull << (7 * devBin(e.dev));
+          a.art += e.cls == kFp32Artifact;
+          a.off += e.cls == kOffGrid;
+        }
+        const bool rareHere = rest && !(e.finite && inRange);
+        if (__any_sync(kFull, rareHere)) countRare(v[j], e, rareHere, p, lane, a, &rare);
+        cand |= (unsigned)(flagged && rankKey(e) > wl.thrKey) << j;
+      }
+    }
+    if (K > 0 && __any_sync(kFull, cand)) {
+      // Against the threshold the iteration began with: every element here has a higher index than
+      // the list's entries then, but not than the entries this loop adds.
+      const unsigned long long thrStart = wl.thrKey;
+#pragma unroll
+      for (int j = 0; j < 8; j++) {
+        if (!__any_sync(kFull, cand >> j & 1)) continue;
+        const long long i = index(j), flat = p.start + i;
+        const Elem e = classify(v[j], flat, p);
+        const unsigned long long key = rankKey(e);
+        const bool flagged = (cand >> j & 1) && i < n && key > thrStart;
+        wl.offer(flagged && ranksAbove(key, flat, wl.thrKey, wl.thrIdx), Entry{key, flat, v[j], e.q}, K, lane);
+      }
+      // Later elements have higher indices: one ranks above the K-th entry only with a higher key.
+      const unsigned tier = (unsigned)(wl.thrKey >> 32);
+      thrDev = tier == 0 ? 0.0f : __uint_as_float((unsigned)wl.thrKey);
+      rankGrid = tier <= 1 && thrDev < maxGridDev;
+      thr32 = rankKey32(wl.thrKey);
+    }
+    if (++sinceFlush == 15) { flushDev(a.devPacked, myDev); sinceFlush = 0; }  // 15 * 8 < 128 per packed bin
+  }
+  flushDev(a.devPacked, myDev);
+  finishBlock(a, wl, K, rare, devH, parts, blockWorst);
+  flushCodes(gridH, kWarps, bins, onGridHist);
+  flushCodes(otherH, 1, bins, otherHist);
+}
+
+// Reduces the blocks' Parts and worst lists into one DevResult (one block of 256 threads).
+__global__ void __launch_bounds__(256) finalizeKernel(const Part* parts, int nParts, const Entry* blockWorst, int K, DevResult* out) {
+  __shared__ Part sp[256];
+  __shared__ Entry lists[kWarps][kMaxFusedK];
+  const int t = threadIdx.x, warp = t >> 5, lane = t & 31;
+  Part acc = emptyPart();
+  for (int i = t; i < nParts; i += blockDim.x) combine(acc, parts[i]);
+  sp[t] = acc;
+  __syncthreads();
+  for (int s = 128; s > 0; s >>= 1) {
+    if (t < s) combine(sp[t], sp[t + s]);
+    __syncthreads();
+  }
+  if (t == 0) out->part = sp[0];
+  if (K <= 0) return;
+  WarpList wl;
+  const long long total = (long long)nParts * K;
+  for (long long base = (long long)warp * 32; base < total; base += kWarps * 32) {
+    const long long i = base + lane;
+    const Entry e = i < total ? blockWorst[i] : emptyEntry();
+    wl.offer(i < total && ranksAbove(e.key, e.idx, wl.thrKey, wl.thrIdx), e, K, lane);
+  }
+  if (lane < K) lists[warp][lane] = wl.mine;
+  __syncthreads();
+  if (warp == 0) {
+    for (int w = 1; w < kWarps; w++) {
+      const Entry e = lane < K ? lists[w][lane] : emptyEntry();
+      wl.offer(lane < K && ranksAbove(e.key, e.idx, wl.thrKey, wl.thrIdx), e, K, lane);
+    }
+    if (lane < K) out->worst[lane] = wl.mine;
+  }
+}
+
+// ---- worst lists longer than a warp (up to 1000): threshold from a key histogram, then collect ----
+
+constexpr int kKeyBins = 4096;
+__device__ __forceinline__ int keyBin(unsigned long long key) {
+  return (int)((key >> 32) << 10) | (int)(((unsigned)key >> 21) & 1023u);
+}
+__host__ __device__ inline unsigned long long keyBinLow(int bin) {
+  return ((unsigned long long)(bin >> 10) << 32) | ((unsigned long long)(bin & 1023) << 21);
+}
+
+__global__ void keyHistKernel(const float* __restrict__ x, long long n, KParams p, unsigned long long* keyHist) {
+  __shared__ unsigned int keyH[kKeyBins];
+  for (int i = threadIdx.x; i < kKeyBins; i += blockDim.x) keyH[i] = 0;
+  __syncthreads();
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
+    const unsigned long long key = rankKey(classify(x[i], p.start + i, p));
+    if (key) atomicAdd(&keyH[keyBin(key)], 1u);
+  }
+  __syncthreads();
+  for (int i = threadIdx.x; i < kKeyBins; i += blockDim.x) if (keyH[i]) atomicAdd(&keyHist[i], (unsigned long long)keyH[i]);
+}
+
+// Counts elements whose key > keyLo, or == keyLo with index < idxHi (for exact tie-breaking).
+__global__ void countKernel(const float* __restrict__ x, long long n, KParams p, unsigned long long keyLo, long long idxHi, unsigned long long* count) {
+  unsigned long long c = 0;
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
+    const unsigned long long k = rankKey(classify(x[i], p.start + i, p));
+    if (k > keyLo || (k == keyLo && i < idxHi)) c++;
+  }
+  c = warpSum(c);
+  if ((threadIdx.x & 31) == 0 && c) atomicAdd(count, c);
+}
+
+__global__ void collectKernel(const float* __restrict__ x, long long n, KParams p, unsigned long long keyLo, long long idxHi, Worst* out, unsigned long long* count, unsigned long long cap) {
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
+    const float v = x[i];
+    const Elem e = classify(v, p.start + i, p);
+    const unsigned long long k = rankKey(e);
+    if (k > keyLo || (k == keyLo && i < idxHi)) {
+      const unsigned long long slot = atomicAdd(count, 1ull);
+      if (slot < cap) out[slot] = Worst{p.start + i, v, e.q, e.dev, e.cls};
+    }
+  }
+}
+
+struct Context {
+  float* x = nullptr; size_t xCap = 0;
+  float* scales = nullptr; size_t scalesCap = 0;
+  int32_t* zps = nullptr; size_t zpsCap = 0;
+  unsigned char* result = nullptr; size_t resultCap = 0;  // DevResult, then the code histogram
+  Part* parts = nullptr; size_t partsCap = 0;
+  Entry* blockWorst = nullptr; size_t blockWorstCap = 0;
+  unsigned long long* count = nullptr;
+  unsigned long long* keyHist = nullptr;
+  Worst* cand = nullptr; size_t candCap = 0;
+  unsigned char* hostResult = nullptr; size_t hostResultCap = 0;  // pinned: a pageable copy costs more than small kernels
+  std::map<std::pair<const void*, size_t>, int> blocksPerSm;      // occupancy, by kernel and shared memory
+};
+
+Context& ctx() { static Context c; return c; }
+
+template <typename T> void grow(T*& ptr, size_t& cap, size_t need, const char* what) {
+  if (need <= cap) return;
+  if (ptr) cudaFree(ptr);
+  ptr = nullptr;
+  check(cudaMalloc(&ptr, need * sizeof(T)), what);
+  cap = need;
+}
+
+
+float entryDev(const Entry& e) { return bitsToFloat((uint32_t)e.key); }
+uint8_t entryClass(const Entry& e) {
+  const unsigned tier = (unsigned)(e.key >> 32);
+  return tier == 3 ? kNonFinite : tier == 2 ? kOffGrid : kFp32Artifact;  // tier 1: nonzero deviation, on the grid
+}
+
+// Worst lists longer than a warp: exact top-K through a key histogram, then one collecting pass.
+void worstByThreshold(const float* dx, int64_t n, const KParams& kp, int blocks, int K, GridAcc& part) {
+  Context& c = ctx();
+  if (!c.count) check(cudaMalloc(&c.count, sizeof(unsigned long long)), "alloc count");
+  if (!c.keyHist) check(cudaMalloc(&c.keyHist, kKeyBins * sizeof(unsigned long long)), "alloc key histogram");
+  check(cudaMemset(c.keyHist, 0, kKeyBins * sizeof(unsigned long long)), "init key histogram");
+  keyHistKernel<<<blocks, 256>>>(dx, n, kp, c.keyHist);
+  check(cudaGetLastError(), "key histogram kernel");
+  auto countAbove = [&](unsigned long long keyLo, long long idxHi) {
+    check(cudaMemset(c.count, 0, sizeof(unsigned long long)), "init count");
+    countKernel<<<blocks, 256>>>(dx, n, kp, keyLo, idxHi, c.count);
+    unsigned long long v; check(cudaMemcpy(&v, c.count, sizeof v, cudaMemcpyDeviceToHost), "read count");
+    return v;
+  };
+  const unsigned long long cap = 1 << 20;
+  // Candidates: from the key histogram, the lowest bin that still holds the K-th worst element;
+  // everything at or above that bin's lower key is collected (one pass) and ranked on the host.
+  std::vector<unsigned long long> kh(kKeyBins);
+  check(cudaMemcpy(kh.data(), c.keyHist, kKeyBins * sizeof(unsigned long long), cudaMemcpyDeviceToHost), "read key histogram");
+  unsigned long long keyLo = 0, above = 0; long long idxHi = 0;
+  int b = kKeyBins - 1;
+  for (; b > 0; b--) { above += kh[b]; if (above >= (unsigned long long)K) break; }
+  if (b > 0) keyLo = keyBinLow(b) - 1;  // collect key > keyLo, i.e. key >= the bin's lower bound
+  if (above > cap) {
+    // Over a million candidates in one bin (massive ties): exact threshold by bisection on the key,
+    // then the lowest indices among the ties, as the CPU's ordering does.
+    unsigned long long lo = keyLo, hi = (4ull << 32);
+    while (hi - lo > 1) {
+      const unsigned long long mid = lo + (hi - lo) / 2;
+      if (countAbove(mid, 0) >= (unsigned long long)K) lo = mid; else hi = mid;
+    }
+    // count(key > lo) >= K > count(key > lo+1): the K-th element has key lo+1.
+    keyLo = lo + 1;
+    long long ilo = 0, ihi = n;
+    while (ilo < ihi) {
+      const long long mid = ilo + (ihi - ilo) / 2;
+      if (countAbove(keyLo, mid) >= (unsigned long long)K) ihi = mid; else ilo = mid + 1;
+    }
+    idxHi = ilo;
+  }
+  grow(c.cand, c.candCap, (size_t)cap, "alloc candidates");
+  check(cudaMemset(c.count, 0, sizeof(unsigned long long)), "init count");
+  collectKernel<<<blocks, 256>>>(dx, n, kp, keyLo, idxHi, c.cand, c.count, cap);
+  check(cudaGetLastError(), "collect kernel");
+  unsigned long long got; check(cudaMemcpy(&got, c.count, sizeof got, cudaMemcpyDeviceToHost), "read count");
+  got = std::min(got, cap);
+  std::vector<Worst> cand(got);
+  if (got) check(cudaMemcpy(cand.data(), c.cand, got * sizeof(Worst), cudaMemcpyDeviceToHost), "read candidates");
+  for (const Worst& w : cand) insertWorst(part.worst, w, K);
+}
+
+}  // namespace
+
+static bool fastDivisionFor(float s) { return s >= 0x1p-60f && s <= 0x1p60f; }
+
+// Verifies device-resident data (16-byte aligned); used by cudaVerify and by the benchmarks.
+void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParams& p, GridAcc& out) {
+  Context& c = ctx();
+  if (reinterpret_cast<uintptr_t>(dx) % 16) throw std::runtime_error("CUDA verify needs 16-byte aligned data");
+  const int bins = p.qmax - p.qmin + 1;
+  const int channels = (int)p.scales.size();
+  KParams kp{nullptr, nullptr, channels, p.inner, start, p.qmin, p.qmax, p.tolerance, p.inputIsCodes, 1.0f, 1.0f, 0.0f, false};
+  if (channels > 1) {
+    grow(c.scales, c.scalesCap, p.scales.size(), "alloc scales");
+    grow(c.zps, c.zpsCap, p.scales.size(), "alloc zero points");
+    check(cudaMemcpyAsync(c.scales, p.scales.data(), p.scales.size() * 4, cudaMemcpyHostToDevice), "copy scales");
+    check(cudaMemcpyAsync(c.zps, p.zeroPoints.data(), p.scales.size() * 4, cudaMemcpyHostToDevice), "copy zero points");
+    kp.scales = c.scales; kp.zps = c.zps;
+  } else {
+    kp.s = p.scales.empty() ? 1.0f : p.scales[0];
+    kp.fzp = p.zeroPoints.empty() ? 0.0f : (float)p.zeroPoints[0];
+    kp.inv = 1.0f / kp.s;  // RN(1/s): host IEEE division
+    kp.fastDiv = fastDivisionFor(kp.s);
+  }
+  const int K = p.worstK;
+  const int fusedK = K <= kMaxFusedK ? K : 0;
+  const bool fast = channels <= 1 && kp.fastDiv && !kp.codes, shared = bins <= kSharedBins;
+  const bool onGridPass = fast && shared;
+  // The on-grid pass derives its on-grid elements' statistics from their codes: the largest
+  // deviation any code can have bounds which of them can still enter the worst list.
+  const int32_t zp = p.zeroPoints.empty() ? 0 : p.zeroPoints[0];
+  const std::vector<float> codeDev = onGridPass ? gridPointDeviations(p.qmin, bins, kp.s, zp) : std::vector<float>();
+  float maxGridDev = 0.0f;
+  for (float d : codeDev) maxGridDev = std::max(maxGridDev, d);
+  const size_t shmem = onGridPass ? (kWarps * (size_t)(kDevBins + bins) + 2 * (size_t)bins + 256) * sizeof(unsigned int)
+                                  : (kWarps * kDevBins + (shared ? kWarps * (size_t)bins : 0)) * sizeof(unsigned int);
+  auto kernel = shared ? (fast ? verifyKernel<true, true> : verifyKernel<true, false>) : (fast ? verifyKernel<false, true> : verifyKernel<false, false>);
+  // As many blocks as fit on the GPU at once (each loops over the data), fewer for small inputs.
+  const void* chosen = onGridPass ? (const void*)verifyOnGridKernel : (const void*)kernel;
+  auto known = c.blocksPerSm.find({chosen, shmem});
+  if (known == c.blocksPerSm.end()) {
+    int fit = 1;
+    check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fit, chosen, 256, shmem), "occupancy");
+    known = c.blocksPerSm.emplace(std::make_pair(chosen, shmem), fit).first;
+  }
+  const int perSm = known->second;
+  const long long groups = (n + 3) / 4;
+  const int blocks = (int)std::max<long long>(1, std::min<long long>((groups + (onGridPass ? 511 : 255)) / (onGridPass ? 512 : 256), (long long)smCount() * std::max(1, perSm)));
+  const size_t resultBytes = (sizeof(DevResult) + 15) / 16 * 16;
+  const int histCopies = onGridPass ? 2 : 1;  // on-grid codes, then the others
+  grow(c.result, c.resultCap, resultBytes + (size_t)bins * 8 * histCopies, "alloc result");
+  grow(c.parts, c.partsCap, (size_t)blocks, "alloc partial results");
+  grow(c.blockWorst, c.blockWorstCap, (size_t)blocks * std::max(1, fusedK), "alloc worst lists");
+  auto* hist = reinterpret_cast<unsigned long long*>(c.result + resultBytes);
+  check(cudaMemsetAsync(hist, 0, (size_t)bins * 8 * histCopies), "init histogram");
+  if (onGridPass) verifyOnGridKernel<<<blocks, 256, shmem>>>(dx, n, kp, bins, fusedK, maxGridDev, c.parts, c.blockWorst, hist, hist + bins);
+  else kernel<<<blocks, 256, shmem>>>(dx, n, kp, bins, fusedK, c.parts, c.blockWorst, hist);
+  check(cudaGetLastError(), "verify kernel");
+  auto* res = reinterpret_cast<DevResult*>(c.result);
+  finalizeKernel<<<1, 256>>>(c.parts, blocks, c.blockWorst, fusedK, res);
+  check(cudaGetLastError(), "finalize kernel");
+  const size_t hostBytes = resultBytes + (size_t)bins * 8 * histCopies;
+  if (hostBytes > c.hostResultCap) {
+    if (c.hostResult) cudaFreeHost(c.hostResult);
+    c.hostResult = nullptr; c.hostResultCap = 0;
+    check(cudaMallocHost(&c.hostResult, hostBytes), "alloc pinned result");
+    c.hostResultCap = hostBytes;
+  }
+  const unsigned char* host = c.hostResult;
+  check(cudaMemcpy(c.hostResult, c.result, hostBytes, cudaMemcpyDeviceToHost), "read result");
+  DevResult r; memcpy(&r, host, sizeof r);
+  const Part& h = r.part;
+  std::vector<uint64_t> codes(bins), onGrid(onGridPass ? bins : 0);
+  memcpy(codes.data(), host + resultBytes, (size_t)bins * 8);
+  if (onGridPass) {
+    onGrid.swap(codes);
+    memcpy(codes.data(), host + resultBytes + (size_t)bins * 8, (size_t)bins * 8);
+    for (int b = 0; b < bins; b++) codes[b] += onGrid[b];
+  }
+  GridAcc part;
+  addCodes(part, codes.data(), p.qmin, bins, OutOfRangeCodes{h.oorLo, h.oorHi, h.oorSum, h.oorSum2, h.oorMin, h.oorMax}, (uint64_t)n - h.nan - h.inf);
+  part.nan = h.nan; part.inf = h.inf;
+  part.offTol = h.offTol; part.artifacts = h.artifacts; part.offGrid = h.offGrid;
+  part.maxDev = h.maxDev; part.maxRecon = h.maxRecon;
+  for (int i = 0; i < kDevBins; i++) part.devHist[i] = h.devHist[i];
+  // The on-grid elements counted by code: their deviation is their code's (reconstruction error 0).
+  if (onGridPass) addOnGridCounts(part, onGrid.data(), codeDev.data(), bins, p.tolerance);
+  for (int i = 0; i < fusedK; i++) {
+    const Entry& e = r.worst[i];
+    if (e.idx < 0) break;
+    part.worst.push_back(Worst{e.idx, e.value, e.q, entryDev(e), entryClass(e)});
+  }
+  if (K > kMaxFusedK) worstByThreshold(dx, n, kp, blocksFor(n, smCount()), K, part);
+  out.merge(part, K);
+}
+
+void cudaVerify(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& out) {
+  Context& c = ctx();
+  std::lock_guard<std::mutex> lock(deviceMutex());
+  grow(c.x, c.xCap, (size_t)std::max<int64_t>(n, 1), "alloc input");
+  check(cudaMemcpy(c.x, x, n * sizeof(float), cudaMemcpyHostToDevice), "copy input");
+  cudaVerifyDevice(c.x, n, start, p, out);
+}
+}  // namespace ql
