@@ -56,3 +56,8 @@ export function table(headers: string[], rows: (string | number | null | undefin
   t.append(body);
   return t;
 }
+
+/** A colour legend: one swatch (a CSS class of .swatch) before each label, then a closing hint. */
+export function legend(items: [swatchClass: string, label: string][], hint: string): HTMLElement {
+  return el('p', { class: 'legend' }, ...items.flatMap(([cls, label]) => [el('span', { class: `swatch ${cls}` }), `${label} `]), hint);
+}

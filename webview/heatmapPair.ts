@@ -3,7 +3,7 @@
  * each classified on its own grid, scrolled together; hovering an element in either shows both
  * values, their codes and the difference. Pages come from the host (DiffSession), never whole tensors.
  */
-import { el, showTooltip } from './components';
+import { el, legend, showTooltip } from './components';
 import { vscode, fmt } from './vscodeApi';
 import { Heatmap } from './heatmap';
 import type { ToView } from '../src/view/protocol';
@@ -70,17 +70,14 @@ export function heatmapPair(pair: PairInfo): HTMLElement {
     'section',
     { class: 'heatmap-pair', 'aria-label': `heatmaps of ${pair.key} in both runs` },
     el('h3', {}, `${pair.key}: grid deviation in both runs (scrolled together)`),
-    el(
-      'p',
-      { class: 'legend' },
-      el('span', { class: 'swatch differs' }),
-      'differs from the other run ',
-      el('span', { class: 'swatch exact' }),
-      'on grid ',
-      el('span', { class: 'swatch artifact' }),
-      'FP32 artifact ',
-      el('span', { class: 'swatch off' }),
-      'off grid — hover for both values',
+    legend(
+      [
+        ['differs', 'differs from the other run'],
+        ['exact', 'on grid'],
+        ['artifact', 'FP32 artifact'],
+        ['off', 'off grid'],
+      ],
+      '— hover for both values',
     ),
     el('div', { class: 'pair' }, el('figure', {}, el('figcaption', {}, 'A'), maps.a.root), el('figure', {}, el('figcaption', {}, 'B'), maps.b.root)),
     tooltip,

@@ -1,4 +1,4 @@
-import { el, tag, divider, table, spinner, showTooltip } from './components';
+import { el, tag, divider, table, spinner, showTooltip, legend } from './components';
 import { vscode, fmt } from './vscodeApi';
 import { Heatmap } from './heatmap';
 import { histogram } from './histogram';
@@ -71,17 +71,14 @@ export function tensorView(app: HTMLElement): void {
     detail.append(
       divider(),
       el('h3', {}, 'grid deviation'),
-      el(
-        'p',
-        { class: 'legend' },
-        el('span', { class: 'swatch exact' }),
-        'on grid ',
-        el('span', { class: 'swatch artifact' }),
-        'FP32 artifact (shade = deviation) ',
-        el('span', { class: 'swatch off' }),
-        'off grid ',
-        el('span', { class: 'swatch nonfinite' }),
-        'NaN/Inf — hover for the arithmetic, click to explain',
+      legend(
+        [
+          ['exact', 'on grid'],
+          ['artifact', 'FP32 artifact (shade = deviation)'],
+          ['off', 'off grid'],
+          ['nonfinite', 'NaN/Inf'],
+        ],
+        '— hover for the arithmetic, click to explain',
       ),
     );
     heatmap = new Heatmap(s.n, s.columns, {

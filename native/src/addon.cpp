@@ -2,6 +2,7 @@
 // returns a Promise, so the extension host's event loop never blocks; callers stream chunks and
 // can stop between them (cancellation), which also bounds memory to one chunk.
 #include <napi.h>
+#include <iterator>
 #include <cmath>
 #include <memory>
 #include <mutex>
@@ -55,6 +56,17 @@ int64_t chunkStart(const Napi::CallbackInfo& info, size_t i, size_t n) {
   if (!bad.empty()) throw Napi::RangeError::New(info.Env(), bad);
   return out;
 }
+
+// A JS array from a C++ sequence, each element converted by `toJs`.
+template <typename Seq, typename ToJs>
+Napi::Array jsArray(Napi::Env env, const Seq& items, ToJs toJs) {
+  const size_t n = std::size(items);
+  auto out = Napi::Array::New(env, n);
+  for (size_t i = 0; i < n; i++) out.Set(i, toJs(items[i]));
+  return out;
+}
+
+const auto asNumber = [](auto v) { return (double)v; };
 
 // Computes one chunk's partial result off the main thread and merges it into `acc` under `mu`
 // (pushes may overlap if a caller does not await them).
@@ -144,23 +156,17 @@ class Verifier : public Napi::ObjectWrap<Verifier> {
     r.Set("fp32_artifacts", (double)a.artifacts);
     r.Set("true_offgrid", (double)a.offGrid);
     r.Set("max_reconstruction_error", (double)a.maxRecon);
-    auto dh = Napi::Array::New(env, ql::kDevBins);
-    for (int i = 0; i < ql::kDevBins; i++) dh.Set(i, (double)a.devHist[i]);
-    r.Set("deviation_histogram", dh);
-    auto ch = Napi::Array::New(env, a.codeHist.size());
-    for (size_t i = 0; i < a.codeHist.size(); i++) ch.Set(i, (double)a.codeHist[i]);
-    r.Set("code_histogram", ch);
-    auto w = Napi::Array::New(env, a.worst.size());
-    for (size_t i = 0; i < a.worst.size(); i++) {
+    r.Set("deviation_histogram", jsArray(env, a.devHist, asNumber));
+    r.Set("code_histogram", jsArray(env, a.codeHist, asNumber));
+    r.Set("worst", jsArray(env, a.worst, [env](const ql::Worst& w) {
       auto e = Napi::Object::New(env);
-      e.Set("index", (double)a.worst[i].index);
-      e.Set("value", (double)a.worst[i].value);
-      e.Set("q", (double)a.worst[i].q);
-      e.Set("deviation", (double)a.worst[i].dev);
-      e.Set("class", className(a.worst[i].cls));
-      w.Set(i, e);
-    }
-    r.Set("worst", w);
+      e.Set("index", (double)w.index);
+      e.Set("value", (double)w.value);
+      e.Set("q", (double)w.q);
+      e.Set("deviation", (double)w.dev);
+      e.Set("class", className(w.cls));
+      return e;
+    }));
     r.Set("device", ql::deviceName(device_));
     return r;
   }
@@ -220,23 +226,15 @@ class Differ : public Napi::ObjectWrap<Differ> {
     r.Set("max_abs_int", numOrNull(grid, a.maxAbsDq));
     r.Set("mean_abs_int", numOrNull(grid && n > 0, a.sumAbsDq / n));
     r.Set("exact_pct", numOrNull(grid && n > 0, 100.0 * (double)a.equalCodes / n));
-    if (grid) {
-      auto h = Napi::Array::New(env, a.dqHist.size());
-      for (size_t i = 0; i < a.dqHist.size(); i++) h.Set(i, (double)a.dqHist[i]);
-      r.Set("int_diff_histogram", h);
-    } else {
-      r.Set("int_diff_histogram", env.Null());
-    }
-    auto top = Napi::Array::New(env, a.top.size());
-    for (size_t i = 0; i < a.top.size(); i++) {
+    r.Set("int_diff_histogram", grid ? Napi::Value(jsArray(env, a.dqHist, asNumber)) : Napi::Value(env.Null()));
+    r.Set("largest", jsArray(env, a.top, [env](const auto& t) {
       auto e = Napi::Object::New(env);
-      e.Set("index", (double)a.top[i].index);
-      e.Set("a", (double)a.top[i].a);
-      e.Set("b", (double)a.top[i].b);
-      e.Set("abs_diff", (double)a.top[i].absDiff);
-      top.Set(i, e);
-    }
-    r.Set("largest", top);
+      e.Set("index", (double)t.index);
+      e.Set("a", (double)t.a);
+      e.Set("b", (double)t.b);
+      e.Set("abs_diff", (double)t.absDiff);
+      return e;
+    }));
     return r;
   }
 

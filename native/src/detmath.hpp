@@ -13,13 +13,13 @@
 namespace ql {
 
 // Bit casts. On the host __builtin_bit_cast, not memcpy: loops that use them still vectorize.
-QL_HD float bitsToFloat(uint32_t b) {
 #if defined(__CUDA_ARCH__)
-  return __uint_as_float(b);
+QL_HD float bitsToFloat(uint32_t b) { return __uint_as_float(b); }
+QL_HD uint32_t floatBits(float f) { return __float_as_uint(f); }
 #else
-  return __builtin_bit_cast(float, b);
+QL_HD float bitsToFloat(uint32_t b) { return __builtin_bit_cast(float, b); }
+QL_HD uint32_t floatBits(float f) { return __builtin_bit_cast(uint32_t, f); }
 #endif
-}
 
 // rint (round half to even) for FP32 without libm: glibc's nearbyintf saves and restores the FP
 // environment on every call (~20x slower). For |r| < 2^23, (|r| + 2^23) - 2^23 rounds to an integer
@@ -35,13 +35,6 @@ QL_HD float rintDet(float r) {
 #endif
 }
 
-QL_HD uint32_t floatBits(float f) {
-#if defined(__CUDA_ARCH__)
-  return __float_as_uint(f);
-#else
-  return __builtin_bit_cast(uint32_t, f);
-#endif
-}
 
 // exp(x) for FP32: x = k*ln2 + r (Cody-Waite, two-part ln2), exp(r) by a degree-6 Taylor/Horner
 // polynomial on |r| <= ln2/2 (error < 2 ulp), scaled by 2^k through the exponent bits (in two

@@ -4,7 +4,7 @@ import { numelOf } from '../../formats/tensor';
 import { FormatError } from '../../core/errors';
 import { loadNative } from '../../native/addon';
 import { needTensor, needScale, rootOrNamed, readLayerFloat32, readLayerInt8, readLayerInt32 } from './params';
-import { LayerFiles, LayerRunner, LoadedLayer, timedRun } from './runner';
+import { ACTIVATION_INPUTS, LayerFiles, LayerRunner, LoadedLayer, timedRun } from './runner';
 
 export interface Conv1dParams {
   weight: Int8Array;
@@ -59,8 +59,7 @@ export const conv1dRunner: LayerRunner = {
   layer: 'conv1d',
   title: 'conv1d (causal depthwise + SiLU)',
   paramsGlob: '**/*conv1d*_params.{pt,safetensors}',
-  inputGlob: '**/*input*.{pt,safetensors,npy}',
-  isInputFile: (name) => !/ssm_input/i.test(name),
+  ...ACTIVATION_INPUTS,
   takesAux: false,
   async load(files: LayerFiles): Promise<LoadedLayer> {
     const p = await readConv1dParams(files.params);

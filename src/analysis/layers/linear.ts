@@ -5,14 +5,13 @@ import { FormatError } from '../../core/errors';
 import { loadNative } from '../../native/addon';
 import { findScalar } from '../scalars';
 import { findTensor, needTensor, needScale, rootOrNamed, readLayerFloat32, readLayerInt8, readLayerInt32 } from './params';
-import { LayerFiles, LayerRunner, LoadedLayer, timedRun } from './runner';
+import { ACTIVATION_INPUTS, LayerFiles, LayerRunner, LoadedLayer, timedRun } from './runner';
 
 export const linearRunner: LayerRunner = {
   layer: 'linear',
   title: 'linear (W8A8: x_proj, in_proj, out_proj)',
   paramsGlob: '**/*proj*_params.{pt,safetensors}',
-  inputGlob: '**/*input*.{pt,safetensors,npy}',
-  isInputFile: (name) => !/ssm_input/i.test(name),
+  ...ACTIVATION_INPUTS,
   takesAux: false,
   async load(files: LayerFiles): Promise<LoadedLayer> {
     const pd = openDump(files.params);

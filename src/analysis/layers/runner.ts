@@ -68,3 +68,9 @@ export async function timedRun(
     metadata: { mode: base.mode, layer: base.layer, ...base.metadata, producer: 'quant-lens' },
   };
 }
+
+/** The pickers' view of a layer whose input is an activation dump (conv1d, linear): any `*input*` file but the SSM's. */
+export const ACTIVATION_INPUTS: Pick<LayerRunner, 'inputGlob' | 'isInputFile'> = {
+  inputGlob: '**/*input*.{pt,safetensors,npy}',
+  isInputFile: (name) => !/ssm_input/i.test(name),
+};
