@@ -36,7 +36,7 @@ async function pickLayer(mode: EvalMode): Promise<LayerRunner | undefined> {
   return (await vscode.window.showQuickPick(items, { title: `${MODE_TITLES[mode]}: which layer?` }))?.runner;
 }
 
-/** Files for a scripted run (keybindings, tasks, tests): skips the pickers. */
+/** The files of a run given as the command argument (keybindings, tasks): no pickers are shown. */
 export interface RunModeArgs {
   layer?: LayerName;
   params: string;
