@@ -6,8 +6,10 @@ import { verifyCommand } from './commands/verify';
 import { explainCommand } from './commands/explain';
 import { diffCommand } from './commands/diff';
 import { runCommand } from './commands/run';
+import { evalcmpCommand } from './commands/evalcmp';
+import { roundingCommand } from './commands/rounding';
 
-export const COMMANDS: readonly CommandSpec[] = [inspectCommand, verifyCommand, explainCommand, diffCommand, runCommand];
+export const COMMANDS: readonly CommandSpec[] = [inspectCommand, verifyCommand, explainCommand, diffCommand, runCommand, evalcmpCommand, roundingCommand];
 
 const processIo: Io = {
   stdout: (s) => process.stdout.write(s),
