@@ -1,5 +1,6 @@
 import { tensorView } from './tensorView';
 import { explainView, diffView, reportView } from './panels';
+import { roundingView, evalCompareView } from './analysisPanels';
 
 declare global {
   interface Window {
@@ -14,3 +15,5 @@ if (view === 'tensor') tensorView(app);
 else if (view === 'explain') explainView(app, initial);
 else if (view === 'diff') diffView(app, initial);
 else if (view === 'report') reportView(app, initial);
+else if (view === 'rounding') roundingView(app, initial);
+else if (view === 'evalcmp') evalCompareView(app, initial);

@@ -4,6 +4,7 @@ import { TensorEditorProvider } from './tensorEditor';
 import { GridVerifier } from './verifyCommand';
 import { runMode, compare, explainPrompt, RunModeArgs } from './modeCommands';
 import { Log } from './log';
+import { identifyRounding, compareEvaluations, RoundingArgs } from './analysisCommands';
 import { loadNative } from '../native/addon';
 
 export interface QuantLensApi {
@@ -50,6 +51,8 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
       compare(context, log, uris?.length === 2 ? uris : undefined),
     ),
     vscode.commands.registerCommand('quantLens.explainValue', () => explainPrompt(context)),
+    vscode.commands.registerCommand('quantLens.identifyRounding', (args?: RoundingArgs) => identifyRounding(context, log, args)),
+    vscode.commands.registerCommand('quantLens.compareEvaluations', (args?: { a: string; b: string }) => compareEvaluations(context, log, args)),
     vscode.commands.registerCommand('quantLens.openViewer', (uri?: vscode.Uri) => {
       const target = uri ?? active();
       return target && vscode.commands.executeCommand('vscode.openWith', target, TensorEditorProvider.viewType);

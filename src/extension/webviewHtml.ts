@@ -1,13 +1,16 @@
 import * as vscode from 'vscode';
 import { randomBytes } from 'crypto';
 
+/** The views the one webview bundle can draw (body data-view). */
+export type WebviewKind = 'tensor' | 'diff' | 'explain' | 'report' | 'rounding' | 'evalcmp';
+
 /** The options of every Quant Lens webview: scripts on, resources only from the bundle and media folders. */
 export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
   return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')] };
 }
 
 /** The HTML shell of every Quant Lens webview: strict CSP, one nonce'd script (the esbuild bundle), theme colours from VS Code. */
-export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, view: 'tensor' | 'diff' | 'explain' | 'report', initial: unknown): string {
+export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, view: WebviewKind, initial: unknown): string {
   const nonce = randomBytes(16).toString('base64');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js'));
   const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'quant-lens.css'));

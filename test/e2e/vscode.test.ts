@@ -439,6 +439,63 @@ test('palette: Explain value… shows the reference case step by step', { skip }
   }),
 );
 
+/** Answers code-server's simple file dialog: type the full path, accept it. */
+async function openDialogPath(p: Page, title: RegExp, file: string): Promise<void> {
+  const widget = p.locator('.quick-input-widget:visible');
+  await widget.getByText(title).waitFor();
+  await widget.locator('.quick-input-box input').fill(file);
+  await p.keyboard.press('Enter');
+}
+
+test('palette: Identify rounding mode… on two dumps written by PyTorch names the rounding in a panel', { skip }, () =>
+  twice(async () => {
+    const dir = path.join(workspace, 'rounding');
+    fs.cpSync(path.join(ROOT, 'test', 'fixtures', 'rounding'), dir, { recursive: true });
+    const p = await openWorkbench();
+    try {
+      await palette(p, 'Quant Lens: Identify rounding mode');
+      await openDialogPath(p, /PRE, the FP32 values/, path.join(dir, 'pre_pow2.pt'));
+      await openDialogPath(p, /POST, the codes/, path.join(dir, 'post_pow2_half_up.pt'));
+      const widget = p.locator('.quick-input-widget:visible');
+      await widget.getByText(/the scale/).waitFor();
+      await widget.locator('.quick-input-box input').fill('0.015625');
+      await p.keyboard.press('Enter');
+      const g = await frameWith(p, 'h2');
+      await g.locator('h2', { hasText: 'Rounding fingerprint' }).waitFor();
+      const text = await g.locator('body').innerText();
+      assert.match(text, /half_up/i);
+      assert.match(text, /4096 exact ties/);
+      assert.match(text, /both fit/);
+      await p.screenshot({ path: path.join(SHOTS, 'vscode-rounding.png') });
+    } finally {
+      await p.close();
+    }
+  }),
+);
+
+test('palette: Compare evaluation runs… on the reference analysis figures says the gap is not significant', { skip }, () =>
+  twice(async () => {
+    const dir = path.join(workspace, 'lm_eval');
+    fs.mkdirSync(dir, { recursive: true });
+    for (const f of ['reference_baseline.json', 'reference_mode2.json']) fs.copyFileSync(path.join(ROOT, 'test', 'fixtures', 'lm_eval', f), path.join(dir, f));
+    const p = await openWorkbench();
+    try {
+      await palette(p, 'Quant Lens: Compare evaluation runs');
+      await openDialogPath(p, /run A/, path.join(dir, 'reference_baseline.json'));
+      await openDialogPath(p, /run B/, path.join(dir, 'reference_mode2.json'));
+      const g = await frameWith(p, 'table');
+      const text = await g.locator('body').innerText();
+      assert.match(text, /unpaired z/);
+      assert.match(text, /0\.0627/);
+      assert.match(text, /not significant at 5%/);
+      assert.match(text, /--log_samples/);
+      await p.screenshot({ path: path.join(SHOTS, 'vscode-evalcmp.png') });
+    } finally {
+      await p.close();
+    }
+  }),
+);
+
 test('hostile files: verifying a folder of them gives an error per file, runs nothing, and the extension keeps working', { skip }, () =>
   twice(async () => {
     const dir = path.join(workspace, 'hostile');
