@@ -15,6 +15,23 @@ const MAX_NODES = 1 << 22;
 
 const join = (prefix: string, key: string): string => (prefix === '' ? key : `${prefix}.${key}`);
 
+const MODULE_GROUPS = new Set(['_parameters', '_buffers', '_modules']);
+/** nn.Module's own bookkeeping, never data: hooks, versions, the non-persistent buffer set. */
+const MODULE_BOOKKEEPING = /^_(.*hooks.*|version|non_persistent_buffers_set|is_full_backward_hook|state_dict_pre_hooks|load_state_dict_.*|compiled_call_impl)$/;
+
+/**
+ * Modules whose `__getstate__` is a tuple, not a dict: their fields named as the module's state_dict
+ * names them. torch.ao's quantized ConvNd pickles (in_channels, out_channels, kernel_size, stride,
+ * padding, dilation, transposed, output_padding, groups, padding_mode, weight, bias, scale,
+ * zero_point, training).
+ */
+function stateTupleLayout(className: string, length: number): string[] | undefined {
+  if (/\.quantized\..*\.Conv(Transpose)?[123]d$/.test(className) && length >= 14) {
+    return [...Array.from({ length: 10 }, (_, i) => `state.${i}`), 'weight', 'bias', 'scale', 'zero_point'];
+  }
+  return undefined;
+}
+
 /** nn.Module-style state (`_parameters`, `_buffers`, `_modules`) is named as its state_dict would be. */
 function moduleChildren(state: Map<unknown, unknown>): [string, unknown][] | undefined {
   if (!state.has('_parameters') && !state.has('_modules')) return undefined;
@@ -25,7 +42,9 @@ function moduleChildren(state: Map<unknown, unknown>): [string, unknown][] | und
   }
   for (const [k, v] of state) {
     const key = String(k);
-    if (!key.startsWith('_') && key !== 'training') out.push([key, v]);
+    if (key === 'training' || MODULE_GROUPS.has(key) || MODULE_BOOKKEEPING.test(key)) continue;
+    // Private attributes that hold data stay: torch.ao's quantized Linear keeps its weight in `_packed_params`.
+    out.push([key, v]);
   }
   return out;
 }
@@ -66,7 +85,15 @@ export function collectTree(root: unknown, visitor: TreeVisitor): void {
     else if (v instanceof Placeholder) {
       visitor.onObject({ name, type: 'placeholder', class: v.className });
       const st = v.state instanceof PyTuple && v.state.items[0] instanceof Map ? v.state.items[0] : v.state;
-      children = st instanceof Map ? (moduleChildren(st) ?? [...st].map(([k, c]) => [String(k), c])) : st === undefined || st === null ? [] : [['state', st]];
+      const layout = st instanceof PyTuple ? stateTupleLayout(v.className, st.items.length) : undefined;
+      children =
+        st instanceof Map
+          ? (moduleChildren(st) ?? [...st].map(([k, c]) => [String(k), c]))
+          : layout
+            ? (st as PyTuple).items.map((c, i): [string, unknown] => [layout[i] ?? `state.${i}`, c])
+            : st === undefined || st === null
+              ? []
+              : [['state', st]];
       children.push(...v.args.map((c, i): [string, unknown] => [`args.${i}`, c]));
       children.push(...v.items.map((c, i): [string, unknown] => [`items.${i}`, c]));
       children.push(...v.dictItems.map(([k, c]): [string, unknown] => [String(k), c]));
