@@ -117,9 +117,15 @@ class Verifier : public Napi::ObjectWrap<Verifier> {
     p_.tolerance = (float)numOpt(o, "tolerance", 1e-5);
     p_.worstK = std::max(0, std::min(1000, intOpt(o, "worst", 10)));
     p_.inputIsCodes = boolOpt(o, "codes", false);
+    const std::string storage = strOpt(o, "storage", "float32");
+    if (storage == "bfloat16") p_.storage = ql::kStorageBF16;
+    else if (storage == "float16") p_.storage = ql::kStorageF16;
+    else if (storage != "float32") throw Napi::RangeError::New(env, "storage must be float32, bfloat16 or float16");
     threads_ = std::max(1, intOpt(o, "threads", defaultThreads()));
     const std::string badDevice = ql::deviceFor(strOpt(o, "device", "cpu"), device_);
     if (!badDevice.empty()) throw Napi::Error::New(env, badDevice);
+    // The CUDA kernels test membership in FP32 only: grids stored in bf16/fp16 are verified on the CPU.
+    if (p_.storage != ql::kStorageF32) device_ = ql::Device::Cpu;
   }
 
  private:

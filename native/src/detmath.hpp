@@ -36,6 +36,32 @@ QL_HD float rintDet(float r) {
 }
 
 
+// The storage dtype a grid value is written in: a bf16 or fp16 fake-quantized tensor holds
+// dtype(q·s), not fl32(q·s), so the exact membership test rounds the FP32 product once more.
+enum StorageDType : uint8_t { kStorageF32 = 0, kStorageBF16 = 1, kStorageF16 = 2 };
+
+// Round to nearest even at bfloat16 precision (8 significant bits); NaN and Inf pass through.
+QL_HD float roundToBf16(float x) {
+  const uint32_t u = floatBits(x);
+  if ((u & 0x7f800000u) == 0x7f800000u) return x;
+  return bitsToFloat((u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u);
+}
+
+// Round to nearest even at IEEE half precision: 11 significant bits for normal halves, a quantum of
+// 2^-24 below 2^-14 (subnormal halves), +-Inf past the largest half (65504 and its rounding margin).
+QL_HD float roundToF16(float x) {
+  const uint32_t u = floatBits(x);
+  if ((u & 0x7f800000u) == 0x7f800000u) return x;
+  const float a = x < 0.0f ? -x : x;
+  if (a >= 65520.0f) return x < 0.0f ? -bitsToFloat(0x7f800000u) : bitsToFloat(0x7f800000u);
+  if (a < 0x1p-14f) return rintDet(x * 0x1p24f) * 0x1p-24f;  // both scalings are exact
+  return bitsToFloat((u + 0xfffu + ((u >> 13) & 1u)) & 0xffffe000u);
+}
+
+QL_HD float roundToStorage(float x, uint8_t storage) {
+  return storage == kStorageBF16 ? roundToBf16(x) : storage == kStorageF16 ? roundToF16(x) : x;
+}
+
 // exp(x) for FP32: x = k*ln2 + r (Cody-Waite, two-part ln2), exp(r) by a degree-6 Taylor/Horner
 // polynomial on |r| <= ln2/2 (error < 2 ulp), scaled by 2^k through the exponent bits (in two
 // steps, so k up to 128 does not overflow early). Written with selects, not branches, so it vectorizes;

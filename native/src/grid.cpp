@@ -139,7 +139,7 @@ static void verifyBlock(const float* xb, int m, int64_t first, const int32_t* of
         const float r = v / s;
         const float qr = rintDet(r);
         const float d = __builtin_fabsf(r - qr);
-        const float back = qr * s;
+        const float back = roundToStorage(qr * s, p.storage);
         const bool finite = v - v == 0.0f;
         qv[i] = qr + fzp;
         dv[i] = finite ? d : 0.0f;
@@ -321,7 +321,8 @@ void verifyRange(const float* x, int64_t n, int64_t start, const GridParams& p, 
   // Counting by code pays once a run is long enough to amortize deriving each code's statistics.
   auto run = [&](const float* xs, int64_t len, int64_t first, float s, int32_t zp) {
     const bool byCode = p.cpuPath == GridParams::CpuPath::kByCode || (p.cpuPath == GridParams::CpuPath::kAuto && len >= 16 * (int64_t)bins);
-    if (byCode && byCodeApplies(p, zp)) verifyRunByCode(xs, len, first, s, zp, p, acc, st);
+    // Counting by code derives each code's FP32 reconstruction: only for grids stored in FP32.
+    if (byCode && p.storage == kStorageF32 && byCodeApplies(p, zp)) verifyRunByCode(xs, len, first, s, zp, p, acc, st);
     else verifyRun(xs, len, first, s, zp, p, acc, st);
   };
   const int64_t channels = (int64_t)p.scales.size();

@@ -17,6 +17,7 @@ struct GridParams {
   float tolerance = 1e-5f;
   int worstK = 10;
   bool inputIsCodes = false;        // values are already integer codes (int8 tensors): range checks only
+  uint8_t storage = 0;              // kStorageF32/BF16/F16 (detmath.hpp): the dtype grid values are stored in
   // Which CPU kernel verifies a run of elements with one scale. Both give identical results; the
   // tests and the fuzzer compare them. kAuto counts on-grid elements by code where that pays.
   enum class CpuPath : uint8_t { kAuto, kPerElement, kByCode } cpuPath = CpuPath::kAuto;

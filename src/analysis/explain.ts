@@ -72,10 +72,30 @@ const fmt = (x: number): string => Number(x.toPrecision(9)).toString();
  * The grid test of one finite FP32 value against an FP32 scale, as the native verifier does it:
  * r = fl32(x/s), q = rint(r) (half to even), deviation |r − q|, and membership x == fl32(q·s).
  */
-export function gridElement(x: number, s: number): { quotient: number; q: number; deviation: number; roundtrip: number; class: ElementClass } {
+/** Round to nearest even at bf16 or fp16 precision, as the native roundToStorage (detmath.hpp). */
+export function roundToStorage(x: number, storage: 'float32' | 'bfloat16' | 'float16'): number {
+  if (storage === 'float32' || !Number.isFinite(x)) return x;
+  if (storage === 'bfloat16') {
+    const b = new Uint32Array(new Float32Array([x]).buffer);
+    b[0] = ((b[0] + 0x7fff + ((b[0] >>> 16) & 1)) & 0xffff0000) >>> 0;
+    return new Float32Array(b.buffer)[0];
+  }
+  const a = Math.abs(x);
+  if (a >= 65520) return x < 0 ? -Infinity : Infinity;
+  if (a < 2 ** -14) return roundHalfEven(x * 2 ** 24) * 2 ** -24;
+  const b = new Uint32Array(new Float32Array([x]).buffer);
+  b[0] = ((b[0] + 0xfff + ((b[0] >>> 13) & 1)) & 0xffffe000) >>> 0;
+  return new Float32Array(b.buffer)[0];
+}
+
+export function gridElement(
+  x: number,
+  s: number,
+  storage: 'float32' | 'bfloat16' | 'float16' = 'float32',
+): { quotient: number; q: number; deviation: number; roundtrip: number; class: ElementClass } {
   const quotient = Math.fround(x / s);
   const q = roundHalfEven(quotient);
-  const roundtrip = Math.fround(q * s);
+  const roundtrip = roundToStorage(Math.fround(q * s), storage);
   const deviation = Math.abs(Math.fround(quotient - q));
   return { quotient, q, deviation, roundtrip, class: roundtrip === x ? (deviation === 0 ? 'exact' : 'fp32_artifact') : 'off_grid' };
 }

@@ -53,6 +53,11 @@ export interface VerifyResult {
 
 export const DEVIATION_BINS = ['0', '(0,1e-7]', '(1e-7,1e-6]', '(1e-6,1e-5]', '(1e-5,1e-4]', '(1e-4,1e-3]', '(1e-3,1e-2]', '(1e-2,0.1]', '(0.1,0.5]'];
 
+/** A bf16/fp16 fake-quantized tensor holds dtype(q·s): its membership test rounds to that dtype. */
+export function storageOf(dtype: DType): 'float32' | 'bfloat16' | 'float16' {
+  return dtype === 'bfloat16' ? 'bfloat16' : dtype === 'float16' ? 'float16' : 'float32';
+}
+
 function defaultRange(dtype: DType): [number, number] {
   if (dtype === 'quint8' || dtype === 'uint8') return [0, 255];
   return [-128, 127];
@@ -75,7 +80,7 @@ export async function verifyTensor(t: TensorRef, scale: ScaleInfo | undefined, o
   const v = new native.Verifier({
     scales: codes ? [1] : perChannel ? perChannel.scales : [(scale as { scale: number }).scale],
     zeroPoints: codes ? [0] : perChannel ? perChannel.zeroPoints : [(scale as { zeroPoint: number }).zeroPoint],
-    inner: perChannel ? channelStride(t.shape, perChannel.axis) : 1,
+    inner: perChannel ? (perChannel.inner ?? channelStride(t.shape, perChannel.axis)) : 1,
     qmin,
     qmax,
     tolerance,
@@ -83,6 +88,7 @@ export async function verifyTensor(t: TensorRef, scale: ScaleInfo | undefined, o
     codes,
     threads: opts.threads,
     device: opts.device,
+    storage: codes ? 'float32' : storageOf(t.dtype),
   });
   for await (const { start, values } of float32ChunksReadAhead(t, opts.chunkElements)) {
     if (opts.signal?.aborted) throw new CancelledError();

@@ -4,6 +4,8 @@ import * as path from 'path';
 export interface VerifierOptions {
   scales: number[]; zeroPoints?: number[]; inner?: number; qmin?: number; qmax?: number; tolerance?: number;
   worst?: number; codes?: boolean; threads?: number; device?: 'cpu' | 'cuda';
+  /** The dtype grid values are stored in: membership is x == dtype(fl32(q·s)). */
+  storage?: 'float32' | 'bfloat16' | 'float16';
 }
 export interface NativeWorst { index: number; value: number; q: number; deviation: number; class: 'exact' | 'fp32_artifact' | 'off_grid' | 'non_finite' }
 export interface NativeGridResult {
