@@ -58,12 +58,14 @@ export function tensorView(app: HTMLElement): void {
       ['min / max', `${fmt(s.stats.min)} / ${fmt(s.stats.max)}`],
       ['mean ± std', `${fmt(s.stats.mean)} ± ${fmt(s.stats.std)}`],
       ['NaN / Inf', `${s.stats.nan} / ${s.stats.inf}`],
-      ['scale', s.scale === null ? '–' : `${fmt(s.scale, 9)} (${s.scaleSource})`],
+      ['scale', s.scale !== null ? `${fmt(s.scale, 9)} (${s.scaleSource})` : s.scaleSource ? `per channel or group (${s.scaleSource})` : '–'],
+      ['grid', s.grid],
     ];
     if (v) {
       rows.push(['codes', `[${fmt(v.int_min)}, ${fmt(v.int_max)}], saturated +${v.saturated_pos} / −${v.saturated_neg}`]);
-      rows.push(['FP32 round-trip artifacts', `${v.fp32_artifacts} (max deviation ${fmt(v.max_deviation)})`]);
+      rows.push(['FP32 round-trip artifacts', `${v.fp32_artifacts} (each exactly fl32(q·s): not errors)`]);
       rows.push(['true off-grid', String(v.true_offgrid)]);
+      rows.push(['largest |x/s − q| (all elements)', fmt(v.max_deviation)]);
     }
     detail.replaceChildren(head, table(['', ''], rows, 'kv'));
     if (v) for (const r of v.reasons) detail.append(el('p', { class: 'problem' }, r));

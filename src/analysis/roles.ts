@@ -15,15 +15,17 @@ export function tensorRole(file: string, tensorName: string): string {
 
 /**
  * Scale keys to look for, most specific first. `ssm_input` in a Mamba dump is the conv output
- * that feeds the SSM, so it is quantized with the output scale.
+ * that feeds the SSM, so it is quantized with the output scale. A bare `scale` is accepted for
+ * activations only: beside a module's weight and bias it is the module's output scale
+ * (torch.ao's `conv.scale`), never theirs.
  */
 export function scaleKeysForRole(role: string): string[] {
   const r = role.toLowerCase();
   const keys = [`${role}_scale`];
+  if (r.startsWith('weight')) return [...keys, 'weight_scale', 'w_scale'];
+  if (r.startsWith('bias')) return [...keys, 'bias_scale'];
   if (r.startsWith('ssm_input') || r.startsWith('output') || r.startsWith('out')) keys.push('output_scale', 'out_scale');
   else if (r.includes('input')) keys.push('input_scale', 'x_scale', 'act_scale');
-  else if (r.startsWith('weight')) keys.push('weight_scale', 'w_scale');
-  else if (r.startsWith('bias')) keys.push('bias_scale');
   keys.push('scale');
   return keys;
 }

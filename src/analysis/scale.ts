@@ -15,8 +15,22 @@ import { dumpStem } from '../formats/dumpFiles';
 import { scaleKeysForRole, splitLayerName, tensorRole } from './roles';
 
 export type ScaleInfo =
-  | { kind: 'per_tensor'; scale: number; zeroPoint: number; source: string; confidence?: number }
-  | { kind: 'per_channel'; scales: number[]; zeroPoints: number[]; axis: number; source: string };
+  | { kind: 'per_tensor'; scale: number; zeroPoint: number; source: string; confidence?: number; distinctCodes?: number }
+  | {
+      kind: 'per_channel';
+      scales: number[];
+      zeroPoints: number[];
+      axis: number;
+      source: string;
+      /** Elements that share one scale in a row: the channel stride, or the group size of per-group scales. */
+      inner?: number;
+      granularity?: 'channel' | 'group';
+    };
+
+/** Sampled elements that must lie exactly on an inferred grid before it counts as evidence of quantization. */
+export const INFERRED_SCALE_MIN_CONFIDENCE = 0.99;
+/** ...and on at least this many distinct codes: a constant or two-valued tensor (a norm's ones, a mask) lies on every grid. */
+export const INFERRED_SCALE_MIN_CODES = 8;
 
 async function findInDump(dump: DumpFile, keys: string[], prefix: string): Promise<ScalarHit | undefined> {
   for (const k of keys) {
@@ -55,36 +69,87 @@ export function siblingScaleFiles(file: string): string[] {
   return out;
 }
 
+/** At most this many elements are sampled to infer a scale: whole tensors up to it, else evenly spaced blocks. */
+const INFER_SAMPLE = 1 << 16;
+const INFER_BLOCK = 1024;
+
+/** A bounded sample of a tensor in a few large reads (one read of 64 KiB-sized blocks, never one read per element). */
+async function sampleOf(t: TensorRef): Promise<Float32Array> {
+  const n = numelOf(t.shape);
+  if (n <= INFER_SAMPLE) return decodeToFloat32(t.dtype, await readRawElements(t, 0, n), t.storage.littleEndian);
+  const blocks = INFER_SAMPLE / INFER_BLOCK;
+  const out = new Float32Array(INFER_SAMPLE);
+  for (let b = 0; b < blocks; b++) {
+    const start = Math.floor(((n - INFER_BLOCK) * b) / (blocks - 1));
+    out.set(decodeToFloat32(t.dtype, await readRawElements(t, start, INFER_BLOCK), t.storage.littleEndian), b * INFER_BLOCK);
+  }
+  return out;
+}
+
 /** Guesses a per-tensor scale from the data: absmax/qmax, with the fraction of exact grid members as confidence. */
 export async function inferScale(t: TensorRef, qmax = 127): Promise<ScaleInfo | undefined> {
   const n = numelOf(t.shape);
   if (!n) return undefined;
-  const sampleN = Math.min(n, 1 << 16);
-  const step = Math.max(1, Math.floor(n / sampleN));
-  const sample: number[] = [];
-  for (let i = 0; i < n && sample.length < sampleN; i += step) {
-    sample.push(decodeToFloat32(t.dtype, await readRawElements(t, i, 1), t.storage.littleEndian)[0]);
-  }
+  const sample = await sampleOf(t);
   let absmax = 0;
-  for (const v of sample) if (Number.isFinite(v)) absmax = Math.max(absmax, Math.abs(v));
-  if (!absmax) return undefined;
-  // The smallest nonzero magnitude is often one grid step: try both candidates, keep the better.
   let minNz = Infinity;
-  for (const v of sample) if (v !== 0 && Number.isFinite(v)) minNz = Math.min(minNz, Math.abs(v));
+  for (const v of sample) {
+    if (!Number.isFinite(v)) continue;
+    absmax = Math.max(absmax, Math.abs(v));
+    // The smallest nonzero magnitude is often one grid step: it is tried as well.
+    if (v !== 0) minNz = Math.min(minNz, Math.abs(v));
+  }
+  if (!absmax) return undefined;
   let best: ScaleInfo | undefined;
   for (const s of [absmax / qmax, minNz, absmax / (qmax + 1)]) {
     if (!(s > 0) || !Number.isFinite(s)) continue;
     const sf = Math.fround(s);
     let member = 0;
+    const codes = new Set<number>();
     for (const v of sample) {
       const q = roundHalfEven(Math.fround(v / sf));
-      if (Math.fround(q * sf) === v && Math.abs(q) <= qmax + 1) member++;
+      if (Math.fround(q * sf) === v && Math.abs(q) <= qmax + 1) {
+        member++;
+        codes.add(q);
+      }
     }
     const confidence = member / sample.length;
     if (!best || confidence > (best as { confidence: number }).confidence)
-      best = { kind: 'per_tensor', scale: sf, zeroPoint: 0, source: 'inferred', confidence };
+      best = { kind: 'per_tensor', scale: sf, zeroPoint: 0, source: 'inferred', confidence, distinctCodes: codes.size };
   }
   return best;
+}
+
+/**
+ * Per-channel or per-group scales stored beside a tensor, as checkpoints name them: `X.weight_scale`
+ * (and `X.weight_zero_point`) of shape [out], [out, 1] or [out, in/group] (compressed-tensors,
+ * llm-compressor, fake-quant exports), or bitsandbytes' `X.SCB` (row absmax: scale = SCB / 127).
+ */
+async function pairedScaleTensor(dump: DumpFile, t: TensorRef, prefix: string, role: string): Promise<ScaleInfo | undefined> {
+  const name = (key: string): string => (prefix ? `${prefix}.${key}` : key);
+  const tensorNamed = (key: string): TensorRef | undefined => dump.tensors.find((x) => x.name === name(key));
+  const candidates: [TensorRef | undefined, number, string][] = [[tensorNamed(`${role}_scale`), 1, '']];
+  if (role === 'weight') candidates.push([tensorNamed('SCB'), 1 / 127, ' (÷127)']);
+  for (const [st, factor, note] of candidates) {
+    if (!st || numelOf(st.shape) <= 1 || t.shape.length === 0) continue;
+    const count = numelOf(st.shape);
+    const values = Array.from(decodeToFloat32(st.dtype, await readRawElements(st, 0, count), st.storage.littleEndian), (v) => Math.fround(v * factor));
+    if (!values.every((v) => v > 0 && Number.isFinite(v))) continue;
+    const zpT = factor === 1 ? tensorNamed(`${role}_zero_point`) : undefined;
+    const zeroPoints =
+      zpT && numelOf(zpT.shape) === count
+        ? Array.from(decodeToFloat32(zpT.dtype, await readRawElements(zpT, 0, count), zpT.storage.littleEndian))
+        : values.map(() => 0);
+    const source = `file:${st.name}${note}`;
+    const out = t.shape[0];
+    if (count === out) return { kind: 'per_channel', scales: values, zeroPoints, axis: 0, source, granularity: 'channel' };
+    // [out, groups] for a [out, in] tensor: consecutive runs of in/groups elements share a scale.
+    const inner = numelOf(t.shape) / out;
+    if (st.shape.length === 2 && st.shape[0] === out && inner % st.shape[1] === 0) {
+      return { kind: 'per_channel', scales: values, zeroPoints, axis: 1, source, inner: inner / st.shape[1], granularity: 'group' };
+    }
+  }
+  return undefined;
 }
 
 export function roundHalfEven(x: number): number {
@@ -108,8 +173,11 @@ export async function discoverScale(file: string, dump: DumpFile, t: TensorRef, 
     if ('scale' in q) return { kind: 'per_tensor', scale: q.scale, zeroPoint: q.zero_point, source: 'q_scale' };
     return { kind: 'per_channel', scales: q.scales, zeroPoints: q.zero_points, axis: q.axis, source: 'q_per_channel_scales' };
   }
+  const paired = await pairedScaleTensor(dump, t, prefix, role);
+  if (paired) return paired;
   const own = await findInDump(dump, t.name ? [`${t.name}_scale`, ...keys] : keys, prefix);
-  if (own) return { kind: 'per_tensor', scale: own.value, zeroPoint: 0, source: `file:${own.where}` };
+  // README's scale_source forms: `file:KEY` for a stored number, `metadata.KEY` for a safetensors metadata entry.
+  if (own) return { kind: 'per_tensor', scale: own.value, zeroPoint: 0, source: own.where.startsWith('metadata.') ? own.where : `file:${own.where}` };
   for (const sib of siblingScaleFiles(file)) {
     let other: DumpFile | undefined;
     try {

@@ -1,12 +1,8 @@
 import { openDump } from '../formats/open';
 import { numelOf } from '../formats/tensor';
-import { discoverScale } from './scale';
+import { planGridCheck } from './gridPlan';
 import { verifyTensor, VerifyResult, VerifyOptions } from './verify';
 import { FormatError } from '../core/errors';
-import { DType } from '../formats/dtypes';
-
-/** Tensors that live on an 8-bit grid: floats (checked against a scale) and 8-bit codes. */
-const GRID_DTYPES: DType[] = ['float32', 'float16', 'bfloat16', 'float64', 'int8', 'uint8', 'qint8', 'quint8'];
 
 export interface VerifyFileOptions extends VerifyOptions {
   tensor?: string;
@@ -18,11 +14,15 @@ export interface VerifyReport {
   file: string;
   results: VerifyResult[];
   skipped: { name: string; reason: string }[];
+  /** Tensors with no evidence of being quantized (also listed in skipped): never judged, never failed. */
+  not_quantized: { name: string; dtype: string; reason: string }[];
 }
 
 /**
- * Verifies the grid tensors of one file. Without --tensor, int32/int64 tensors (biases, indices),
- * 0-d tensors and scale tensors are skipped and listed; a named tensor is always verified.
+ * Verifies the quantized tensors of one file, each against the scale its evidence gives (gridPlan.ts).
+ * Without --tensor, int32/int64 tensors (biases, indices), 0-d tensors, quantization parameters and
+ * tensors with no evidence of being quantized are skipped and listed; a named tensor is judged
+ * whenever there is a scale or codes to judge it by.
  */
 export async function verifyFile(file: string, opts: VerifyFileOptions = {}): Promise<VerifyReport> {
   const dump = openDump(file);
@@ -41,29 +41,24 @@ export async function verifyFile(file: string, opts: VerifyFileOptions = {}): Pr
     }
     const total = targets.reduce((n, t) => n + numelOf(t.shape), 0);
     let done = 0;
+    const notQuantized: VerifyReport['not_quantized'] = [];
     for (const t of targets) {
-      if (opts.tensor === undefined) {
-        if (!GRID_DTYPES.includes(t.dtype)) {
-          skipped.push({ name: t.name, reason: `${t.dtype} is not an 8-bit grid type` });
-          continue;
+      const plan = await planGridCheck(file, dump, t, { explicitScale: opts.scale, named: opts.tensor !== undefined });
+      if (!plan.judge) {
+        if (opts.tensor !== undefined && plan.notQuantized) {
+          throw new FormatError('scale-not-found', `${JSON.stringify(t.name)} is ${plan.reason}: pass --scale to judge it against a grid`, file);
         }
-        if (t.shape.length === 0 || numelOf(t.shape) === 0) {
-          skipped.push({ name: t.name, reason: 'scalar or empty' });
-          continue;
-        }
-        if (/scale|zero_point/i.test(t.name)) {
-          skipped.push({ name: t.name, reason: 'quantization parameter' });
-          continue;
-        }
+        skipped.push({ name: t.name, reason: plan.reason });
+        if (plan.notQuantized) notQuantized.push({ name: t.name, dtype: t.dtype, reason: plan.reason });
+        continue;
       }
-      const scale = await discoverScale(file, dump, t, { explicit: opts.scale });
       const onElements = (count: number): void => {
         done += count;
         opts.onProgress?.(done, total, t.name || '<root>');
       };
-      results.push(await verifyTensor(t, scale, { ...opts, onElements }));
+      results.push(await verifyTensor(t, plan.scale, { ...opts, onElements }));
     }
-    return { file, results, skipped };
+    return { file, results, skipped, not_quantized: notQuantized };
   } finally {
     dump.close();
   }

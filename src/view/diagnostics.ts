@@ -18,7 +18,7 @@ export function problemsOf(report: VerifyReport): Problem[] {
         severity: 'error',
         tensor: r.name,
         code: 'off-grid',
-        message: `${name}: ${r.true_offgrid} of ${r.n} values are off the INT8 grid (not fl32(q·s) for any integer q; scale ${fmtScale(r.scale)} from ${r.scale_source})`,
+        message: `${name}: ${r.true_offgrid} of ${r.n} values are off the INT8 grid (not fl32(q·s) for any integer q; scale ${fmtScale(r.scale)} from ${r.scale_source}; largest |x/s − q| over all elements ${r.max_deviation.toExponential(3)})`,
       });
     if (r.out_of_range)
       out.push({
@@ -47,9 +47,11 @@ export function problemsOf(report: VerifyReport): Problem[] {
         severity: 'information',
         tensor: r.name,
         code: 'fp32-artifact',
-        message: `${name}: ${r.fp32_artifacts} values deviate from the grid by up to ${r.max_deviation.toExponential(3)} only through FP32 round-trip (each is exactly fl32(q·s)); not quantization errors`,
+        message: `${name}: ${r.fp32_artifacts} values are FP32 round-trip artifacts: each equals fl32(q·s) exactly, so its nonzero |x/s − q| comes from FP32 rounding alone; not quantization errors`,
       });
   }
+  for (const nq of report.not_quantized ?? [])
+    out.push({ severity: 'information', tensor: nq.name, code: 'not-quantized', message: `${nq.name || '<root>'}: ${nq.reason}; not judged` });
   return out;
 }
 

@@ -18,6 +18,8 @@ export interface TensorSummary {
   stats: { min: number | null; max: number | null; mean: number | null; std: number | null; absmax: number | null; nan: number; inf: number };
   scale: number | null;
   scaleSource: string | null;
+  /** Why the tensor is judged against a grid (its evidence), or why it is not (not quantized, not a grid type). */
+  grid: string;
   verify: null | {
     verdict: string;
     reasons: string[];

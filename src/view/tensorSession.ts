@@ -8,15 +8,16 @@ import { DumpFile } from '../formats/dump';
 import { TensorRef, numelOf, readRawElements } from '../formats/tensor';
 import { decodeToFloat32, isIntegerDType } from '../formats/dtypes';
 import { tensorStats } from '../analysis/stats';
-import { discoverScale, ScaleInfo } from '../analysis/scale';
-import { verifyTensor, VerifyOptions } from '../analysis/verify';
+import { ScaleInfo } from '../analysis/scale';
+import { GridPlan, planGridCheck } from '../analysis/gridPlan';
+import { verifyTensor, VerifyOptions, storageOf } from '../analysis/verify';
 import { explainValue, gridElement, Explanation } from '../analysis/explain';
 import { FormatError } from '../core/errors';
 import { TreeNode, TensorSummary, Page, MAX_PAGE, ElementClassName } from './protocol';
 
 export class TensorSession {
   readonly dump: DumpFile;
-  private scales = new Map<string, ScaleInfo | undefined>();
+  private plans = new Map<string, GridPlan>();
 
   constructor(
     readonly file: string,
@@ -51,18 +52,25 @@ export class TensorSession {
     return t;
   }
 
+  /** Whether and how the tensor is judged against a grid: the same rule as `verify` (analysis/gridPlan.ts). */
+  async planOf(t: TensorRef): Promise<GridPlan> {
+    if (!this.plans.has(t.name)) this.plans.set(t.name, await planGridCheck(this.file, this.dump, t));
+    return this.plans.get(t.name)!;
+  }
+
   async scaleOf(t: TensorRef): Promise<ScaleInfo | undefined> {
-    if (!this.scales.has(t.name)) this.scales.set(t.name, await discoverScale(this.file, this.dump, t, { infer: !isIntegerDType(t.dtype) }));
-    return this.scales.get(t.name);
+    const plan = await this.planOf(t);
+    return plan.judge ? plan.scale : undefined;
   }
 
   async summary(name: string): Promise<TensorSummary> {
     const t = this.tensor(name);
     const stats = await tensorStats(t);
-    const scale = await this.scaleOf(t);
+    const plan = await this.planOf(t);
+    const scale = plan.judge ? plan.scale : undefined;
     const perTensor = scale?.kind === 'per_tensor' ? scale.scale : null;
     let verify: TensorSummary['verify'] = null;
-    if (numelOf(t.shape) > 0 && !['complex64', 'complex128'].includes(t.dtype) && (scale || isIntegerDType(t.dtype))) {
+    if (plan.judge) {
       const r = await verifyTensor(t, scale, this.verifyOptions());
       verify = {
         verdict: r.verdict,
@@ -86,6 +94,7 @@ export class TensorSession {
       stats,
       scale: perTensor,
       scaleSource: scale?.source ?? null,
+      grid: plan.judge ? plan.evidence : plan.reason,
       verify,
       columns: t.shape.length ? t.shape[t.shape.length - 1] : 1,
     };
@@ -117,7 +126,7 @@ export class TensorSession {
         page.cls.push('non_finite');
         continue;
       }
-      const e = gridElement(v, sf);
+      const e = gridElement(v, sf, storageOf(t.dtype));
       page.q.push(e.q);
       page.dev.push(e.deviation);
       page.cls.push(e.class);
