@@ -2,7 +2,6 @@
 import * as vscode from 'vscode';
 import { fingerprintRoundingFiles } from '../analysis/roundingFiles';
 import { compareEvalRuns } from '../analysis/evalCompare';
-import { DUMP_EXTENSIONS } from '../formats/dumpFiles';
 import { describeError } from '../core/errors';
 import { webviewHtml, webviewOptions, WebviewKind } from './webviewHtml';
 import { Log } from './log';
@@ -13,8 +12,8 @@ function showPanel(context: vscode.ExtensionContext, kind: WebviewKind, title: s
   return p;
 }
 
-async function pickOne(title: string, folders: boolean, filters?: Record<string, string[]>): Promise<vscode.Uri | undefined> {
-  const picked = await vscode.window.showOpenDialog({ title, canSelectMany: false, canSelectFiles: true, canSelectFolders: folders, filters });
+async function pickOne(title: string, folders: boolean): Promise<vscode.Uri | undefined> {
+  const picked = await vscode.window.showOpenDialog({ title, canSelectMany: false, canSelectFiles: true, canSelectFolders: folders });
   return picked?.[0];
 }
 
@@ -26,10 +25,10 @@ export interface RoundingArgs {
 }
 
 export async function identifyRounding(context: vscode.ExtensionContext, log: Log, args?: RoundingArgs): Promise<vscode.WebviewPanel | undefined> {
-  const dumps = { 'Tensor dumps': [...DUMP_EXTENSIONS] };
-  const pre = args ? vscode.Uri.file(args.pre) : await pickOne('Identify rounding mode: PRE, the FP32 values before quantization', false, dumps);
+  // No extension filter: readers recognize a dump by its content, and code-server's dialog rejects typed paths under a filter.
+  const pre = args ? vscode.Uri.file(args.pre) : await pickOne('Identify rounding mode: PRE, the FP32 values before quantization', false);
   if (!pre) return undefined;
-  const post = args ? vscode.Uri.file(args.post) : await pickOne('Identify rounding mode: POST, the codes or on-grid values the kernel produced', false, dumps);
+  const post = args ? vscode.Uri.file(args.post) : await pickOne('Identify rounding mode: POST, the codes or on-grid values the kernel produced', false);
   if (!post) return undefined;
   let scale = args?.scale;
   if (!args) {

@@ -284,7 +284,7 @@ test('explorer: right-click Verify INT8 grid fills the Problems panel and badges
           text = await problems.innerText().catch(() => '');
       }
       if (!/5611 values deviate/.test(text)) await p.screenshot({ path: path.join(tmp, 'verify-failure.png') });
-      assert.match(text, /5611 values deviate from the grid/);
+      assert.match(text, /5611 values are FP32 round-trip artifacts/);
       assert.match(text, /73 codes saturated/);
       assert.doesNotMatch(text, /off the INT8 grid/);
       await p.locator('.editor-group-container .tab', { hasText: 'INT8 grid report' }).waitFor({ timeout: 30000 });
@@ -439,12 +439,28 @@ test('palette: Explain value… shows the reference case step by step', { skip }
   }),
 );
 
-/** Answers code-server's simple file dialog: type the full path, accept it. */
+/**
+ * Answers code-server's simple file dialog: type the full path and accept it. The dialog may first
+ * complete the typed path and select its entry, so Enter is pressed again while the same dialog stays open.
+ */
 async function openDialogPath(p: Page, title: RegExp, file: string): Promise<void> {
   const widget = p.locator('.quick-input-widget:visible');
   await widget.getByText(title).waitFor();
-  await widget.locator('.quick-input-box input').fill(file);
-  await p.keyboard.press('Enter');
+  const input = widget.locator('.quick-input-box input');
+  // The dialog writes its starting folder into the input once it has listed it: type only after that.
+  await until('the file dialog to show its folder', 30000, async () => (await input.inputValue()).endsWith('/'));
+  for (let attempt = 0; attempt < 4; attempt++) {
+    if ((await input.inputValue()) !== file) await input.fill(file);
+    await p.keyboard.press('Enter');
+    const closed = await widget
+      .getByText(title)
+      .waitFor({ state: 'hidden', timeout: 5000 })
+      .then(() => true)
+      .catch(() => false);
+    if (closed) return;
+  }
+  await p.screenshot({ path: path.join(tmp, 'file-dialog-failure.png') });
+  throw new Error(`the file dialog "${title.source}" did not accept ${file}; it shows ${JSON.stringify(await widget.innerText().catch(() => ''))}`);
 }
 
 test('palette: Identify rounding mode… on two dumps written by PyTorch names the rounding in a panel', { skip }, () =>
@@ -460,7 +476,7 @@ test('palette: Identify rounding mode… on two dumps written by PyTorch names t
       await widget.getByText(/the scale/).waitFor();
       await widget.locator('.quick-input-box input').fill('0.015625');
       await p.keyboard.press('Enter');
-      const g = await frameWith(p, 'h2');
+      const g = await frameWith(p, 'body[data-view="rounding"] table');
       await g.locator('h2', { hasText: 'Rounding fingerprint' }).waitFor();
       const text = await g.locator('body').innerText();
       assert.match(text, /half_up/i);
@@ -483,7 +499,7 @@ test('palette: Compare evaluation runs… on the reference analysis figures says
       await palette(p, 'Quant Lens: Compare evaluation runs');
       await openDialogPath(p, /run A/, path.join(dir, 'reference_baseline.json'));
       await openDialogPath(p, /run B/, path.join(dir, 'reference_mode2.json'));
-      const g = await frameWith(p, 'table');
+      const g = await frameWith(p, 'body[data-view="evalcmp"] table');
       const text = await g.locator('body').innerText();
       assert.match(text, /unpaired z/);
       assert.match(text, /0\.0627/);

@@ -1,3 +1,6 @@
+import * as path from 'path';
+import * as fs from 'fs';
+import * as os from 'os';
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { fixture, expected } from '../support/fixtures';
@@ -87,8 +90,21 @@ test('diagnostics: off-grid is an error, saturation a warning, FP32 artifacts in
   const bad = problemsOf(await verifyFile(fixture('torch-2.11', 'mamba_conv1d/fp32_input_batchA.pt'), { scale: 0.0121623231 }));
   assert.equal(bad[0].severity, 'error');
   assert.equal(bad[0].code, 'off-grid');
-  const inferred = problemsOf(await verifyFile(fixture('torch-2.11', 'format/f32_tensor.pt')));
-  assert.ok(inferred.some((p) => p.code === 'inferred-scale' && p.severity === 'warning'));
+  // Random floats with no scale: not quantized, said as information, never an error.
+  const plain = problemsOf(await verifyFile(fixture('torch-2.11', 'format/f32_tensor.pt')));
+  assert.deepEqual(
+    plain.map((p) => [p.severity, p.code]),
+    [['information', 'not-quantized']],
+  );
+  // A quantized dump alone, without the layer dict that holds its scale: the scale is inferred, and said to be.
+  const alone = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ql-alone-')), 'activation.pt');
+  fs.copyFileSync(fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d_input.pt'), alone);
+  const inferred = problemsOf(await verifyFile(alone));
+  assert.ok(
+    inferred.some((p) => p.code === 'inferred-scale' && p.severity === 'warning'),
+    JSON.stringify(inferred),
+  );
+  assert.ok(!inferred.some((p) => p.severity === 'error'));
 });
 
 test('bounded concurrency never exceeds its limit and stops on abort', async () => {
