@@ -6,8 +6,7 @@ import * as path from 'path';
 import { FIXTURES, close } from '../support/fixtures';
 import { openDump } from '../../src/formats/open';
 import { readAllFloat64, isContiguous } from '../../src/formats/tensor';
-import { writeBigTorchZip } from '../support/writers';
-import { makeZip, P } from '../support/writers';
+import { makeZip, tensorDictPickle, writeBigTorchZip } from '../support/writers';
 
 const NP = path.join(FIXTURES, 'numpy');
 const exp = JSON.parse(fs.readFileSync(path.join(NP, 'expected.json'), 'utf8')).files;
@@ -68,35 +67,7 @@ test('a ZIP64 torch archive (sizes and offsets in ZIP64 records) opens and reads
 });
 
 test('a big-endian torch archive (byteorder "big") reads its values correctly', async () => {
-  const pkl = new P()
-    .emptyDict()
-    .mark()
-    .str('w')
-    .global('torch._utils', '_rebuild_tensor_v2')
-    .mark()
-    .mark()
-    .str('storage')
-    .global('torch', 'FloatStorage')
-    .str('0')
-    .str('cpu')
-    .int(3)
-    .tuple()
-    .op(0x51)
-    .int(0)
-    .mark()
-    .int(3)
-    .tuple()
-    .mark()
-    .int(1)
-    .tuple()
-    .op(0x89)
-    .global('collections', 'OrderedDict')
-    .op(0x29)
-    .reduce()
-    .tuple()
-    .reduce()
-    .setitems()
-    .stop();
+  const pkl = tensorDictPickle('w', '0', 3, 0, [3], [1]);
   const data = Buffer.alloc(12);
   [1.5, -2.25, 1e-3].forEach((x, i) => data.writeFloatBE(x, i * 4));
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ql-be-')), 'be.pt');

@@ -6,38 +6,13 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { makeZip, npyBytes, P, ZipInput } from '../support/writers';
+import { makeZip, npyBytes, P, ZipInput, tensorDictPickle } from '../support/writers';
 import { REPO_ROOT } from '../support/fixtures';
 
 export interface HostileCase {
   file: string;
   expect: RegExp;
   what: string;
-}
-
-/** `{name: _rebuild_tensor_v2(storage(key, numel), offset, size, stride)}` as torch.save writes it. */
-function tensorDictPickle(name: string, key: string, numel: number, offset: number, size: number[], stride: number[]): Buffer {
-  const p = new P()
-    .emptyDict()
-    .mark()
-    .str(name)
-    .global('torch._utils', '_rebuild_tensor_v2')
-    .mark()
-    .mark()
-    .str('storage')
-    .global('torch', 'FloatStorage')
-    .str(key)
-    .str('cpu')
-    .int(numel)
-    .tuple()
-    .op(0x51)
-    .int(offset)
-    .mark();
-  for (const s of size) p.int(s);
-  p.tuple().mark();
-  for (const s of stride) p.int(s);
-  p.tuple().op(0x89).global('collections', 'OrderedDict').op(0x29).reduce().tuple().reduce().setitems();
-  return p.stop();
 }
 
 function torchZip(pkl: Buffer, storages: Record<string, Buffer>, extra: ZipInput[] = []): Buffer {

@@ -123,6 +123,31 @@ export class P {
   }
 }
 
+/** `{name: _rebuild_tensor_v2(storage(key, numel), offset, size, stride)}` as torch.save writes it. */
+export function tensorDictPickle(name: string, key: string, numel: number, offset: number, size: number[], stride: number[]): Buffer {
+  const p = new P()
+    .emptyDict()
+    .mark()
+    .str(name)
+    .global('torch._utils', '_rebuild_tensor_v2')
+    .mark()
+    .mark()
+    .str('storage')
+    .global('torch', 'FloatStorage')
+    .str(key)
+    .str('cpu')
+    .int(numel)
+    .tuple()
+    .op(0x51)
+    .int(offset)
+    .mark();
+  for (const s of size) p.int(s);
+  p.tuple().mark();
+  for (const s of stride) p.int(s);
+  p.tuple().op(0x89).global('collections', 'OrderedDict').op(0x29).reduce().tuple().reduce().setitems();
+  return p.stop();
+}
+
 /** An .npy (format 1.0) with this header dict text, padded as numpy pads it, followed by `data`. */
 export function npyBytes(headerText: string, data: Buffer): Buffer {
   let h = headerText;
@@ -153,35 +178,7 @@ export function writeBigSafetensors(file: string, tensors: number, elemsEach: nu
 
 /** A torch zip with one float32 storage of `numel` elements (stored, ZIP64 sizes and offsets). */
 export function writeBigTorchZip(file: string, numel: number): void {
-  const pkl = new P()
-    .emptyDict()
-    .mark()
-    .str('weight')
-    .global('torch._utils', '_rebuild_tensor_v2')
-    .mark()
-    .mark()
-    .str('storage')
-    .global('torch', 'FloatStorage')
-    .str('0')
-    .str('cpu')
-    .int(numel)
-    .tuple()
-    .op(0x51)
-    .int(0)
-    .mark()
-    .int(numel)
-    .tuple()
-    .mark()
-    .int(1)
-    .tuple()
-    .op(0x89)
-    .global('collections', 'OrderedDict')
-    .op(0x29)
-    .reduce()
-    .tuple()
-    .reduce()
-    .setitems()
-    .stop();
+  const pkl = tensorDictPickle('weight', '0', numel, 0, [numel], [1]);
   const entries = [
     { name: 'big/data.pkl', size: pkl.length, data: pkl as Buffer | null },
     { name: 'big/data/0', size: numel * 4, data: null },
