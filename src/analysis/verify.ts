@@ -24,6 +24,8 @@ export interface VerifyResult {
   dtype: DType;
   n: number;
   scale: number | number[] | null;
+  /** Per-channel scales: one per channel along `axis`, or one per group of consecutive elements. */
+  granularity?: 'channel' | 'group';
   scale_source: string | null;
   scale_confidence?: number;
   axis?: number;
@@ -130,6 +132,9 @@ export async function verifyTensor(t: TensorRef, scale: ScaleInfo | undefined, o
     device: r.device,
   };
   if (scale?.kind === 'per_tensor' && scale.confidence !== undefined) out.scale_confidence = scale.confidence;
-  if (scale?.kind === 'per_channel') out.axis = scale.axis;
+  if (scale?.kind === 'per_channel') {
+    out.axis = scale.axis;
+    out.granularity = scale.granularity ?? 'channel';
+  }
   return out;
 }

@@ -1,4 +1,5 @@
 import { openDump } from '../formats/open';
+import { DumpFile } from '../formats/dump';
 import { numelOf } from '../formats/tensor';
 import { planGridCheck } from './gridPlan';
 import { verifyTensor, VerifyResult, VerifyOptions } from './verify';
@@ -27,39 +28,44 @@ export interface VerifyReport {
 export async function verifyFile(file: string, opts: VerifyFileOptions = {}): Promise<VerifyReport> {
   const dump = openDump(file);
   try {
-    const results: VerifyResult[] = [];
-    const skipped: { name: string; reason: string }[] = [];
-    let targets = dump.tensors;
-    if (opts.tensor !== undefined) {
-      targets = dump.tensors.filter((t) => t.name === opts.tensor);
-      if (!targets.length)
-        throw new FormatError(
-          'tensor-not-found',
-          `no tensor named ${JSON.stringify(opts.tensor)} (have ${dump.tensors.map((t) => JSON.stringify(t.name)).join(', ')})`,
-          file,
-        );
-    }
-    const total = targets.reduce((n, t) => n + numelOf(t.shape), 0);
-    let done = 0;
-    const notQuantized: VerifyReport['not_quantized'] = [];
-    for (const t of targets) {
-      const plan = await planGridCheck(file, dump, t, { explicitScale: opts.scale, named: opts.tensor !== undefined });
-      if (!plan.judge) {
-        if (opts.tensor !== undefined && plan.notQuantized) {
-          throw new FormatError('scale-not-found', `${JSON.stringify(t.name)} is ${plan.reason}: pass --scale to judge it against a grid`, file);
-        }
-        skipped.push({ name: t.name, reason: plan.reason });
-        if (plan.notQuantized) notQuantized.push({ name: t.name, dtype: t.dtype, reason: plan.reason });
-        continue;
-      }
-      const onElements = (count: number): void => {
-        done += count;
-        opts.onProgress?.(done, total, t.name || '<root>');
-      };
-      results.push(await verifyTensor(t, plan.scale, { ...opts, onElements }));
-    }
-    return { file, results, skipped, not_quantized: notQuantized };
+    return await verifyDump(file, dump, opts);
   } finally {
     dump.close();
   }
+}
+
+/** verifyFile over an opened dump (one file, or the tensors of several shards seen as one model). */
+export async function verifyDump(file: string, dump: DumpFile, opts: VerifyFileOptions = {}): Promise<VerifyReport> {
+  const results: VerifyResult[] = [];
+  const skipped: { name: string; reason: string }[] = [];
+  let targets = dump.tensors;
+  if (opts.tensor !== undefined) {
+    targets = dump.tensors.filter((t) => t.name === opts.tensor);
+    if (!targets.length)
+      throw new FormatError(
+        'tensor-not-found',
+        `no tensor named ${JSON.stringify(opts.tensor)} (have ${dump.tensors.map((t) => JSON.stringify(t.name)).join(', ')})`,
+        file,
+      );
+  }
+  const total = targets.reduce((n, t) => n + numelOf(t.shape), 0);
+  let done = 0;
+  const notQuantized: VerifyReport['not_quantized'] = [];
+  for (const t of targets) {
+    const plan = await planGridCheck(file, dump, t, { explicitScale: opts.scale, named: opts.tensor !== undefined });
+    if (!plan.judge) {
+      if (opts.tensor !== undefined && plan.notQuantized) {
+        throw new FormatError('scale-not-found', `${JSON.stringify(t.name)} is ${plan.reason}: pass --scale to judge it against a grid`, file);
+      }
+      skipped.push({ name: t.name, reason: plan.reason });
+      if (plan.notQuantized) notQuantized.push({ name: t.name, dtype: t.dtype, reason: plan.reason });
+      continue;
+    }
+    const onElements = (count: number): void => {
+      done += count;
+      opts.onProgress?.(done, total, t.name || '<root>');
+    };
+    results.push(await verifyTensor(t, plan.scale, { ...opts, onElements }));
+  }
+  return { file, results, skipped, not_quantized: notQuantized };
 }

@@ -1,6 +1,7 @@
 /** Human-readable renderings of the CLI's JSON documents. */
 import type { VerifyReport } from '../analysis/verifyFile';
 import type { DiffReport } from '../analysis/diff';
+import type { ModelReport } from '../analysis/verifyModel';
 
 const g = (x: number | null | undefined, p = 6): string => (x === null || x === undefined ? '-' : Number.isInteger(x) ? String(x) : x.toPrecision(p));
 
@@ -44,4 +45,30 @@ export function formatDiff(r: DiffReport): string {
 
 export function formatExplain(e: { steps: string[]; class: string }): string {
   return `${e.steps.map((s, i) => `${i + 1}. ${s}`).join('\n')}\nclass: ${e.class}\n`;
+}
+
+/** A model folder: one row per judged tensor, then what was not judged and why, then the summary. */
+export function formatModel(m: ModelReport): string {
+  const lines = [`${m.file}${m.quantization_config ? `  (config.json: ${JSON.stringify(m.quantization_config).slice(0, 120)})` : ''}`];
+  const head = ['verdict', 'tensor', 'scheme', 'bits', 'granularity', 'scale source', 'max dev (LSB)', 'saturated %'];
+  const rows = m.layers.map((l) => [
+    l.verdict.toUpperCase(),
+    `${l.file}:${l.tensor || '<root>'}`,
+    l.scheme,
+    String(l.bits),
+    l.granularity,
+    l.scale_source ?? '-',
+    g(l.max_deviation_lsb, 3),
+    l.saturation_pct.toFixed(2),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmtRow = (r: string[]): string => `  ${r.map((c, i) => c.padEnd(widths[i])).join('  ')}`.trimEnd();
+  lines.push(fmtRow(head), ...rows.map(fmtRow));
+  for (const n of m.not_quantized) lines.push(`  skip  ${n.file}:${n.name || '<root>'}: ${n.reason}`);
+  for (const e of m.errors) lines.push(`  unreadable  ${e.file}: ${e.message} [${e.code}]`);
+  const s = m.summary;
+  lines.push(
+    `  ${s.files} files: ${s.judged} tensors judged, ${s.passed} pass, ${s.failed} fail; ${s.not_quantized} not quantized; ${s.skipped} skipped in all; ${s.unreadable} unreadable`,
+  );
+  return `${lines.join('\n')}\n`;
 }

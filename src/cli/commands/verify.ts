@@ -1,7 +1,9 @@
+import * as fs from 'fs';
 import { verifyFile } from '../../analysis/verifyFile';
+import { verifyModel } from '../../analysis/verifyModel';
 import { resolveDevice, DeviceChoice } from '../../native/addon';
 import { CommandSpec } from '../options';
-import { formatVerify } from '../format';
+import { formatModel, formatVerify } from '../format';
 import { progressLine } from '../progress';
 
 export const DEVICE_OPTION = {
@@ -14,8 +16,8 @@ export const THREADS_OPTION = { name: 'threads', type: 'string', value: 'N', che
 
 export const verifyCommand: CommandSpec = {
   name: 'verify',
-  synopsis: 'FILE',
-  summary: 'INT8-grid verification of every 8-bit-grid tensor of a dump (or the one named by --tensor)',
+  synopsis: 'FILE|DIR',
+  summary: 'INT8-grid verification of every quantized tensor of a dump (or the one named by --tensor); a folder: every dump, sharded checkpoints as one model',
   positionals: [1, 1],
   options: [
     { name: 'tensor', type: 'string', value: 'NAME', help: 'verify only this tensor (always verified, whatever its dtype)' },
@@ -29,18 +31,25 @@ export const verifyCommand: CommandSpec = {
   ],
   async run(args, io) {
     const progress = progressLine(io, !args.flag('json'));
+    const target = args.positionals[0];
+    const options = {
+      tensor: args.string('tensor'),
+      scale: args.number('scale'),
+      tolerance: args.number('tolerance'),
+      qmin: args.number('qmin'),
+      qmax: args.number('qmax'),
+      device: resolveDevice(args.string('device') as DeviceChoice | undefined),
+      threads: args.number('threads'),
+      worst: args.number('worst'),
+    };
     try {
-      const report = await verifyFile(args.positionals[0], {
-        tensor: args.string('tensor'),
-        scale: args.number('scale'),
-        tolerance: args.number('tolerance'),
-        qmin: args.number('qmin'),
-        qmax: args.number('qmax'),
-        device: resolveDevice(args.string('device') as DeviceChoice | undefined),
-        threads: args.number('threads'),
-        worst: args.number('worst'),
-        onProgress: progress.update,
-      });
+      if (fs.statSync(target).isDirectory()) {
+        const model = await verifyModel(target, { ...options, onFile: progress.update });
+        progress.end();
+        io.stdout(args.flag('json') ? `${JSON.stringify(model, null, 1)}\n` : formatModel(model));
+        return model.summary.failed ? 1 : model.errors.length ? 2 : 0;
+      }
+      const report = await verifyFile(target, { ...options, onProgress: progress.update });
       progress.end();
       io.stdout(args.flag('json') ? `${JSON.stringify(report, null, 1)}\n` : formatVerify(report));
       return report.results.some((r) => r.verdict === 'fail') ? 1 : 0;
