@@ -451,7 +451,14 @@ async function openDialogPath(p: Page, title: RegExp, file: string): Promise<voi
   await until('the file dialog to show its folder', 30000, async () => (await input.inputValue()).endsWith('/'));
   for (let attempt = 0; attempt < 4; attempt++) {
     if ((await input.inputValue()) !== file) await input.fill(file);
-    await p.keyboard.press('Enter');
+    // Enter accepts a typed file path; where folders may be chosen too, the dialog may want its OK button.
+    if (attempt === 0) await p.keyboard.press('Enter');
+    else
+      await widget
+        .locator('.monaco-button', { hasText: 'OK' })
+        .first()
+        .click({ timeout: 5000 })
+        .catch(() => p.keyboard.press('Enter'));
     const closed = await widget
       .getByText(title)
       .waitFor({ state: 'hidden', timeout: 5000 })
