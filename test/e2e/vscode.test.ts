@@ -496,29 +496,6 @@ test('palette: Identify rounding mode… on two dumps written by PyTorch names t
   }),
 );
 
-test('palette: Compare evaluation runs… on the reference analysis figures says the gap is not significant', { skip }, () =>
-  twice(async () => {
-    const dir = path.join(workspace, 'lm_eval');
-    fs.mkdirSync(dir, { recursive: true });
-    for (const f of ['reference_baseline.json', 'reference_mode2.json']) fs.copyFileSync(path.join(ROOT, 'test', 'fixtures', 'lm_eval', f), path.join(dir, f));
-    const p = await openWorkbench();
-    try {
-      await palette(p, 'Quant Lens: Compare evaluation runs');
-      await openDialogPath(p, /run A/, path.join(dir, 'reference_baseline.json'));
-      await openDialogPath(p, /run B/, path.join(dir, 'reference_mode2.json'));
-      const g = await frameWith(p, 'body[data-view="evalcmp"] table');
-      const text = await g.locator('body').innerText();
-      assert.match(text, /unpaired z/);
-      assert.match(text, /0\.0627/);
-      assert.match(text, /not significant at 5%/);
-      assert.match(text, /--log_samples/);
-      await p.screenshot({ path: path.join(SHOTS, 'vscode-evalcmp.png') });
-    } finally {
-      await p.close();
-    }
-  }),
-);
-
 test('hostile files: verifying a folder of them gives an error per file, runs nothing, and the extension keeps working', { skip }, () =>
   twice(async () => {
     const dir = path.join(workspace, 'hostile');
