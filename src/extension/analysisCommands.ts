@@ -2,7 +2,6 @@
 import * as vscode from 'vscode';
 import { fingerprintRoundingFiles } from '../analysis/roundingFiles';
 import { compareEvalRuns } from '../analysis/evalCompare';
-import { describeError } from '../core/errors';
 import { webviewHtml, webviewOptions, WebviewKind } from './webviewHtml';
 import { Log } from './log';
 
@@ -44,9 +43,7 @@ export async function identifyRounding(context: vscode.ExtensionContext, log: Lo
     log.info(`rounding of ${post.fsPath}: ${r.verdict} (${r.ties} ties, reciprocal ${r.reciprocal})`);
     return showPanel(context, 'rounding', `Rounding: ${r.verdict}`, r);
   } catch (err) {
-    const m = describeError(err).message;
-    log.error(m);
-    void vscode.window.showErrorMessage(`Quant Lens: ${m}`);
+    log.reportFailure(err);
     return undefined;
   }
 }
@@ -65,9 +62,7 @@ export async function compareEvaluations(
     if (!r.valid) void vscode.window.showWarningMessage(`Quant Lens: invalid comparison: ${r.reason}`);
     return showPanel(context, 'evalcmp', 'Compare evaluation runs', r);
   } catch (err) {
-    const m = describeError(err).message;
-    log.error(m);
-    void vscode.window.showErrorMessage(`Quant Lens: ${m}`);
+    log.reportFailure(err);
     return undefined;
   }
 }

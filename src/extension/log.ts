@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { describeError } from '../core/errors';
 
 /** The "Quant Lens" output channel. */
 export class Log {
@@ -8,6 +9,12 @@ export class Log {
   }
   error(m: string): void {
     this.channel.error(m);
+  }
+  /** A command's failure: one line in the log and one error notification, both from describeError. */
+  reportFailure(err: unknown): void {
+    const m = describeError(err).message;
+    this.error(m);
+    void vscode.window.showErrorMessage(`Quant Lens: ${m}`);
   }
   dispose(): void {
     this.channel.dispose();

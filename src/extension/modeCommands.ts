@@ -7,7 +7,6 @@ import { DUMP_EXTENSIONS } from '../formats/dumpFiles';
 import { diffPaths } from '../analysis/diff';
 import { explainValue } from '../analysis/explain';
 import { resolveDevice, DeviceChoice } from '../native/addon';
-import { describeError } from '../core/errors';
 import { showDiffPanel } from './diffPanel';
 import { ExplainPanel } from './explainPanel';
 import { Log } from './log';
@@ -95,9 +94,7 @@ export async function runMode(
     );
     if (choice === action && dumped) return showDiffPanel(context, await diffPaths(out.fsPath, dumped));
   } catch (err) {
-    const m = describeError(err).message;
-    log.error(m);
-    void vscode.window.showErrorMessage(`Quant Lens: ${m}`);
+    log.reportFailure(err);
   }
   return undefined;
 }
@@ -121,9 +118,7 @@ export async function compare(context: vscode.ExtensionContext, log: Log, uris?:
     if (!report.valid) void vscode.window.showWarningMessage(`Quant Lens: invalid comparison: ${report.reason}`);
     return showDiffPanel(context, report);
   } catch (err) {
-    const m = describeError(err).message;
-    log.error(m);
-    void vscode.window.showErrorMessage(`Quant Lens: ${m}`);
+    log.reportFailure(err);
     return undefined;
   }
 }
