@@ -10,6 +10,10 @@ export type DType =
   | 'float8_e5m2'
   | 'float8_e4m3fnuz'
   | 'float8_e5m2fnuz'
+  | 'float8_e8m0fnu'
+  | 'float4_e2m1fn'
+  | 'float6_e2m3fn'
+  | 'float6_e3m2fn'
   | 'int64'
   | 'int32'
   | 'int16'
@@ -25,6 +29,11 @@ export type DType =
   | 'quint8'
   | 'qint32';
 
+/**
+ * Bytes per element. The OCP microscaling types F4 and F6 are sub-byte (0.5 and 0.75): a file may
+ * list them (safetensors does, packed), but their values are not addressable per element; see
+ * `isSubByte`.
+ */
 export const ITEM_SIZE: Record<DType, number> = {
   float64: 8,
   float32: 4,
@@ -34,6 +43,10 @@ export const ITEM_SIZE: Record<DType, number> = {
   float8_e5m2: 1,
   float8_e4m3fnuz: 1,
   float8_e5m2fnuz: 1,
+  float8_e8m0fnu: 1,
+  float4_e2m1fn: 0.5,
+  float6_e2m3fn: 0.75,
+  float6_e3m2fn: 0.75,
   int64: 8,
   int32: 4,
   int16: 2,
@@ -50,6 +63,9 @@ export const ITEM_SIZE: Record<DType, number> = {
   qint32: 4,
 };
 
+export const isSubByte = (d: DType): boolean => !Number.isInteger(ITEM_SIZE[d]);
+/** The FP8 element types, whose codes carry their own exponent (checked for NaN and saturation, not against an integer grid). */
+export const FP8_DTYPES: readonly DType[] = ['float8_e4m3fn', 'float8_e5m2', 'float8_e4m3fnuz', 'float8_e5m2fnuz'];
 export const isQuantizedDType = (d: DType): boolean => d === 'qint8' || d === 'quint8' || d === 'qint32';
 export const isComplex = (d: DType): boolean => d === 'complex64' || d === 'complex128';
 export const isIntegerDType = (d: DType): boolean =>
@@ -76,6 +92,7 @@ export const TORCH_STORAGE_DTYPE: Record<string, DType> = {
   Float8_e5m2Storage: 'float8_e5m2',
   Float8_e4m3fnuzStorage: 'float8_e4m3fnuz',
   Float8_e5m2fnuzStorage: 'float8_e5m2fnuz',
+  Float8_e8m0fnuStorage: 'float8_e8m0fnu',
   UInt16Storage: 'uint16',
   UInt32Storage: 'uint32',
   UInt64Storage: 'uint64',
@@ -94,6 +111,7 @@ export const TORCH_DTYPE_NAMES: Record<string, DType> = {
   float8_e5m2: 'float8_e5m2',
   float8_e4m3fnuz: 'float8_e4m3fnuz',
   float8_e5m2fnuz: 'float8_e5m2fnuz',
+  float8_e8m0fnu: 'float8_e8m0fnu',
   int64: 'int64',
   long: 'int64',
   int32: 'int32',
@@ -150,6 +168,7 @@ function f8(b: number, expBits: number, manBits: number, bias: number, kind: 'fn
  * Complex numbers give their real part (stats of complex tensors are of the real part; documented).
  */
 export function decodeToFloat64(dtype: DType, bytes: Buffer, littleEndian = true): Float64Array {
+  if (isSubByte(dtype)) fail('unsupported', `values of ${dtype} (${ITEM_SIZE[dtype] * 8} bits, packed) are listed but not decoded`);
   const size = ITEM_SIZE[dtype];
   const n = Math.floor(bytes.length / size);
   const out = new Float64Array(n);
@@ -185,6 +204,10 @@ export function decodeToFloat64(dtype: DType, bytes: Buffer, littleEndian = true
       break;
     case 'float8_e5m2fnuz':
       for (let i = 0; i < n; i++) out[i] = f8(bytes[i], 5, 2, 16, 'fnuz');
+      break;
+    case 'float8_e8m0fnu':
+      // OCP E8M0: an exponent only, 2^(b-127); 0xFF is NaN. Used for MX block scales.
+      for (let i = 0; i < n; i++) out[i] = bytes[i] === 0xff ? NaN : 2 ** (bytes[i] - 127);
       break;
     case 'int64':
       for (let i = 0; i < n; i++) out[i] = Number(dv.getBigInt64(i * 8, le));

@@ -19,3 +19,11 @@ export interface DumpFile {
   objects: ObjectEntry[];
   close(): void;
 }
+
+/** How an object entry reads in a listing: Python's repr where it differs from JSON (`1.0`), the class for placeholders. */
+export function formatObjectValue(o: ObjectEntry): string {
+  if (o.type === 'placeholder') return `<${o.class}>`;
+  if (o.type === 'float' && typeof o.value === 'number' && Number.isInteger(o.value)) return `${o.value}.0`;
+  if (o.class) return o.value === undefined ? `<${o.class}>` : `<${o.class}> ${JSON.stringify(o.value)}`;
+  return JSON.stringify(o.value);
+}

@@ -2,9 +2,12 @@
 import { ByteSource, SliceSource } from './source';
 import { ZipArchive } from './zip';
 import { DType, ITEM_SIZE } from './dtypes';
-import { fail } from '../core/errors';
+import { fail, QuantLensError } from '../core/errors';
 import { TensorRef, contiguousStrides, numelOf } from './tensor';
-import { DumpFile } from './dump';
+import { DumpFile, ObjectEntry } from './dump';
+
+/** Error codes that mean "a valid array of a kind we do not decode", as opposed to a damaged one. */
+const NOT_NUMERIC = new Set(['unsupported']);
 
 const MAGIC = Buffer.from('\x93NUMPY', 'latin1');
 
@@ -28,6 +31,7 @@ const NPY_DTYPES: Record<string, DType> = {
 export const looksLikeNpy = (src: ByteSource): boolean => src.size >= 10 && src.readSync(0, 6).equals(MAGIC);
 
 function parseHeader(text: string, where: string): { descr: string; fortran: boolean; shape: number[] } {
+  if (/['"]descr['"]\s*:\s*\[/.test(text)) fail('unsupported', 'npy array has a structured (record) dtype, not numeric elements', where);
   const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(text);
   const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(text);
   const shape = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(text);
@@ -36,8 +40,9 @@ function parseHeader(text: string, where: string): { descr: string; fortran: boo
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length);
-  if (!dims.every((d) => /^\d+$/.test(d))) fail('invalid-npy', `npy shape (${shape[1]}) is not a tuple of non-negative integers`, where);
-  return { descr: descr[1], fortran: fortran[1] === 'True', shape: dims.map(Number) };
+  // Python 2 wrote longs with an L suffix, `(2L, 3L)`; numpy still reads those files.
+  if (!dims.every((d) => /^\d+L?$/.test(d))) fail('invalid-npy', `npy shape (${shape[1]}) is not a tuple of non-negative integers`, where);
+  return { descr: descr[1], fortran: fortran[1] === 'True', shape: dims.map((d) => Number(d.replace(/L$/, ''))) };
 }
 
 /** One array stored at `src` (a file or an npz member). */
@@ -58,7 +63,7 @@ export function readNpyArray(name: string, src: ByteSource, where: string): Tens
   if (hstart + hlen > src.size) fail('truncated', `npy header (${hlen} bytes) runs past the end of the data`, where);
   const { descr, fortran, shape } = parseHeader(src.readSync(hstart, hlen).toString('latin1'), where);
   const m = /^([<>|=])([a-zA-Z]\d+)$/.exec(descr);
-  if (descr.includes('O')) fail('invalid-npy', 'npy array holds Python objects (a pickle); refused', where);
+  if (descr.includes('O')) fail('unsupported', 'npy array holds Python objects (a pickle); refused', where);
   if (!m || !(m[2] in NPY_DTYPES)) fail('unsupported', `unsupported npy dtype ${JSON.stringify(descr)}`, where);
   const dtype = NPY_DTYPES[m[2]];
   const numel = numelOf(shape);
@@ -83,11 +88,23 @@ export function readNpy(path: string, src: ByteSource): DumpFile {
   return { path, format: 'npy', metadata: null, tensors: [readNpyArray('', src, path)], objects: [], close: () => src.close() };
 }
 
+/**
+ * An archive is read member by member: a member that is not a numeric array (strings, Python
+ * objects, records) is listed as skipped with the reason, and the arrays beside it stay readable.
+ * A member that is damaged (truncated, bad header) still fails the archive: that is corruption.
+ */
 export function readNpz(path: string, src: ByteSource, zip = new ZipArchive(src)): DumpFile {
   const tensors: TensorRef[] = [];
+  const objects: ObjectEntry[] = [];
   for (const entry of zip.entries.keys()) {
     if (!entry.endsWith('.npy')) continue;
-    tensors.push(readNpyArray(entry.slice(0, -4), zip.open(entry), `${path}: ${entry}`));
+    const name = entry.slice(0, -4);
+    try {
+      tensors.push(readNpyArray(name, zip.open(entry), `${path}: ${entry}`));
+    } catch (err) {
+      if (!(err instanceof QuantLensError) || !NOT_NUMERIC.has(err.code)) throw err;
+      objects.push({ name, type: 'other', class: 'numpy array (skipped)', value: err.message });
+    }
   }
-  return { path, format: 'npz', metadata: null, tensors, objects: [], close: () => src.close() };
+  return { path, format: 'npz', metadata: null, tensors, objects, close: () => src.close() };
 }

@@ -36,6 +36,15 @@ export class Placeholder {
   ) {}
 }
 export type PyDict = Map<unknown, unknown>;
+/**
+ * A Python float whose value is integral (`1.0`): a JS number would make it indistinguishable from
+ * the int `1`. Non-integral floats stay plain numbers; `pyNumber` unwraps either.
+ */
+export class PyFloat {
+  constructor(readonly value: number) {}
+}
+export const pyNumber = (v: unknown): unknown => (v instanceof PyFloat ? v.value : v);
+const pyFloat = (v: number): number | PyFloat => (Number.isInteger(v) ? new PyFloat(v) : v);
 
 /** What an allowlisted global does when called (REDUCE/NEWOBJ). Pure: returns data only. */
 export type SafeCallable = (args: unknown[], where: string) => unknown;
@@ -155,13 +164,6 @@ const DANGEROUS_BUILTINS = new Set([
   'locals',
   'vars',
   'breakpoint',
-  'memoryview',
-  'type',
-  'object',
-  'super',
-  'classmethod',
-  'staticmethod',
-  'property',
   'file',
 ]);
 
@@ -188,15 +190,80 @@ function parseIntText(s: string, where: string): number | bigint | boolean {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
-/** Python string literal from protocol 0 (`'abc'` with escapes); only simple escapes are decoded. */
-function parseQuoted(s: string, where: string): string {
-  const t = s.trim();
-  if (t.length < 2 || (t[0] !== "'" && t[0] !== '"') || t[t.length - 1] !== t[0]) fail('invalid-pickle', 'bad string literal in pickle', where);
-  return t
-    .slice(1, -1)
-    .replace(/\\x([0-9a-fA-F]{2})|\\(.)/g, (_m, hex: string, c: string) =>
-      hex ? String.fromCharCode(parseInt(hex, 16)) : c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '\r' : c,
-    );
+const SIMPLE_ESCAPES: Record<string, number> = { n: 10, t: 9, r: 13, a: 7, b: 8, f: 12, v: 11, '\\': 92, "'": 39, '"': 34, '\n': -1 };
+
+/**
+ * Protocol 0 STRING: a quoted Python 2 literal, decoded as `codecs.escape_decode` does (\x, octal,
+ * the C escapes; an unknown escape keeps its backslash). Like CPython, the quotes must be the
+ * line's first and last characters.
+ */
+function parseQuoted(line: Buffer, where: string): Buffer {
+  const q = line[0];
+  if (line.length < 2 || (q !== 0x27 && q !== 0x22) || line[line.length - 1] !== q)
+    fail('invalid-pickle', 'the pickle STRING opcode argument must be quoted', where);
+  const body = line.subarray(1, line.length - 1);
+  const out: number[] = [];
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (c !== 0x5c) {
+      out.push(c);
+      continue;
+    }
+    if (i + 1 >= body.length) fail('invalid-pickle', 'pickle STRING ends with a lone backslash', where);
+    const e = String.fromCharCode(body[++i]);
+    if (e === 'x') {
+      const hex = body.subarray(i + 1, i + 3).toString('latin1');
+      if (!/^[0-9a-fA-F]{2}$/.test(hex)) fail('invalid-pickle', 'invalid \\x escape in pickle STRING', where);
+      out.push(parseInt(hex, 16));
+      i += 2;
+    } else if (e >= '0' && e <= '7') {
+      let oct = e;
+      while (oct.length < 3 && i + 1 < body.length && body[i + 1] >= 0x30 && body[i + 1] <= 0x37) oct += String.fromCharCode(body[++i]);
+      out.push(parseInt(oct, 8) & 0xff);
+    } else if (e in SIMPLE_ESCAPES) {
+      if (SIMPLE_ESCAPES[e] >= 0) out.push(SIMPLE_ESCAPES[e]);
+    } else out.push(0x5c, body[i]);
+  }
+  return Buffer.from(out);
+}
+
+/**
+ * A Python 2 `str` (STRING, BINSTRING, SHORT_BINSTRING) read as torch.load reads it
+ * (`encoding='utf-8'`): text when the bytes are UTF-8, else kept as bytes rather than mangled.
+ */
+function py2String(b: Buffer): string | Buffer {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(b);
+  } catch {
+    return Buffer.from(b);
+  }
+}
+
+/** Protocol 0 UNICODE: raw-unicode-escape, where only \\uXXXX and \\UXXXXXXXX are escapes. */
+function rawUnicodeEscape(line: Buffer, where: string): string {
+  return line.toString('latin1').replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, u4: string | undefined, u8: string | undefined) => {
+    const cp = parseInt(u4 ?? u8 ?? '', 16);
+    if (cp > 0x10ffff) fail('invalid-pickle', `\\U escape ${u8} is beyond Unicode`, where);
+    return String.fromCodePoint(cp);
+  });
+}
+
+/** Protocol 0 FLOAT: what Python's float() accepts of a repr (digits, inf, nan), nothing else. */
+function parseFloatText(s: string, where: string): number | PyFloat {
+  const t = s.trim().toLowerCase();
+  const special: Record<string, number> = {
+    inf: Infinity,
+    '+inf': Infinity,
+    '-inf': -Infinity,
+    infinity: Infinity,
+    '-infinity': -Infinity,
+    nan: NaN,
+    '-nan': NaN,
+    '+nan': NaN,
+  };
+  if (t in special) return special[t];
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/.test(t)) fail('invalid-pickle', `bad float literal ${JSON.stringify(s.slice(0, 40))} in pickle`, where);
+  return pyFloat(Number(t));
 }
 
 export function unpickle(r: ByteReader, opts: UnpicklerOptions): unknown {
@@ -289,7 +356,9 @@ export function unpickle(r: ByteReader, opts: UnpicklerOptions): unknown {
         stack = [];
         break;
       case OP.POP:
-        pop();
+        // As CPython: POP with an empty stack above a MARK discards the mark.
+        if (stack.length === 0 && marks.length) popMark();
+        else pop();
         break;
       case OP.POP_MARK:
         popMark();
@@ -328,22 +397,25 @@ export function unpickle(r: ByteReader, opts: UnpicklerOptions): unknown {
         push(parseIntText(r.line(), where()));
         break;
       case OP.FLOAT:
-        push(parseFloat(r.line()));
+        push(parseFloatText(r.line(), where()));
         break;
       case OP.BINFLOAT:
-        push(r.take(8).readDoubleBE(0));
+        push(pyFloat(r.take(8).readDoubleBE(0)));
         break;
       case OP.STRING:
-        push(parseQuoted(r.line(), where()));
+        push(py2String(parseQuoted(Buffer.from(r.line(), 'latin1'), where())));
         break;
-      case OP.BINSTRING:
-        push(r.take(lenChecked(r.take(4).readInt32LE(0))).toString('latin1'));
+      case OP.BINSTRING: {
+        const n = r.take(4).readInt32LE(0);
+        if (n < 0) fail('invalid-pickle', 'pickle BINSTRING has a negative length', where());
+        push(py2String(r.take(lenChecked(n))));
         break;
+      }
       case OP.SHORT_BINSTRING:
-        push(r.take(r.byte()).toString('latin1'));
+        push(py2String(r.take(r.byte())));
         break;
       case OP.UNICODE:
-        push(r.line().replace(/\\u([0-9a-fA-F]{4})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))));
+        push(rawUnicodeEscape(Buffer.from(r.line(), 'latin1'), where()));
         break;
       case OP.BINUNICODE:
         push(r.take(lenChecked(r.take(4).readUInt32LE(0))).toString('utf8'));
@@ -461,8 +533,8 @@ export function unpickle(r: ByteReader, opts: UnpicklerOptions): unknown {
         memoPut(memo.size, top());
         break;
       case OP.GLOBAL: {
-        const module = r.line(),
-          name = r.line();
+        const module = utf8Line(r),
+          name = utf8Line(r);
         push(resolveGlobal(module, name));
         break;
       }
@@ -502,8 +574,8 @@ export function unpickle(r: ByteReader, opts: UnpicklerOptions): unknown {
       }
       case OP.INST: {
         // module\nname\n with args from mark
-        const module = r.line(),
-          name = r.line();
+        const module = utf8Line(r),
+          name = utf8Line(r);
         push(call(resolveGlobal(module, name), popMark()));
         break;
       }
@@ -537,6 +609,9 @@ export function unpickle(r: ByteReader, opts: UnpicklerOptions): unknown {
   }
 }
 
+/** GLOBAL/INST names: Python 3 decodes them as UTF-8. */
+const utf8Line = (r: ByteReader): string => Buffer.from(r.line(), 'latin1').toString('utf8');
+
 export function tupleItems(v: unknown): unknown[] {
   if (v instanceof PyTuple) return v.items;
   if (Array.isArray(v)) return v;
@@ -547,6 +622,7 @@ export function tupleItems(v: unknown): unknown[] {
 function dictKey(k: unknown): unknown {
   if (k instanceof PyTuple) return k.items.map(String).join(',');
   if (typeof k === 'bigint') return k.toString();
+  if (k instanceof PyFloat) return k.value; // 1.0 and 1 are one key in Python
   return k;
 }
 
@@ -558,5 +634,6 @@ export function describe(v: unknown): string {
   if (v instanceof Map) return 'dict';
   if (Array.isArray(v)) return 'list';
   if (Buffer.isBuffer(v)) return 'bytes';
+  if (v instanceof PyFloat) return 'float';
   return typeof v;
 }

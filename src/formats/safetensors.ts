@@ -15,6 +15,12 @@ export const SAFETENSORS_DTYPES: Record<string, DType> = {
   BF16: 'bfloat16',
   F8_E4M3: 'float8_e4m3fn',
   F8_E5M2: 'float8_e5m2',
+  F8_E4M3FNUZ: 'float8_e4m3fnuz',
+  F8_E5M2FNUZ: 'float8_e5m2fnuz',
+  F8_E8M0: 'float8_e8m0fnu',
+  F4: 'float4_e2m1fn',
+  F6_E2M3: 'float6_e2m3fn',
+  F6_E3M2: 'float6_e3m2fn',
   I64: 'int64',
   I32: 'int32',
   I16: 'int16',
@@ -27,11 +33,17 @@ export const SAFETENSORS_DTYPES: Record<string, DType> = {
   C64: 'complex64',
 };
 
+const JSON_WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
 export function looksLikeSafetensors(src: ByteSource): boolean {
   if (src.size < 10) return false;
-  const head = src.readSync(0, 9);
+  const head = src.readSync(0, Math.min(src.size, 8 + 64));
   const n = head.readBigUInt64LE(0);
-  return head[8] === 0x7b && n >= 2n && n <= BigInt(src.size - 8);
+  if (n < 2n || n > BigInt(src.size - 8)) return false;
+  // The JSON may be led by whitespace (writers pad it to align the data); then comes its "{".
+  let i = 8;
+  while (i < head.length && JSON_WHITESPACE.has(head[i])) i++;
+  return head[i] === 0x7b;
 }
 
 export function readSafetensors(path: string, src: ByteSource): DumpFile {
@@ -44,7 +56,7 @@ export function readSafetensors(path: string, src: ByteSource): DumpFile {
   let header: unknown;
   try {
     const text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
-    if (!text.startsWith('{')) fail('invalid-safetensors', 'safetensors header does not start with "{"', `${path}: header`);
+    if (!text.trimStart().startsWith('{')) fail('invalid-safetensors', 'safetensors header does not start with "{"', `${path}: header`);
     header = JSON.parse(text);
   } catch (err) {
     if (err instanceof QuantLensError) throw err;
@@ -59,6 +71,7 @@ export function readSafetensors(path: string, src: ByteSource): DumpFile {
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     const where = `${path}: header.${name}`;
     if (name === '__metadata__') {
+      if (info === null) continue; // the reference reader's Option: null is "no metadata"
       if (typeof info !== 'object' || info === null || Array.isArray(info)) fail('invalid-safetensors', '__metadata__ is not an object', where);
       metadata = {};
       for (const [k, v] of Object.entries(info)) {
@@ -77,8 +90,10 @@ export function readSafetensors(path: string, src: ByteSource): DumpFile {
     }
     const dt = SAFETENSORS_DTYPES[dtype];
     const numel = numelOf(shape as number[]);
-    const bytes = numel * ITEM_SIZE[dt];
-    if (!Number.isSafeInteger(bytes)) fail('invalid-safetensors', `shape ${JSON.stringify(shape)} overflows`, where);
+    const bits = numel * ITEM_SIZE[dt] * 8;
+    if (!Number.isSafeInteger(bits)) fail('invalid-safetensors', `shape ${JSON.stringify(shape)} overflows`, where);
+    if (bits % 8 !== 0) fail('invalid-safetensors', `shape ${JSON.stringify(shape)} of ${dtype} is ${bits} bits, not a whole number of bytes`, where);
+    const bytes = bits / 8;
     const [begin, end] = data_offsets as number[];
     if (end < begin) fail('invalid-safetensors', `data_offsets [${begin}, ${end}] end before they begin`, where);
     if (end - begin !== bytes)

@@ -1,5 +1,5 @@
 import { ByteSource } from './source';
-import { DType, ITEM_SIZE, decodeToFloat32, decodeToFloat64 } from './dtypes';
+import { DType, ITEM_SIZE, decodeToFloat32, decodeToFloat64, isSubByte } from './dtypes';
 import { fail } from '../core/errors';
 
 export type Quantization =
@@ -81,6 +81,7 @@ const GATHER_SPAN_BYTES = 64 << 20;
  */
 export async function readRawElements(t: TensorRef, start: number, count: number, reuse?: Buffer): Promise<Buffer> {
   const item = ITEM_SIZE[t.dtype];
+  if (isSubByte(t.dtype)) fail('unsupported', `values of ${t.dtype} (${item * 8} bits, packed) are listed but not read per element`, t.name);
   const n = numelOf(t.shape);
   if (start < 0 || count < 0 || start + count > n) fail('invalid-tensor', `element range [${start}, ${start + count}) outside tensor of ${n}`, t.name);
   if (count === 0) return Buffer.alloc(0);

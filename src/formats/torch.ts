@@ -1,7 +1,7 @@
 /** PyTorch `.pt` reader: the zip format (torch >= 1.6) and the legacy pre-1.6 stream. Never imports or executes anything. */
 import { ByteSource, SliceSource } from './source';
 import { ZipArchive } from './zip';
-import { BufferReader, PyTuple, PySet, PyGlobal, Placeholder, SafeCallable, unpickle, tupleItems, describe } from './pickle';
+import { BufferReader, PyTuple, PySet, PyGlobal, Placeholder, SafeCallable, unpickle, tupleItems, describe, pyNumber } from './pickle';
 import { DType, ITEM_SIZE, TORCH_STORAGE_DTYPE, TORCH_DTYPE_NAMES, decodeToFloat64, isQuantizedDType } from './dtypes';
 import { fail } from '../core/errors';
 import { Quantization, Storage, TensorRef, checkViewBounds, contiguousStrides, numelOf } from './tensor';
@@ -132,8 +132,11 @@ const CONSTANTS = torchConstants();
 
 /** persistent_load for torch: ('storage', storage_type, key, location, numel[, view_metadata]). */
 function storagePersistentLoad(storages: Map<string, StorageRef>) {
-  return (pid: unknown, where: string): StorageRef => {
+  return (pid: unknown, where: string): unknown => {
     const t = tupleItems(pid);
+    // Legacy torch.save replaces each nn.Module class with ('module', cls, source_file, source):
+    // the class, never its source, is what stands there.
+    if (t[0] === 'module' && t[1] instanceof PyGlobal) return t[1];
     if (t[0] !== 'storage') fail('invalid-torch', `unknown persistent id ${JSON.stringify(String(t[0]))}`, where);
     const [, cls, key, location, numel, view] = t;
     const dtype = cls instanceof StorageClass ? cls.dtype : cls instanceof TorchDType ? cls.dtype : undefined;
@@ -227,7 +230,8 @@ function smallTensorValues(t: unknown, bind: (s: StorageRef) => Storage, what: s
 function readQuantizer(q: unknown[], shape: number[], bind: (s: StorageRef) => Storage, where: string): Quantization {
   const scheme = q[0] instanceof QScheme ? q[0].name : String(q[0]);
   if (scheme === 'per_tensor_affine' || scheme === 'per_tensor_symmetric') {
-    const [, scale, zp] = q;
+    const scale = pyNumber(q[1]),
+      zp = pyNumber(q[2]);
     if (typeof scale !== 'number' || typeof zp !== 'number') fail('invalid-torch', 'per-tensor quantizer needs a float scale and an int zero point', where);
     return { scheme, scale, zero_point: zp };
   }

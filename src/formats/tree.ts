@@ -1,4 +1,4 @@
-import { PyTuple, PySet, PyGlobal, Placeholder } from './pickle';
+import { PyTuple, PySet, PyGlobal, Placeholder, PyFloat } from './pickle';
 import { ObjectEntry } from './dump';
 import { fail } from '../core/errors';
 
@@ -108,6 +108,7 @@ export function collectTree(root: unknown, visitor: TreeVisitor): void {
 function scalar(v: unknown): Pick<ObjectEntry, 'type' | 'value' | 'class'> {
   if (v === null || v === undefined) return { type: 'none', value: null };
   if (typeof v === 'boolean') return { type: 'bool', value: v };
+  if (v instanceof PyFloat) return { type: 'float', value: v.value };
   if (typeof v === 'number') return Number.isInteger(v) ? { type: 'int', value: v } : { type: 'float', value: Number.isFinite(v) ? v : String(v) };
   if (typeof v === 'bigint') return { type: 'int', value: v.toString() };
   if (typeof v === 'string') return { type: 'str', value: v.length > 4096 ? `${v.slice(0, 4096)}…` : v };

@@ -4,7 +4,7 @@
  * No vscode import: the custom editor wires it to a webview, the tests call it directly.
  */
 import { openDump } from '../formats/open';
-import { DumpFile } from '../formats/dump';
+import { DumpFile, formatObjectValue } from '../formats/dump';
 import { TensorRef, numelOf, readRawElements } from '../formats/tensor';
 import { decodeToFloat32, isIntegerDType } from '../formats/dtypes';
 import { tensorStats } from '../analysis/stats';
@@ -42,7 +42,7 @@ export class TensorSession {
           : `${t.quantization.scheme} axis=${t.quantization.axis}`
         : null,
     }));
-    for (const o of this.dump.objects) nodes.push({ kind: 'object', name: o.name, value: o.type === 'placeholder' ? `<${o.class}>` : JSON.stringify(o.value) });
+    for (const o of this.dump.objects) nodes.push({ kind: 'object', name: o.name, value: formatObjectValue(o) });
     return nodes;
   }
 

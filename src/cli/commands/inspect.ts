@@ -1,4 +1,4 @@
-import { DumpFile } from '../../formats/dump';
+import { DumpFile, ObjectEntry, formatObjectValue } from '../../formats/dump';
 import { isContiguous } from '../../formats/tensor';
 import { tensorStats, TensorStats } from '../../analysis/stats';
 import { Quantization } from '../../formats/tensor';
@@ -51,8 +51,8 @@ function formatInspect(doc: Record<string, unknown>): string {
     if (t.stats) line += `  min=${t.stats.min} max=${t.stats.max} mean=${t.stats.mean}`;
     lines.push(line);
   }
-  for (const o of doc.objects as { name: string; type: string; value?: unknown; class?: string }[]) {
-    lines.push(`  ${o.name || '<root>'} = ${o.type === 'placeholder' ? `<${o.class}>` : JSON.stringify(o.value)}`);
+  for (const o of doc.objects as ObjectEntry[]) {
+    lines.push(`  ${o.name || '<root>'} = ${formatObjectValue(o)}`);
   }
   return `${lines.join('\n')}\n`;
 }
