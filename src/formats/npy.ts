@@ -32,6 +32,10 @@ export const looksLikeNpy = (src: ByteSource): boolean => src.size >= 10 && src.
 
 function parseHeader(text: string, where: string): { descr: string; fortran: boolean; shape: number[] } {
   if (/['"]descr['"]\s*:\s*\[/.test(text)) fail('unsupported', 'npy array has a structured (record) dtype, not numeric elements', where);
+  // As numpy: exactly the three keys, no more (a dict with an extra key is not an npy header).
+  const keys = [...text.matchAll(/['"]([A-Za-z_]+)['"]\s*:/g)].map((m) => m[1]).sort();
+  if (keys.join(',') !== 'descr,fortran_order,shape')
+    fail('invalid-npy', `npy header keys are ${JSON.stringify(keys)}, not exactly descr, fortran_order and shape`, where);
   const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(text);
   const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(text);
   const shape = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(text);
@@ -50,6 +54,7 @@ export function readNpyArray(name: string, src: ByteSource, where: string): Tens
   if (!looksLikeNpy(src)) fail('invalid-npy', 'not an .npy array (magic missing)', where);
   const head = src.readSync(0, 10);
   const major = head[6];
+  if (head[7] !== 0 || major < 1 || major > 3) fail('unsupported', `unsupported npy format version ${major}.${head[7]} (numpy writes 1.0, 2.0 and 3.0)`, where);
   let hlen: number, hstart: number;
   if (major === 1) {
     hlen = head.readUInt16LE(8);

@@ -266,6 +266,40 @@ function parseFloatText(s: string, where: string): number | PyFloat {
   return pyFloat(Number(t));
 }
 
+/**
+ * Python's own data constructors, as pure functions of their arguments (`int()` is 0): pickles of
+ * plain data call them, and nothing they do reaches outside the values given.
+ */
+const BUILTIN_CONSTRUCTORS = (() => {
+  const m = new Map<string, SafeCallable>();
+  const items = (v: unknown): unknown[] | undefined =>
+    Array.isArray(v) ? v : v instanceof PyTuple || v instanceof PySet ? v.items : typeof v === 'string' ? [...v] : undefined;
+  const ctors: Record<string, SafeCallable> = {
+    int: (a) =>
+      a.length === 0
+        ? 0
+        : typeof a[0] === 'number' || typeof a[0] === 'bigint'
+          ? a[0]
+          : typeof a[0] === 'boolean'
+            ? Number(a[0])
+            : new Placeholder('builtins.int', a),
+    float: (a) =>
+      a.length === 0 ? new PyFloat(0) : typeof a[0] === 'number' ? pyFloat(a[0]) : a[0] instanceof PyFloat ? a[0] : new Placeholder('builtins.float', a),
+    str: (a) => (a.length === 0 ? '' : typeof a[0] === 'string' ? a[0] : new Placeholder('builtins.str', a)),
+    bool: (a) => (a.length === 0 ? false : typeof a[0] === 'boolean' ? a[0] : new Placeholder('builtins.bool', a)),
+    list: (a) => (a.length === 0 ? [] : (items(a[0])?.slice() ?? new Placeholder('builtins.list', a))),
+    tuple: (a) => (a.length === 0 ? new PyTuple([]) : items(a[0]) ? new PyTuple(items(a[0])!.slice()) : new Placeholder('builtins.tuple', a)),
+    set: (a) => (a.length === 0 ? new PySet([]) : items(a[0]) ? new PySet(items(a[0])!.slice()) : new Placeholder('builtins.set', a)),
+    frozenset: (a) => (a.length === 0 ? new PySet([], true) : items(a[0]) ? new PySet(items(a[0])!.slice(), true) : new Placeholder('builtins.frozenset', a)),
+    dict: (a) => (a.length === 0 ? new Map() : a[0] instanceof Map ? new Map(a[0]) : new Placeholder('builtins.dict', a)),
+  };
+  for (const [name, fn] of Object.entries(ctors)) {
+    m.set(`builtins.${name}`, fn);
+    m.set(`__builtin__.${name}`, fn);
+  }
+  return m;
+})();
+
 export function unpickle(r: ByteReader, opts: UnpicklerOptions): unknown {
   const maxMemo = opts.maxMemo ?? 1 << 22;
   const maxStack = opts.maxStack ?? 1 << 22;
@@ -314,14 +348,16 @@ export function unpickle(r: ByteReader, opts: UnpicklerOptions): unknown {
     if (opts.constants.has(q)) return opts.constants.get(q);
     return new PyGlobal(module, name);
   };
-  const call = (fn: unknown, args: unknown[]): unknown => {
+  const call = (fn: unknown, argTuple: unknown, op: string): unknown => {
+    if (!(argTuple instanceof PyTuple)) fail('invalid-pickle', `pickle ${op} arguments are a ${describe(argTuple)}, not a tuple`, where());
+    const args = argTuple.items;
     if (fn instanceof PyGlobal) {
-      const safe = opts.callables.get(fn.qualified);
+      const safe = opts.callables.get(fn.qualified) ?? BUILTIN_CONSTRUCTORS.get(fn.qualified);
       if (safe) return safe(args, where());
       return new Placeholder(fn.qualified, args);
     }
     if (fn instanceof Placeholder) return new Placeholder(`${fn.className}(...)`, args);
-    return new Placeholder(`call of ${describe(fn)}`, args);
+    return fail('invalid-pickle', `pickle ${op} calls a ${describe(fn)}, which is not callable`, where());
   };
   const setItem = (target: unknown, k: unknown, v: unknown): void => {
     if (target instanceof Map) target.set(dictKey(k), v);
@@ -556,33 +592,34 @@ export function unpickle(r: ByteReader, opts: UnpicklerOptions): unknown {
       case OP.REDUCE: {
         const args = pop(),
           fn = pop();
-        push(call(fn, tupleItems(args)));
+        push(call(fn, args, 'REDUCE'));
         break;
       }
       case OP.NEWOBJ: {
         const args = pop(),
           cls = pop();
-        push(call(cls, tupleItems(args)));
+        push(call(cls, args, 'NEWOBJ'));
         break;
       }
       case OP.NEWOBJ_EX: {
-        pop();
+        const kwargs = pop();
+        if (!(kwargs instanceof Map)) fail('invalid-pickle', `pickle NEWOBJ_EX keyword arguments are a ${describe(kwargs)}, not a dict`, where());
         const args = pop(),
           cls = pop();
-        push(call(cls, tupleItems(args)));
+        push(call(cls, args, 'NEWOBJ_EX'));
         break;
       }
       case OP.INST: {
         // module\nname\n with args from mark
         const module = utf8Line(r),
           name = utf8Line(r);
-        push(call(resolveGlobal(module, name), popMark()));
+        push(call(resolveGlobal(module, name), new PyTuple(popMark()), 'INST'));
         break;
       }
       case OP.OBJ: {
         const items = popMark();
         if (!items.length) fail('invalid-pickle', 'pickle OBJ without a class', where());
-        push(call(items[0], items.slice(1)));
+        push(call(items[0], new PyTuple(items.slice(1)), 'OBJ'));
         break;
       }
       case OP.BUILD: {
