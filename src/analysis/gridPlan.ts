@@ -11,14 +11,24 @@ import { DType, decodeToFloat32, isIntegerDType } from '../formats/dtypes';
 import { openDump } from '../formats/open';
 import { ScaleInfo, discoverScale, inferScale, siblingScaleFiles, INFERRED_SCALE_MIN_CONFIDENCE, INFERRED_SCALE_MIN_CODES } from './scale';
 import { tensorRole } from './roles';
+import { FP8_DTYPES } from '../formats/dtypes';
+import { Fp8Scale, pairFp8Scale, verifyFp8 } from './fp8Verify';
+import { PackedIntLayout, detectPackedInt, verifyPackedInt } from './packedInt';
+import { IntWeightScheme, intWeightScheme, quantizationConfigFor } from './quantConfig';
+import { VerifyOptions, VerifyResult, verifyTensor } from './verify';
 
 /** Tensors that may live on an 8-bit grid: floats (checked against a scale) and 8-bit codes. */
 export const GRID_DTYPES: readonly DType[] = ['float32', 'float16', 'bfloat16', 'float64', 'int8', 'uint8', 'qint8', 'quint8'];
 
 /** Names of quantization parameters themselves: scales, zero points, bitsandbytes' row absmax, GPTQ's group index. */
-const PARAMETER_NAME = /(^|[._])(scales?|zero_points?|scale_inv|SCB|g_idx|qzeros)$|_scale$|_zero_point$|scale_inv$/i;
+const PARAMETER_NAME = /(^|[._])(scales?|zero_points?|scale_inv|SCB|g_idx|qzeros|weight_shape)$|_scale$|_zero_point$|scale_inv$/i;
 
-export type GridPlan = { judge: true; scale: ScaleInfo | undefined; evidence: string } | { judge: false; reason: string; notQuantized: boolean };
+/** Codes with a grid of their own, checked by their own rules instead of x == fl(q·s). */
+export type OwnGrid =
+  { kind: 'fp8'; scale: Fp8Scale | { error: string } | undefined } | { kind: 'packed_int'; layout: PackedIntLayout; scheme: IntWeightScheme | undefined };
+
+export type GridPlan =
+  { judge: true; scale: ScaleInfo | undefined; evidence: string; ownGrid?: OwnGrid } | { judge: false; reason: string; notQuantized: boolean };
 
 export interface GridPlanOptions {
   /** A scale given by the user (`--scale`): evidence in itself. */
@@ -63,10 +73,24 @@ function declaredMode(file: string, dump: DumpFile): string | undefined {
 }
 
 export async function planGridCheck(file: string, dump: DumpFile, t: TensorRef, opts: GridPlanOptions = {}): Promise<GridPlan> {
+  if (FP8_DTYPES.includes(t.dtype) && opts.explicitScale === undefined) {
+    const scale = pairFp8Scale(dump, t, quantizationConfigFor(file));
+    const source = scale && !('error' in scale) ? `scale from file:${scale.tensor.name}` : 'no scale paired';
+    return { judge: true, scale: undefined, evidence: `${t.dtype} codes (${source})`, ownGrid: { kind: 'fp8', scale } };
+  }
+  const scheme = t.dtype === 'int32' ? intWeightScheme(quantizationConfigFor(file)) : undefined;
+  const packed = detectPackedInt(dump, t, scheme);
+  if (packed)
+    return {
+      judge: true,
+      scale: undefined,
+      evidence: `${packed.bits}-bit codes packed in int32 (${packed.format})`,
+      ownGrid: { kind: 'packed_int', layout: packed, scheme },
+    };
   if (!opts.named) {
+    if (PARAMETER_NAME.test(t.name)) return { judge: false, reason: 'quantization parameter', notQuantized: false };
     if (!GRID_DTYPES.includes(t.dtype)) return { judge: false, reason: `${t.dtype} is not an 8-bit grid type`, notQuantized: false };
     if (t.shape.length === 0 || numelOf(t.shape) === 0) return { judge: false, reason: 'scalar or empty', notQuantized: false };
-    if (PARAMETER_NAME.test(t.name)) return { judge: false, reason: 'quantization parameter', notQuantized: false };
   }
   // Mode 1 feeds the SSM the un-quantized FP32 conv output: its ssm_input is FP32 by design.
   if (
@@ -96,4 +120,19 @@ export async function planGridCheck(file: string, dump: DumpFile, t: TensorRef, 
   if (!inferred && (await allZero(t))) return { judge: false, reason: 'all zero: on every grid, nothing to verify', notQuantized: true };
   const fit = inferred?.kind === 'per_tensor' ? ` (the best grid found fits ${((inferred.confidence ?? 0) * 100).toFixed(1)}% of sampled values)` : '';
   return { judge: false, reason: `not quantized: no scale is paired with it and its values lie on no 8-bit grid${fit}`, notQuantized: true };
+}
+
+/** Judges `t` as its plan says: its own grid's rules (FP8, packed integers), or x == fl(q·s) against the plan's scale. */
+export async function judgeTensor(t: TensorRef, plan: GridPlan & { judge: true }, opts: VerifyOptions = {}): Promise<VerifyResult> {
+  if (plan.ownGrid?.kind === 'fp8') {
+    const r = await verifyFp8(t, plan.ownGrid.scale, opts.signal);
+    opts.onElements?.(r.n);
+    return r;
+  }
+  if (plan.ownGrid?.kind === 'packed_int') {
+    const r = await verifyPackedInt(plan.ownGrid.layout, plan.ownGrid.scheme, opts.signal);
+    opts.onElements?.(numelOf(t.shape));
+    return r;
+  }
+  return verifyTensor(t, plan.scale, opts);
 }

@@ -51,6 +51,62 @@ export interface VerifyResult {
   code_histogram_min: number;
   deviation_histogram: number[];
   device: string;
+  /** Codes that carry their own grid: `fp8` (float8 codes, checked for NaN/Inf and saturation) or `int4`/`int8` packed in int32 words. */
+  scheme?: 'fp8' | 'packed_int';
+  /** The packing or element format: float8_e4m3fn…, or gptq / awq / pack-quantized. */
+  format?: string;
+  bits?: number;
+  /** Elements per scale along each axis, for block scales (FP8 128×128) and groups. */
+  block_size?: number[];
+  /** Range of the dequantized values (codes × scales, minus zero points), where scales are paired. */
+  dequant_min?: number | null;
+  dequant_max?: number | null;
+  /** Range of the FP8 code values themselves (before scales). */
+  code_min?: number | null;
+  code_max?: number | null;
+  /** Packed integer weights: the int32 words' shape, the [out, in] weight they hold, and the codes' range. */
+  packed_shape?: number[];
+  logical_shape?: number[];
+  code_range?: [number, number];
+}
+
+/** A result for codes checked without a float grid (FP8, packed integers): the grid-only figures are zero. */
+export function codesResult(
+  base: Pick<
+    VerifyResult,
+    | 'name'
+    | 'dtype'
+    | 'n'
+    | 'scale_source'
+    | 'int_min'
+    | 'int_max'
+    | 'saturated_pos'
+    | 'saturated_neg'
+    | 'nan'
+    | 'inf'
+    | 'code_histogram'
+    | 'code_histogram_min'
+  > &
+    Partial<VerifyResult>,
+  reasons: string[],
+): VerifyResult {
+  // Key order as verifyTensor's results: name first, the figures after.
+  const head = { name: base.name, dtype: base.dtype, n: base.n, scale: null, scale_source: base.scale_source };
+  const gridOnly = {
+    int_mean: null,
+    int_std: null,
+    out_of_range: 0,
+    max_deviation: 0,
+    offgrid_tolerance: 0,
+    tolerance: 0,
+    fp32_artifacts: 0,
+    true_offgrid: 0,
+    max_reconstruction_error: 0,
+    worst: [],
+    deviation_histogram: DEVIATION_BINS.map((_, i) => (i === 0 ? base.n : 0)),
+    device: 'cpu',
+  };
+  return Object.assign(head, gridOnly, base, { verdict: reasons.length ? ('fail' as const) : ('pass' as const), reasons });
 }
 
 export const DEVIATION_BINS = ['0', '(0,1e-7]', '(1e-7,1e-6]', '(1e-6,1e-5]', '(1e-5,1e-4]', '(1e-4,1e-3]', '(1e-3,1e-2]', '(1e-2,0.1]', '(0.1,0.5]'];

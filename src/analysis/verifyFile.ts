@@ -1,8 +1,8 @@
 import { openDump } from '../formats/open';
 import { DumpFile } from '../formats/dump';
 import { numelOf } from '../formats/tensor';
-import { planGridCheck } from './gridPlan';
-import { verifyTensor, VerifyResult, VerifyOptions } from './verify';
+import { judgeTensor, planGridCheck } from './gridPlan';
+import { VerifyResult, VerifyOptions } from './verify';
 import { FormatError } from '../core/errors';
 
 export interface VerifyFileOptions extends VerifyOptions {
@@ -65,7 +65,7 @@ export async function verifyDump(file: string, dump: DumpFile, opts: VerifyFileO
       done += count;
       opts.onProgress?.(done, total, t.name || '<root>');
     };
-    results.push(await verifyTensor(t, plan.scale, { ...opts, onElements }));
+    results.push(await judgeTensor(t, plan, { ...opts, onElements }));
   }
   return { file, results, skipped, not_quantized: notQuantized };
 }

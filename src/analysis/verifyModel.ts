@@ -8,7 +8,7 @@ import * as path from 'path';
 import { openDump } from '../formats/open';
 import { DumpFile } from '../formats/dump';
 import { listDumpFiles } from '../formats/dumpFiles';
-import { describeError, CancelledError, FormatError } from '../core/errors';
+import { describeError, CancelledError, ErrorCode, FormatError } from '../core/errors';
 import { VerifyFileOptions, VerifyReport, verifyDump } from './verifyFile';
 import { VerifyResult } from './verify';
 
@@ -29,12 +29,12 @@ export interface LayerRow {
 
 export interface ModelReport {
   file: string;
-  /** Every judged tensor of every file, each with the file it came from. */
-  results: (VerifyResult & { file: string })[];
-  skipped: { file: string; name: string; reason: string }[];
-  not_quantized: { file: string; name: string; dtype: string; reason: string }[];
+  /** Every judged tensor of every file, each with the file (or sharded model) it came from, and for shards the shard. */
+  results: (VerifyResult & { file: string; shard?: string })[];
+  skipped: { file: string; shard?: string; name: string; reason: string }[];
+  not_quantized: { file: string; shard?: string; name: string; dtype: string; reason: string }[];
   files: { file: string; shards?: string[]; judged: number; failed: number; verdict: 'pass' | 'fail' }[];
-  errors: { file: string; code: string; message: string }[];
+  errors: { file: string; code: ErrorCode; message: string }[];
   layers: LayerRow[];
   summary: { files: number; judged: number; passed: number; failed: number; not_quantized: number; skipped: number; unreadable: number };
   /** `quantization_config` of the model's config.json, where there is one. */
@@ -69,15 +69,29 @@ function shardSets(dir: string, files: string[]): { index: string; shards: strin
 }
 
 function rowOf(file: string, r: VerifyResult): LayerRow {
-  const scheme = r.scale === null ? 'codes' : !Array.isArray(r.scale) ? 'per_tensor' : r.granularity === 'group' ? 'per_group' : 'per_channel';
+  const scheme = r.scheme
+    ? `${r.scheme}${r.format ? ` (${r.format})` : ''}`
+    : r.scale === null
+      ? 'codes'
+      : !Array.isArray(r.scale)
+        ? 'per_tensor'
+        : r.granularity === 'group'
+          ? 'per_group'
+          : 'per_channel';
   const levels = r.code_histogram.length;
   return {
     file,
     tensor: r.name,
     dtype: r.dtype,
     scheme,
-    bits: Math.round(Math.log2(Math.max(2, levels))),
-    granularity: scheme === 'per_channel' ? `channel (axis ${r.axis ?? 0})` : scheme === 'per_group' ? 'group' : 'tensor',
+    bits: r.bits ?? Math.round(Math.log2(Math.max(2, levels))),
+    granularity: r.block_size
+      ? `block ${r.block_size.join('×')}`
+      : scheme === 'per_channel'
+        ? `channel (axis ${r.axis ?? 0})`
+        : scheme === 'per_group'
+          ? 'group'
+          : 'tensor',
     scale_source: r.scale_source,
     verdict: r.verdict,
     max_deviation_lsb: r.max_deviation,
@@ -118,9 +132,15 @@ export async function verifyModel(
   for (const [i, g] of groups.entries()) {
     opts.onFile?.(i, groups.length, g.label);
     const opened: DumpFile[] = [];
+    /** For a sharded model, which shard holds each tensor (Problems and badges belong to that file). */
+    const shardOf = new Map<string, string>();
     let r: VerifyReport;
     try {
-      for (const m of g.members) opened.push(openDump(path.join(dir, m)));
+      for (const m of g.members) {
+        const part = openDump(path.join(dir, m));
+        opened.push(part);
+        if (g.members.length > 1) for (const t of part.tensors) shardOf.set(t.name, m);
+      }
       const dump = opened.length === 1 ? opened[0] : combined(dir, opened);
       r = await verifyDump(path.join(dir, g.members[0]), dump, opts);
     } catch (err) {
@@ -140,12 +160,13 @@ export async function verifyModel(
       failed,
       verdict: failed ? 'fail' : 'pass',
     });
+    const shard = (name: string): { shard?: string } => (shardOf.has(name) ? { shard: shardOf.get(name) } : {});
     for (const x of r.results) {
-      report.results.push({ ...x, file: g.label });
+      report.results.push({ ...x, file: g.label, ...shard(x.name) });
       report.layers.push(rowOf(g.label, x));
     }
-    report.skipped.push(...r.skipped.map((x) => ({ file: g.label, ...x })));
-    report.not_quantized.push(...r.not_quantized.map((x) => ({ file: g.label, ...x })));
+    report.skipped.push(...r.skipped.map((x) => ({ file: g.label, ...shard(x.name), ...x })));
+    report.not_quantized.push(...r.not_quantized.map((x) => ({ file: g.label, ...shard(x.name), ...x })));
   }
   const s = report.summary;
   s.judged = report.results.length;

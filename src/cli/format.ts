@@ -9,13 +9,29 @@ export function formatVerify(r: VerifyReport): string {
   const lines = [r.file];
   for (const t of r.results) {
     const sc = Array.isArray(t.scale) ? `${t.scale.length} per-channel scales` : g(t.scale, 9);
-    lines.push(`  ${t.verdict.toUpperCase()}  ${t.name || '<root>'}  ${t.dtype}  n=${t.n}  scale=${sc} (${t.scale_source})`);
-    lines.push(
-      `        codes [${g(t.int_min)}, ${g(t.int_max)}] mean ${g(t.int_mean)} std ${g(t.int_std)}; saturated +${t.saturated_pos} -${t.saturated_neg}; out of range ${t.out_of_range}`,
-    );
-    lines.push(
-      `        max deviation ${g(t.max_deviation)}; over ${t.tolerance}: ${t.offgrid_tolerance}; FP32 round-trip artifacts ${t.fp32_artifacts}; true off-grid ${t.true_offgrid}; NaN ${t.nan}, Inf ${t.inf}`,
-    );
+    const sat = t.n ? ` (${g((100 * (t.saturated_pos + t.saturated_neg)) / t.n, 3)}%)` : '';
+    const dq = t.dequant_min !== undefined ? `; dequantized [${g(t.dequant_min)}, ${g(t.dequant_max)}]` : '';
+    if (t.scheme === 'fp8') {
+      lines.push(`  ${t.verdict.toUpperCase()}  ${t.name || '<root>'}  ${t.dtype}  n=${t.n}  scale: ${t.scale_source}`);
+      lines.push(
+        `        codes [${g(t.code_min)}, ${g(t.code_max)}]; saturated at ±max +${t.saturated_pos} -${t.saturated_neg}${sat}; NaN ${t.nan}, Inf ${t.inf}${dq}`,
+      );
+    } else if (t.scheme === 'packed_int') {
+      lines.push(
+        `  ${t.verdict.toUpperCase()}  ${t.name || '<root>'}  ${t.bits}-bit ${t.format} in int32 [${t.packed_shape}] = [${t.logical_shape}]  scale: ${t.scale_source}`,
+      );
+      lines.push(
+        `        codes [${g(t.int_min)}, ${g(t.int_max)}] of [${t.code_range?.join(', ')}]; at the ends +${t.saturated_pos} -${t.saturated_neg}${sat}${dq}; non-finite ${t.nan}`,
+      );
+    } else {
+      lines.push(`  ${t.verdict.toUpperCase()}  ${t.name || '<root>'}  ${t.dtype}  n=${t.n}  scale=${sc} (${t.scale_source})`);
+      lines.push(
+        `        codes [${g(t.int_min)}, ${g(t.int_max)}] mean ${g(t.int_mean)} std ${g(t.int_std)}; saturated +${t.saturated_pos} -${t.saturated_neg}; out of range ${t.out_of_range}`,
+      );
+      lines.push(
+        `        max deviation ${g(t.max_deviation)}; over ${t.tolerance}: ${t.offgrid_tolerance}; FP32 round-trip artifacts ${t.fp32_artifacts}; true off-grid ${t.true_offgrid}; NaN ${t.nan}, Inf ${t.inf}`,
+      );
+    }
     for (const reason of t.reasons) lines.push(`        ! ${reason}`);
   }
   for (const s of r.skipped) lines.push(`  skip  ${s.name || '<root>'}: ${s.reason}`);

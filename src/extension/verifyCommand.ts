@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import * as fs from 'fs';
 import * as path from 'path';
 import { verifyFile, VerifyReport } from '../analysis/verifyFile';
+import { ModelReport, verifyModel } from '../analysis/verifyModel';
 import { listDumpFiles, isDumpFileName, DUMP_GLOB } from '../formats/dumpFiles';
 import { problemsOf, Severity } from '../view/diagnostics';
 import { forEachLimited } from '../view/concurrency';
@@ -9,6 +10,23 @@ import { describeError, CancelledError, DescribedError } from '../core/errors';
 import { verifyOptions, maxConcurrentFiles } from './settings';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 import { Log } from './log';
+
+const isShardedModel = (dir: string): boolean => fs.readdirSync(dir).some((n) => n.endsWith('.safetensors.index.json'));
+
+/** A model report split back into one report per file, so each shard carries its own Problems and badge. */
+function perShardReports(dir: string, m: ModelReport): VerifyReport[] {
+  const byFile = new Map<string, VerifyReport>();
+  const reportOf = (rel: string): VerifyReport => {
+    const file = path.join(dir, rel);
+    if (!byFile.has(file)) byFile.set(file, { file, results: [], skipped: [], not_quantized: [] });
+    return byFile.get(file)!;
+  };
+  for (const f of m.files) for (const rel of f.shards ?? [f.file]) reportOf(rel);
+  for (const { file, shard, ...r } of m.results) reportOf(shard ?? file).results.push(r);
+  for (const { file, shard, ...s } of m.skipped) reportOf(shard ?? file).skipped.push(s);
+  for (const { file, shard, ...n } of m.not_quantized) reportOf(shard ?? file).not_quantized.push(n);
+  return [...byFile.values()];
+}
 
 const SEVERITY: Record<Severity, vscode.DiagnosticSeverity> = {
   error: vscode.DiagnosticSeverity.Error,
@@ -52,9 +70,12 @@ export class GridVerifier implements vscode.FileDecorationProvider {
   /** Expands folders into dump files (bounded), then verifies with bounded concurrency under a cancellable progress. */
   async verify(uris: vscode.Uri[], showReport = true): Promise<VerifyReport[]> {
     const files: string[] = [];
+    const models: string[] = [];
     for (const u of uris) {
       const st = fs.statSync(u.fsPath);
-      if (st.isDirectory()) files.push(...listDumpFiles(u.fsPath).map((r) => path.join(u.fsPath, r)));
+      // A sharded checkpoint is one model: its weights pair with scales in other shards.
+      if (st.isDirectory() && isShardedModel(u.fsPath)) models.push(u.fsPath);
+      else if (st.isDirectory()) files.push(...listDumpFiles(u.fsPath).map((r) => path.join(u.fsPath, r)));
       else if (isDumpFileName(u.fsPath)) files.push(u.fsPath);
     }
     const reports: VerifyReport[] = [];
@@ -65,6 +86,28 @@ export class GridVerifier implements vscode.FileDecorationProvider {
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
         let done = 0;
+        for (const dir of models) {
+          if (abort.signal.aborted) break;
+          try {
+            const m = await verifyModel(dir, {
+              ...verifyOptions(),
+              signal: abort.signal,
+              onFile: (_i, _n, f) => progress.report({ message: `${path.basename(dir)}: ${f}` }),
+            });
+            for (const r of perShardReports(dir, m)) {
+              reports.push(r);
+              this.publish(r.file, r);
+            }
+            for (const e of m.errors) {
+              failures.push({ file: path.join(dir, e.file), error: e.message, code: e.code });
+              this.publishError(path.join(dir, e.file), e);
+            }
+          } catch (err) {
+            if (err instanceof CancelledError) break;
+            const error = describeError(err);
+            failures.push({ file: dir, error: error.message, code: error.code });
+          }
+        }
         await forEachLimited(
           files,
           maxConcurrentFiles(),

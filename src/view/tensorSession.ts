@@ -9,8 +9,8 @@ import { TensorRef, numelOf, readRawElements } from '../formats/tensor';
 import { decodeToFloat32, isIntegerDType } from '../formats/dtypes';
 import { tensorStats } from '../analysis/stats';
 import { ScaleInfo } from '../analysis/scale';
-import { GridPlan, planGridCheck } from '../analysis/gridPlan';
-import { verifyTensor, VerifyOptions, storageOf } from '../analysis/verify';
+import { GridPlan, judgeTensor, planGridCheck } from '../analysis/gridPlan';
+import { VerifyOptions, storageOf } from '../analysis/verify';
 import { explainValue, gridElement, Explanation } from '../analysis/explain';
 import { FormatError } from '../core/errors';
 import { TreeNode, TensorSummary, Page, MAX_PAGE, ElementClassName } from './protocol';
@@ -71,7 +71,7 @@ export class TensorSession {
     const perTensor = scale?.kind === 'per_tensor' ? scale.scale : null;
     let verify: TensorSummary['verify'] = null;
     if (plan.judge) {
-      const r = await verifyTensor(t, scale, this.verifyOptions());
+      const r = await judgeTensor(t, plan, this.verifyOptions());
       verify = {
         verdict: r.verdict,
         reasons: r.reasons,

@@ -41,3 +41,60 @@ for (const version of versions) {
     });
   }
 }
+
+/**
+ * Unpacking order: the dequantized weight of each packed INT4 layout must equal, element for
+ * element, what the tool's own loader formula gave in torch (int_truths.safetensors, written by
+ * make_quantized_checkpoints.py). A wrong nibble order or scale/zero pairing cannot pass this.
+ */
+const TRUTHS = path.join(ROOT, 'torch-2.11', 'int_truths.safetensors');
+test('packed INT4 (GPTQ, GPTQ act-order, AWQ, compressed-tensors) dequantizes to torch values exactly', async () => {
+  const { openDump } = await import('../../src/formats/open');
+  const { readAllFloat64 } = await import('../../src/formats/tensor');
+  const { detectPackedInt, dequantizePacked } = await import('../../src/analysis/packedInt');
+  const { intWeightScheme, quantizationConfigFor } = await import('../../src/analysis/quantConfig');
+  const truths = openDump(TRUTHS);
+  try {
+    assert.equal(truths.tensors.length, 4);
+    for (const truth of truths.tensors) {
+      const [dir, name] = [truth.name.slice(0, truth.name.indexOf('/')), truth.name.slice(truth.name.indexOf('/') + 1)];
+      const file = path.join(ROOT, 'torch-2.11', dir, 'model.safetensors');
+      const dump = openDump(file);
+      try {
+        const scheme = intWeightScheme(quantizationConfigFor(file));
+        const layout = detectPackedInt(
+          dump,
+          dump.tensors.find((t) => t.name === name)!,
+          scheme,
+        );
+        assert.ok(layout, `${truth.name} is recognised as packed`);
+        const ours = await dequantizePacked(layout, scheme);
+        assert.deepEqual(ours.shape, truth.shape, `${truth.name} shape`);
+        const want = await readAllFloat64(truth);
+        const mismatches = want.reduce((n, v, i) => n + (v === ours.values[i] ? 0 : 1), 0);
+        assert.equal(mismatches, 0, `${truth.name}: ${mismatches} of ${want.length} values differ`);
+      } finally {
+        dump.close();
+      }
+    }
+  } finally {
+    truths.close();
+  }
+});
+
+test('the newer safetensors dtypes (F8_E8M0, F8_E4M3FNUZ, F8_E5M2FNUZ) read to the values torch wrote', async () => {
+  const { openDump } = await import('../../src/formats/open');
+  const { readAllFloat64 } = await import('../../src/formats/tensor');
+  const want = JSON.parse(fs.readFileSync(path.join(ROOT, 'torch-2.11', 'expected.json'), 'utf8')).newer_dtypes as Record<string, number[]>;
+  const dump = openDump(path.join(ROOT, 'torch-2.11', 'newer_dtypes.safetensors'));
+  try {
+    assert.ok(Object.keys(want).includes('float8_e8m0fnu'));
+    for (const [name, values] of Object.entries(want)) {
+      const t = dump.tensors.find((x) => x.name === name)!;
+      assert.equal(t.dtype, name);
+      assert.deepEqual([...(await readAllFloat64(t))], values, name);
+    }
+  } finally {
+    dump.close();
+  }
+});

@@ -50,6 +50,8 @@ test('verify DIR treats a sharded checkpoint as one model: a weight pairs with i
     { tensor: 'model.layers.0.proj.weight', scheme: 'per_channel', bits: 8, source: 'file:model.layers.0.proj.weight_scale', verdict: 'pass' },
   );
   assert.equal(r.json.results[0].name, 'model.layers.0.proj.weight', 'the contract fields of verify --json stay');
+  assert.equal(r.json.results[0].shard, 'model-00001-of-00002.safetensors', 'a result names the shard that holds it');
+  assert.equal(r.json.not_quantized[0].shard, 'model-00001-of-00002.safetensors');
   assert.deepEqual(
     r.json.not_quantized.map((n: any) => n.name),
     ['model.norm.weight'],
