@@ -13,6 +13,21 @@ export function problemsOf(report: VerifyReport): Problem[] {
   const out: Problem[] = [];
   for (const r of report.results) {
     const name = r.name || '<root>';
+    if (r.scheme) {
+      // FP8 and packed integers are judged by their own rules; each failed rule is one problem.
+      for (const reason of r.reasons)
+        out.push({ severity: 'error', tensor: r.name, code: r.scheme === 'fp8' ? 'fp8' : 'packed-int', message: `${name}: ${reason}` });
+      if (r.saturated_pos || r.saturated_neg) {
+        const where = r.scheme === 'fp8' ? `at ±${r.dtype} max` : `at the ends of the ${r.bits}-bit range`;
+        out.push({
+          severity: 'warning',
+          tensor: r.name,
+          code: 'saturation',
+          message: `${name}: ${r.saturated_pos} + ${r.saturated_neg} codes ${where} (scale from ${r.scale_source})`,
+        });
+      }
+      continue;
+    }
     if (r.true_offgrid)
       out.push({
         severity: 'error',

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { fixture, expected } from '../support/fixtures';
+import { fixture, expected, FIXTURES } from '../support/fixtures';
 import { TensorSession } from '../../src/view/tensorSession';
 import { problemsOf } from '../../src/view/diagnostics';
 import { forEachLimited } from '../../src/view/concurrency';
@@ -127,4 +127,28 @@ test('bounded concurrency never exceeds its limit and stops on abort', async () 
   );
   assert.equal(peak, 4);
   assert.ok(done < 50 && done >= 21, `stopped after ${done}`);
+});
+
+test('diagnostics: an FP8 NaN code and a packed INT4 NaN scale are errors naming the rule; the viewer judges them by the same rule', async () => {
+  const ck = (d: string): string => path.join(FIXTURES, 'checkpoints', 'torch-2.11', d, 'model.safetensors');
+  const fp8 = problemsOf(await verifyFile(ck('fp8_block_corrupted')));
+  assert.deepEqual(
+    fp8.map((p) => [p.severity, p.code]),
+    [
+      ['error', 'fp8'],
+      ['warning', 'saturation'],
+    ],
+  );
+  assert.match(fp8[0].message, /1 NaN codes/);
+  const int4 = problemsOf(await verifyFile(ck('gptq_int4_corrupted')));
+  assert.equal(int4[0].code, 'packed-int');
+  assert.match(int4[0].message, /scales in model\.layers\.0\.mlp\.up_proj\.scales are zero, negative or not finite/);
+  const s = new TensorSession(ck('gptq_int4_corrupted'));
+  try {
+    const summary = await s.summary('model.layers.0.mlp.up_proj.qweight');
+    assert.equal(summary.verify?.verdict, 'fail', 'the viewer and verify agree');
+    assert.match(summary.grid, /4-bit codes packed in int32 \(gptq\)/);
+  } finally {
+    s.dispose();
+  }
 });
