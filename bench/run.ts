@@ -3,9 +3,11 @@
  *  - open time and memory of multi-GB .safetensors and ZIP64 .pt files (peer: numpy.load(mmap_mode='r') of an .npy as large);
  *  - verify throughput at 1 thread and at every core, on a stress mix and on an on-grid dump (peer: numpy doing
  *    the same checks; numpy is single-threaded);
- *  - conv1d in each mode at mamba-130m size, D=1536, L=2048 (peer: numpy).
+ *  - conv1d in each mode at mamba-130m size, D=1536, L=2048 (peer: numpy);
+ *  - what scale inference costs: `verify` end to end without a scale (inferred) vs with the scale given, on a
+ *    folder of 300 small dumps and on one 1 GiB tensor (peer: the same verify with --scale; floor: one read pass).
  * GPU numbers come from bench/gpu/run_on_device.sh (peer: PyTorch on the same GPU).
- * Usage: npm run bench [-- --gb N]  (writes sparse files under bench/data/, removed afterwards)
+ * Usage: npm run bench [-- --gb N] [-- --only inference]  (writes sparse files under bench/data/, removed afterwards)
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -14,6 +16,7 @@ import { spawnSync } from 'child_process';
 import { writeBigSafetensors, writeBigTorchZip, writeDumpNpy, writeGridNpy } from '../test/support/writers';
 import { openDump } from '../src/formats/open';
 import { verifyTensor } from '../src/analysis/verify';
+import { verifyFile } from '../src/analysis/verifyFile';
 import { loadNative } from '../src/native/addon';
 import { readConv1dParams } from '../src/analysis/layers/conv1d';
 
@@ -48,12 +51,24 @@ function numpyOpen(file: string): { open_ms: number; rss_mb: number } {
 }
 
 async function main(): Promise<void> {
-  const gbArg = process.argv.indexOf('--gb');
-  const gb = gbArg > 0 ? Number(process.argv[gbArg + 1]) : 5;
   const dir = path.join(__dirname, '..', '..', 'bench', 'data');
   fs.mkdirSync(dir, { recursive: true });
   const report: Record<string, unknown> = { machine: `${os.cpus()[0].model}, ${os.cpus().length} cores`, node: process.version };
+  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
   try {
+    if (only === undefined || only === 'inference') report.scale_inference = await benchScaleInference(dir);
+    if (only === undefined) await benchFormatsAndKernels(dir, report);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  process.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
+}
+
+/** Open time of multi-GB files, verify throughput and conv1d per mode, each against its numpy peer. */
+async function benchFormatsAndKernels(dir: string, report: Record<string, unknown>): Promise<void> {
+  const gbArg = process.argv.indexOf('--gb');
+  const gb = gbArg > 0 ? Number(process.argv[gbArg + 1]) : 5;
+  {
     // 1. Open time on multi-GB files.
     const elems = Math.floor((gb * 2 ** 30) / 4);
     const st = path.join(dir, 'big.safetensors'),
@@ -163,10 +178,77 @@ async function main(): Promise<void> {
       conv[`${mode}_speedup_vs_numpy_1thread`] = convPeer[mode] / (conv[`${mode}_threads_1_ms`] as number);
     }
     report.conv1d_cpu = conv;
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
   }
-  process.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
+}
+
+/** Best of `runs` wall times of `f`, in seconds. */
+async function bestOf(runs: number, f: () => Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await f();
+    times.push((performance.now() - t0) / 1e3);
+  }
+  return Math.min(...times);
+}
+
+/** One read pass over the files: the floor any verify of them has to pay. */
+function readPass(files: readonly string[]): number {
+  const buf = Buffer.allocUnsafe(16 << 20);
+  const t0 = performance.now();
+  for (const f of files) {
+    const fd = fs.openSync(f, 'r');
+    while (fs.readSync(fd, buf, 0, buf.length, null) > 0);
+    fs.closeSync(fd);
+  }
+  return (performance.now() - t0) / 1e3;
+}
+
+/**
+ * Scale inference must cost at most one extra bounded pass: verify without a scale (inferred from a
+ * bounded sample, then the same verification) against verify with the scale given, in the same run,
+ * on the files in the page cache. Both must reach the same verdicts.
+ */
+async function benchScaleInference(dir: string): Promise<Record<string, unknown>> {
+  const s = 0.0121623231;
+  const out: Record<string, unknown> = {};
+  const small = path.join(dir, 'small');
+  fs.mkdirSync(small, { recursive: true });
+  const files = Array.from({ length: 300 }, (_, i) => path.join(small, `layer${String(i).padStart(3, '0')}_act.npy`));
+  files.forEach((f, i) => writeDumpNpy(f, 65536 + 512 * (i % 7), s));
+  const big = path.join(dir, 'big_1gib.npy');
+  writeDumpNpy(big, 1 << 28, s);
+  const sets: [string, readonly string[]][] = [
+    ['folder_300_small_dumps', files],
+    ['one_1gib_tensor', [big]],
+  ];
+  for (const [key, set] of sets) {
+    readPass(set); // into the page cache: both sides then read from memory
+    const verdicts = async (scale?: number): Promise<string[]> => {
+      const v: string[] = [];
+      for (const f of set) for (const r of (await verifyFile(f, scale === undefined ? {} : { scale })).results) v.push(`${r.verdict}:${r.true_offgrid}`);
+      return v;
+    };
+    const [given, inferred] = [await verdicts(s), await verdicts()];
+    if (given.join() !== inferred.join()) throw new Error(`${key}: verdicts with and without the scale differ`);
+    const runs = 3;
+    const withScale = await bestOf(runs, () => verdicts(s));
+    const withoutScale = await bestOf(runs, () => verdicts());
+    const floor = Math.min(readPass(set), readPass(set));
+    out[key] = {
+      files: set.length,
+      bytes: set.reduce((n, f) => n + fs.statSync(f).size, 0),
+      with_scale_s: withScale,
+      inferred_scale_s: withoutScale,
+      inference_cost_ratio: withoutScale / withScale,
+      one_read_pass_s: floor,
+      with_scale_vs_read_pass: withScale / floor,
+      same_verdicts: true,
+    };
+  }
+  fs.rmSync(small, { recursive: true, force: true });
+  fs.rmSync(big);
+  return out;
 }
 
 main().catch((e) => {

@@ -69,9 +69,11 @@ export function siblingScaleFiles(file: string): string[] {
   return out;
 }
 
-/** At most this many elements are sampled to infer a scale: whole tensors up to it, else evenly spaced blocks. */
-const INFER_SAMPLE = 1 << 16;
+/** At most this many elements are sampled to infer a scale (16 blocks of 1024): whole tensors up to it, else evenly spaced blocks. Enough to tell 99% membership, small enough that inference costs less than the verification it precedes. */
+const INFER_SAMPLE = 1 << 14;
 const INFER_BLOCK = 1024;
+/** Tensors up to this many elements (4 MB of FP32) are sampled from one read. */
+const INFER_ONE_READ = 1 << 20;
 
 /** A bounded sample of a tensor in a few large reads (one read of 64 KiB-sized blocks, never one read per element). */
 async function sampleOf(t: TensorRef): Promise<Float32Array> {
@@ -79,10 +81,15 @@ async function sampleOf(t: TensorRef): Promise<Float32Array> {
   if (n <= INFER_SAMPLE) return decodeToFloat32(t.dtype, await readRawElements(t, 0, n), t.storage.littleEndian);
   const blocks = INFER_SAMPLE / INFER_BLOCK;
   const out = new Float32Array(INFER_SAMPLE);
-  for (let b = 0; b < blocks; b++) {
-    const start = Math.floor(((n - INFER_BLOCK) * b) / (blocks - 1));
-    out.set(decodeToFloat32(t.dtype, await readRawElements(t, start, INFER_BLOCK), t.storage.littleEndian), b * INFER_BLOCK);
+  const startOf = (b: number): number => Math.floor(((n - INFER_BLOCK) * b) / (blocks - 1));
+  if (n <= INFER_ONE_READ) {
+    // A small tensor costs less in one read than in 64 (a folder of small dumps is mostly per-read overhead).
+    const all = decodeToFloat32(t.dtype, await readRawElements(t, 0, n), t.storage.littleEndian);
+    for (let b = 0; b < blocks; b++) out.set(all.subarray(startOf(b), startOf(b) + INFER_BLOCK), b * INFER_BLOCK);
+    return out;
   }
+  for (let b = 0; b < blocks; b++)
+    out.set(decodeToFloat32(t.dtype, await readRawElements(t, startOf(b), INFER_BLOCK), t.storage.littleEndian), b * INFER_BLOCK);
   return out;
 }
 
@@ -101,21 +108,31 @@ export async function inferScale(t: TensorRef, qmax = 127): Promise<ScaleInfo | 
   }
   if (!absmax) return undefined;
   let best: ScaleInfo | undefined;
+  // Codes seen, as a bitmap over [-(qmax+1), qmax+1]: this loop is the whole cost of inference, so no Set.
+  const seen = new Uint8Array(2 * qmax + 3);
   for (const s of [absmax / qmax, minNz, absmax / (qmax + 1)]) {
     if (!(s > 0) || !Number.isFinite(s)) continue;
     const sf = Math.fround(s);
-    let member = 0;
-    const codes = new Set<number>();
-    for (const v of sample) {
-      const q = roundHalfEven(Math.fround(v / sf));
-      if (Math.fround(q * sf) === v && Math.abs(q) <= qmax + 1) {
+    let member = 0,
+      distinct = 0;
+    seen.fill(0);
+    for (let i = 0; i < sample.length; i++) {
+      const v = sample[i];
+      const r = Math.fround(v / sf);
+      let q = Math.round(r);
+      if (q - r === 0.5 && q % 2 !== 0) q -= 1; // Math.round sends ties up; rint sends them to even
+      if (Math.fround(q * sf) === v && q <= qmax + 1 && q >= -qmax - 1) {
         member++;
-        codes.add(q);
+        if (!seen[q + qmax + 1]) {
+          seen[q + qmax + 1] = 1;
+          distinct++;
+        }
       }
     }
     const confidence = member / sample.length;
     if (!best || confidence > (best as { confidence: number }).confidence)
-      best = { kind: 'per_tensor', scale: sf, zeroPoint: 0, source: 'inferred', confidence, distinctCodes: codes.size };
+      best = { kind: 'per_tensor', scale: sf, zeroPoint: 0, source: 'inferred', confidence, distinctCodes: distinct };
+    if (member === sample.length) break; // every sampled element on this grid: no other candidate can do better
   }
   return best;
 }
