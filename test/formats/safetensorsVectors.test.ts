@@ -116,3 +116,28 @@ test('the reference serialization vector reads back its values', async () => {
   const dump = readSafetensors(v.test, new BufferSource(v.bytes, v.test));
   assert.deepEqual([...(await readAllFloat64(dump.tensors[0]))], [0, 1, 2, 3, 4, 5]);
 });
+
+/** The attack files of huggingface/safetensors `attacks/`, rebuilt as their scripts build them. */
+test('safetensors attack 1 (header length lies: 1000 bytes in a small file) is refused as truncated', () => {
+  const json = b('{"weight":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}');
+  const file = Buffer.concat([Buffer.alloc(8), json, Buffer.alloc(16)]);
+  file.writeBigUInt64LE(1000n);
+  assert.throws(
+    () => readSafetensors('attack1', new BufferSource(file, 'attack1')),
+    (e: unknown) => e instanceof QuantLensError && e.code === 'truncated',
+  );
+});
+
+test('safetensors attack 3 (100,000 tensors all on the same 160 KB) is refused as overlapping', () => {
+  const header: Record<string, unknown> = {};
+  const n = 200 * 200 * 4;
+  for (let i = 0; i < 100_000; i++) header[`weight_${i}`] = { dtype: 'F32', shape: [200, 200], data_offsets: [0, n] };
+  const json = b(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  const file = Buffer.concat([len, json, Buffer.alloc(n)]);
+  assert.throws(
+    () => readSafetensors('attack3', new BufferSource(file, 'attack3')),
+    (e: unknown) => e instanceof QuantLensError && e.code === 'invalid-safetensors' && /overlaps/.test(e.message),
+  );
+});
