@@ -2,7 +2,8 @@ import * as vscode from 'vscode';
 import * as fs from 'fs';
 import * as path from 'path';
 import { verifyFile, VerifyReport } from '../analysis/verifyFile';
-import { ModelReport, verifyModel } from '../analysis/verifyModel';
+import { verifyModel } from '../analysis/verifyModel';
+import { isShardedModel, perShardReports } from '../view/modelReports';
 import { listDumpFiles, isDumpFileName, DUMP_GLOB } from '../formats/dumpFiles';
 import { problemsOf, Severity } from '../view/diagnostics';
 import { forEachLimited } from '../view/concurrency';
@@ -10,23 +11,6 @@ import { describeError, CancelledError, DescribedError } from '../core/errors';
 import { verifyOptions, maxConcurrentFiles } from './settings';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 import { Log } from './log';
-
-const isShardedModel = (dir: string): boolean => fs.readdirSync(dir).some((n) => n.endsWith('.safetensors.index.json'));
-
-/** A model report split back into one report per file, so each shard carries its own Problems and badge. */
-function perShardReports(dir: string, m: ModelReport): VerifyReport[] {
-  const byFile = new Map<string, VerifyReport>();
-  const reportOf = (rel: string): VerifyReport => {
-    const file = path.join(dir, rel);
-    if (!byFile.has(file)) byFile.set(file, { file, results: [], skipped: [], not_quantized: [] });
-    return byFile.get(file)!;
-  };
-  for (const f of m.files) for (const rel of f.shards ?? [f.file]) reportOf(rel);
-  for (const { file, shard, ...r } of m.results) reportOf(shard ?? file).results.push(r);
-  for (const { file, shard, ...s } of m.skipped) reportOf(shard ?? file).skipped.push(s);
-  for (const { file, shard, ...n } of m.not_quantized) reportOf(shard ?? file).not_quantized.push(n);
-  return [...byFile.values()];
-}
 
 const SEVERITY: Record<Severity, vscode.DiagnosticSeverity> = {
   error: vscode.DiagnosticSeverity.Error,

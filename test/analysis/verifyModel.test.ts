@@ -80,3 +80,25 @@ test('verify DIR: a value off its grid fails the model (exit 1); an unreadable f
   );
   assert.equal(b.json.summary.passed, 1, 'the readable model is still verified');
 });
+
+test('explorer: a sharded model folder is verified as one model, then split back into one report per shard', async () => {
+  const { verifyModel } = await import('../../src/analysis/verifyModel');
+  const { isShardedModel, perShardReports } = await import('../../src/view/modelReports');
+  const dir = path.join(root, 'explorer');
+  writeShardedModel(dir, true);
+  assert.ok(isShardedModel(dir));
+  const reports = perShardReports(dir, await verifyModel(dir));
+  const byShard = new Map(reports.map((r) => [path.basename(r.file), r]));
+  assert.deepEqual([...byShard.keys()].sort(), ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']);
+  const first = byShard.get('model-00001-of-00002.safetensors')!;
+  assert.deepEqual(
+    first.results.map((r) => [r.name, r.verdict, r.scale_source]),
+    [['model.layers.0.proj.weight', 'fail', 'file:model.layers.0.proj.weight_scale']],
+    'the weight is judged with the scale from the other shard, and its failure belongs to its own shard',
+  );
+  assert.deepEqual(
+    first.not_quantized.map((n) => n.name),
+    ['model.norm.weight'],
+  );
+  assert.deepEqual(byShard.get('model-00002-of-00002.safetensors')!.results, []);
+});
