@@ -4,6 +4,7 @@
 #include <memory>
 #include <thread>
 #include "conv1d.hpp"
+#include "recipe.hpp"
 #include "layers.hpp"
 #include "cuda_api.hpp"
 #include "backend.hpp"
@@ -101,6 +102,69 @@ Napi::Value Conv1d(const Napi::CallbackInfo& info) {
   return job->Promise();
 }
 
+// conv1dRecipes({...conv1d options without mode/device, recipes: [{earlyScales, fp32Accumulate, biasEpilogue,
+//                inputRounding, outputRounding, ssmUnquantized}], reference: bool})
+//   -> Promise<{ results: [{ codes: Int8Array, ssm: Float32Array }], reference?: Float32Array }>   (CPU)
+Napi::Value Conv1dRecipes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "conv1dRecipes options must be an object");
+  auto o = info[0].As<Napi::Object>();
+  auto x = typed<Napi::Float32Array>(o, "x", napi_float32_array, "Float32Array");
+  auto w = typed<Napi::Int8Array>(o, "weight", napi_int8_array, "Int8Array");
+  auto bias = typed<Napi::Int32Array>(o, "bias", napi_int32_array, "Int32Array");
+  auto prob = std::make_shared<Conv1dProblem>();
+  const std::string bad = checkConv1d(number(o, "batch"), number(o, "channels"), number(o, "length"), number(o, "kernel"),
+                                      x.ElementLength(), w.ElementLength(), bias.ElementLength(), *prob);
+  if (!bad.empty()) throw Napi::RangeError::New(env, bad);
+  prob->x = x.Data(); prob->w = w.Data(); prob->bias = bias.Data();
+  prob->inputScale = (float)number(o, "inputScale");
+  prob->weightScale = (float)number(o, "weightScale");
+  prob->biasScale = (float)number(o, "biasScale");
+  prob->outputScale = (float)number(o, "outputScale");
+  for (float sc : {prob->inputScale, prob->weightScale, prob->biasScale, prob->outputScale}) {
+    if (!validScale(sc)) throw Napi::RangeError::New(env, "scales must be finite and positive");
+  }
+  prob->threads = threadsOf(o);
+  if (!o.Has("recipes") || !o.Get("recipes").IsArray()) throw Napi::TypeError::New(env, "options.recipes must be an array");
+  auto list = o.Get("recipes").As<Napi::Array>();
+  if (list.Length() == 0 || list.Length() > 1024) throw Napi::RangeError::New(env, "options.recipes must hold 1 to 1024 recipes");
+  auto recipes = std::make_shared<std::vector<Conv1dRecipe>>();
+  const auto flag = [](const Napi::Object& r, const char* k) { return r.Has(k) && r.Get(k).ToBoolean().Value(); };
+  const auto rounding = [&](const Napi::Object& r, const char* k) {
+    const double v = r.Has(k) && r.Get(k).IsNumber() ? r.Get(k).As<Napi::Number>().DoubleValue() : 0;
+    if (v != 0 && v != 1 && v != 2 && v != 3 && v != 4) throw Napi::RangeError::New(env, std::string("recipe.") + k + " must be 0..4");
+    return (Rounding)(int)v;
+  };
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    if (!list.Get(i).IsObject()) throw Napi::TypeError::New(env, "each recipe must be an object");
+    auto r = list.Get(i).As<Napi::Object>();
+    recipes->push_back({flag(r, "earlyScales"), flag(r, "fp32Accumulate"), flag(r, "biasEpilogue"), rounding(r, "inputRounding"),
+                        rounding(r, "outputRounding"), flag(r, "ssmUnquantized")});
+  }
+  const bool wantReference = o.Has("reference") && o.Get("reference").ToBoolean().Value();
+  auto outs = std::make_shared<std::vector<Conv1dRecipeOutputs>>(recipes->size());
+  auto ref = std::make_shared<std::vector<float>>();
+  auto* job = new Job(env, [prob, recipes, outs, ref, wantReference] {
+      for (size_t i = 0; i < recipes->size(); i++) conv1dRecipeRun(*prob, (*recipes)[i], (*outs)[i]);
+      if (wantReference) conv1dReference(*prob, *ref);
+    },
+    [outs, ref, wantReference](Napi::Env e) -> Napi::Value {
+      auto r = Napi::Object::New(e);
+      auto results = Napi::Array::New(e, outs->size());
+      for (size_t i = 0; i < outs->size(); i++) {
+        auto one = Napi::Object::New(e);
+        one.Set("codes", toArray<Napi::Int8Array>(e, (*outs)[i].codes));
+        one.Set("ssm", toArray<Napi::Float32Array>(e, (*outs)[i].ssm));
+        results.Set((uint32_t)i, one);
+      }
+      r.Set("results", results);
+      if (wantReference) r.Set("reference", toArray<Napi::Float32Array>(e, *ref));
+      return r;
+    }, {x, w, bias});
+  job->Queue();
+  return job->Promise();
+}
+
 // linear({mode, x: Float32Array [T*K], weight: Int8Array [N*K], bias?: Int32Array [N], rows T, inFeatures K, outFeatures N,
 //         inputScale, weightScales: number[] (1 or N)}) -> Promise<Float32Array [T*N]>
 Napi::Value Linear(const Napi::CallbackInfo& info) {
@@ -177,6 +241,7 @@ Napi::Value Scan(const Napi::CallbackInfo& info) {
 
 void registerLayerFunctions(Napi::Env env, Napi::Object exports) {
   exports.Set("conv1d", Napi::Function::New(env, Conv1d));
+  exports.Set("conv1dRecipes", Napi::Function::New(env, Conv1dRecipes));
   exports.Set("linear", Napi::Function::New(env, Linear));
   exports.Set("scan", Napi::Function::New(env, Scan));
   exports.Set("cudaDeviceName", Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return Napi::String::New(i.Env(), cudaDeviceName()); }));

@@ -7,9 +7,19 @@ import { explainCommand } from './commands/explain';
 import { diffCommand } from './commands/diff';
 import { runCommand } from './commands/run';
 import { evalcmpCommand } from './commands/evalcmp';
+import { attributeCommand } from './commands/attribute';
 import { roundingCommand } from './commands/rounding';
 
-export const COMMANDS: readonly CommandSpec[] = [inspectCommand, verifyCommand, explainCommand, diffCommand, runCommand, evalcmpCommand, roundingCommand];
+export const COMMANDS: readonly CommandSpec[] = [
+  inspectCommand,
+  verifyCommand,
+  explainCommand,
+  diffCommand,
+  runCommand,
+  evalcmpCommand,
+  roundingCommand,
+  attributeCommand,
+];
 
 const processIo: Io = {
   stdout: (s) => process.stdout.write(s),

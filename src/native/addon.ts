@@ -31,6 +31,13 @@ export interface Conv1dOptions {
 }
 export interface Conv1dResult { device: 'cpu' | 'cuda'; input: Int8Array | Float32Array; output_xproj: Int8Array | Float32Array; ssm_input: Int8Array | Float32Array }
 
+/** One combination of the switches between the modes (native/src/recipe.hpp); roundings are indices into ROUNDING_MODES. */
+export interface Conv1dRecipe {
+  earlyScales: boolean; fp32Accumulate: boolean; biasEpilogue: boolean; inputRounding: number; outputRounding: number; ssmUnquantized: boolean;
+}
+export interface Conv1dRecipesOptions extends Omit<Conv1dOptions, 'mode' | 'device'> { recipes: Conv1dRecipe[]; reference?: boolean }
+export interface Conv1dRecipesResult { results: { codes: Int8Array; ssm: Float32Array }[]; reference?: Float32Array }
+
 export interface LinearOptions {
   mode: 'baseline' | 'mode1' | 'mode2'; x: Float32Array; weight: Int8Array; bias?: Int32Array; rows: number; inFeatures: number; outFeatures: number;
   inputScale: number; weightScales: number[]; threads?: number; device?: 'cpu' | 'cuda';
@@ -46,6 +53,8 @@ export interface QuantLensNative {
   Verifier: new (o: VerifierOptions) => NativeVerifier;
   Differ: new (o: DifferOptions) => NativeDiffer;
   conv1d(o: Conv1dOptions): Promise<Conv1dResult>;
+  /** Every recipe of a conv1d on the CPU, and the FP32 reference if asked (attribution). */
+  conv1dRecipes(o: Conv1dRecipesOptions): Promise<Conv1dRecipesResult>;
   cudaAvailable(): boolean;
   cudaCompiled: boolean;
   cudaDeviceName(): string;

@@ -35,6 +35,15 @@ test('conv1d: a shape whose element count overflows int64 is refused, not wrappe
   assert.throws(() => native.conv1d({ ...base, batch: 1, channels: 2, length: 5, kernel: 4 }), /x length does not match/);
 });
 
+test('conv1dRecipes: bad shapes, no recipes, and rounding indices out of range are refused by name', () => {
+  const base = { x: f32(8), weight: new Int8Array(8), bias: new Int32Array(2), batch: 1, channels: 2, length: 4, kernel: 4, inputScale: 0.1, weightScale: 0.1, biasScale: 0.01, outputScale: 0.1 };
+  const recipe = { earlyScales: false, fp32Accumulate: false, biasEpilogue: false, inputRounding: 0, outputRounding: 0, ssmUnquantized: false };
+  assert.throws(() => native.conv1dRecipes({ ...base, length: 5, recipes: [recipe] }), /x length does not match/);
+  assert.throws(() => native.conv1dRecipes({ ...base, recipes: [] }), /1 to 1024 recipes/);
+  assert.throws(() => native.conv1dRecipes({ ...base, recipes: [{ ...recipe, inputRounding: 7 }] }), /inputRounding must be 0..4/);
+  assert.throws(() => native.conv1dRecipes({ ...base, outputScale: -1, recipes: [recipe] }), /scales must be finite and positive/);
+});
+
 test('linear and scan: lengths that do not match the shape are refused by name', () => {
   assert.throws(() => native.linear({ mode: 'mode2', x: f32(6), weight: new Int8Array(6), rows: 2, inFeatures: 3, outFeatures: 2, inputScale: 0.1, weightScales: [0.1, 0.1, 0.1] }),
     /weightScales must have 1 or outFeatures entries/);

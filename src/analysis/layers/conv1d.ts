@@ -5,6 +5,9 @@ import { FormatError } from '../../core/errors';
 import { loadNative } from '../../native/addon';
 import { needTensor, needScale, rootOrNamed, readLayerFloat32, readLayerInt8, readLayerInt32 } from './params';
 import { ACTIVATION_INPUTS, LayerFiles, LayerRunner, LoadedLayer, timedRun } from './runner';
+import { NamedArray } from '../../formats/safetensorsWriter';
+import { ROUNDING_FUNCTIONS, RoundingMode } from '../rounding';
+import { modeRecipe } from '../attribution';
 
 export interface Conv1dParams {
   weight: Int8Array;
@@ -74,7 +77,8 @@ export const conv1dRunner: LayerRunner = {
     };
     return {
       run: (mode, opts) =>
-        timedRun({ mode, layer: 'conv1d', metadata }, async () => {
+        timedRun({ mode, layer: 'conv1d', metadata: opts.rounding ? { ...metadata, rounding: opts.rounding } : metadata }, async () => {
+          if (mode === 'baseline' && opts.rounding && opts.rounding !== 'half_even') return baselineWithRounding(p, input, opts.rounding, opts.threads);
           const r = await loadNative().conv1d({
             mode,
             x: input.x,
@@ -106,3 +110,45 @@ export const conv1dRunner: LayerRunner = {
     };
   },
 };
+
+/**
+ * Baseline with another rounding than the kernels' (`run --rounding`): the attribution recipe with
+ * every switch off, on the CPU, so `run` and `attribute` agree by construction of one kernel.
+ */
+async function baselineWithRounding(
+  p: Conv1dParams,
+  input: { x: Float32Array; shape: number[] },
+  rounding: RoundingMode,
+  threads?: number,
+): Promise<{ device: 'cpu'; outputs: NamedArray[]; input: NamedArray }> {
+  const [B, D, L] = input.shape;
+  const r = await loadNative().conv1dRecipes({
+    x: input.x,
+    weight: p.weight,
+    bias: p.bias,
+    batch: B,
+    channels: D,
+    length: L,
+    kernel: p.kernel,
+    inputScale: p.inputScale,
+    weightScale: p.weightScale,
+    biasScale: p.biasScale,
+    outputScale: p.outputScale,
+    threads,
+    recipes: [modeRecipe('baseline', rounding)],
+  });
+  const round = ROUNDING_FUNCTIONS[rounding];
+  const codes = Int8Array.from(input.x, (v) => {
+    const q = round(Math.fround(v / p.inputScale));
+    return Number.isNaN(q) ? 0 : Math.max(-128, Math.min(127, q));
+  });
+  const out = r.results[0].codes;
+  return {
+    device: 'cpu',
+    input: { name: 'input', dtype: 'int8', shape: input.shape, data: codes },
+    outputs: [
+      { name: 'output_xproj', dtype: 'int8', shape: input.shape, data: out },
+      { name: 'ssm_input', dtype: 'int8', shape: input.shape, data: out },
+    ],
+  };
+}

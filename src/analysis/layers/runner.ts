@@ -4,6 +4,7 @@
  */
 import { NamedArray } from '../../formats/safetensorsWriter';
 import { EvalMode } from './modes';
+import type { RoundingMode } from '../rounding';
 
 export type LayerName = 'conv1d' | 'linear' | 'scan';
 
@@ -17,6 +18,8 @@ export interface LayerFiles {
 export interface LayerRunOptions {
   device: 'cpu' | 'cuda';
   threads?: number;
+  /** Baseline's rounding of its quantization steps (conv1d); default round half to even, as the kernels do. */
+  rounding?: RoundingMode;
 }
 
 /** A run's result: its outputs by role, what an output file holds, and the metadata written with it. */

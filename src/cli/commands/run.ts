@@ -3,6 +3,7 @@ import { writeSafetensors } from '../../formats/safetensorsWriter';
 import { resolveDevice, DeviceChoice } from '../../native/addon';
 import { UsageError } from '../../core/errors';
 import { CommandSpec } from '../options';
+import { ROUNDING_MODES, RoundingMode } from '../../analysis/rounding';
 import { DEVICE_OPTION, THREADS_OPTION } from './verify';
 
 export const runCommand: CommandSpec = {
@@ -16,6 +17,12 @@ export const runCommand: CommandSpec = {
     { name: 'params', type: 'string', value: 'FILE', help: "the layer's parameters: int8 weight, int32 bias, scales (required)" },
     { name: 'input', type: 'string', value: 'FILE', help: "the layer's input (required)" },
     { name: 'aux', type: 'string', value: 'FILE', help: 'scan: delta, B, C, z (else taken from the params file)' },
+    {
+      name: 'rounding',
+      type: 'string',
+      choices: ROUNDING_MODES,
+      help: "Baseline's rounding of its quantization steps (conv1d; default half_even, on the CPU otherwise)",
+    },
     DEVICE_OPTION,
     THREADS_OPTION,
     { name: 'out', type: 'string', value: 'FILE.safetensors', help: 'write the outputs, the input as the mode saw it, and the scales' },
@@ -29,9 +36,11 @@ export const runCommand: CommandSpec = {
     const outFile = args.string('out');
     if (outFile && !/\.safetensors$/i.test(outFile)) throw new UsageError('--out must name a .safetensors file');
     const runner = layerRunner(args.string('layer') ?? 'conv1d');
+    const rounding = args.string('rounding') as RoundingMode | undefined;
+    if (rounding && runner.layer !== 'conv1d') throw new UsageError('--rounding applies to --layer conv1d');
     const device = resolveDevice(args.string('device') as DeviceChoice | undefined);
     const loaded = await runner.load({ params, input, aux: args.string('aux') });
-    const r = await loaded.run(mode, { device, threads: args.number('threads') });
+    const r = await loaded.run(mode, { device, threads: args.number('threads'), rounding });
     if (outFile) writeSafetensors(outFile, r.saved, r.metadata);
     const outputs = r.outputs.map((o) => ({ role: o.name, dtype: o.dtype, shape: o.shape }));
     const doc = { mode, layer: runner.layer, device: r.device, outputs, elapsed_ms: r.elapsedMs, out: outFile ?? null };
