@@ -1,4 +1,4 @@
-import { el, tag, table } from './components';
+import { el, legend, tag, table } from './components';
 import { fmt } from './vscodeApi';
 
 const pct = (x: number | null): string => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);
@@ -58,5 +58,115 @@ export function evalCompareView(app: HTMLElement, r: any): void {
       'scroll',
     ),
     el('ul', { class: 'notes' }, ...r.tasks.map((t: any) => el('li', {}, `${t.task} ${t.metric}: ${t.note}`))),
+  );
+}
+
+/** Theme chart colours, one per factor, in a fixed order. */
+const FACTOR_COLOURS = [
+  '--vscode-charts-blue',
+  '--vscode-charts-orange',
+  '--vscode-charts-green',
+  '--vscode-charts-purple',
+  '--vscode-charts-red',
+  '--vscode-charts-yellow',
+];
+const FALLBACK = ['#3794ff', '#d18616', '#89d185', '#b180d7', '#f14c4c', '#cca700'];
+const colourOf = (i: number): string =>
+  getComputedStyle(document.body)
+    .getPropertyValue(FACTOR_COLOURS[i % 6])
+    .trim() || FALLBACK[i % 6];
+
+/** One horizontal bar per factor for a Shapley value, scaled to the largest magnitude. */
+function shapleyBars(r: any, key: 'shapley_codes' | 'shapley_energy', unit: (v: number) => string): HTMLElement {
+  const max = Math.max(1e-300, ...r.factors.map((f: any) => Math.abs(f[key])));
+  return el(
+    'div',
+    { class: 'bars', role: 'list' },
+    ...r.factors.map((f: any, i: number) => {
+      const width = `${((100 * Math.abs(f[key])) / max).toFixed(1)}%`;
+      const bar = el('span', { class: `bar${f[key] < 0 ? ' negative' : ''}`, style: `width:${width};background:${colourOf(i)}` });
+      return el(
+        'div',
+        { class: 'bar-row', role: 'listitem', title: f.description },
+        el('span', { class: 'bar-label' }, f.name),
+        el('span', { class: 'bar-track' }, bar),
+        el('span', { class: 'bar-value' }, unit(f[key])),
+        f.no_effect ? tag('no effect', 'pass') : el('span'),
+      );
+    }),
+  );
+}
+
+/** Per channel: the Shapley share of differing codes, stacked by factor (positive shares up, negative down). */
+function channelPlot(r: any, width = 720, height = 160): HTMLElement {
+  const channels = r.factors[0]?.channel_codes.length ?? 0;
+  const fig = el('figure', { class: 'histogram' });
+  const canvas = el('canvas', { role: 'img', 'aria-label': 'differing output codes per channel, by factor' });
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext('2d');
+  let top = 1e-9;
+  for (let c = 0; c < channels; c++) {
+    let up = 0;
+    for (const f of r.factors) up += Math.max(0, f.channel_codes[c]);
+    top = Math.max(top, up);
+  }
+  if (ctx && channels) {
+    const bw = width / channels;
+    const mid = height - 12;
+    for (let c = 0; c < channels; c++) {
+      let y = mid;
+      r.factors.forEach((f: any, i: number) => {
+        const v = f.channel_codes[c];
+        if (v <= 0) return;
+        const h = (v / top) * (mid - 4);
+        ctx.fillStyle = colourOf(i);
+        ctx.fillRect(c * bw, y - h, Math.max(1, bw - 0.2), h);
+        y -= h;
+      });
+    }
+    ctx.fillStyle = getComputedStyle(document.body).getPropertyValue('--vscode-foreground').trim() || '#ccc';
+    ctx.font = '10px sans-serif';
+    ctx.fillText('0', 0, height - 1);
+    const last = String(channels - 1);
+    ctx.fillText(last, width - ctx.measureText(last).width, height - 1);
+  }
+  fig.append(canvas, el('figcaption', {}, `differing output codes per channel (${channels} channels), stacked by factor; peak ${fmt(top, 3)}`));
+  return fig;
+}
+
+/** Which switch between two modes explains the output difference: totals, Shapley bars for codes and error energy, a channel plot. */
+export function attributionView(app: HTMLElement, r: any): void {
+  const total = r.total;
+  const rounding = r.from === 'baseline' || r.to === 'baseline' ? ` (Baseline rounding ${r.rounding})` : '';
+  app.append(
+    el('h2', {}, `Mode difference: ${r.from} → ${r.to}${rounding}`),
+    el('p', { class: 'paths' }, `params: ${r.params}`, el('br'), `input: ${r.input}`),
+    el(
+      'p',
+      { class: 'hint' },
+      `${total.codes_differ} of ${total.n} output codes differ (max |Δq| ${total.max_abs_int}); error energy against the FP32 reference changes by ${fmt(total.energy, 4)}. ` +
+        `Each factor's Shapley value is its average effect over every order of switching (${r.combinations.length} combinations evaluated); the values add up to the total.`,
+    ),
+  );
+  if (total.codes_differ === 0 && r.factors.every((f: any) => f.no_effect))
+    app.append(el('p', { class: 'guard ok', role: 'status' }, 'The two modes give identical outputs for this layer and input: no factor changes any output.'));
+  const share = (v: number): string => (total.codes_differ ? `${fmt(v, 4)} (${((100 * v) / total.codes_differ).toFixed(1)}%)` : fmt(v, 4));
+  app.append(
+    el('h3', {}, 'Output codes that differ'),
+    shapleyBars(r, 'shapley_codes', share),
+    el('h3', {}, 'Change in error energy vs the FP32 reference'),
+    shapleyBars(r, 'shapley_energy', (v) => fmt(v, 4)),
+    legend(
+      r.factors.map((f: any, i: number) => [`factor-${i % 6}`, f.name] as [string, string]),
+      '',
+    ),
+    el('p', { class: 'hint' }, 'A factor marked “no effect” changes no output in any combination: it cannot explain the difference.'),
+    channelPlot(r),
+    table(
+      ['factor', 'what it switches', 'codes (Shapley)', 'energy (Shapley)', 'alone', 'no effect'],
+      r.factors.map((f: any) => [f.name, f.description, fmt(f.shapley_codes, 6), fmt(f.shapley_energy, 4), f.alone_codes, f.no_effect ? 'yes' : '']),
+      'scroll',
+    ),
   );
 }

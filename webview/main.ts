@@ -1,6 +1,6 @@
 import { tensorView } from './tensorView';
 import { explainView, diffView, reportView } from './panels';
-import { roundingView, evalCompareView } from './analysisPanels';
+import { roundingView, evalCompareView, attributionView } from './analysisPanels';
 
 declare global {
   interface Window {
@@ -17,3 +17,4 @@ else if (view === 'diff') diffView(app, initial);
 else if (view === 'report') reportView(app, initial);
 else if (view === 'rounding') roundingView(app, initial);
 else if (view === 'evalcmp') evalCompareView(app, initial);
+else if (view === 'attribution') attributionView(app, initial);

@@ -1,9 +1,14 @@
-/** Palette commands for the analysis of runs: the rounding fingerprint and the comparison of evaluation runs. */
+/** Palette commands for the analysis of runs: the rounding fingerprint, the comparison of evaluation runs, and mode-difference attribution. */
 import * as vscode from 'vscode';
 import { fingerprintRoundingFiles } from '../analysis/roundingFiles';
 import { compareEvalRuns } from '../analysis/evalCompare';
 import { webviewHtml, webviewOptions, WebviewKind } from './webviewHtml';
 import { Log } from './log';
+import { attributeConv1d } from '../analysis/attribution';
+import { conv1dRunner, readConv1dInput, readConv1dParams } from '../analysis/layers/conv1d';
+import { EvalMode, MODE_TITLES } from '../analysis/layers/modes';
+import { ROUNDING_MODES, RoundingMode } from '../analysis/rounding';
+import { pickFile } from './modeCommands';
 
 function showPanel(context: vscode.ExtensionContext, kind: WebviewKind, title: string, data: unknown): vscode.WebviewPanel {
   const p = vscode.window.createWebviewPanel(`quantLens.${kind}`, title, vscode.ViewColumn.Active, webviewOptions(context.extensionUri));
@@ -61,6 +66,63 @@ export async function compareEvaluations(
     const r = await compareEvalRuns(a.fsPath, b.fsPath);
     if (!r.valid) void vscode.window.showWarningMessage(`Quant Lens: invalid comparison: ${r.reason}`);
     return showPanel(context, 'evalcmp', 'Compare evaluation runs', r);
+  } catch (err) {
+    log.reportFailure(err);
+    return undefined;
+  }
+}
+
+/** A scripted attribution (keybindings, tasks): no pickers are shown. */
+export interface AttributionArgs {
+  params: string;
+  input: string;
+  from?: EvalMode;
+  to?: EvalMode;
+  rounding?: RoundingMode;
+}
+
+/** Which difference between two modes explains a conv1d's output difference: Shapley bars per factor and a channel plot. */
+export async function explainModeDifference(context: vscode.ExtensionContext, log: Log, args?: AttributionArgs): Promise<vscode.WebviewPanel | undefined> {
+  const title = 'Explain mode difference (conv1d)';
+  const params = args ? vscode.Uri.file(args.params) : await pickFile(`${title}: layer parameters`, conv1dRunner.paramsGlob);
+  if (!params) return undefined;
+  const input = args
+    ? vscode.Uri.file(args.input)
+    : await pickFile(`${title}: the FP32 input`, conv1dRunner.inputGlob, params, (n) => conv1dRunner.isInputFile(n));
+  if (!input) return undefined;
+  let from = args?.from ?? 'baseline',
+    to = args?.to ?? 'mode2';
+  let rounding = args?.rounding;
+  if (!args) {
+    const pairs: [EvalMode, EvalMode][] = [
+      ['baseline', 'mode2'],
+      ['baseline', 'mode1'],
+      ['mode2', 'mode1'],
+    ];
+    const pair = await vscode.window.showQuickPick(
+      pairs.map(([f, t]) => ({ label: `${MODE_TITLES[f]} → ${MODE_TITLES[t]}`, pair: [f, t] as const })),
+      { title: `${title}: which modes?` },
+    );
+    if (!pair) return undefined;
+    [from, to] = pair.pair;
+    if (from === 'baseline') {
+      const r = await vscode.window.showQuickPick(
+        ROUNDING_MODES.map((m) => ({ label: m, description: m === 'half_even' ? 'as the kernels round (default)' : undefined })),
+        { title: `${title}: Baseline's rounding` },
+      );
+      if (!r) return undefined;
+      rounding = r.label as RoundingMode;
+    }
+  }
+  try {
+    const report = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'Quant Lens: attributing the mode difference' },
+      async () => attributeConv1d(await readConv1dParams(params.fsPath), await readConv1dInput(input.fsPath), { from, to, rounding }),
+    );
+    log.info(
+      `attribution ${from} -> ${to}: ${report.total.codes_differ} codes differ; ${report.factors.map((f) => `${f.name} ${f.shapley_codes}`).join(', ')}`,
+    );
+    return showPanel(context, 'attribution', `Mode difference: ${from} → ${to}`, { ...report, params: params.fsPath, input: input.fsPath });
   } catch (err) {
     log.reportFailure(err);
     return undefined;

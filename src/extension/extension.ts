@@ -4,7 +4,7 @@ import { TensorEditorProvider } from './tensorEditor';
 import { GridVerifier } from './verifyCommand';
 import { runMode, compare, explainPrompt, RunModeArgs } from './modeCommands';
 import { Log } from './log';
-import { identifyRounding, compareEvaluations, RoundingArgs } from './analysisCommands';
+import { identifyRounding, compareEvaluations, explainModeDifference, AttributionArgs, RoundingArgs } from './analysisCommands';
 import { loadNative } from '../native/addon';
 
 export interface QuantLensApi {
@@ -53,6 +53,7 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
     vscode.commands.registerCommand('quantLens.explainValue', () => explainPrompt(context)),
     vscode.commands.registerCommand('quantLens.identifyRounding', (args?: RoundingArgs) => identifyRounding(context, log, args)),
     vscode.commands.registerCommand('quantLens.compareEvaluations', (args?: { a: string; b: string }) => compareEvaluations(context, log, args)),
+    vscode.commands.registerCommand('quantLens.explainModeDifference', (args?: AttributionArgs) => explainModeDifference(context, log, args)),
     vscode.commands.registerCommand('quantLens.openViewer', (uri?: vscode.Uri) => {
       const target = uri ?? active();
       return target && vscode.commands.executeCommand('vscode.openWith', target, TensorEditorProvider.viewType);

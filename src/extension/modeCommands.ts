@@ -11,7 +11,7 @@ import { showDiffPanel } from './diffPanel';
 import { ExplainPanel } from './explainPanel';
 import { Log } from './log';
 
-async function pickFile(
+export async function pickFile(
   title: string,
   pattern: string,
   preferred?: vscode.Uri,

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { randomBytes } from 'crypto';
 
 /** The views the one webview bundle can draw (body data-view). */
-export type WebviewKind = 'tensor' | 'diff' | 'explain' | 'report' | 'rounding' | 'evalcmp';
+export type WebviewKind = 'tensor' | 'diff' | 'explain' | 'report' | 'rounding' | 'evalcmp' | 'attribution';
 
 /** The options of every Quant Lens webview: scripts on, resources only from the bundle and media folders. */
 export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {

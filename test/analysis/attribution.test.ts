@@ -6,35 +6,11 @@ import * as path from 'path';
 import { attributeConv1d, modeRecipe } from '../../src/analysis/attribution';
 import { Conv1dParams, readConv1dInput, readConv1dParams } from '../../src/analysis/layers/conv1d';
 import { loadNative } from '../../src/native/addon';
-import { encodeSafetensors } from '../../src/formats/safetensorsWriter';
 import { openDump } from '../../src/formats/open';
 import { readAllFloat64 } from '../../src/formats/tensor';
 import { fixture } from '../support/fixtures';
 import { cli } from '../support/cli';
-
-function lcg(seed: number): () => number {
-  return () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
-}
-
-/** A synthetic conv1d: `ties` puts every input exactly on k + ½ of the input grid; `biasScale` may differ from sx·sw. */
-function problem(opts: { D: number; L: number; sx: number; sw: number; sb: number; so: number; ties: boolean; seed: number }) {
-  const rnd = lcg(opts.seed);
-  const K = 4;
-  const x = Float32Array.from({ length: opts.D * opts.L }, () =>
-    opts.ties ? Math.fround((Math.floor(rnd() * 100) - 50 + 0.5) * opts.sx) : Math.fround((rnd() - 0.5) * 200 * opts.sx),
-  );
-  const p: Conv1dParams = {
-    weight: Int8Array.from({ length: opts.D * K }, () => Math.floor(rnd() * 255) - 127),
-    bias: Int32Array.from({ length: opts.D }, () => Math.floor((rnd() - 0.5) * 4000)),
-    channels: opts.D,
-    kernel: K,
-    inputScale: opts.sx,
-    weightScale: opts.sw,
-    biasScale: opts.sb,
-    outputScale: opts.so,
-  };
-  return { p, input: { x, shape: [1, opts.D, opts.L] } };
-}
+import { syntheticConv1d as problem, writeConv1dLayer } from '../support/writers';
 
 const sameBytes = (a: ArrayBufferView, b: ArrayBufferView): boolean =>
   Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
@@ -125,20 +101,7 @@ test('a constructed case where only the rounding differs puts 100% on rounding, 
 test('CLI: attribute --json keeps its contract; run --rounding gives exactly the recipe Attribution starts from', async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-attr-'));
   const { p, input } = problem({ D: 16, L: 128, sx: 2 ** -4, sw: 2 ** -6, sb: 2 ** -10, so: 2 ** -5, ties: true, seed: 5 });
-  const params = path.join(tmp, 'layer0_conv1d_params.safetensors');
-  fs.writeFileSync(
-    params,
-    encodeSafetensors([
-      { name: 'weight', dtype: 'int8', shape: [16, 1, 4], data: p.weight },
-      { name: 'bias', dtype: 'int32', shape: [16], data: p.bias },
-      { name: 'input_scale', dtype: 'float32', shape: [], data: new Float32Array([p.inputScale]) },
-      { name: 'weight_scale', dtype: 'float32', shape: [], data: new Float32Array([p.weightScale]) },
-      { name: 'bias_scale', dtype: 'float32', shape: [], data: new Float32Array([p.biasScale]) },
-      { name: 'output_scale', dtype: 'float32', shape: [], data: new Float32Array([p.outputScale]) },
-    ]),
-  );
-  const inFile = path.join(tmp, 'layer0_conv1d_input.safetensors');
-  fs.writeFileSync(inFile, encodeSafetensors([{ name: 'input', dtype: 'float32', shape: [1, 16, 128], data: input.x }]));
+  const { params, input: inFile } = writeConv1dLayer(tmp, 'layer0_conv1d', p, input);
   const a = await cli('attribute', '--params', params, '--input', inFile, '--rounding', 'half_away', '--json');
   assert.equal(a.code, 0, a.stderr);
   for (const key of ['layer', 'from', 'to', 'total', 'factors']) assert.ok(key in a.json, key);

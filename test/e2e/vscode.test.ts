@@ -14,6 +14,7 @@ import { spawn, spawnSync, ChildProcess } from 'child_process';
 import { chromium, Browser, Page, Frame } from 'playwright-core';
 import { generateHostileCorpus } from '../hostile/generate';
 import { screenshotDir } from '../support/fixtures';
+import { syntheticConv1d, writeConv1dLayer } from '../support/writers';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CODE_SERVER = path.join(ROOT, '.cache', 'code-server', 'node_modules', '.bin', 'code-server');
@@ -490,6 +491,34 @@ test('palette: Identify rounding mode… on two dumps written by PyTorch names t
       assert.match(text, /4096 exact ties/);
       assert.match(text, /both fit/);
       await p.screenshot({ path: path.join(SHOTS, 'vscode-rounding.png') });
+    } finally {
+      await p.close();
+    }
+  }),
+);
+
+test("palette: Explain mode difference… attributes a conv1d's Baseline → Mode 2 difference, with Shapley bars and a channel plot", { skip }, () =>
+  twice(async () => {
+    // A layer where two of the switches matter: every input is a rounding tie, and the bias scale is not sx·sw.
+    const dir = path.join(workspace, 'attribution');
+    fs.mkdirSync(dir, { recursive: true });
+    const { p: params, input } = syntheticConv1d({ D: 48, L: 256, sx: 2 ** -4, sw: 2 ** -6, sb: 2 ** -10 * (1 + 2 ** -8), so: 2 ** -5, ties: true, seed: 11 });
+    writeConv1dLayer(dir, 'layer7_conv1d', params, input);
+    const p = await openWorkbench();
+    try {
+      await palette(p, 'Quant Lens: Explain mode difference');
+      await p.locator('.quick-input-list .monaco-list-row', { hasText: 'layer7_conv1d_params.safetensors' }).first().click();
+      await p.locator('.quick-input-list .monaco-list-row', { hasText: 'layer7_conv1d_input.safetensors' }).first().click();
+      await p.locator('.quick-input-list .monaco-list-row', { hasText: 'Baseline (INT8) → Mode 2' }).first().click();
+      await p.locator('.quick-input-list .monaco-list-row', { hasText: 'half_away' }).first().click();
+      const g = await frameWith(p, 'body[data-view="attribution"] .bars', 60000);
+      await g.locator('h2', { hasText: 'Mode difference: baseline → mode2' }).waitFor();
+      const text = await g.locator('body').innerText();
+      assert.match(text, /rounding_input/);
+      assert.match(text, /no effect/, 'a switch that changes nothing is marked');
+      assert.equal(await g.locator('.bars').count(), 2, 'bars for codes and for error energy');
+      assert.equal(await g.locator('canvas').count(), 1, 'the channel plot');
+      await p.screenshot({ path: path.join(SHOTS, 'vscode-attribution.png') });
     } finally {
       await p.close();
     }

@@ -5,6 +5,9 @@
  */
 import * as fs from 'fs';
 import * as zlib from 'zlib';
+import * as path from 'path';
+import { encodeSafetensors } from '../../src/formats/safetensorsWriter';
+import type { Conv1dParams } from '../../src/analysis/layers/conv1d';
 
 export interface ZipInput {
   name: string;
@@ -286,4 +289,48 @@ export function writeGridNpy(file: string, n: number, s: number): void {
 
 function writeNpy(file: string, x: Float32Array): void {
   fs.writeFileSync(file, npyBytes(`{'descr': '<f4', 'fortran_order': False, 'shape': (${x.length},), }`, Buffer.from(x.buffer, x.byteOffset, x.byteLength)));
+}
+
+function lcgUniform(seed: number): () => number {
+  return () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+}
+
+/** A synthetic Mamba conv1d layer (params and FP32 input): `ties` puts every input exactly on k + ½ of the input grid; `biasScale` may differ from sx·sw. */
+export function syntheticConv1d(opts: { D: number; L: number; sx: number; sw: number; sb: number; so: number; ties: boolean; seed: number }) {
+  const rnd = lcgUniform(opts.seed);
+  const K = 4;
+  const x = Float32Array.from({ length: opts.D * opts.L }, () =>
+    opts.ties ? Math.fround((Math.floor(rnd() * 100) - 50 + 0.5) * opts.sx) : Math.fround((rnd() - 0.5) * 200 * opts.sx),
+  );
+  const p: Conv1dParams = {
+    weight: Int8Array.from({ length: opts.D * K }, () => Math.floor(rnd() * 255) - 127),
+    bias: Int32Array.from({ length: opts.D }, () => Math.floor((rnd() - 0.5) * 4000)),
+    channels: opts.D,
+    kernel: K,
+    inputScale: opts.sx,
+    weightScale: opts.sw,
+    biasScale: opts.sb,
+    outputScale: opts.so,
+  };
+  return { p, input: { x, shape: [1, opts.D, opts.L] } };
+}
+
+/** Writes a conv1d layer as a params file and an input file (`<stem>_params.safetensors`, `<stem>_input.safetensors`). */
+export function writeConv1dLayer(dir: string, stem: string, p: Conv1dParams, input: { x: Float32Array; shape: number[] }): { params: string; input: string } {
+  const params = path.join(dir, `${stem}_params.safetensors`);
+  const scalar = (v: number): Float32Array => new Float32Array([v]);
+  fs.writeFileSync(
+    params,
+    encodeSafetensors([
+      { name: 'weight', dtype: 'int8', shape: [p.channels, 1, p.kernel], data: p.weight },
+      { name: 'bias', dtype: 'int32', shape: [p.channels], data: p.bias },
+      { name: 'input_scale', dtype: 'float32', shape: [], data: scalar(p.inputScale) },
+      { name: 'weight_scale', dtype: 'float32', shape: [], data: scalar(p.weightScale) },
+      { name: 'bias_scale', dtype: 'float32', shape: [], data: scalar(p.biasScale) },
+      { name: 'output_scale', dtype: 'float32', shape: [], data: scalar(p.outputScale) },
+    ]),
+  );
+  const inFile = path.join(dir, `${stem}_input.safetensors`);
+  fs.writeFileSync(inFile, encodeSafetensors([{ name: 'input', dtype: 'float32', shape: input.shape, data: input.x }]));
+  return { params, input: inFile };
 }
