@@ -3,10 +3,11 @@ import { UsageError } from '../../core/errors';
 import { conv1dRunner } from './conv1d';
 import { linearRunner } from './linear';
 import { scanRunner } from './scan';
+import { blockRunner } from './block';
 import { EvalMode } from './modes';
 import { LayerFiles, LayerName, LayerRun, LayerRunOptions, LayerRunner } from './runner';
 
-export const LAYER_RUNNERS: readonly LayerRunner[] = [conv1dRunner, linearRunner, scanRunner];
+export const LAYER_RUNNERS: readonly LayerRunner[] = [conv1dRunner, linearRunner, scanRunner, blockRunner];
 export const LAYER_NAMES: readonly LayerName[] = LAYER_RUNNERS.map((r) => r.layer);
 
 export function layerRunner(name: string): LayerRunner {

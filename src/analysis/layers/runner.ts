@@ -6,7 +6,7 @@ import { NamedArray } from '../../formats/safetensorsWriter';
 import { EvalMode } from './modes';
 import type { RoundingMode } from '../rounding';
 
-export type LayerName = 'conv1d' | 'linear' | 'scan';
+export type LayerName = 'conv1d' | 'linear' | 'scan' | 'block';
 
 /** The files a layer run reads: parameters, the layer's input, and (scan) further operands. */
 export interface LayerFiles {
