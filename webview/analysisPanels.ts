@@ -131,7 +131,7 @@ function channelPlot(r: any, width = 720, height = 160): HTMLElement {
     const last = String(channels - 1);
     ctx.fillText(last, width - ctx.measureText(last).width, height - 1);
   }
-  fig.append(canvas, el('figcaption', {}, `differing output codes per channel (${channels} channels), stacked by factor; peak ${fmt(top, 3)}`));
+  fig.append(canvas, el('figcaption', {}, `differing outputs per channel (${channels} channels), stacked by factor; peak ${fmt(top, 3)}`));
   return fig;
 }
 
@@ -140,12 +140,12 @@ export function attributionView(app: HTMLElement, r: any): void {
   const total = r.total;
   const rounding = r.from === 'baseline' || r.to === 'baseline' ? ` (Baseline rounding ${r.rounding})` : '';
   app.append(
-    el('h2', {}, `Mode difference: ${r.from} → ${r.to}${rounding}`),
+    el('h2', {}, `Mode difference (${r.layer}): ${r.from} → ${r.to}${rounding}`),
     el('p', { class: 'paths' }, `params: ${r.params}`, el('br'), `input: ${r.input}`),
     el(
       'p',
       { class: 'hint' },
-      `${total.codes_differ} of ${total.n} output codes differ (max |Δq| ${total.max_abs_int}); error energy against the FP32 reference changes by ${fmt(total.energy, 4)}. ` +
+      `${total.codes_differ} of ${total.n} output ${r.counted === 'codes' ? 'codes' : 'values'} differ${total.max_abs_int === null ? '' : ` (max |Δq| ${total.max_abs_int})`}; error energy against the FP32 reference changes by ${fmt(total.energy, 4)}. ` +
         `Each factor's Shapley value is its average effect over every order of switching (${r.combinations.length} combinations evaluated); the values add up to the total.`,
     ),
   );
@@ -153,7 +153,7 @@ export function attributionView(app: HTMLElement, r: any): void {
     app.append(el('p', { class: 'guard ok', role: 'status' }, 'The two modes give identical outputs for this layer and input: no factor changes any output.'));
   const share = (v: number): string => (total.codes_differ ? `${fmt(v, 4)} (${((100 * v) / total.codes_differ).toFixed(1)}%)` : fmt(v, 4));
   app.append(
-    el('h3', {}, 'Output codes that differ'),
+    el('h3', {}, r.counted === 'codes' ? 'Output codes that differ' : 'Output values that differ'),
     shapleyBars(r, 'shapley_codes', share),
     el('h3', {}, 'Change in error energy vs the FP32 reference'),
     shapleyBars(r, 'shapley_energy', (v) => fmt(v, 4)),

@@ -199,7 +199,16 @@ Napi::Value Linear(const Napi::CallbackInfo& info) {
   p->threads = threadsOf(o);
   auto y = std::make_shared<std::vector<float>>();
   const Device device = deviceOf(o);
-  auto* job = new Job(env, [p, y, device] { runLinear(device, *p, *y); },
+  // An optional recipe (attribution): one combination of the switches between the modes, on the CPU.
+  std::shared_ptr<LinearRecipe> recipe;
+  if (o.Has("recipe") && o.Get("recipe").IsObject()) {
+    auto r = o.Get("recipe").As<Napi::Object>();
+    const double rounding = r.Has("inputRounding") && r.Get("inputRounding").IsNumber() ? r.Get("inputRounding").As<Napi::Number>().DoubleValue() : 0;
+    if (rounding != 0 && rounding != 1 && rounding != 2 && rounding != 3 && rounding != 4) throw Napi::RangeError::New(env, "recipe.inputRounding must be 0..4");
+    const auto flag = [&](const char* k) { return r.Has(k) && r.Get(k).ToBoolean().Value(); };
+    recipe = std::make_shared<LinearRecipe>(LinearRecipe{flag("earlyScales"), flag("fp32Accumulate"), flag("biasEpilogue"), (Rounding)(int)rounding});
+  }
+  auto* job = new Job(env, [p, y, device, recipe] { if (recipe) linearRecipeRun(*p, *recipe, *y); else runLinear(device, *p, *y); },
                       [y](Napi::Env e) -> Napi::Value { return toArray<Napi::Float32Array>(e, *y); }, keep);
   job->Queue();
   return job->Promise();

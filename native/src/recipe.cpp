@@ -103,4 +103,40 @@ void conv1dReference(const Conv1dProblem& p, std::vector<float>& y) {
   }
 }
 
+void linearRecipeRun(const LinearProblem& p, const LinearRecipe& rc, std::vector<float>& y) {
+  y.assign((size_t)(p.T * p.N), 0.0f);
+  std::vector<float> codes((size_t)p.K);
+  for (int64_t t = 0; t < p.T; t++) {
+    for (int64_t k = 0; k < p.K; k++) codes[(size_t)k] = quantizeWith(p.x[t * p.K + k], p.inputScale, rc.inputRounding);
+    for (int64_t n = 0; n < p.N; n++) {
+      const float sx = p.inputScale, sw = p.weightScales.size() == 1 ? p.weightScales[0] : p.weightScales[(size_t)n];
+      const float sb = sx * sw;
+      const int8_t* w = p.w + n * p.K;
+      const int32_t bi = p.bias ? p.bias[n] : 0;
+      const float b32 = (float)bi * sb;
+      float out;
+      if (!rc.earlyScales) {
+        if (!rc.fp32Accumulate) {
+          uint32_t acc = 0;  // wraps as the hardware's int32 accumulator
+          for (int64_t k = 0; k < p.K; k++) acc += (uint32_t)(codeToInt(codes[(size_t)k]) * (int32_t)w[k]);
+          out = rc.biasEpilogue ? (float)(int32_t)acc * sb + b32 : (float)(int32_t)(acc + (uint32_t)bi) * sb;
+        } else {
+          float acc = rc.biasEpilogue ? 0.0f : (float)bi;
+          for (int64_t k = 0; k < p.K; k++) acc += (float)(codeToInt(codes[(size_t)k]) * (int32_t)w[k]);
+          out = rc.biasEpilogue ? acc * sb + b32 : acc * sb;
+        }
+      } else if (rc.fp32Accumulate) {
+        float acc = rc.biasEpilogue ? 0.0f : b32;
+        for (int64_t k = 0; k < p.K; k++) acc += (codes[(size_t)k] * sx) * ((float)w[k] * sw);
+        out = rc.biasEpilogue && p.bias ? acc + b32 : acc;
+      } else {
+        double acc = rc.biasEpilogue ? 0.0 : (double)b32;
+        for (int64_t k = 0; k < p.K; k++) acc += (double)((codes[(size_t)k] * sx) * ((float)w[k] * sw));
+        out = rc.biasEpilogue && p.bias ? (float)acc + b32 : (float)acc;
+      }
+      y[(size_t)(t * p.N + n)] = out;
+    }
+  }
+}
+
 }  // namespace ql

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 #include "conv1d.hpp"
+#include "layers.hpp"
 
 namespace ql {
 
@@ -30,5 +31,15 @@ float quantizeWith(float v, float s, Rounding mode);
 void conv1dRecipeRun(const Conv1dProblem& p, const Conv1dRecipe& r, Conv1dRecipeOutputs& o);
 // The FP32 reference: unquantized input, dequantized weights, FP32 bias, SiLU; no output quantization.
 void conv1dReference(const Conv1dProblem& p, std::vector<float>& y);
+
+// The W8A8 linear's switches (its output is FP32: no output rounding, no SSM path).
+struct LinearRecipe {
+  bool earlyScales = false;
+  bool fp32Accumulate = false;
+  bool biasEpilogue = false;
+  Rounding inputRounding = Rounding::HalfEven;
+};
+// Baseline = every switch off (with its rounding); Modes 1/2 = scales, accumulation and bias on, half to even.
+void linearRecipeRun(const LinearProblem& p, const LinearRecipe& r, std::vector<float>& y);
 
 }  // namespace ql

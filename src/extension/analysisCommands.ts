@@ -4,9 +4,9 @@ import { fingerprintRoundingFiles } from '../analysis/roundingFiles';
 import { compareEvalRuns } from '../analysis/evalCompare';
 import { webviewHtml, webviewOptions, WebviewKind } from './webviewHtml';
 import { Log } from './log';
-import { attributeConv1d } from '../analysis/attribution';
-import { conv1dRunner, readConv1dInput, readConv1dParams } from '../analysis/layers/conv1d';
+import { attributeLayer } from '../analysis/attributeLayer';
 import { EvalMode, MODE_TITLES } from '../analysis/layers/modes';
+import { LAYER_RUNNERS, LayerName, layerRunner } from '../analysis/layers';
 import { ROUNDING_MODES, RoundingMode } from '../analysis/rounding';
 import { pickFile } from './modeCommands';
 
@@ -74,7 +74,9 @@ export async function compareEvaluations(
 
 /** A scripted attribution (keybindings, tasks): no pickers are shown. */
 export interface AttributionArgs {
+  layer?: LayerName;
   params: string;
+  aux?: string;
   input: string;
   from?: EvalMode;
   to?: EvalMode;
@@ -83,13 +85,23 @@ export interface AttributionArgs {
 
 /** Which difference between two modes explains a conv1d's output difference: Shapley bars per factor and a channel plot. */
 export async function explainModeDifference(context: vscode.ExtensionContext, log: Log, args?: AttributionArgs): Promise<vscode.WebviewPanel | undefined> {
-  const title = 'Explain mode difference (conv1d)';
-  const params = args ? vscode.Uri.file(args.params) : await pickFile(`${title}: layer parameters`, conv1dRunner.paramsGlob);
+  const runner = args
+    ? layerRunner(args.layer ?? 'conv1d')
+    : (
+        await vscode.window.showQuickPick(
+          LAYER_RUNNERS.map((r) => ({ label: r.layer, description: r.title, runner: r })),
+          { title: 'Explain mode difference: which layer?' },
+        )
+      )?.runner;
+  if (!runner) return undefined;
+  const title = `Explain mode difference (${runner.layer})`;
+  const params = args ? vscode.Uri.file(args.params) : await pickFile(`${title}: layer parameters`, runner.paramsGlob);
   if (!params) return undefined;
-  const input = args
-    ? vscode.Uri.file(args.input)
-    : await pickFile(`${title}: the FP32 input`, conv1dRunner.inputGlob, params, (n) => conv1dRunner.isInputFile(n));
+  const input = args ? vscode.Uri.file(args.input) : await pickFile(`${title}: the input`, runner.inputGlob, params, (n) => runner.isInputFile(n));
   if (!input) return undefined;
+  let aux = args?.aux;
+  if (!args && runner.takesAux)
+    aux = (await pickFile(`${title}: delta, B, C, z (Escape: take them from the params file)`, '**/*{aux,scan,ssm}*.{pt,safetensors}', params))?.fsPath;
   let from = args?.from ?? 'baseline',
     to = args?.to ?? 'mode2';
   let rounding = args?.rounding;
@@ -117,7 +129,7 @@ export async function explainModeDifference(context: vscode.ExtensionContext, lo
   try {
     const report = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'Quant Lens: attributing the mode difference' },
-      async () => attributeConv1d(await readConv1dParams(params.fsPath), await readConv1dInput(input.fsPath), { from, to, rounding }),
+      async () => attributeLayer(runner.layer, { params: params.fsPath, input: input.fsPath, aux }, { from, to, rounding }),
     );
     log.info(
       `attribution ${from} -> ${to}: ${report.total.codes_differ} codes differ; ${report.factors.map((f) => `${f.name} ${f.shapley_codes}`).join(', ')}`,

@@ -41,6 +41,8 @@ export interface Conv1dRecipesResult { results: { codes: Int8Array; ssm: Float32
 export interface LinearOptions {
   mode: 'baseline' | 'mode1' | 'mode2'; x: Float32Array; weight: Int8Array; bias?: Int32Array; rows: number; inFeatures: number; outFeatures: number;
   inputScale: number; weightScales: number[]; threads?: number; device?: 'cpu' | 'cuda';
+  /** Attribution: one combination of the switches between the modes (CPU); `mode` is then ignored. */
+  recipe?: { earlyScales: boolean; fp32Accumulate: boolean; biasEpilogue: boolean; inputRounding: number };
 }
 export interface ScanOptions {
   u: Float32Array; delta: Float32Array; A: Float32Array; B: Float32Array; C: Float32Array; D?: Float32Array; z?: Float32Array; deltaBias?: Float32Array;

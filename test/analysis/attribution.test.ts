@@ -8,7 +8,7 @@ import { Conv1dParams, readConv1dInput, readConv1dParams } from '../../src/analy
 import { loadNative } from '../../src/native/addon';
 import { openDump } from '../../src/formats/open';
 import { readAllFloat64 } from '../../src/formats/tensor';
-import { fixture } from '../support/fixtures';
+import { fixture, FIXTURES } from '../support/fixtures';
 import { cli } from '../support/cli';
 import { syntheticConv1d as problem, writeConv1dLayer } from '../support/writers';
 
@@ -146,7 +146,93 @@ test('CLI: attribute --json keeps its contract; run --rounding gives exactly the
   } finally {
     dump.close();
   }
-  const bad = await cli('attribute', '--layer', 'scan', '--params', params, '--input', inFile, '--json');
-  assert.equal(bad.code, 2);
-  assert.equal(bad.json.error.code, 'unsupported');
+  const cuda = await cli('attribute', '--device', 'cuda', '--params', params, '--input', inFile, '--json');
+  assert.equal(cuda.code, 2);
+  assert.equal(cuda.json.error.code, 'unsupported', 'the combinations run on the CPU, and say so');
+  const wrong = await cli('attribute', '--layer', 'scan', '--params', params, '--input', inFile, '--json');
+  assert.equal(wrong.code, 2);
+  assert.equal(wrong.json.error.code, 'tensor-not-found', 'conv1d params are not a scan: one coded line');
+});
+
+test('block attribution: every switch off runs the Baseline block, every switch on Mode 2 / Mode 1, bit for bit; the values add up', async () => {
+  const { readBlock, runBlock, runBlockRecipe, runBlockReference } = await import('../../src/analysis/layers/block');
+  const { attributeBlock } = await import('../../src/analysis/attribution');
+  const files = {
+    params: path.join(FIXTURES, 'block', 'layer0_block_params.safetensors'),
+    input: path.join(FIXTURES, 'block', 'layer0_block_input.safetensors'),
+  };
+  const b = await readBlock(files);
+  const yOf = async (mode: 'baseline' | 'mode1' | 'mode2'): Promise<Float32Array> =>
+    (await runBlock(b, mode, { device: 'cpu' })).outputs.find((o) => o.name === 'y')!.data as Float32Array;
+  const xp = (mode: 'baseline' | 'mode1' | 'mode2') => {
+    const r = modeRecipe(mode, 'half_even');
+    return { earlyScales: r.earlyScales, fp32Accumulate: r.fp32Accumulate, biasEpilogue: r.biasEpilogue, inputRounding: r.inputRounding };
+  };
+  for (const mode of ['baseline', 'mode2', 'mode1'] as const) {
+    const viaRecipe = (await runBlockRecipe(b, modeRecipe(mode, 'half_even'), xp(mode))).y;
+    assert.ok(sameBytes(viaRecipe, await yOf(mode)), `${mode}: the recipe chain is the mode's block, bit for bit`);
+  }
+  const r = await attributeBlock(
+    b,
+    (conv, xproj) => runBlockRecipe(b, conv, xproj),
+    () => runBlockReference(b),
+    { to: 'mode1' },
+  );
+  assert.equal(r.counted, 'values');
+  assert.equal(
+    r.exact.numerators.reduce((a, x) => a + x, 0),
+    r.total.codes_differ * r.exact.denominator,
+  );
+  assert.deepEqual(
+    r.factors.map((f) => f.name),
+    ['conv_scales', 'conv_accumulation', 'conv_bias', 'xproj_scales', 'xproj_accumulation', 'ssm_path'],
+  );
+  const ssm = r.factors.find((f) => f.name === 'ssm_path')!;
+  assert.ok(Math.abs(ssm.shapley_energy) > 0.9 * Math.abs(r.total.energy), 'the SSM path carries the error energy Mode 1 removes');
+});
+
+test('linear attribution: endpoints equal the linear kernels bit for bit; scan attribution: one switch, the SSM input path', async () => {
+  const { attributeLinear, attributeScan } = await import('../../src/analysis/attribution');
+  const rnd = (
+    (seed: number) => () =>
+      (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32
+  )(9);
+  const T = 32,
+    K = 96,
+    N = 24;
+  const o = {
+    x: Float32Array.from({ length: T * K }, () => (rnd() - 0.5) * 4),
+    weight: Int8Array.from({ length: N * K }, () => Math.floor(rnd() * 255) - 127),
+    bias: Int32Array.from({ length: N }, () => Math.floor((rnd() - 0.5) * 50000)),
+    rows: T,
+    inFeatures: K,
+    outFeatures: N,
+    inputScale: Math.fround(2 / 127),
+    weightScales: [Math.fround(0.00731)],
+  };
+  for (const mode of ['baseline', 'mode2'] as const) {
+    const r = modeRecipe(mode, 'half_even');
+    const viaRecipe = await loadNative().linear({
+      ...o,
+      mode,
+      recipe: { earlyScales: r.earlyScales, fp32Accumulate: r.fp32Accumulate, biasEpilogue: r.biasEpilogue, inputRounding: r.inputRounding },
+    });
+    assert.ok(sameBytes(viaRecipe, await loadNative().linear({ ...o, mode, device: 'cpu' })), `${mode}: recipe = kernel`);
+  }
+  const lin = await attributeLinear(o);
+  assert.ok(lin.total.codes_differ > 0, 'int32 and FP32 accumulation of 96 terms differ in the last bits');
+  assert.equal(
+    lin.exact.numerators.reduce((a, x) => a + x, 0),
+    lin.total.codes_differ * lin.exact.denominator,
+  );
+  // A scan whose input path is the only difference: Mode 2 → Mode 1 has one switch, and it carries everything.
+  const fake = async (mode: 'baseline' | 'mode1' | 'mode2'): Promise<Float32Array> =>
+    Float32Array.from({ length: 8 }, (_, i) => (mode === 'mode1' ? i + 0.5 : i));
+  const scan = await attributeScan(fake, 2, { from: 'mode2', to: 'mode1' });
+  assert.deepEqual(
+    scan.factors.map((f) => [f.name, f.shapley_codes]),
+    [['ssm_path', 8]],
+  );
+  const none = await attributeScan(fake, 2, { from: 'baseline', to: 'mode2' });
+  assert.deepEqual(none.factors, [], 'Baseline and Mode 2 feed the scan the same numbers: no switch separates them');
 });

@@ -507,12 +507,13 @@ test("palette: Explain mode difference… attributes a conv1d's Baseline → Mod
     const p = await openWorkbench();
     try {
       await palette(p, 'Quant Lens: Explain mode difference');
+      await p.locator('.quick-input-list .monaco-list-row', { hasText: 'causal depthwise' }).first().click();
       await p.locator('.quick-input-list .monaco-list-row', { hasText: 'layer7_conv1d_params.safetensors' }).first().click();
       await p.locator('.quick-input-list .monaco-list-row', { hasText: 'layer7_conv1d_input.safetensors' }).first().click();
       await p.locator('.quick-input-list .monaco-list-row', { hasText: 'Baseline (INT8) → Mode 2' }).first().click();
       await p.locator('.quick-input-list .monaco-list-row', { hasText: 'half_away' }).first().click();
       const g = await frameWith(p, 'body[data-view="attribution"] .bars', 60000);
-      await g.locator('h2', { hasText: 'Mode difference: baseline → mode2' }).waitFor();
+      await g.locator('h2', { hasText: 'Mode difference (conv1d): baseline → mode2' }).waitFor();
       const text = await g.locator('body').innerText();
       assert.match(text, /rounding_input/);
       assert.match(text, /no effect/, 'a switch that changes nothing is marked');

@@ -16,7 +16,8 @@ import { openDump } from '../../formats/open';
 import { DumpFile } from '../../formats/dump';
 import { TensorRef, numelOf } from '../../formats/tensor';
 import { FormatError } from '../../core/errors';
-import { loadNative } from '../../native/addon';
+import { loadNative, Conv1dRecipe } from '../../native/addon';
+import { linearReference, modeRecipe } from '../attribution';
 import { NamedArray } from '../../formats/safetensorsWriter';
 import { findScalar } from '../scalars';
 import { EvalMode } from './modes';
@@ -115,45 +116,17 @@ export async function readBlock(files: LayerFiles): Promise<{ p: BlockParams; x:
   }
 }
 
-/** The block in one mode; every intermediate is named, so runs of two modes can be compared stage by stage. */
-export async function runBlock(
-  b: { p: BlockParams; x: Float32Array; z: Float32Array },
-  mode: EvalMode,
+/** What follows the conv: x_proj (by `xproj`), dt_proj in FP32, the scan; every intermediate named. */
+async function afterConv(
+  b: { p: BlockParams; z: Float32Array },
+  xprojIn: Float32Array,
+  u: Float32Array,
+  xproj: (xRows: Float32Array) => Promise<Float32Array>,
   opts: { device: 'cpu' | 'cuda'; threads?: number },
-): Promise<{ device: 'cpu' | 'cuda'; outputs: NamedArray[]; input: NamedArray }> {
+): Promise<{ xdbl: Float32Array; delta: Float32Array; y: Float32Array }> {
   const { p } = b;
   const { D, L, S, R } = p;
-  const native = loadNative();
-  const conv = await native.conv1d({
-    mode,
-    x: b.x,
-    ...p.conv,
-    weight: p.conv.weight,
-    bias: p.conv.bias,
-    batch: 1,
-    channels: D,
-    length: L,
-    kernel: p.K,
-    threads: opts.threads,
-    device: opts.device,
-  });
-  const so = Math.fround(p.conv.outputScale);
-  // What x_proj reads (the grid values; Baseline's codes as the values they stand for) and what the SSM reads.
-  const asValues = (a: Int8Array | Float32Array): Float32Array => (a instanceof Int8Array ? Float32Array.from(a, (c) => Math.fround(c * so)) : a);
-  const xprojIn = asValues(conv.output_xproj);
-  const u = asValues(conv.ssm_input);
-  const xdbl = await native.linear({
-    mode,
-    x: transpose(xprojIn, D, L),
-    weight: p.xProj.weight,
-    rows: L,
-    inFeatures: D,
-    outFeatures: R + 2 * S,
-    inputScale: so,
-    weightScales: p.xProj.weightScales,
-    threads: opts.threads,
-    device: opts.device,
-  });
+  const xdbl = await xproj(transpose(xprojIn, D, L));
   const W = R + 2 * S;
   // dt_proj in FP32, summed over r in order: delta [D, L]; its bias and softplus are the scan's.
   const delta = new Float32Array(D * L);
@@ -172,7 +145,7 @@ export async function runBlock(
       Cm[s * L + t] = xdbl[t * W + R + S + s];
     }
   }
-  const y = await native.scan({
+  const y = await loadNative().scan({
     u,
     delta,
     A: p.A,
@@ -188,6 +161,39 @@ export async function runBlock(
     threads: opts.threads,
     device: opts.device,
   });
+  return { xdbl, delta, y };
+}
+
+const xprojOperands = (p: BlockParams, xRows: Float32Array) => ({
+  x: xRows,
+  weight: p.xProj.weight,
+  rows: p.L,
+  inFeatures: p.D,
+  outFeatures: p.R + 2 * p.S,
+  inputScale: Math.fround(p.conv.outputScale),
+  weightScales: p.xProj.weightScales,
+});
+
+/** The block in one mode; every intermediate is named, so runs of two modes can be compared stage by stage. */
+export async function runBlock(
+  b: { p: BlockParams; x: Float32Array; z: Float32Array },
+  mode: EvalMode,
+  opts: { device: 'cpu' | 'cuda'; threads?: number },
+): Promise<{ device: 'cpu' | 'cuda'; outputs: NamedArray[]; input: NamedArray }> {
+  const { p } = b;
+  const { D, L, S, R } = p;
+  const native = loadNative();
+  const conv = await native.conv1d({ mode, x: b.x, ...p.conv, batch: 1, channels: D, length: L, kernel: p.K, threads: opts.threads, device: opts.device });
+  const so = Math.fround(p.conv.outputScale);
+  // What x_proj reads (the grid values; Baseline's codes as the values they stand for) and what the SSM reads.
+  const asValues = (a: Int8Array | Float32Array): Float32Array => (a instanceof Int8Array ? Float32Array.from(a, (c) => Math.fround(c * so)) : a);
+  const { xdbl, delta, y } = await afterConv(
+    b,
+    asValues(conv.output_xproj),
+    asValues(conv.ssm_input),
+    (xRows) => native.linear({ mode, ...xprojOperands(p, xRows), threads: opts.threads, device: opts.device }),
+    opts,
+  );
   const codes = mode === 'baseline';
   return {
     device: opts.device,
@@ -197,11 +203,52 @@ export async function runBlock(
       // Named as the conv1d layer names them, so `diff` finds the grid of each (output_xproj, ssm_input: output_scale).
       { name: 'output_xproj', dtype: codes ? 'int8' : 'float32', shape: [1, D, L], data: conv.output_xproj },
       { name: 'ssm_input', dtype: codes ? 'int8' : 'float32', shape: [1, D, L], data: conv.ssm_input },
-      { name: 'x_dbl', dtype: 'float32', shape: [L, W], data: xdbl },
+      { name: 'x_dbl', dtype: 'float32', shape: [L, R + 2 * S], data: xdbl },
       { name: 'delta', dtype: 'float32', shape: [1, D, L], data: delta },
       { name: 'y', dtype: 'float32', shape: [1, D, L], data: y },
     ],
   };
+}
+
+/** The block under one combination of attribution switches (CPU): the conv and x_proj as recipes. */
+export async function runBlockRecipe(
+  b: { p: BlockParams; x: Float32Array; z: Float32Array },
+  conv: Conv1dRecipe,
+  xproj: { earlyScales: boolean; fp32Accumulate: boolean; biasEpilogue: boolean; inputRounding: number },
+  threads?: number,
+): Promise<{ y: Float32Array }> {
+  const { p } = b;
+  const r = await loadNative().conv1dRecipes({ x: b.x, ...p.conv, batch: 1, channels: p.D, length: p.L, kernel: p.K, threads, recipes: [conv] });
+  const so = Math.fround(p.conv.outputScale);
+  const grid = Float32Array.from(r.results[0].codes, (c) => Math.fround(c * so));
+  const { y } = await afterConv(
+    b,
+    grid,
+    r.results[0].ssm,
+    (xRows) => loadNative().linear({ mode: 'baseline', ...xprojOperands(p, xRows), threads, recipe: xproj }),
+    { device: 'cpu', threads },
+  );
+  return { y };
+}
+
+/** The block in FP32 with nothing quantized (conv input, conv output, x_proj input): attribution's reference. */
+export async function runBlockReference(b: { p: BlockParams; x: Float32Array; z: Float32Array }, threads?: number): Promise<Float32Array> {
+  const { p } = b;
+  const any = modeRecipe('mode1', 'half_even');
+  const r = await loadNative().conv1dRecipes({
+    x: b.x,
+    ...p.conv,
+    batch: 1,
+    channels: p.D,
+    length: p.L,
+    kernel: p.K,
+    threads,
+    recipes: [any],
+    reference: true,
+  });
+  const ys = r.reference!;
+  const { y } = await afterConv(b, ys, ys, async (xRows) => linearReference(xprojOperands(p, xRows)), { device: 'cpu', threads });
+  return y;
 }
 
 export const blockRunner: LayerRunner = {

@@ -1,5 +1,5 @@
-import { attributeConv1d, AttributionReport } from '../../analysis/attribution';
-import { readConv1dInput, readConv1dParams } from '../../analysis/layers/conv1d';
+import { AttributionReport } from '../../analysis/attribution';
+import { attributeLayer } from '../../analysis/attributeLayer';
 import { LAYER_NAMES } from '../../analysis/layers';
 import { EvalMode } from '../../analysis/layers/modes';
 import { ROUNDING_MODES, RoundingMode } from '../../analysis/rounding';
@@ -11,16 +11,18 @@ const g = (x: number): string => (Number.isInteger(x) ? String(x) : x.toPrecisio
 
 export function formatAttribution(r: AttributionReport): string {
   const lines = [`${r.layer}: ${r.from} → ${r.to}${r.from === 'baseline' || r.to === 'baseline' ? ` (Baseline rounding ${r.rounding})` : ''}`];
+  const what = r.counted === 'codes' ? 'output codes' : 'output values';
   const pct = (v: number, total: number): string => (total ? `${((100 * v) / total).toFixed(1)}%` : '-');
   lines.push(
-    `  total: ${r.total.codes_differ} of ${r.total.n} output codes differ (max |Δq| ${r.total.max_abs_int}); error energy vs FP32 reference changes by ${g(r.total.energy)}`,
+    `  total: ${r.total.codes_differ} of ${r.total.n} ${what} differ${r.total.max_abs_int === null ? '' : ` (max |Δq| ${r.total.max_abs_int})`}; error energy vs FP32 reference changes by ${g(r.total.energy)}`,
   );
-  lines.push(`  ${'factor'.padEnd(16)} ${'codes (Shapley)'.padStart(16)} ${'share'.padStart(7)} ${'energy (Shapley)'.padStart(17)} ${'alone'.padStart(7)}`);
+  lines.push(`  ${'factor'.padEnd(20)} ${'count (Shapley)'.padStart(16)} ${'share'.padStart(7)} ${'energy (Shapley)'.padStart(17)} ${'alone'.padStart(7)}`);
   for (const f of r.factors) {
     lines.push(
-      `  ${f.name.padEnd(16)} ${g(f.shapley_codes).padStart(16)} ${pct(f.shapley_codes, r.total.codes_differ).padStart(7)} ${g(f.shapley_energy).padStart(17)} ${String(f.alone_codes).padStart(7)}${f.no_effect ? '  no effect: changes no output in any combination' : ''}`,
+      `  ${f.name.padEnd(20)} ${g(f.shapley_codes).padStart(16)} ${pct(f.shapley_codes, r.total.codes_differ).padStart(7)} ${g(f.shapley_energy).padStart(17)} ${String(f.alone_codes).padStart(7)}${f.no_effect ? '  no effect: changes no output in any combination' : ''}`,
     );
   }
+  if (!r.factors.length) lines.push('  no switch separates these two modes for this layer: their outputs are the same computation');
   return `${lines.join('\n')}\n`;
 }
 
@@ -30,7 +32,7 @@ export const attributeCommand: CommandSpec = {
   summary: "which difference between two modes explains a layer's output difference (Shapley values over every combination)",
   positionals: [0, 0],
   options: [
-    { name: 'layer', type: 'string', choices: LAYER_NAMES, help: 'the layer (default conv1d; attribution is implemented for conv1d)' },
+    { name: 'layer', type: 'string', choices: LAYER_NAMES, help: 'the layer (default conv1d)' },
     { name: 'params', type: 'string', value: 'FILE', help: "the layer's parameters: int8 weight, int32 bias, scales (required)" },
     { name: 'input', type: 'string', value: 'FILE', help: "the layer's FP32 input (required)" },
     { name: 'aux', type: 'string', value: 'FILE', help: 'scan: delta, B, C, z' },
@@ -45,14 +47,14 @@ export const attributeCommand: CommandSpec = {
       input = args.string('input');
     if (!params || !input) throw new UsageError('attribute needs --params FILE and --input FILE');
     const layer = args.string('layer') ?? 'conv1d';
-    if (layer !== 'conv1d') throw new FormatError('unsupported', `attribution is implemented for conv1d; ${layer} is not yet`);
     if (args.string('device') === 'cuda') throw new FormatError('unsupported', 'attribution evaluates its combinations on the CPU: use --device cpu or auto');
-    const r = await attributeConv1d(await readConv1dParams(params), await readConv1dInput(input), {
+    const opts = {
       from: (args.string('from') as EvalMode | undefined) ?? 'baseline',
       to: (args.string('to') as EvalMode | undefined) ?? 'mode2',
       rounding: args.string('rounding') as RoundingMode | undefined,
       threads: args.number('threads'),
-    });
+    };
+    const r = await attributeLayer(layer, { params, input, aux: args.string('aux') }, opts);
     io.stdout(args.flag('json') ? `${JSON.stringify({ ...r, device: 'cpu' }, null, 1)}\n` : formatAttribution(r));
     return 0;
   },
