@@ -3,6 +3,7 @@
 #include <cmath>
 #include <thread>
 #include "detmath.hpp"
+#include "hugepages.hpp"
 
 namespace ql {
 
@@ -19,7 +20,7 @@ static void parallelRows(int64_t rows, int threads, F f) {
 }
 
 void linearRun(const LinearProblem& p, std::vector<float>& y) {
-  y.assign((size_t)(p.T * p.N), 0.0f);
+  assignHuge(y, (size_t)(p.T * p.N), 0.0f);
   parallelRows(p.T, p.threads, [&](int64_t t0, int64_t t1) {
     std::vector<float> codes((size_t)p.K);
     for (int64_t t = t0; t < t1; t++) {
@@ -48,7 +49,7 @@ void scanDeltas(const ScanProblem& p, std::vector<float>& dt) {
 void scanRun(const ScanProblem& p, std::vector<float>& y) {
   std::vector<float> dt;
   scanDeltas(p, dt);
-  y.assign((size_t)(p.D * p.L), 0.0f);
+  assignHuge(y, (size_t)(p.D * p.L), 0.0f);
   parallelRows(p.D, p.threads, [&](int64_t d0, int64_t d1) {
     std::vector<float> h((size_t)p.S);
     for (int64_t d = d0; d < d1; d++) scanChannel(p, dt.data(), h.data(), d, y.data());

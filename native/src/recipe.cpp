@@ -1,4 +1,5 @@
 #include "recipe.hpp"
+#include "hugepages.hpp"
 #include <algorithm>
 #include <cmath>
 #include <thread>
@@ -72,8 +73,8 @@ static void recipeChannels(const Conv1dProblem& p, const Conv1dRecipe& rc, Conv1
 
 void conv1dRecipeRun(const Conv1dProblem& p, const Conv1dRecipe& r, Conv1dRecipeOutputs& o) {
   const size_t n = (size_t)(p.B * p.D * p.L);
-  o.codes.assign(n, 0);
-  o.ssm.assign(n, 0.0f);
+  assignHuge<int8_t>(o.codes, n, 0);
+  assignHuge(o.ssm, n, 0.0f);
   const int t = (int)std::max<int64_t>(1, std::min<int64_t>(p.threads, p.D));
   std::vector<std::thread> pool;
   const int64_t per = (p.D + t - 1) / t;
@@ -86,7 +87,7 @@ void conv1dRecipeRun(const Conv1dProblem& p, const Conv1dRecipe& r, Conv1dRecipe
 
 void conv1dReference(const Conv1dProblem& p, std::vector<float>& y) {
   const int64_t L = p.L, K = p.K;
-  y.assign((size_t)(p.B * p.D * L), 0.0f);
+  assignHuge(y, (size_t)(p.B * p.D * L), 0.0f);
   for (int64_t b = 0; b < p.B; b++) {
     for (int64_t d = 0; d < p.D; d++) {
       const int64_t row = (b * p.D + d) * L;
@@ -104,7 +105,7 @@ void conv1dReference(const Conv1dProblem& p, std::vector<float>& y) {
 }
 
 void linearRecipeRun(const LinearProblem& p, const LinearRecipe& rc, std::vector<float>& y) {
-  y.assign((size_t)(p.T * p.N), 0.0f);
+  assignHuge(y, (size_t)(p.T * p.N), 0.0f);
   std::vector<float> codes((size_t)p.K);
   for (int64_t t = 0; t < p.T; t++) {
     for (int64_t k = 0; k < p.K; k++) codes[(size_t)k] = quantizeWith(p.x[t * p.K + k], p.inputScale, rc.inputRounding);
