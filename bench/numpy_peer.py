@@ -18,6 +18,12 @@ def verify(x, s, tol=1e-5, qmin=-128, qmax=127):
                 hist=np.bincount((np.clip(qf, qmin, qmax) - qmin).astype(np.int64), minlength=qmax - qmin + 1).sum(),
                 worst=np.argpartition(dev, -10)[-10:].tolist())
 
+def plain_verify(x, s):
+    """The five-line check a user would write (issue 16), over a memmap of the same file."""
+    s = np.float32(s)
+    r = x / s; q = np.rint(r); dev = np.abs(r - q); exact = (q * s).astype(np.float32) == x
+    return float(dev.max()), int((dev > 1e-5).sum()), int((~exact).sum()), float(q.min()), float(q.max())
+
 def best_of(fn, reps=3):
     t = []
     for _ in range(reps):
@@ -28,8 +34,12 @@ def main():
     path, s = sys.argv[1], float(sys.argv[2])
     x = np.load(path)
     secs, res = best_of(lambda: verify(x, s))
+    mm = np.load(path, mmap_mode="r")
+    plain_s, _ = best_of(lambda: plain_verify(mm, s))
+    read_s, _ = best_of(lambda: mm.max())
     if "--verify-only" in sys.argv:
         print(json.dumps({"numpy": np.__version__, "n": int(x.size), "verify_s": secs, "verify_gbps": x.nbytes / secs / 1e9,
+                          "plain_verify_s": plain_s, "read_pass_s": read_s,
                           "result": {k: v for k, v in res.items() if k not in ("hist", "worst")}}))
         return
     D, L, K = 1536, 2048, 4
@@ -53,6 +63,7 @@ def main():
         return q8(ys, so) * so, ys
     conv = {m: best_of(f)[0] * 1e3 for m, f in (("baseline", baseline), ("mode1", sim), ("mode2", sim))}
     print(json.dumps({"numpy": np.__version__, "n": int(x.size), "verify_s": secs, "verify_gbps": x.nbytes / secs / 1e9,
+                      "plain_verify_s": plain_s, "read_pass_s": read_s,
                       "result": {k: v for k, v in res.items() if k not in ("hist", "worst")}, "conv1d_ms": conv}))
 
 main()
