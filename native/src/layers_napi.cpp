@@ -59,27 +59,35 @@ int threadsOf(const Napi::Object& o) {
   return o.Has("threads") && o.Get("threads").IsNumber() ? std::max(1, o.Get("threads").As<Napi::Number>().Int32Value()) : (hw ? (int)hw : 1);
 }
 
+// The operands every conv1d entry takes (x, weight, bias, shape, four scales, threads), checked, into `prob`;
+// returns the typed arrays the job must keep alive.
+std::vector<Napi::Value> conv1dOperands(const Napi::Object& o, Conv1dProblem& prob) {
+  Napi::Env env = o.Env();
+  auto x = typed<Napi::Float32Array>(o, "x", napi_float32_array, "Float32Array");
+  auto w = typed<Napi::Int8Array>(o, "weight", napi_int8_array, "Int8Array");
+  auto bias = typed<Napi::Int32Array>(o, "bias", napi_int32_array, "Int32Array");
+  const std::string bad = checkConv1d(number(o, "batch"), number(o, "channels"), number(o, "length"), number(o, "kernel"),
+                                      x.ElementLength(), w.ElementLength(), bias.ElementLength(), prob);
+  if (!bad.empty()) throw Napi::RangeError::New(env, bad);
+  prob.x = x.Data(); prob.w = w.Data(); prob.bias = bias.Data();
+  prob.inputScale = (float)number(o, "inputScale");
+  prob.weightScale = (float)number(o, "weightScale");
+  prob.biasScale = (float)number(o, "biasScale");
+  prob.outputScale = (float)number(o, "outputScale");
+  for (float s : {prob.inputScale, prob.weightScale, prob.biasScale, prob.outputScale}) {
+    if (!validScale(s)) throw Napi::RangeError::New(env, "scales must be finite and positive");
+  }
+  prob.threads = threadsOf(o);
+  return {x, w, bias};
+}
+
 Napi::Value Conv1d(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) throw Napi::TypeError::New(env, "conv1d options must be an object");
   auto o = info[0].As<Napi::Object>();
-  auto x = typed<Napi::Float32Array>(o, "x", napi_float32_array, "Float32Array");
-  auto w = typed<Napi::Int8Array>(o, "weight", napi_int8_array, "Int8Array");
-  auto bias = typed<Napi::Int32Array>(o, "bias", napi_int32_array, "Int32Array");
   auto prob = std::make_shared<Conv1dProblem>();
   prob->mode = modeOf(o);
-  const std::string bad = checkConv1d(number(o, "batch"), number(o, "channels"), number(o, "length"), number(o, "kernel"),
-                                      x.ElementLength(), w.ElementLength(), bias.ElementLength(), *prob);
-  if (!bad.empty()) throw Napi::RangeError::New(env, bad);
-  prob->x = x.Data(); prob->w = w.Data(); prob->bias = bias.Data();
-  prob->inputScale = (float)number(o, "inputScale");
-  prob->weightScale = (float)number(o, "weightScale");
-  prob->biasScale = (float)number(o, "biasScale");
-  prob->outputScale = (float)number(o, "outputScale");
-  for (float s : {prob->inputScale, prob->weightScale, prob->biasScale, prob->outputScale}) {
-    if (!validScale(s)) throw Napi::RangeError::New(env, "scales must be finite and positive");
-  }
-  prob->threads = threadsOf(o);
+  const std::vector<Napi::Value> keep = conv1dOperands(o, *prob);
   const Device device = deviceOf(o);
   auto out = std::make_shared<Conv1dOutputs>();
   auto* job = new Job(env, [prob, out, device] { runConv1d(device, *prob, *out); },
@@ -97,7 +105,7 @@ Napi::Value Conv1d(const Napi::CallbackInfo& info) {
         r.Set("ssm_input", toArray<Napi::Float32Array>(e, out->ssmInput));
       }
       return r;
-    }, {x, w, bias});
+    }, keep);
   job->Queue();
   return job->Promise();
 }
@@ -109,22 +117,8 @@ Napi::Value Conv1dRecipes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) throw Napi::TypeError::New(env, "conv1dRecipes options must be an object");
   auto o = info[0].As<Napi::Object>();
-  auto x = typed<Napi::Float32Array>(o, "x", napi_float32_array, "Float32Array");
-  auto w = typed<Napi::Int8Array>(o, "weight", napi_int8_array, "Int8Array");
-  auto bias = typed<Napi::Int32Array>(o, "bias", napi_int32_array, "Int32Array");
   auto prob = std::make_shared<Conv1dProblem>();
-  const std::string bad = checkConv1d(number(o, "batch"), number(o, "channels"), number(o, "length"), number(o, "kernel"),
-                                      x.ElementLength(), w.ElementLength(), bias.ElementLength(), *prob);
-  if (!bad.empty()) throw Napi::RangeError::New(env, bad);
-  prob->x = x.Data(); prob->w = w.Data(); prob->bias = bias.Data();
-  prob->inputScale = (float)number(o, "inputScale");
-  prob->weightScale = (float)number(o, "weightScale");
-  prob->biasScale = (float)number(o, "biasScale");
-  prob->outputScale = (float)number(o, "outputScale");
-  for (float sc : {prob->inputScale, prob->weightScale, prob->biasScale, prob->outputScale}) {
-    if (!validScale(sc)) throw Napi::RangeError::New(env, "scales must be finite and positive");
-  }
-  prob->threads = threadsOf(o);
+  const std::vector<Napi::Value> keep = conv1dOperands(o, *prob);
   if (!o.Has("recipes") || !o.Get("recipes").IsArray()) throw Napi::TypeError::New(env, "options.recipes must be an array");
   auto list = o.Get("recipes").As<Napi::Array>();
   if (list.Length() == 0 || list.Length() > 1024) throw Napi::RangeError::New(env, "options.recipes must hold 1 to 1024 recipes");
@@ -160,7 +154,7 @@ Napi::Value Conv1dRecipes(const Napi::CallbackInfo& info) {
       r.Set("results", results);
       if (wantReference) r.Set("reference", toArray<Napi::Float32Array>(e, *ref));
       return r;
-    }, {x, w, bias});
+    }, keep);
   job->Queue();
   return job->Promise();
 }

@@ -9,10 +9,11 @@
  */
 import { FormatError } from '../core/errors';
 import { loadNative, Conv1dRecipe } from '../native/addon';
-import type { Conv1dParams } from './layers/conv1d';
+import { conv1dOperands, type Conv1dParams } from './layers/conv1d';
 import type { BlockParams } from './layers/block';
 import { EvalMode } from './layers/modes';
-import { ROUNDING_MODES, RoundingMode } from './rounding';
+import { RoundingMode } from './rounding';
+import { modeRecipe } from './layers/recipes';
 
 export type AttributedLayer = 'conv1d' | 'linear' | 'scan' | 'block';
 
@@ -154,13 +155,7 @@ export function shapley(
   };
 }
 
-/** The recipe of each mode (native/src/recipe.hpp): Baseline is every switch off, with its rounding. */
-export function modeRecipe(mode: EvalMode, rounding: RoundingMode): Conv1dRecipe {
-  const r = ROUNDING_MODES.indexOf(rounding);
-  if (mode === 'baseline')
-    return { earlyScales: false, fp32Accumulate: false, biasEpilogue: false, inputRounding: r, outputRounding: r, ssmUnquantized: false };
-  return { earlyScales: true, fp32Accumulate: true, biasEpilogue: true, inputRounding: 0, outputRounding: 0, ssmUnquantized: mode === 'mode1' };
-}
+export { modeRecipe };
 
 const CONV_SWITCHES: Switch[] = [
   { name: 'scales', description: 'where scales apply: one scale on the integer sum vs operands dequantized before the products', key: 'earlyScales' },
@@ -205,19 +200,9 @@ export async function attributeConv1d(p: Conv1dParams, input: { x: Float32Array;
   const fromRecipe = modeRecipe(from, rounding),
     toRecipe = modeRecipe(to, rounding);
   const switches = switchesBetween(fromRecipe as unknown as Record<string, unknown>, toRecipe as unknown as Record<string, unknown>, CONV_SWITCHES);
-  const [B, D, L] = input.shape;
+  const [, D, L] = input.shape;
   const out = await loadNative().conv1dRecipes({
-    x: input.x,
-    weight: p.weight,
-    bias: p.bias,
-    batch: B,
-    channels: D,
-    length: L,
-    kernel: p.kernel,
-    inputScale: p.inputScale,
-    weightScale: p.weightScale,
-    biasScale: p.biasScale,
-    outputScale: p.outputScale,
+    ...conv1dOperands(p, input),
     threads: opts.threads,
     recipes: Array.from({ length: 1 << switches.length }, (_, m) => recipeOf(fromRecipe, toRecipe, switches, m)),
     reference: true,

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { attributeConv1d, modeRecipe } from '../../src/analysis/attribution';
-import { Conv1dParams, readConv1dInput, readConv1dParams } from '../../src/analysis/layers/conv1d';
+import { Conv1dParams, conv1dOperands, readConv1dInput, readConv1dParams } from '../../src/analysis/layers/conv1d';
 import { loadNative } from '../../src/native/addon';
 import { openDump } from '../../src/formats/open';
 import { readAllFloat64 } from '../../src/formats/tensor';
@@ -16,20 +16,7 @@ const sameBytes = (a: ArrayBufferView, b: ArrayBufferView): boolean =>
   Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 async function checkEndpoints(p: Conv1dParams, input: { x: Float32Array; shape: number[] }, where: string): Promise<void> {
-  const [B, D, L] = input.shape;
-  const common = {
-    x: input.x,
-    weight: p.weight,
-    bias: p.bias,
-    batch: B,
-    channels: D,
-    length: L,
-    kernel: p.kernel,
-    inputScale: p.inputScale,
-    weightScale: p.weightScale,
-    biasScale: p.biasScale,
-    outputScale: p.outputScale,
-  };
+  const common = conv1dOperands(p, input);
   const recipes = await loadNative().conv1dRecipes({
     ...common,
     recipes: [modeRecipe('baseline', 'half_even'), modeRecipe('mode2', 'half_even'), modeRecipe('mode1', 'half_even')],

@@ -7,7 +7,7 @@ import { needTensor, needScale, rootOrNamed, readLayerFloat32, readLayerInt8, re
 import { ACTIVATION_INPUTS, LayerFiles, LayerRunner, LoadedLayer, timedRun } from './runner';
 import { NamedArray } from '../../formats/safetensorsWriter';
 import { ROUNDING_FUNCTIONS, RoundingMode } from '../rounding';
-import { modeRecipe } from '../attribution';
+import { modeRecipe } from './recipes';
 
 export interface Conv1dParams {
   weight: Int8Array;
@@ -58,6 +58,24 @@ export async function readConv1dInput(file: string): Promise<{ x: Float32Array; 
   }
 }
 
+/** The native conv1d operands of a layer and an input [B, D, L]: one definition for the mode kernels and the recipes. */
+export function conv1dOperands(p: Conv1dParams, input: { x: Float32Array; shape: number[] }) {
+  const [B, D, L] = input.shape;
+  return {
+    x: input.x,
+    weight: p.weight,
+    bias: p.bias,
+    batch: B,
+    channels: D,
+    length: L,
+    kernel: p.kernel,
+    inputScale: p.inputScale,
+    weightScale: p.weightScale,
+    biasScale: p.biasScale,
+    outputScale: p.outputScale,
+  };
+}
+
 export const conv1dRunner: LayerRunner = {
   layer: 'conv1d',
   title: 'conv1d (causal depthwise + SiLU)',
@@ -67,7 +85,7 @@ export const conv1dRunner: LayerRunner = {
   async load(files: LayerFiles): Promise<LoadedLayer> {
     const p = await readConv1dParams(files.params);
     const input = await readConv1dInput(files.input);
-    const [B, D, L] = input.shape;
+    const D = input.shape[1];
     if (D !== p.channels) throw new FormatError('invalid-layer', `input has ${D} channels, the weight ${p.channels}`, files.input);
     const metadata = {
       input_scale: String(p.inputScale),
@@ -81,17 +99,7 @@ export const conv1dRunner: LayerRunner = {
           if (mode === 'baseline' && opts.rounding && opts.rounding !== 'half_even') return baselineWithRounding(p, input, opts.rounding, opts.threads);
           const r = await loadNative().conv1d({
             mode,
-            x: input.x,
-            weight: p.weight,
-            bias: p.bias,
-            batch: B,
-            channels: D,
-            length: L,
-            kernel: p.kernel,
-            inputScale: p.inputScale,
-            weightScale: p.weightScale,
-            biasScale: p.biasScale,
-            outputScale: p.outputScale,
+            ...conv1dOperands(p, input),
             threads: opts.threads,
             device: opts.device,
           });
@@ -121,19 +129,8 @@ async function baselineWithRounding(
   rounding: RoundingMode,
   threads?: number,
 ): Promise<{ device: 'cpu'; outputs: NamedArray[]; input: NamedArray }> {
-  const [B, D, L] = input.shape;
   const r = await loadNative().conv1dRecipes({
-    x: input.x,
-    weight: p.weight,
-    bias: p.bias,
-    batch: B,
-    channels: D,
-    length: L,
-    kernel: p.kernel,
-    inputScale: p.inputScale,
-    weightScale: p.weightScale,
-    biasScale: p.biasScale,
-    outputScale: p.outputScale,
+    ...conv1dOperands(p, input),
     threads,
     recipes: [modeRecipe('baseline', rounding)],
   });
