@@ -24,4 +24,8 @@ void cudaConv1d(const Conv1dProblem& prob, Conv1dOutputs& out);
 // Same semantics and results as linearRun / scanRun on the CPU.
 void cudaLinear(const LinearProblem& p, std::vector<float>& y);
 void cudaScan(const ScanProblem& p, std::vector<float>& y);
+// Benchmarks: milliseconds per call of the layer's kernels alone, operands resident on the device (as PyTorch is timed).
+double cudaTimeConv1dResident(const Conv1dProblem& prob, int reps);
+double cudaTimeLinearResident(const LinearProblem& p, int reps);
+double cudaTimeScanResident(const ScanProblem& p, int reps);
 }  // namespace ql

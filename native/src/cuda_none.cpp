@@ -13,4 +13,7 @@ uint64_t cudaCheckFastDivision(float) { throw std::runtime_error("this build of 
 void cudaConv1d(const Conv1dProblem&, Conv1dOutputs&) { throw std::runtime_error("this build of the addon has no CUDA support"); }
 void cudaLinear(const LinearProblem&, std::vector<float>&) { throw std::runtime_error("this build of the addon has no CUDA support"); }
 void cudaScan(const ScanProblem&, std::vector<float>&) { throw std::runtime_error("this build of the addon has no CUDA support"); }
+double cudaTimeConv1dResident(const Conv1dProblem&, int) { throw std::runtime_error("this build of the addon has no CUDA support"); }
+double cudaTimeLinearResident(const LinearProblem&, int) { throw std::runtime_error("this build of the addon has no CUDA support"); }
+double cudaTimeScanResident(const ScanProblem&, int) { throw std::runtime_error("this build of the addon has no CUDA support"); }
 }  // namespace ql

@@ -239,6 +239,7 @@ int main(int argc, char** argv) {
         if (m == ql::Mode::Baseline) { for (size_t i = 0; i < n; i++) diffs += cpu.outputQ[i] != g.outputQ[i] || cpu.inputQ[i] != g.inputQ[i]; }
         else for (size_t i = 0; i < n; i++) diffs += cpu.outputSim[i] != g.outputSim[i] || std::memcmp(&cpu.ssmInput[i], &g.ssmInput[i], 4) != 0;
         std::printf("conv1d %s D=%lld L=%lld: cpu %.2f ms, cuda %.2f ms (incl. transfers), %zu elements differ\n", mn, (long long)D, (long long)L, cpuMs, gpuMs, diffs);
+        if (bench) std::printf("BENCH conv1d %s D=%lld L=%lld: cuda %.4f ms device-resident (kernel only)\n", mn, (long long)D, (long long)L, ql::cudaTimeConv1dResident(pr, 50));
         expect(diffs == 0, std::string("conv1d ") + mn + ": CUDA equals CPU");
       } else {
         std::printf("conv1d %s D=%lld L=%lld: cpu %.2f ms\n", mn, (long long)D, (long long)L, cpuMs);
@@ -271,6 +272,7 @@ int main(int argc, char** argv) {
         const double gpuMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         expect(std::memcmp(cpu.data(), g.data(), cpu.size() * 4) == 0, std::string("linear ") + mn + ": CUDA equals CPU");
         std::printf("linear %s T=%lld K=%lld N=%lld: cpu %.2f ms, cuda %.2f ms (incl. transfers)\n", mn, (long long)L, (long long)K, (long long)N, cpuMs, gpuMs);
+        if (bench) std::printf("BENCH linear %s T=%lld K=%lld N=%lld: cuda %.4f ms device-resident (kernels only)\n", mn, (long long)L, (long long)K, (long long)N, ql::cudaTimeLinearResident(lp, 50));
       } else {
         expect(cpu.size() == (size_t)(L * N), std::string("linear ") + mn + " produced outputs");
       }
@@ -293,6 +295,7 @@ int main(int argc, char** argv) {
       const double gpuMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       expect(std::memcmp(cpu.data(), g.data(), cpu.size() * 4) == 0, "scan: CUDA equals CPU");
       std::printf("scan D=%lld L=%lld S=%lld: cpu %.2f ms, cuda %.2f ms (incl. transfers)\n", (long long)D, (long long)L, (long long)S, cpuMs, gpuMs);
+      if (bench) std::printf("BENCH scan D=%lld L=%lld S=%lld: cuda %.4f ms device-resident (kernel only)\n", (long long)D, (long long)L, (long long)S, ql::cudaTimeScanResident(sp, 10));
     } else {
       bool finite = true;
       for (float v : cpu) finite &= std::isfinite(v);

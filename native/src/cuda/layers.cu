@@ -78,12 +78,55 @@ __global__ void quantizeRowsKernel(const float* x, long long n, float sx, float*
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) codes[i] = quantizeCode(x[i], sx);
 }
 
-__global__ void linearKernel(Mode mode, const float* codes, const int8_t* w, const int32_t* bias, const float* scales, int perRow,
-                             long long T, long long K, long long N, float sx, float* y) {
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < T * N; i += (long long)gridDim.x * blockDim.x) {
-    const long long t = i / N, n = i % N;
-    y[i] = linearOutput(mode, codes + t * K, w + n * K, K, sx, scales[perRow ? n : 0], bias ? bias + n : nullptr);
+// The W8A8 linear with linearOutput's operations (layers.hpp; k in order for FP32), tiled: a block
+// computes 16 rows x 16 outputs, staging 64-wide slices of the codes and the weights in shared memory
+// so that global reads are coalesced and each is reused 16 times. The integer sum is exact in any order;
+// the FP32 sum keeps each thread's k order, so the result is the CPU's bit for bit.
+constexpr int kLinT = 16, kLinN = 16, kLinK = 64;
+__global__ void linearTiledKernel(Mode mode, const float* codes, const int8_t* w, const int32_t* bias, const float* scales, int perRow,
+                                  long long T, long long K, long long N, float sx, float* y) {
+  __shared__ float sC[kLinT][kLinK];
+  __shared__ int8_t sW[kLinN][kLinK + 4];  // +4: rows land in different banks
+  const int tx = threadIdx.x % kLinN, ty = threadIdx.x / kLinN;
+  const long long t = blockIdx.x * (long long)kLinT + ty, n = blockIdx.y * (long long)kLinN + tx;
+  const float sw = scales[perRow && n < N ? n : 0];
+  unsigned accI = 0;
+  float accF = 0.0f;
+  for (long long k0 = 0; k0 < K; k0 += kLinK) {
+    for (int i = threadIdx.x; i < kLinT * kLinK; i += blockDim.x) {
+      const int r = i / kLinK, c = i % kLinK;
+      const long long tt = blockIdx.x * (long long)kLinT + r, kk = k0 + c;
+      sC[r][c] = tt < T && kk < K ? codes[tt * K + kk] : 0.0f;
+    }
+    for (int i = threadIdx.x; i < kLinN * kLinK; i += blockDim.x) {
+      const int r = i / kLinK, c = i % kLinK;
+      const long long nn = blockIdx.y * (long long)kLinN + r, kk = k0 + c;
+      sW[r][c] = nn < N && kk < K ? w[nn * K + kk] : (int8_t)0;
+    }
+    __syncthreads();
+    const int kmax = (int)(K - k0 < kLinK ? K - k0 : kLinK);
+    if (mode == Mode::Baseline) {
+      for (int k = 0; k < kmax; k++) accI += (unsigned)(codeToInt(sC[ty][k]) * (int)sW[tx][k]);
+    } else {
+      for (int k = 0; k < kmax; k++) accF = __fadd_rn(accF, __fmul_rn(__fmul_rn(sC[ty][k], sx), __fmul_rn((float)sW[tx][k], sw)));
+    }
+    __syncthreads();
   }
+  if (t >= T || n >= N) return;
+  const float sb = __fmul_rn(sx, sw);
+  if (mode == Mode::Baseline) {
+    if (bias) accI += (unsigned)bias[n];
+    y[t * N + n] = __fmul_rn((float)(int)accI, sb);
+  } else {
+    if (bias) accF = __fadd_rn(accF, __fmul_rn((float)bias[n], sb));
+    y[t * N + n] = accF;
+  }
+}
+
+inline void launchLinear(Mode mode, const float* codes, const int8_t* w, const int32_t* bias, const float* scales, int perRow,
+                         long long T, long long K, long long N, float sx, float* y) {
+  const dim3 grid((unsigned)((T + kLinT - 1) / kLinT), (unsigned)((N + kLinN - 1) / kLinN));
+  linearTiledKernel<<<grid, kLinT * kLinN>>>(mode, codes, w, bias, scales, perRow, T, K, N, sx, y);
 }
 
 __global__ void scanKernel(ScanProblem p, const float* dt, float* y) {
@@ -113,7 +156,7 @@ void cudaLinear(const LinearProblem& p, std::vector<float>& y) {
   check(cudaMalloc(&codes, (size_t)(p.T * p.K) * 4), "alloc codes"); owned.push_back(codes);
   check(cudaMalloc(&dy, (size_t)(p.T * p.N) * 4), "alloc y"); owned.push_back(dy);
   quantizeRowsKernel<<<blocksFor(p.T * p.K, smCount()), 256>>>(dx, p.T * p.K, p.inputScale, codes);
-  linearKernel<<<blocksFor(p.T * p.N, smCount()), 256>>>(p.mode, codes, dw, db, ds, p.weightScales.size() > 1, p.T, p.K, p.N, p.inputScale, dy);
+  launchLinear(p.mode, codes, dw, db, ds, p.weightScales.size() > 1, p.T, p.K, p.N, p.inputScale, dy);
   check(cudaGetLastError(), "linear kernel");
   y.resize((size_t)(p.T * p.N));
   check(cudaMemcpy(y.data(), dy, y.size() * 4, cudaMemcpyDeviceToHost), "read y");
@@ -139,6 +182,81 @@ void cudaScan(const ScanProblem& p, std::vector<float>& y) {
   y.resize(DL);
   check(cudaMemcpy(y.data(), dy, DL * 4, cudaMemcpyDeviceToHost), "read y");
   for (void* ptr : owned) cudaFree(ptr);
+}
+
+// ---- device-resident timing (benchmarks): operands copied once, only the kernels timed ----
+
+namespace {
+template <typename F> double timeKernels(int reps, F launch) {
+  cudaEvent_t a, b;
+  cudaEventCreate(&a); cudaEventCreate(&b);
+  launch();  // warm-up
+  check(cudaDeviceSynchronize(), "warm-up");
+  cudaEventRecord(a);
+  for (int r = 0; r < reps; r++) launch();
+  cudaEventRecord(b);
+  check(cudaEventSynchronize(b), "timed kernels");
+  float ms = 0;
+  cudaEventElapsedTime(&ms, a, b);
+  cudaEventDestroy(a); cudaEventDestroy(b);
+  return ms / reps;
+}
+}  // namespace
+
+double cudaTimeConv1dResident(const Conv1dProblem& prob, int reps) {
+  std::lock_guard<std::mutex> lock(deviceMutex());
+  std::vector<void*> owned;
+  const size_t n = (size_t)(prob.B * prob.D * prob.L);
+  Conv1dProblem dp = prob;
+  dp.x = toDevice(prob.x, n, owned); dp.w = toDevice(prob.w, (size_t)(prob.D * prob.K), owned); dp.bias = toDevice(prob.bias, (size_t)prob.D, owned);
+  const bool base = prob.mode == Mode::Baseline;
+  void *a = nullptr, *b = nullptr, *c = nullptr;
+  check(cudaMalloc(&a, n * 4), "alloc"); owned.push_back(a);
+  check(cudaMalloc(&b, n * 4), "alloc"); owned.push_back(b);
+  check(cudaMalloc(&c, n * 4), "alloc"); owned.push_back(c);
+  const double ms = timeKernels(reps, [&] {
+    if (base) conv1dKernel<<<blocksFor((long long)n, smCount()), 256>>>(dp, (int8_t*)a, (int8_t*)b, nullptr, nullptr, nullptr);
+    else conv1dKernel<<<blocksFor((long long)n, smCount()), 256>>>(dp, nullptr, nullptr, (float*)a, (float*)b, (float*)c);
+  });
+  for (void* ptr : owned) cudaFree(ptr);
+  return ms;
+}
+
+double cudaTimeLinearResident(const LinearProblem& p, int reps) {
+  std::lock_guard<std::mutex> lock(deviceMutex());
+  std::vector<void*> owned;
+  const float* dx = toDevice(p.x, (size_t)(p.T * p.K), owned);
+  const int8_t* dw = toDevice(p.w, (size_t)(p.N * p.K), owned);
+  const int32_t* db = toDevice(p.bias, (size_t)p.N, owned);
+  const float* ds = toDevice(p.weightScales.data(), p.weightScales.size(), owned);
+  float* codes = nullptr; float* dy = nullptr;
+  check(cudaMalloc(&codes, (size_t)(p.T * p.K) * 4), "alloc codes"); owned.push_back(codes);
+  check(cudaMalloc(&dy, (size_t)(p.T * p.N) * 4), "alloc y"); owned.push_back(dy);
+  const double ms = timeKernels(reps, [&] {
+    quantizeRowsKernel<<<blocksFor(p.T * p.K, smCount()), 256>>>(dx, p.T * p.K, p.inputScale, codes);
+    launchLinear(p.mode, codes, dw, db, ds, p.weightScales.size() > 1, p.T, p.K, p.N, p.inputScale, dy);
+  });
+  for (void* ptr : owned) cudaFree(ptr);
+  return ms;
+}
+
+double cudaTimeScanResident(const ScanProblem& p, int reps) {
+  if (p.S > 64) throw std::runtime_error("the CUDA scan keeps at most 64 states per channel");
+  std::vector<float> dt;
+  scanDeltas(p, dt);
+  std::lock_guard<std::mutex> lock(deviceMutex());
+  std::vector<void*> owned;
+  const size_t DL = (size_t)(p.D * p.L), SL = (size_t)(p.S * p.L);
+  ScanProblem dp = p;
+  dp.u = toDevice(p.u, DL, owned); dp.delta = nullptr; dp.A = toDevice(p.A, (size_t)(p.D * p.S), owned);
+  dp.Bm = toDevice(p.Bm, SL, owned); dp.Cm = toDevice(p.Cm, SL, owned); dp.Dskip = toDevice(p.Dskip, (size_t)p.D, owned);
+  dp.z = toDevice(p.z, DL, owned); dp.deltaBias = nullptr;
+  const float* ddt = toDevice(dt.data(), DL, owned);
+  float* dy = nullptr;
+  check(cudaMalloc(&dy, DL * 4), "alloc y"); owned.push_back(dy);
+  const double ms = timeKernels(reps, [&] { scanKernel<<<(unsigned)((p.D + 127) / 128), 128>>>(dp, ddt, dy); });
+  for (void* ptr : owned) cudaFree(ptr);
+  return ms;
 }
 
 }  // namespace ql
