@@ -14,6 +14,7 @@ import { listDumpFiles } from '../formats/dumpFiles';
 import { loadNative, NativeDiffResult } from '../native/addon';
 import { discoverScale, ScaleInfo } from './scale';
 import { isInputName } from './roles';
+import { LayerDiff, layerTable } from './diffLayers';
 
 export interface PairResult extends Partial<NativeDiffResult> {
   file: string;
@@ -40,6 +41,10 @@ export interface DiffReport {
   pairs: PairResult[];
   only_in_a: string[];
   only_in_b: string[];
+  /** One row per layer, in layer order (analysis/diffLayers.ts). */
+  layers: LayerDiff[];
+  /** The first layer whose outputs differ, or null. */
+  first_divergent_layer: string | null;
 }
 
 export interface DiffOptions {
@@ -173,5 +178,17 @@ export async function diffPaths(a: string, b: string, opts: DiffOptions = {}): P
   } else if (inputsMatch === null) {
     reason = 'no input tensors found: could not check that both runs processed the same inputs';
   }
-  return { a, b, valid: inputsMatch !== false, reason, inputs_match: inputsMatch, pairs, only_in_a: onlyA, only_in_b: onlyB };
+  const layers = layerTable(pairs);
+  return {
+    a,
+    b,
+    valid: inputsMatch !== false,
+    reason,
+    inputs_match: inputsMatch,
+    pairs,
+    only_in_a: onlyA,
+    only_in_b: onlyB,
+    layers,
+    first_divergent_layer: layers.find((l) => l.first_divergence)?.layer ?? null,
+  };
 }

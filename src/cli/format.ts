@@ -54,6 +54,15 @@ export function formatDiff(r: DiffReport): string {
       `  ${p.is_input ? '[input] ' : ''}${p.key}: max |Δ| ${g(p.max_abs_diff)}, mean |Δ| ${g(p.mean_abs_diff)}, exact ${g(p.exact_match_pct, 5)}%${grid}, SQNR ${g(p.sqnr_db, 5)} dB, cos ${g(p.cosine, 8)}`,
     );
   }
+  if (r.layers.length > 1) {
+    lines.push('  per layer (outputs):');
+    for (const l of r.layers) {
+      const codes = l.exact_pct === null ? '' : `, codes equal ${g(l.exact_pct, 5)}%, max |Δq| ${g(l.max_abs_int)}`;
+      lines.push(
+        `  ${l.first_divergence ? '→' : ' '} ${l.layer}: SQNR ${g(l.sqnr_db, 5)} dB${codes}; inputs ${l.input_guard}${l.first_divergence ? '  ← first layer where the runs part' : ''}`,
+      );
+    }
+  }
   if (r.only_in_a.length) lines.push(`  only in A: ${r.only_in_a.join(', ')}`);
   if (r.only_in_b.length) lines.push(`  only in B: ${r.only_in_b.join(', ')}`);
   return `${lines.join('\n')}\n`;
