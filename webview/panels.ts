@@ -45,6 +45,23 @@ export function diffView(app: HTMLElement, r: any): void {
   if (!r.valid) app.append(el('div', { class: 'guard invalid', role: 'alert' }, el('strong', {}, 'INVALID COMPARISON: '), r.reason));
   else if (r.reason) app.append(el('div', { class: 'guard warn', role: 'status' }, r.reason));
   else app.append(el('div', { class: 'guard ok', role: 'status' }, 'Inputs match: both runs processed the same inputs.'));
+  // Several layers: one row each, in layer order, with the first layer where the runs part marked.
+  if ((r.layers ?? []).length > 1) {
+    const layers = table(
+      ['layer', 'lowest SQNR dB', 'codes equal %', 'max |Δq|', 'inputs', ''],
+      r.layers.map((l: any) => [
+        l.layer,
+        fmt(l.sqnr_db, 5),
+        fmt(l.exact_pct, 5),
+        fmt(l.max_abs_int),
+        l.input_guard,
+        l.first_divergence ? '← the runs part here' : '',
+      ]),
+      'layers',
+    );
+    layers.querySelectorAll('tbody tr').forEach((tr, i) => r.layers[i].first_divergence && tr.classList.add('first-divergence'));
+    app.append(el('h3', {}, 'Per layer'), layers);
+  }
   const summary = table(
     ['tensor', 'input?', 'max |Δ|', 'mean |Δ|', 'exact %', 'codes equal %', 'max |Δq|', 'mean |Δq|', 'SQNR dB', 'cosine'],
     r.pairs.map((p: any) =>

@@ -102,14 +102,16 @@ export async function runMode(
 export async function compare(context: vscode.ExtensionContext, log: Log, uris?: vscode.Uri[]): Promise<vscode.WebviewPanel | undefined> {
   let [a, b] = uris ?? [];
   if (!a || !b) {
-    const picked = await vscode.window.showOpenDialog({
-      title: 'Compare two runs: pick two dump files or two folders',
-      canSelectMany: true,
-      canSelectFolders: true,
-      canSelectFiles: true,
-    });
-    if (!picked || picked.length !== 2) return undefined;
-    [a, b] = picked;
+    // A, then B: one item per dialog (code-server's dialog selects one item only), files or run folders.
+    const pick = async (title: string): Promise<vscode.Uri | undefined> =>
+      (await vscode.window.showOpenDialog({ title, canSelectMany: false, canSelectFolders: true, canSelectFiles: true }))?.[0];
+    a = (await pick('Compare runs: A, a dump file or a run folder')) as vscode.Uri;
+    if (!a) return undefined;
+    b = (await pick(`Compare runs: B, to compare with ${path.basename(a.fsPath)} (the same kind: a file or a folder)`)) as vscode.Uri;
+    if (!b) {
+      void vscode.window.showInformationMessage('Quant Lens: Compare needs two runs, A and B; only A was chosen.');
+      return undefined;
+    }
   }
   try {
     const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Quant Lens: comparing runs' }, () =>

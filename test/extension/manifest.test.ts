@@ -87,3 +87,16 @@ test("the manifest's explorer menus name the same dump extensions as formats/dum
   assert.ok(whens.length >= 2);
   for (const w of whens) assert.ok(w.includes(`(${DUMP_EXTENSIONS.join('|')})`), w);
 });
+
+test('the first-use walkthrough: every step has its media file, and names only commands the extension contributes', () => {
+  const contributed = new Set(pkg.contributes.commands.map((c: any) => c.command));
+  const [walk] = pkg.contributes.walkthroughs;
+  assert.ok(walk.steps.length >= 3);
+  for (const step of walk.steps) {
+    assert.ok(fs.existsSync(path.join(root, step.media.markdown)), `${step.id}: ${step.media.markdown}`);
+    for (const ev of step.completionEvents) assert.ok(contributed.has(ev.replace(/^onCommand:/, '')), `${step.id}: ${ev}`);
+    for (const m of String(step.description).matchAll(/\(command:([\w.]+)\)/g)) {
+      if (!m[1].startsWith('workbench.')) assert.ok(contributed.has(m[1]), `${step.id}: ${m[1]}`);
+    }
+  }
+});

@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { chromium, Browser, Page } from 'playwright-core';
 import { TensorSession } from '../../src/view/tensorSession';
@@ -297,6 +298,38 @@ test('verification report lists every tensor with its verdict', async () => {
     assert.equal(rows.length, 5);
     assert.ok(rows.some((r) => r!.includes('FAIL')));
     await page.screenshot({ path: path.join(SHOTS, 'report-dark.png') });
+  } finally {
+    await page.close();
+  }
+});
+
+test('compare view: runs of several layers get a per-layer table with the first layer where they part marked', async () => {
+  const { npyBytes } = await import('../support/writers');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-ui-layers-'));
+  const codes = (file: string, values: number[]): void =>
+    fs.writeFileSync(file, npyBytes(`{'descr': '|i1', 'fortran_order': False, 'shape': (${values.length},), }`, Buffer.from(Int8Array.from(values).buffer)));
+  for (const [run, breakAt] of [
+    ['a', 9],
+    ['b', 1],
+  ] as const) {
+    fs.mkdirSync(path.join(root, run));
+    for (let layer = 0; layer < 3; layer++)
+      codes(
+        path.join(root, run, `layer0${layer}_conv1d_output.npy`),
+        Array.from({ length: 32 }, (_, i) => (layer >= breakAt && i % 4 === 0 ? i + 1 : i)),
+      );
+  }
+  const report = await diffPaths(path.join(root, 'a'), path.join(root, 'b'));
+  const page = await openView('diff', 'dark', report);
+  try {
+    await page.waitForSelector('table.layers');
+    const rows = await page.$$eval('table.layers tbody tr', (trs) => trs.map((t) => [t.className, t.textContent]));
+    assert.equal(rows.length, 3);
+    assert.deepEqual(
+      rows.map(([cls]) => cls),
+      ['', 'first-divergence', ''],
+    );
+    assert.match(rows[1][1]!, /layer01_conv1d.*the runs part here/);
   } finally {
     await page.close();
   }
