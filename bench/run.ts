@@ -61,7 +61,73 @@ async function main(): Promise<void> {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+  report.targets = targetsOf(report);
   process.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
+  for (const t of report.targets as Target[]) {
+    process.stderr.write(`${t.met ? 'MET    ' : 'NOT MET'} ${t.target}: ${t.measured} (${t.peer})\n`);
+  }
+}
+
+interface Target {
+  target: string;
+  measured: string;
+  peer: string;
+  met: boolean;
+}
+
+/** Issue 16's CPU targets, each with the figure measured in this run and the peer's figure from the same run. */
+function targetsOf(r: Record<string, any>): Target[] {
+  const out: Target[] = [];
+  const x = (v: number): string => `${v.toFixed(2)}x`;
+  for (const key of ['verify_cpu', 'verify_cpu_on_grid_dump']) {
+    const v = r[key];
+    if (!v) continue;
+    const best = Math.min(
+      ...Object.keys(v)
+        .filter((k) => k.startsWith('threads_'))
+        .map((k) => v[k].seconds),
+    );
+    out.push({
+      target: `${key}: at least 20x the plain numpy check`,
+      measured: `${best.toFixed(3)} s, ${x(v.numpy_plain_check_s / best)}`,
+      peer: `plain numpy check ${v.numpy_plain_check_s.toFixed(3)} s`,
+      met: v.numpy_plain_check_s / best >= 20,
+    });
+    out.push({
+      target: `${key}: within 2x of one read pass`,
+      measured: `${best.toFixed(3)} s, ${x(best / v.numpy_read_pass_s)} a read pass`,
+      peer: `numpy x.max() over the memmap ${v.numpy_read_pass_s.toFixed(3)} s`,
+      met: best / v.numpy_read_pass_s <= 2,
+    });
+  }
+  const c = r.conv1d_cpu;
+  for (const mode of ['mode1', 'mode2']) {
+    if (!c) break;
+    const best = Math.min(
+      c[`${mode}_threads_1_ms`],
+      ...Object.keys(c)
+        .filter((k) => k.startsWith(`${mode}_threads_`))
+        .map((k) => c[k]),
+    );
+    out.push({
+      target: `conv1d ${mode} on the CPU at least as fast as numpy`,
+      measured: `${best.toFixed(1)} ms, ${x(c[`${mode}_numpy_ms`] / best)}`,
+      peer: `numpy ${c[`${mode}_numpy_ms`].toFixed(1)} ms`,
+      met: best <= c[`${mode}_numpy_ms`],
+    });
+  }
+  const inf = r.scale_inference;
+  if (inf) {
+    for (const [k, v] of Object.entries<any>(inf)) {
+      out.push({
+        target: `scale inference on ${k}: at most one extra pass (2x the verify with --scale)`,
+        measured: `${v.inferred_scale_s.toFixed(3)} s, ${x(v.inference_cost_ratio)}`,
+        peer: `verify --scale ${v.with_scale_s.toFixed(3)} s`,
+        met: v.inference_cost_ratio <= 2,
+      });
+    }
+  }
+  return out;
 }
 
 /** Open time of multi-GB files, verify throughput and conv1d per mode, each against its numpy peer. */
