@@ -145,42 +145,63 @@ template <typename T> T* toDevice(const T* host, size_t n, std::vector<void*>& o
   return d;
 }
 
+// A linear's operands on the device, and the two kernels that compute it there.
+struct LinearOnDevice { const float* x; const int8_t* w; const int32_t* bias; const float* scales; float* codes; float* y; };
+
+static LinearOnDevice linearToDevice(const LinearProblem& p, std::vector<void*>& owned) {
+  LinearOnDevice d{};
+  d.x = toDevice(p.x, (size_t)(p.T * p.K), owned);
+  d.w = toDevice(p.w, (size_t)(p.N * p.K), owned);
+  d.bias = toDevice(p.bias, (size_t)p.N, owned);
+  d.scales = toDevice(p.weightScales.data(), p.weightScales.size(), owned);
+  check(cudaMalloc(&d.codes, (size_t)(p.T * p.K) * 4), "alloc codes"); owned.push_back(d.codes);
+  check(cudaMalloc(&d.y, (size_t)(p.T * p.N) * 4), "alloc y"); owned.push_back(d.y);
+  return d;
+}
+
+static void linearOnDevice(const LinearProblem& p, const LinearOnDevice& d) {
+  quantizeRowsKernel<<<blocksFor(p.T * p.K, smCount()), 256>>>(d.x, p.T * p.K, p.inputScale, d.codes);
+  launchLinear(p.mode, d.codes, d.w, d.bias, d.scales, p.weightScales.size() > 1, p.T, p.K, p.N, p.inputScale, d.y);
+}
+
 void cudaLinear(const LinearProblem& p, std::vector<float>& y) {
   std::lock_guard<std::mutex> lock(deviceMutex());
   std::vector<void*> owned;
-  const float* dx = toDevice(p.x, (size_t)(p.T * p.K), owned);
-  const int8_t* dw = toDevice(p.w, (size_t)(p.N * p.K), owned);
-  const int32_t* db = toDevice(p.bias, (size_t)p.N, owned);
-  const float* ds = toDevice(p.weightScales.data(), p.weightScales.size(), owned);
-  float* codes = nullptr; float* dy = nullptr;
-  check(cudaMalloc(&codes, (size_t)(p.T * p.K) * 4), "alloc codes"); owned.push_back(codes);
-  check(cudaMalloc(&dy, (size_t)(p.T * p.N) * 4), "alloc y"); owned.push_back(dy);
-  quantizeRowsKernel<<<blocksFor(p.T * p.K, smCount()), 256>>>(dx, p.T * p.K, p.inputScale, codes);
-  launchLinear(p.mode, codes, dw, db, ds, p.weightScales.size() > 1, p.T, p.K, p.N, p.inputScale, dy);
+  const LinearOnDevice d = linearToDevice(p, owned);
+  linearOnDevice(p, d);
   check(cudaGetLastError(), "linear kernel");
   y.resize((size_t)(p.T * p.N));
-  check(cudaMemcpy(y.data(), dy, y.size() * 4, cudaMemcpyDeviceToHost), "read y");
+  check(cudaMemcpy(y.data(), d.y, y.size() * 4, cudaMemcpyDeviceToHost), "read y");
   for (void* ptr : owned) cudaFree(ptr);
 }
 
-void cudaScan(const ScanProblem& p, std::vector<float>& y) {
+// A scan's operands on the device (dt already through softplus on the host), and its kernel there.
+struct ScanOnDevice { ScanProblem p; const float* dt; float* y; };
+
+static ScanOnDevice scanToDevice(const ScanProblem& p, const std::vector<float>& dt, std::vector<void*>& owned) {
   if (p.S > 64) throw std::runtime_error("the CUDA scan keeps at most 64 states per channel");
+  const size_t DL = (size_t)(p.D * p.L), SL = (size_t)(p.S * p.L);
+  ScanOnDevice d{p, nullptr, nullptr};
+  d.p.u = toDevice(p.u, DL, owned); d.p.delta = nullptr; d.p.A = toDevice(p.A, (size_t)(p.D * p.S), owned);
+  d.p.Bm = toDevice(p.Bm, SL, owned); d.p.Cm = toDevice(p.Cm, SL, owned); d.p.Dskip = toDevice(p.Dskip, (size_t)p.D, owned);
+  d.p.z = toDevice(p.z, DL, owned); d.p.deltaBias = nullptr;
+  d.dt = toDevice(dt.data(), DL, owned);
+  check(cudaMalloc(&d.y, DL * 4), "alloc y"); owned.push_back(d.y);
+  return d;
+}
+
+static void scanOnDevice(const ScanOnDevice& d) { scanKernel<<<(unsigned)((d.p.D + 127) / 128), 128>>>(d.p, d.dt, d.y); }
+
+void cudaScan(const ScanProblem& p, std::vector<float>& y) {
   std::vector<float> dt;
   scanDeltas(p, dt);  // softplus on the host: the CPU's log1p, so both devices see the same dt
   std::lock_guard<std::mutex> lock(deviceMutex());
   std::vector<void*> owned;
-  const size_t DL = (size_t)(p.D * p.L), SL = (size_t)(p.S * p.L);
-  ScanProblem dp = p;
-  dp.u = toDevice(p.u, DL, owned); dp.delta = nullptr; dp.A = toDevice(p.A, (size_t)(p.D * p.S), owned);
-  dp.Bm = toDevice(p.Bm, SL, owned); dp.Cm = toDevice(p.Cm, SL, owned); dp.Dskip = toDevice(p.Dskip, (size_t)p.D, owned);
-  dp.z = toDevice(p.z, DL, owned); dp.deltaBias = nullptr;
-  const float* ddt = toDevice(dt.data(), DL, owned);
-  float* dy = nullptr;
-  check(cudaMalloc(&dy, DL * 4), "alloc y"); owned.push_back(dy);
-  scanKernel<<<(unsigned)((p.D + 127) / 128), 128>>>(dp, ddt, dy);
+  const ScanOnDevice d = scanToDevice(p, dt, owned);
+  scanOnDevice(d);
   check(cudaGetLastError(), "scan kernel");
-  y.resize(DL);
-  check(cudaMemcpy(y.data(), dy, DL * 4, cudaMemcpyDeviceToHost), "read y");
+  y.resize((size_t)(p.D * p.L));
+  check(cudaMemcpy(y.data(), d.y, y.size() * 4, cudaMemcpyDeviceToHost), "read y");
   for (void* ptr : owned) cudaFree(ptr);
 }
 
@@ -225,36 +246,19 @@ double cudaTimeConv1dResident(const Conv1dProblem& prob, int reps) {
 double cudaTimeLinearResident(const LinearProblem& p, int reps) {
   std::lock_guard<std::mutex> lock(deviceMutex());
   std::vector<void*> owned;
-  const float* dx = toDevice(p.x, (size_t)(p.T * p.K), owned);
-  const int8_t* dw = toDevice(p.w, (size_t)(p.N * p.K), owned);
-  const int32_t* db = toDevice(p.bias, (size_t)p.N, owned);
-  const float* ds = toDevice(p.weightScales.data(), p.weightScales.size(), owned);
-  float* codes = nullptr; float* dy = nullptr;
-  check(cudaMalloc(&codes, (size_t)(p.T * p.K) * 4), "alloc codes"); owned.push_back(codes);
-  check(cudaMalloc(&dy, (size_t)(p.T * p.N) * 4), "alloc y"); owned.push_back(dy);
-  const double ms = timeKernels(reps, [&] {
-    quantizeRowsKernel<<<blocksFor(p.T * p.K, smCount()), 256>>>(dx, p.T * p.K, p.inputScale, codes);
-    launchLinear(p.mode, codes, dw, db, ds, p.weightScales.size() > 1, p.T, p.K, p.N, p.inputScale, dy);
-  });
+  const LinearOnDevice d = linearToDevice(p, owned);
+  const double ms = timeKernels(reps, [&] { linearOnDevice(p, d); });
   for (void* ptr : owned) cudaFree(ptr);
   return ms;
 }
 
 double cudaTimeScanResident(const ScanProblem& p, int reps) {
-  if (p.S > 64) throw std::runtime_error("the CUDA scan keeps at most 64 states per channel");
   std::vector<float> dt;
   scanDeltas(p, dt);
   std::lock_guard<std::mutex> lock(deviceMutex());
   std::vector<void*> owned;
-  const size_t DL = (size_t)(p.D * p.L), SL = (size_t)(p.S * p.L);
-  ScanProblem dp = p;
-  dp.u = toDevice(p.u, DL, owned); dp.delta = nullptr; dp.A = toDevice(p.A, (size_t)(p.D * p.S), owned);
-  dp.Bm = toDevice(p.Bm, SL, owned); dp.Cm = toDevice(p.Cm, SL, owned); dp.Dskip = toDevice(p.Dskip, (size_t)p.D, owned);
-  dp.z = toDevice(p.z, DL, owned); dp.deltaBias = nullptr;
-  const float* ddt = toDevice(dt.data(), DL, owned);
-  float* dy = nullptr;
-  check(cudaMalloc(&dy, DL * 4), "alloc y"); owned.push_back(dy);
-  const double ms = timeKernels(reps, [&] { scanKernel<<<(unsigned)((p.D + 127) / 128), 128>>>(dp, ddt, dy); });
+  const ScanOnDevice d = scanToDevice(p, dt, owned);
+  const double ms = timeKernels(reps, [&] { scanOnDevice(d); });
   for (void* ptr : owned) cudaFree(ptr);
   return ms;
 }
