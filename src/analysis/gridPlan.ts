@@ -7,14 +7,13 @@
  */
 import { DumpFile } from '../formats/dump';
 import { TensorRef, numelOf, readRawElements } from '../formats/tensor';
-import { DType, decodeToFloat32, isIntegerDType } from '../formats/dtypes';
+import { DType, FP8_DTYPES, decodeToFloat32, isIntegerDType } from '../formats/dtypes';
 import { openDump } from '../formats/open';
 import { ScaleInfo, discoverScale, inferScale, siblingScaleFiles, INFERRED_SCALE_MIN_CONFIDENCE, INFERRED_SCALE_MIN_CODES } from './scale';
 import { tensorRole } from './roles';
-import { FP8_DTYPES } from '../formats/dtypes';
 import { Fp8Scale, pairFp8Scale, verifyFp8 } from './fp8Verify';
-import { PackedIntLayout, detectPackedInt, verifyPackedInt } from './packedInt';
-import { IntWeightScheme, intWeightScheme, quantizationConfigFor } from './quantConfig';
+import { PackedIntLayout, detectPackedInt, isPackedCodeTensor, verifyPackedInt } from './packedInt';
+import { IntWeightScheme, QuantizationConfig, intWeightScheme, quantizationConfigFor } from './quantConfig';
 import { VerifyOptions, VerifyResult, verifyTensor } from './verify';
 
 /** Tensors that may live on an 8-bit grid: floats (checked against a scale) and 8-bit codes. */
@@ -72,21 +71,30 @@ function declaredMode(file: string, dump: DumpFile): string | undefined {
   return undefined;
 }
 
+/** config.json is read once per opened dump, and only for the tensors whose layout it describes. */
+const configs = new WeakMap<DumpFile, QuantizationConfig | null>();
+function configOf(file: string, dump: DumpFile): QuantizationConfig | null {
+  if (!configs.has(dump)) configs.set(dump, quantizationConfigFor(file));
+  return configs.get(dump)!;
+}
+
 export async function planGridCheck(file: string, dump: DumpFile, t: TensorRef, opts: GridPlanOptions = {}): Promise<GridPlan> {
   if (FP8_DTYPES.includes(t.dtype) && opts.explicitScale === undefined) {
-    const scale = pairFp8Scale(dump, t, quantizationConfigFor(file));
+    const scale = pairFp8Scale(dump, t, configOf(file, dump));
     const source = scale && !('error' in scale) ? `scale from file:${scale.tensor.name}` : 'no scale paired';
     return { judge: true, scale: undefined, evidence: `${t.dtype} codes (${source})`, ownGrid: { kind: 'fp8', scale } };
   }
-  const scheme = t.dtype === 'int32' ? intWeightScheme(quantizationConfigFor(file)) : undefined;
-  const packed = detectPackedInt(dump, t, scheme);
-  if (packed)
-    return {
-      judge: true,
-      scale: undefined,
-      evidence: `${packed.bits}-bit codes packed in int32 (${packed.format})`,
-      ownGrid: { kind: 'packed_int', layout: packed, scheme },
-    };
+  if (isPackedCodeTensor(t)) {
+    const scheme = intWeightScheme(configOf(file, dump));
+    const packed = detectPackedInt(dump, t, scheme);
+    if (packed)
+      return {
+        judge: true,
+        scale: undefined,
+        evidence: `${packed.bits}-bit codes packed in int32 (${packed.format})`,
+        ownGrid: { kind: 'packed_int', layout: packed, scheme },
+      };
+  }
   if (!opts.named) {
     if (PARAMETER_NAME.test(t.name)) return { judge: false, reason: 'quantization parameter', notQuantized: false };
     if (!GRID_DTYPES.includes(t.dtype)) return { judge: false, reason: `${t.dtype} is not an 8-bit grid type`, notQuantized: false };

@@ -37,11 +37,16 @@ export interface PackedIntLayout {
   problems: string[];
 }
 
+/** The names GPTQ/AWQ (`qweight`) and compressed-tensors (`weight_packed`) give their int32 code words. */
+const PACKED_CODE_NAME = /^(.*?)(\.?)(qweight|weight_packed)$/;
+
+/** Whether `t` is named and shaped as packed code words (its siblings decide the layout). */
+export const isPackedCodeTensor = (t: TensorRef): boolean => t.dtype === 'int32' && t.shape.length === 2 && PACKED_CODE_NAME.test(t.name);
+
 /** The packed layout `t` is the code tensor of, if its name and siblings say it is one. */
 export function detectPackedInt(dump: DumpFile, t: TensorRef, scheme: IntWeightScheme | undefined): PackedIntLayout | undefined {
-  if (t.dtype !== 'int32' || t.shape.length !== 2) return undefined;
-  const m = /^(.*?)(\.?)(qweight|weight_packed)$/.exec(t.name);
-  if (!m) return undefined;
+  if (!isPackedCodeTensor(t)) return undefined;
+  const m = PACKED_CODE_NAME.exec(t.name)!;
   const sib = (key: string): TensorRef | undefined => dump.tensors.find((x) => x.name === `${m[1]}${m[2]}${key}`);
   const bits = scheme?.bits ?? 4;
   const per = 32 / bits;

@@ -11,6 +11,7 @@ import { listDumpFiles } from '../formats/dumpFiles';
 import { describeError, CancelledError, ErrorCode, FormatError } from '../core/errors';
 import { VerifyFileOptions, VerifyReport, verifyDump } from './verifyFile';
 import { VerifyResult } from './verify';
+import { quantizationConfigFor } from './quantConfig';
 
 export interface LayerRow {
   file: string;
@@ -121,14 +122,8 @@ export async function verifyModel(
     errors: [],
     layers: [],
     summary: { files: files.length, judged: 0, passed: 0, failed: 0, not_quantized: 0, skipped: 0, unreadable: 0 },
-    quantization_config: null,
+    quantization_config: quantizationConfigFor(dir),
   };
-  try {
-    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-    if (config && typeof config.quantization_config === 'object') report.quantization_config = config.quantization_config;
-  } catch {
-    // No config.json, or not JSON: the tensors speak for themselves.
-  }
   for (const [i, g] of groups.entries()) {
     opts.onFile?.(i, groups.length, g.label);
     const opened: DumpFile[] = [];
