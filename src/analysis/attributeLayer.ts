@@ -7,6 +7,7 @@ import { scanRunner } from './layers/scan';
 import { EvalMode } from './layers/modes';
 import { LayerFiles } from './layers/runner';
 import { UsageError } from '../core/errors';
+import { NamedArray } from '../formats/safetensorsWriter';
 
 /** Attribution for each layer Quant Lens recomputes: what its switches are and how one combination is run. */
 export async function attributeLayer(layer: string, files: LayerFiles, opts: AttributeOptions): Promise<AttributionReport> {
@@ -26,15 +27,18 @@ export async function attributeLayer(layer: string, files: LayerFiles, opts: Att
   }
   if (layer === 'scan') {
     const loaded = await scanRunner.load(files);
-    let channels = 0;
-    const run = async (mode: EvalMode): Promise<Float32Array> => {
-      const r = await loaded.run(mode, { device: 'cpu', threads: opts.threads });
-      const out = r.outputs[0];
-      channels = out.shape[out.shape.length - 2] ?? 1;
-      return out.data as Float32Array;
+    // Each mode is run once: Mode 1 is both an endpoint and the reference.
+    const runs = new Map<EvalMode, Promise<NamedArray>>();
+    const output = (mode: EvalMode): Promise<NamedArray> => {
+      if (!runs.has(mode))
+        runs.set(
+          mode,
+          loaded.run(mode, { device: 'cpu', threads: opts.threads }).then((r) => r.outputs[0]),
+        );
+      return runs.get(mode)!;
     };
-    await run('mode1');
-    return attributeScan(run, channels, opts);
+    const { shape } = await output('mode1');
+    return attributeScan(async (mode) => (await output(mode)).data as Float32Array, shape[shape.length - 2] ?? 1, opts);
   }
   throw new UsageError(`unknown layer ${JSON.stringify(layer)}`);
 }

@@ -167,8 +167,8 @@ const CONV_SWITCHES: Switch[] = [
 ];
 
 /** The switches in which two recipes differ, in a fixed order. */
-function switchesBetween(from: Record<string, unknown>, to: Record<string, unknown>, all: Switch[]): Switch[] {
-  return all.filter((s) => from[s.key] !== to[s.key]);
+function switchesBetween<T extends object>(from: T, to: T, all: Switch[]): Switch[] {
+  return all.filter((s) => (from as Record<string, unknown>)[s.key] !== (to as Record<string, unknown>)[s.key]);
 }
 
 /** The recipe of combination `mask`: `from`'s, with switch i set as `to` has it where bit i is on. */
@@ -199,7 +199,7 @@ export async function attributeConv1d(p: Conv1dParams, input: { x: Float32Array;
   const { from, to, rounding } = endpoints(opts);
   const fromRecipe = modeRecipe(from, rounding),
     toRecipe = modeRecipe(to, rounding);
-  const switches = switchesBetween(fromRecipe as unknown as Record<string, unknown>, toRecipe as unknown as Record<string, unknown>, CONV_SWITCHES);
+  const switches = switchesBetween(fromRecipe, toRecipe, CONV_SWITCHES);
   const [, D, L] = input.shape;
   const out = await loadNative().conv1dRecipes({
     ...conv1dOperands(p, input),
@@ -211,6 +211,7 @@ export async function attributeConv1d(p: Conv1dParams, input: { x: Float32Array;
   return shapley({ layer: 'conv1d', from, to, rounding, counted: 'codes' }, switches, evaluations, out.reference!, D, (i) => Math.floor(i / L) % D);
 }
 
+const SSM_SWITCH = CONV_SWITCHES.find((s) => s.key === 'ssmUnquantized')!;
 const LINEAR_SWITCHES: Switch[] = CONV_SWITCHES.filter((s) => ['earlyScales', 'fp32Accumulate', 'biasEpilogue', 'inputRounding'].includes(s.key));
 export type LinearRecipe = { earlyScales: boolean; fp32Accumulate: boolean; biasEpilogue: boolean; inputRounding: number };
 const linearRecipeOf = (mode: EvalMode, rounding: RoundingMode): LinearRecipe => {
@@ -283,14 +284,14 @@ export async function attributeBlock(
   type Joint = Conv1dRecipe & { xprojEarlyScales: boolean; xprojFp32Accumulate: boolean };
   const joint = (c: Conv1dRecipe, x: LinearRecipe): Joint => ({ ...c, xprojEarlyScales: x.earlyScales, xprojFp32Accumulate: x.fp32Accumulate });
   const all: Switch[] = [
-    ...CONV_SWITCHES.filter((s) => s.key !== 'ssmUnquantized').map((s) => ({ ...s, name: `conv_${s.name}` })),
+    ...CONV_SWITCHES.filter((s) => s !== SSM_SWITCH).map((s) => ({ ...s, name: `conv_${s.name}` })),
     { name: 'xproj_scales', description: 'x_proj: one scale on the integer sum vs operands dequantized before the products', key: 'xprojEarlyScales' },
     { name: 'xproj_accumulation', description: 'x_proj: exact (int32) sum vs a running FP32 sum', key: 'xprojFp32Accumulate' },
-    CONV_SWITCHES.find((s) => s.key === 'ssmUnquantized')!,
+    SSM_SWITCH,
   ];
   const jf = joint(convFrom, xFrom),
     jt = joint(convTo, xTo);
-  const switches = switchesBetween(jf as unknown as Record<string, unknown>, jt as unknown as Record<string, unknown>, all);
+  const switches = switchesBetween(jf, jt, all);
   const evaluations: Evaluation[] = [];
   for (let m = 0; m < 1 << switches.length; m++) {
     const r = recipeOf(jf, jt, switches, m);
@@ -308,8 +309,7 @@ export async function attributeBlock(
  */
 export async function attributeScan(run: (mode: EvalMode) => Promise<Float32Array>, channels: number, opts: AttributeOptions = {}): Promise<AttributionReport> {
   const { from, to, rounding } = endpoints(opts);
-  const ssm = CONV_SWITCHES.find((s) => s.key === 'ssmUnquantized')!;
-  const switches = (from === 'mode1') !== (to === 'mode1') ? [ssm] : [];
+  const switches = (from === 'mode1') !== (to === 'mode1') ? [SSM_SWITCH] : [];
   const yFrom = await run(from);
   const evaluations: Evaluation[] = [{ counted: yFrom, values: yFrom }];
   if (switches.length) {
