@@ -17,6 +17,7 @@ import { DumpFile } from '../../formats/dump';
 import { TensorRef, numelOf } from '../../formats/tensor';
 import { FormatError } from '../../core/errors';
 import { loadNative, Conv1dRecipe } from '../../native/addon';
+import { conv1dOperands } from './conv1d';
 import { linearReference } from '../attribution';
 import { modeRecipe } from './recipes';
 import { NamedArray } from '../../formats/safetensorsWriter';
@@ -165,6 +166,16 @@ async function afterConv(
   return { xdbl, delta, y };
 }
 
+/** The block's conv1d as the conv1d layer's operands (one sequence). */
+const convOperands = (b: { p: BlockParams; x: Float32Array }) =>
+  conv1dOperands({ ...b.p.conv, channels: b.p.D, kernel: b.p.K }, { x: b.x, shape: [1, b.p.D, b.p.L] });
+
+/** Conv codes as the values they stand on the output grid: what x_proj reads in every mode. */
+const onGrid = (codes: Int8Array, p: BlockParams): Float32Array => {
+  const so = Math.fround(p.conv.outputScale);
+  return Float32Array.from(codes, (c) => Math.fround(c * so));
+};
+
 const xprojOperands = (p: BlockParams, xRows: Float32Array) => ({
   x: xRows,
   weight: p.xProj.weight,
@@ -184,10 +195,9 @@ export async function runBlock(
   const { p } = b;
   const { D, L, S, R } = p;
   const native = loadNative();
-  const conv = await native.conv1d({ mode, x: b.x, ...p.conv, batch: 1, channels: D, length: L, kernel: p.K, threads: opts.threads, device: opts.device });
-  const so = Math.fround(p.conv.outputScale);
+  const conv = await native.conv1d({ mode, ...convOperands(b), threads: opts.threads, device: opts.device });
   // What x_proj reads (the grid values; Baseline's codes as the values they stand for) and what the SSM reads.
-  const asValues = (a: Int8Array | Float32Array): Float32Array => (a instanceof Int8Array ? Float32Array.from(a, (c) => Math.fround(c * so)) : a);
+  const asValues = (a: Int8Array | Float32Array): Float32Array => (a instanceof Int8Array ? onGrid(a, p) : a);
   const { xdbl, delta, y } = await afterConv(
     b,
     asValues(conv.output_xproj),
@@ -219,12 +229,10 @@ export async function runBlockRecipe(
   threads?: number,
 ): Promise<{ y: Float32Array }> {
   const { p } = b;
-  const r = await loadNative().conv1dRecipes({ x: b.x, ...p.conv, batch: 1, channels: p.D, length: p.L, kernel: p.K, threads, recipes: [conv] });
-  const so = Math.fround(p.conv.outputScale);
-  const grid = Float32Array.from(r.results[0].codes, (c) => Math.fround(c * so));
+  const r = await loadNative().conv1dRecipes({ ...convOperands(b), threads, recipes: [conv] });
   const { y } = await afterConv(
     b,
-    grid,
+    onGrid(r.results[0].codes, p),
     r.results[0].ssm,
     (xRows) => loadNative().linear({ mode: 'baseline', ...xprojOperands(p, xRows), threads, recipe: xproj }),
     { device: 'cpu', threads },
@@ -235,18 +243,8 @@ export async function runBlockRecipe(
 /** The block in FP32 with nothing quantized (conv input, conv output, x_proj input): attribution's reference. */
 export async function runBlockReference(b: { p: BlockParams; x: Float32Array; z: Float32Array }, threads?: number): Promise<Float32Array> {
   const { p } = b;
-  const any = modeRecipe('mode1', 'half_even');
-  const r = await loadNative().conv1dRecipes({
-    x: b.x,
-    ...p.conv,
-    batch: 1,
-    channels: p.D,
-    length: p.L,
-    kernel: p.K,
-    threads,
-    recipes: [any],
-    reference: true,
-  });
+  // The native entry runs at least one recipe; the reference comes with it, and only the reference is used.
+  const r = await loadNative().conv1dRecipes({ ...convOperands(b), threads, recipes: [modeRecipe('mode1', 'half_even')], reference: true });
   const ys = r.reference!;
   const { y } = await afterConv(b, ys, ys, async (xRows) => linearReference(xprojOperands(p, xRows)), { device: 'cpu', threads });
   return y;
