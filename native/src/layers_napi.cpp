@@ -59,6 +59,14 @@ int threadsOf(const Napi::Object& o) {
   return o.Has("threads") && o.Get("threads").IsNumber() ? std::max(1, o.Get("threads").As<Napi::Number>().Int32Value()) : (hw ? (int)hw : 1);
 }
 
+// One switch of a recipe object (absent is off), and one of its rounding indices (0..4, absent is half to even).
+bool recipeFlag(const Napi::Object& r, const char* key) { return r.Has(key) && r.Get(key).ToBoolean().Value(); }
+Rounding recipeRounding(const Napi::Object& r, const char* key) {
+  const double v = r.Has(key) && r.Get(key).IsNumber() ? r.Get(key).As<Napi::Number>().DoubleValue() : 0;
+  if (v != 0 && v != 1 && v != 2 && v != 3 && v != 4) throw Napi::RangeError::New(r.Env(), std::string("recipe.") + key + " must be 0..4");
+  return (Rounding)(int)v;
+}
+
 // The operands every conv1d entry takes (x, weight, bias, shape, four scales, threads), checked, into `prob`;
 // returns the typed arrays the job must keep alive.
 std::vector<Napi::Value> conv1dOperands(const Napi::Object& o, Conv1dProblem& prob) {
@@ -123,17 +131,11 @@ Napi::Value Conv1dRecipes(const Napi::CallbackInfo& info) {
   auto list = o.Get("recipes").As<Napi::Array>();
   if (list.Length() == 0 || list.Length() > 1024) throw Napi::RangeError::New(env, "options.recipes must hold 1 to 1024 recipes");
   auto recipes = std::make_shared<std::vector<Conv1dRecipe>>();
-  const auto flag = [](const Napi::Object& r, const char* k) { return r.Has(k) && r.Get(k).ToBoolean().Value(); };
-  const auto rounding = [&](const Napi::Object& r, const char* k) {
-    const double v = r.Has(k) && r.Get(k).IsNumber() ? r.Get(k).As<Napi::Number>().DoubleValue() : 0;
-    if (v != 0 && v != 1 && v != 2 && v != 3 && v != 4) throw Napi::RangeError::New(env, std::string("recipe.") + k + " must be 0..4");
-    return (Rounding)(int)v;
-  };
   for (uint32_t i = 0; i < list.Length(); i++) {
     if (!list.Get(i).IsObject()) throw Napi::TypeError::New(env, "each recipe must be an object");
     auto r = list.Get(i).As<Napi::Object>();
-    recipes->push_back({flag(r, "earlyScales"), flag(r, "fp32Accumulate"), flag(r, "biasEpilogue"), rounding(r, "inputRounding"),
-                        rounding(r, "outputRounding"), flag(r, "ssmUnquantized")});
+    recipes->push_back({recipeFlag(r, "earlyScales"), recipeFlag(r, "fp32Accumulate"), recipeFlag(r, "biasEpilogue"), recipeRounding(r, "inputRounding"),
+                        recipeRounding(r, "outputRounding"), recipeFlag(r, "ssmUnquantized")});
   }
   const bool wantReference = o.Has("reference") && o.Get("reference").ToBoolean().Value();
   auto outs = std::make_shared<std::vector<Conv1dRecipeOutputs>>(recipes->size());
@@ -197,10 +199,8 @@ Napi::Value Linear(const Napi::CallbackInfo& info) {
   std::shared_ptr<LinearRecipe> recipe;
   if (o.Has("recipe") && o.Get("recipe").IsObject()) {
     auto r = o.Get("recipe").As<Napi::Object>();
-    const double rounding = r.Has("inputRounding") && r.Get("inputRounding").IsNumber() ? r.Get("inputRounding").As<Napi::Number>().DoubleValue() : 0;
-    if (rounding != 0 && rounding != 1 && rounding != 2 && rounding != 3 && rounding != 4) throw Napi::RangeError::New(env, "recipe.inputRounding must be 0..4");
-    const auto flag = [&](const char* k) { return r.Has(k) && r.Get(k).ToBoolean().Value(); };
-    recipe = std::make_shared<LinearRecipe>(LinearRecipe{flag("earlyScales"), flag("fp32Accumulate"), flag("biasEpilogue"), (Rounding)(int)rounding});
+    recipe = std::make_shared<LinearRecipe>(
+        LinearRecipe{recipeFlag(r, "earlyScales"), recipeFlag(r, "fp32Accumulate"), recipeFlag(r, "biasEpilogue"), recipeRounding(r, "inputRounding")});
   }
   auto* job = new Job(env, [p, y, device, recipe] { if (recipe) linearRecipeRun(*p, *recipe, *y); else runLinear(device, *p, *y); },
                       [y](Napi::Env e) -> Napi::Value { return toArray<Napi::Float32Array>(e, *y); }, keep);
