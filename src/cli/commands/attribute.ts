@@ -1,11 +1,12 @@
 import { AttributionReport } from '../../analysis/attribution';
 import { attributeLayer } from '../../analysis/attributeLayer';
-import { LAYER_NAMES } from '../../analysis/layers';
+import { MODES } from '../../analysis/layers';
 import { EvalMode } from '../../analysis/layers/modes';
 import { ROUNDING_MODES, RoundingMode } from '../../analysis/rounding';
 import { FormatError, UsageError } from '../../core/errors';
 import { CommandSpec } from '../options';
 import { THREADS_OPTION } from './verify';
+import { LAYER_FILE_OPTIONS } from './run';
 
 const g = (x: number): string => (Number.isInteger(x) ? String(x) : x.toPrecision(4));
 
@@ -32,12 +33,9 @@ export const attributeCommand: CommandSpec = {
   summary: "which difference between two modes explains a layer's output difference (Shapley values over every combination)",
   positionals: [0, 0],
   options: [
-    { name: 'layer', type: 'string', choices: LAYER_NAMES, help: 'the layer (default conv1d)' },
-    { name: 'params', type: 'string', value: 'FILE', help: "the layer's parameters: int8 weight, int32 bias, scales (required)" },
-    { name: 'input', type: 'string', value: 'FILE', help: "the layer's FP32 input (required)" },
-    { name: 'aux', type: 'string', value: 'FILE', help: 'scan: delta, B, C, z' },
-    { name: 'from', type: 'string', choices: ['baseline', 'mode1', 'mode2'], help: 'the mode whose output is the starting point (default baseline)' },
-    { name: 'to', type: 'string', choices: ['baseline', 'mode1', 'mode2'], help: 'the mode it is compared with (default mode2)' },
+    ...LAYER_FILE_OPTIONS,
+    { name: 'from', type: 'string', choices: MODES, help: 'the mode whose output is the starting point (default baseline)' },
+    { name: 'to', type: 'string', choices: MODES, help: 'the mode it is compared with (default mode2)' },
     { name: 'rounding', type: 'string', choices: ROUNDING_MODES, help: "Baseline's rounding of its quantization steps (default half_even)" },
     { name: 'device', type: 'string', choices: ['auto', 'cpu', 'cuda'], help: 'auto (default) or cpu; the combinations run on the CPU' },
     THREADS_OPTION,

@@ -2,9 +2,17 @@ import { layerRunner, LAYER_NAMES, MODES, EvalMode } from '../../analysis/layers
 import { writeSafetensors } from '../../formats/safetensorsWriter';
 import { resolveDevice, DeviceChoice } from '../../native/addon';
 import { UsageError } from '../../core/errors';
-import { CommandSpec } from '../options';
+import { CommandSpec, OptionSpec } from '../options';
 import { ROUNDING_MODES, RoundingMode } from '../../analysis/rounding';
 import { DEVICE_OPTION, THREADS_OPTION } from './verify';
+
+/** The files of a layer evaluation: which layer, its parameters, its input and the scan's operands (run, attribute). */
+export const LAYER_FILE_OPTIONS: readonly OptionSpec[] = [
+  { name: 'layer', type: 'string', choices: LAYER_NAMES, help: 'the layer (default conv1d)' },
+  { name: 'params', type: 'string', value: 'FILE', help: "the layer's parameters: int8 weight, int32 bias, scales (required)" },
+  { name: 'input', type: 'string', value: 'FILE', help: "the layer's input (required)" },
+  { name: 'aux', type: 'string', value: 'FILE', help: 'scan: delta, B, C, z (else taken from the params file)' },
+];
 
 export const runCommand: CommandSpec = {
   name: 'run',
@@ -13,10 +21,7 @@ export const runCommand: CommandSpec = {
   positionals: [0, 0],
   options: [
     { name: 'mode', type: 'string', choices: MODES, help: 'the evaluation mode (required)' },
-    { name: 'layer', type: 'string', choices: LAYER_NAMES, help: 'the layer (default conv1d)' },
-    { name: 'params', type: 'string', value: 'FILE', help: "the layer's parameters: int8 weight, int32 bias, scales (required)" },
-    { name: 'input', type: 'string', value: 'FILE', help: "the layer's input (required)" },
-    { name: 'aux', type: 'string', value: 'FILE', help: 'scan: delta, B, C, z (else taken from the params file)' },
+    ...LAYER_FILE_OPTIONS,
     {
       name: 'rounding',
       type: 'string',
