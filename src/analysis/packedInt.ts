@@ -19,6 +19,8 @@ import { CancelledError, FormatError } from '../core/errors';
 
 /** AutoAWQ's pack order: nibble k of a word holds column 8c + AWQ_ORDER[k]. */
 const AWQ_ORDER = [0, 2, 4, 6, 1, 3, 5, 7];
+/** Its inverse: the nibble that holds column 8c + j (looked up per code, so a table, not indexOf). */
+const AWQ_NIBBLE = AWQ_ORDER.map((_, j) => AWQ_ORDER.indexOf(j));
 
 export interface PackedIntLayout {
   format: 'gptq' | 'awq' | 'pack-quantized';
@@ -145,7 +147,7 @@ async function unpack(layout: PackedIntLayout, scheme: IntWeightScheme | undefin
   const zeroOf = (g: number, row: number): number => {
     if (zeroWords && format !== 'pack-quantized') {
       const wpr = layout.zeros!.shape[1];
-      const nib = format === 'awq' ? AWQ_ORDER.indexOf(row % 8) : row % per;
+      const nib = format === 'awq' ? AWQ_NIBBLE[row % 8] : row % per;
       const word = zeroWords[g * wpr + Math.floor(row / per)] >>> 0;
       const z = Math.floor(word / 2 ** (bits * nib)) & mask;
       return format === 'gptq' && scheme?.zeroPointsMinusOne !== false ? z + 1 : z;
