@@ -3,6 +3,7 @@
 // can stop between them (cancellation), which also bounds memory to one chunk.
 #include <napi.h>
 #include <iterator>
+#include <climits>
 #include <cmath>
 #include <memory>
 #include <mutex>
@@ -14,6 +15,7 @@
 #include "backend.hpp"
 #include "job.hpp"
 #include "validate.hpp"
+#include "fileVerify.hpp"
 
 namespace {
 
@@ -94,7 +96,8 @@ const char* className(uint8_t c) {
 class Verifier : public Napi::ObjectWrap<Verifier> {
  public:
   static Napi::Function Init(Napi::Env env) {
-    return DefineClass(env, "Verifier", {InstanceMethod("push", &Verifier::Push), InstanceMethod("result", &Verifier::Result)});
+    return DefineClass(env, "Verifier", {InstanceMethod("push", &Verifier::Push), InstanceMethod("pushFile", &Verifier::PushFile),
+                                             InstanceMethod("result", &Verifier::Result)});
   }
   explicit Verifier(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Verifier>(info) {
     Napi::Env env = info.Env();
@@ -138,6 +141,27 @@ class Verifier : public Napi::ObjectWrap<Verifier> {
     return queueMerge(info.Env(), mu_, acc_, p_.worstK, [self, data, n, start](ql::GridAcc& part) {
       ql::runVerify(self->device_, data, n, start, self->p_, part, self->threads_);
     }, {arr, info.This()});
+  }
+
+  // pushFile(fd, byteOffset, count, start): `count` little-endian FP32 elements read by the
+  // kernel's own threads from an open file descriptor (the caller keeps it open until this resolves).
+  Napi::Value PushFile(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int64_t fd = 0, offset = 0, count = 0;
+    auto index = [&](size_t i, int64_t& out) { return info.Length() > i && info[i].IsNumber() && ql::toIndex(info[i].As<Napi::Number>().DoubleValue(), 0, out); };
+    if (!index(0, fd) || fd > INT32_MAX) throw Napi::TypeError::New(env, "pushFile: fd must be an open file descriptor");
+    if (!index(1, offset) || !index(2, count)) throw Napi::RangeError::New(env, "pushFile: byte offset and count must be non-negative integers");
+    const int64_t start = chunkStart(info, 3, (size_t)count);
+    auto self = this;
+    return queueMerge(env, mu_, acc_, p_.worstK, [self, fd, offset, count, start](ql::GridAcc& part) {
+      if (self->device_ == ql::Device::Cpu) {
+        ql::verifyFileRegion((int)fd, offset, count, start, self->p_, part, self->threads_);
+      } else {
+        std::vector<float> values((size_t)count);
+        ql::readFully((int)fd, offset, 4 * count, values.data());
+        ql::runVerify(self->device_, values.data(), count, start, self->p_, part, self->threads_);
+      }
+    }, {info.This()});
   }
 
   Napi::Value Result(const Napi::CallbackInfo& info) {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 #include "grid.hpp"
@@ -14,6 +15,9 @@
 #include "layers.hpp"
 #include "cuda_api.hpp"
 #include "grid_compare.hpp"
+#include "fileVerify.hpp"
+#include <fcntl.h>
+#include <unistd.h>
 
 
 static int passed = 0, failed = 0;
@@ -146,6 +150,27 @@ int main(int argc, char** argv) {
     std::string why;
     const bool threadedSame = ql::sameAcc(one, many, why);  // before the message is built: it names the fields
     expect(threadedSame, std::string(cs.name) + ": threaded CPU equals single-threaded (" + why + ")");
+    {
+      // The same values read by the kernel's threads from a file, behind a 12-byte header.
+      char path[] = "/tmp/ql_kernel_test_XXXXXX";
+      const int fd = mkstemp(path);
+      const char header[12] = {};
+      const bool written = fd >= 0 && write(fd, header, sizeof header) == (ssize_t)sizeof header &&
+                           write(fd, x.data(), x.size() * 4) == (ssize_t)(x.size() * 4);
+      expect(written, std::string(cs.name) + ": test file written");
+      for (int threads : {1, 3}) {
+        ql::GridAcc fromFile;
+        ql::verifyFileRegion(fd, sizeof header, (int64_t)x.size(), 0, p, fromFile, threads);
+        std::string whyFile;
+        const bool fileSame = ql::sameAcc(one, fromFile, whyFile);
+        expect(fileSame, std::string(cs.name) + ": verified from the file (" + std::to_string(threads) + " threads) equals in memory (" + whyFile + ")");
+      }
+      bool shrank = false;
+      try { ql::GridAcc past; ql::verifyFileRegion(fd, sizeof header + 4, (int64_t)x.size(), 0, p, past, 2); } catch (const std::runtime_error& e) { shrank = std::string(e.what()) == "file shrank while reading"; }
+      expect(shrank || x.empty(), std::string(cs.name) + ": a region past the end of the file is an error, not a crash");
+      close(fd);
+      unlink(path);
+    }
     // The two CPU kernels (per element, and on-grid elements counted by code) agree bit for bit.
     for (auto path : {ql::GridParams::CpuPath::kPerElement, ql::GridParams::CpuPath::kByCode}) {
       ql::GridParams q = p;

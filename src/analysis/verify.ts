@@ -1,5 +1,5 @@
 /** INT8-grid verification of one tensor: streams FP32 chunks into the native Verifier. */
-import { TensorRef, numelOf, float32ChunksReadAhead, channelStride } from '../formats/tensor';
+import { TensorRef, numelOf, float32ChunksReadAhead, channelStride, float32FileRegion, DEFAULT_CHUNK_ELEMENTS } from '../formats/tensor';
 import { isIntegerDType, DType } from '../formats/dtypes';
 import { loadNative, NativeGridResult, NativeWorst } from '../native/addon';
 import { ScaleInfo } from './scale';
@@ -121,6 +121,9 @@ function defaultRange(dtype: DType): [number, number] {
   return [-128, 127];
 }
 
+/** Chunks per pushFile call: 64 MiB of FP32 at the default chunk, long enough to amortize starting the threads. */
+const FILE_SLICE_CHUNKS = 4;
+
 /**
  * Verifies `t` against `scale`. Integer tensors (int8, quantized codes) are range-checked as codes;
  * float tensors get the exact membership test x == fl32(q*s), q = rint(fl32(x/s)).
@@ -148,10 +151,24 @@ export async function verifyTensor(t: TensorRef, scale: ScaleInfo | undefined, o
     device: opts.device,
     storage: codes ? 'float32' : storageOf(t.dtype),
   });
-  for await (const { start, values } of float32ChunksReadAhead(t, opts.chunkElements)) {
-    if (opts.signal?.aborted) throw new CancelledError();
-    await v.push(values, start);
-    opts.onElements?.(values.length);
+  const region = float32FileRegion(t);
+  if (region) {
+    // FP32 in a plain file: the kernel's threads read it themselves (no copy through JS buffers), a
+    // slice per call so that progress is reported and cancellation is seen between slices.
+    const n = numelOf(t.shape),
+      slice = (opts.chunkElements ?? DEFAULT_CHUNK_ELEMENTS) * FILE_SLICE_CHUNKS;
+    for (let start = 0; start < n; start += slice) {
+      if (opts.signal?.aborted) throw new CancelledError();
+      const count = Math.min(slice, n - start);
+      await v.pushFile(region.fd, region.offset + 4 * start, count, start);
+      opts.onElements?.(count);
+    }
+  } else {
+    for await (const { start, values } of float32ChunksReadAhead(t, opts.chunkElements)) {
+      if (opts.signal?.aborted) throw new CancelledError();
+      await v.push(values, start);
+      opts.onElements?.(values.length);
+    }
   }
   const r: NativeGridResult = v.result();
   const reasons: string[] = [];

@@ -12,8 +12,18 @@ export interface ByteSource {
   read(offset: number, length: number): Promise<Buffer>;
   /** Reads into `into` (at its start) so a streaming caller can reuse one buffer for every chunk. */
   readInto?(into: Buffer, offset: number, length: number): Promise<Buffer>;
+  /**
+   * Where the bytes [offset, offset+length) lie as one run of an open file, for native code that reads
+   * them itself; undefined when they do not (memory, inflated entries). The descriptor stays owned by the source.
+   */
+  fileRegion?(offset: number, length: number): FileRegion | undefined;
   /** Releases what the source holds (a file descriptor); views of another source own nothing. */
   close(): void;
+}
+
+export interface FileRegion {
+  fd: number;
+  offset: number;
 }
 
 /** Reads through one read-only file descriptor; never writes, renames or locks. */
@@ -67,6 +77,11 @@ export class FileSource implements ByteSource {
     return buf;
   }
 
+  fileRegion(offset: number, length: number): FileRegion | undefined {
+    this.check(offset, length);
+    return this.fd >= 0 ? { fd: this.fd, offset } : undefined;
+  }
+
   close(): void {
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
@@ -98,6 +113,10 @@ export class SliceSource implements ByteSource {
   readInto(into: Buffer, offset: number, length: number): Promise<Buffer> {
     this.check(offset, length);
     return this.inner.readInto ? this.inner.readInto(into, this.start + offset, length) : this.inner.read(this.start + offset, length);
+  }
+  fileRegion(offset: number, length: number): FileRegion | undefined {
+    this.check(offset, length);
+    return this.inner.fileRegion?.(this.start + offset, length);
   }
   close(): void {
     // A window owns nothing: the source it views is closed by whoever opened it.

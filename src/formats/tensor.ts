@@ -1,4 +1,5 @@
-import { ByteSource } from './source';
+import * as os from 'os';
+import { ByteSource, FileRegion } from './source';
 import { DType, ITEM_SIZE, decodeToFloat32, decodeToFloat64, isSubByte } from './dtypes';
 import { fail } from '../core/errors';
 
@@ -186,6 +187,17 @@ export async function* readAhead<T>(source: AsyncGenerator<T>): AsyncGenerator<T
 /** float32Chunks with the next chunk read while the consumer works on this one (two buffers, as readAhead needs). */
 export function float32ChunksReadAhead(t: TensorRef, chunk = DEFAULT_CHUNK_ELEMENTS): AsyncGenerator<{ start: number; values: Float32Array }> {
   return readAhead(float32Chunks(t, chunk, 2));
+}
+
+/**
+ * The file run that holds a tensor's values as native FP32 (float32, contiguous, in this machine's byte
+ * order, stored uncompressed in a file), for kernels that read it themselves; undefined otherwise.
+ */
+export function float32FileRegion(t: TensorRef): FileRegion | undefined {
+  if (t.dtype !== 'float32' || !isContiguous(t) || t.storage.littleEndian !== (os.endianness() === 'LE')) return undefined;
+  const n = numelOf(t.shape);
+  if (n === 0) return undefined;
+  return t.storage.source.fileRegion?.(t.storageOffset * 4, n * 4);
 }
 
 /** Reads a whole (small) tensor as doubles; refuses anything over `limit` elements. */

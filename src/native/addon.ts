@@ -14,7 +14,12 @@ export interface NativeGridResult {
   fp32_artifacts: number; true_offgrid: number; max_reconstruction_error: number; deviation_histogram: number[];
   code_histogram: number[]; worst: NativeWorst[]; device: 'cpu' | 'cuda';
 }
-export interface NativeVerifier { push(values: Float32Array, start: number): Promise<void>; result(): NativeGridResult }
+export interface NativeVerifier {
+  push(values: Float32Array, start: number): Promise<void>;
+  /** Verifies `count` little-endian FP32 elements at `byteOffset` of the open file `fd`, read by the kernel's own threads. */
+  pushFile(fd: number, byteOffset: number, count: number, start: number): Promise<void>;
+  result(): NativeGridResult;
+}
 
 export interface DifferOptions { scaleA?: number; scaleB?: number; codesA?: boolean; codesB?: boolean; top?: number; threads?: number }
 export interface NativeDiffResult {
