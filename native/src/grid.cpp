@@ -1,6 +1,7 @@
 #include "grid.hpp"
 #include "detmath.hpp"
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <stdexcept>
 #include <thread>
@@ -92,7 +93,7 @@ struct RangeState {
   OutOfRangeCodes oor;
   uint32_t thrShort = 1;  // candidates for the worst list have a short key at least this
   // Scratch of verifyRunByCode, kept across the runs of a per-channel tensor.
-  std::vector<uint64_t> plain4;  // 4 x (bins + 1) counts of plain elements by code; the last column is the spare
+  std::vector<uint64_t> plain4;  // bins + 1 counts of plain elements by code; the last is the spare
   std::vector<float> codeDev;    // a plain element's deviation, by code (gridPointDeviations)
   std::vector<uint32_t> codeKey; // its short key for the worst list (0: exact, never a candidate)
   std::vector<uint8_t> visit;    // per bin: 1 lists its elements for verifyBlock (the spare bin), 2 offers them to the worst list
@@ -254,7 +255,7 @@ __attribute__((target_clones("avx2", "default")))
 static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, int32_t zp, const GridParams& p, GridAcc& acc, RangeState& st) {
   const int bins = p.qmax - p.qmin + 1, stride = bins + 1;
   const float fzp = (float)zp, fqmin = (float)p.qmin, fqmax = (float)p.qmax, fspare = (float)bins;
-  st.plain4.assign((size_t)4 * stride, 0);
+  st.plain4.assign((size_t)stride, 0);
   st.codeDev = gridPointDeviations(p.qmin, bins, s, zp);
   st.codeKey.resize(bins);
   for (int b = 0; b < bins; b++) st.codeKey[b] = st.codeDev[b] > 0.0f ? shortKey(1u, st.codeDev[b]) : 0u;
@@ -263,54 +264,82 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
   // worst list (codes whose key reaches the threshold; refreshed when the threshold rises, which
   // only removes codes, so marks from an older threshold are merely conservative).
   uint32_t visitThr = 0;
+  bool anyOffer = false;  // some code is marked to be offered: once the worst list holds worse elements, none is
   auto markVisits = [&] {
     visitThr = st.thrShort;
-    for (int b = 0; b < bins; b++) st.visit[b] = p.worstK > 0 && st.codeKey[b] >= visitThr ? 2 : 0;
+    anyOffer = false;
+    for (int b = 0; b < bins; b++) {
+      st.visit[b] = p.worstK > 0 && st.codeKey[b] >= visitThr ? 2 : 0;
+      anyOffer |= st.visit[b] != 0;
+    }
     st.visit[bins] = 1;
   };
   markVisits();
-  uint64_t* h0 = st.plain4.data();
-  uint64_t* h1 = h0 + stride;
-  uint64_t* h2 = h1 + stride;
-  uint64_t* h3 = h2 + stride;
+  // Per-block counts in 32 bits (a block cannot overflow them), four histograms interleaved by
+  // element: consecutive elements often share a code, and one counter incremented per element is a
+  // chain of dependent read-modify-writes. Folded into 64-bit counts after each block.
+  std::vector<uint32_t> counts4((size_t)4 * stride, 0);
+  uint32_t* h0 = counts4.data();
+  uint32_t* h1 = h0 + stride;
+  uint32_t* h2 = h1 + stride;
+  uint32_t* h3 = h2 + stride;
+  uint64_t* total = st.plain4.data();
   const uint8_t* visit = st.visit.data();
   constexpr int B = kBlock;
   alignas(64) int32_t bin[B], other[B], offer[B];
+  alignas(64) uint8_t notPlainAt[B + 8];
   alignas(64) float gathered[B];
   for (int64_t base = 0; base < n; base += B) {
     const int m = (int)std::min<int64_t>(B, n - base);
     const float* xb = x + base;
     if (st.thrShort != visitThr) markVisits();
+    int notPlain = 0;
     for (int i = 0; i < m; i++) {
       const float v = xb[i];
       const float qr = rintDet(v / s);
       const float q = qr + fzp;
       const bool plain = qr * s == v && q >= fqmin && q <= fqmax;  // false for NaN and +-inf
       bin[i] = (int32_t)(plain ? q - fqmin : fspare);
+      notPlainAt[i] = !plain;
+      notPlain += !plain;
     }
-    int nOther = 0, nOffer = 0, i = 0;
-    auto count = [&](uint64_t* h, int k) {
-      const int32_t b = bin[k];
-      h[b]++;
-      other[nOther] = k; nOther += visit[b] & 1;
-      offer[nOffer] = k; nOffer += visit[b] >> 1;
-    };
-    for (; i + 4 <= m; i += 4) { count(h0, i); count(h1, i + 1); count(h2, i + 2); count(h3, i + 3); }
-    for (; i < m; i++) count(h0, i);
+    // The histogram alone in the hot loop; the rare elements that need more are listed after it.
+    int i = 0;
+    for (; i + 4 <= m; i += 4) { h0[bin[i]]++; h1[bin[i + 1]]++; h2[bin[i + 2]]++; h3[bin[i + 3]]++; }
+    for (; i < m; i++) h0[bin[i]]++;
+    int nOther = 0, nOffer = 0;
+    if (notPlain) {
+      // Non-plain elements are rare (an off-grid value every thousand elements is already many):
+      // eight flags at a time are skipped while they are all clear.
+      std::memset(notPlainAt + m, 0, 8);
+      for (int k0 = 0; k0 < m; k0 += 8) {
+        uint64_t word;
+        std::memcpy(&word, notPlainAt + k0, 8);
+        if (!word) continue;
+        for (int k = k0; k < std::min(m, k0 + 8); k++) { other[nOther] = k; nOther += notPlainAt[k]; }
+      }
+    }
+    if (anyOffer) {
+      for (int k = 0; k < m; k++) { offer[nOffer] = k; nOffer += visit[bin[k]] >> 1; }
+    }
     for (int k = 0; k < nOffer; k++) offerPlain(xb[offer[k]], start + base + offer[k], bin[offer[k]], p, acc, st);
     if (nOther) {
       for (int k = 0; k < nOther; k++) gathered[k] = xb[other[k]];
       verifyBlock(gathered, nOther, start + base, other, s, zp, p, acc, st);
     }
+    if (base + B >= n || ((base / B) & 1023) == 1023) {  // fold before 2^32 (every 1024 blocks) and at the end
+      for (int b = 0; b < bins; b++) { total[b] += (uint64_t)h0[b] + h1[b] + h2[b] + h3[b]; }
+      std::fill(counts4.begin(), counts4.end(), 0u);
+    }
   }
+  uint64_t* h = total;
   // The plain elements' share, from their counts: their statistics now, their codes with the
   // others' when verifyRange folds the code histogram.
   for (int b = 0; b < bins; b++) {
-    h0[b] += h1[b] + h2[b] + h3[b];
-    st.fin += h0[b];
-    st.hist4[b] += h0[b];
+    st.fin += h[b];
+    st.hist4[b] += h[b];
   }
-  addOnGridCounts(acc, h0, st.codeDev.data(), bins, p.tolerance);
+  addOnGridCounts(acc, h, st.codeDev.data(), bins, p.tolerance);
 }
 
 void verifyRange(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc) {
