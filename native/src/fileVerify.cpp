@@ -2,12 +2,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <exception>
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <thread>
-#include <vector>
 #include <unistd.h>
 
 namespace ql {
@@ -41,23 +38,8 @@ void verifySlice(int fd, int64_t byteOffset, int64_t b, int64_t e, int64_t start
 }  // namespace
 
 void verifyFileRegion(int fd, int64_t byteOffset, int64_t count, int64_t start, const GridParams& p, GridAcc& acc, int threads) {
-  // Slices as verifyParallel cuts them, merged in the same order: the same results.
-  const int64_t minPerThread = 1 << 16;
-  const int t = std::max(1, std::min<int>(threads, (int)((count + minPerThread - 1) / minPerThread)));
-  if (t == 1) { verifySlice(fd, byteOffset, 0, count, start, p, acc); return; }
-  std::vector<GridAcc> parts(t);
-  std::vector<std::exception_ptr> errors(t);
-  std::vector<std::thread> pool;
-  const int64_t per = (count + t - 1) / t;
-  for (int k = 0; k < t; k++) {
-    const int64_t b = k * per, e = std::min(count, b + per);
-    pool.emplace_back([&, k, b, e] {
-      try { if (b < e) verifySlice(fd, byteOffset, b, e, start, p, parts[k]); } catch (...) { errors[k] = std::current_exception(); }
-    });
-  }
-  for (auto& th : pool) th.join();
-  for (auto& err : errors) if (err) std::rethrow_exception(err);
-  for (auto& part : parts) acc.merge(part, p.worstK);
+  // Sliced as verifyParallel slices, merged in the same order: the same results.
+  forEachSlice(count, threads, p.worstK, acc, [&](int64_t b, int64_t e, GridAcc& part) { verifySlice(fd, byteOffset, b, e, start, p, part); });
 }
 
 }  // namespace ql

@@ -2,6 +2,7 @@
 #include "detmath.hpp"
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <cmath>
 #include <stdexcept>
 #include <thread>
@@ -93,10 +94,10 @@ struct RangeState {
   OutOfRangeCodes oor;
   uint32_t thrShort = 1;  // candidates for the worst list have a short key at least this
   // Scratch of verifyRunByCode, kept across the runs of a per-channel tensor.
-  std::vector<uint64_t> plain4;  // bins + 1 counts of plain elements by code; the last is the spare
+  std::vector<uint64_t> plainCounts;  // bins + 1 counts of plain elements by code; the last is the spare
   std::vector<float> codeDev;    // a plain element's deviation, by code (gridPointDeviations)
   std::vector<uint32_t> codeKey; // its short key for the worst list (0: exact, never a candidate)
-  std::vector<uint8_t> visit;    // per bin: 1 lists its elements for verifyBlock (the spare bin), 2 offers them to the worst list
+  std::vector<uint8_t> visit;    // per code: 2 offers its elements to the worst list
 };
 
 // Never decreases when the worst-list rank increases (tier in the top two bits, then the
@@ -255,13 +256,12 @@ __attribute__((target_clones("avx2", "default")))
 static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, int32_t zp, const GridParams& p, GridAcc& acc, RangeState& st) {
   const int bins = p.qmax - p.qmin + 1, stride = bins + 1;
   const float fzp = (float)zp, fqmin = (float)p.qmin, fqmax = (float)p.qmax, fspare = (float)bins;
-  st.plain4.assign((size_t)stride, 0);
+  st.plainCounts.assign((size_t)stride, 0);
   st.codeDev = gridPointDeviations(p.qmin, bins, s, zp);
   st.codeKey.resize(bins);
   for (int b = 0; b < bins; b++) st.codeKey[b] = st.codeDev[b] > 0.0f ? shortKey(1u, st.codeDev[b]) : 0u;
   st.visit.assign(stride, 0);
-  // visit[bin]: bit 0 lists the element for verifyBlock (the spare bin), bit 1 offers it to the
-  // worst list (codes whose key reaches the threshold; refreshed when the threshold rises, which
+  // visit[bin]: 2 offers the element to the worst list (codes whose key reaches the threshold; refreshed when the threshold rises, which
   // only removes codes, so marks from an older threshold are merely conservative).
   uint32_t visitThr = 0;
   bool anyOffer = false;  // some code is marked to be offered: once the worst list holds worse elements, none is
@@ -272,7 +272,6 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
       st.visit[b] = p.worstK > 0 && st.codeKey[b] >= visitThr ? 2 : 0;
       anyOffer |= st.visit[b] != 0;
     }
-    st.visit[bins] = 1;
   };
   markVisits();
   // Per-block counts in 32 bits (a block cannot overflow them), four histograms interleaved by
@@ -283,7 +282,7 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
   uint32_t* h1 = h0 + stride;
   uint32_t* h2 = h1 + stride;
   uint32_t* h3 = h2 + stride;
-  uint64_t* total = st.plain4.data();
+  uint64_t* total = st.plainCounts.data();
   const uint8_t* visit = st.visit.data();
   constexpr int B = kBlock;
   alignas(64) int32_t bin[B], other[B], offer[B];
@@ -332,14 +331,13 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
       std::fill(counts4.begin(), counts4.end(), 0u);
     }
   }
-  uint64_t* h = total;
   // The plain elements' share, from their counts: their statistics now, their codes with the
   // others' when verifyRange folds the code histogram.
   for (int b = 0; b < bins; b++) {
-    st.fin += h[b];
-    st.hist4[b] += h[b];
+    st.fin += total[b];
+    st.hist4[b] += total[b];
   }
-  addOnGridCounts(acc, h, st.codeDev.data(), bins, p.tolerance);
+  addOnGridCounts(acc, total, st.codeDev.data(), bins, p.tolerance);
 }
 
 void verifyRange(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc) {
@@ -378,19 +376,27 @@ void verifyRange(const float* x, int64_t n, int64_t start, const GridParams& p, 
   acc.maxRecon = std::max(acc.maxRecon, bitsToFloat(st.maxReconBits));
 }
 
-void verifyParallel(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc, int threads) {
+void forEachSlice(int64_t n, int threads, int worstK, GridAcc& acc, const std::function<void(int64_t, int64_t, GridAcc&)>& slice) {
   const int64_t minPerThread = 1 << 16;
-  int t = std::max(1, std::min<int>(threads, (int)((n + minPerThread - 1) / minPerThread)));
-  if (t == 1) { verifyRange(x, n, start, p, acc); return; }
+  const int t = std::max(1, std::min<int>(threads, (int)((n + minPerThread - 1) / minPerThread)));
+  if (t == 1) { slice(0, n, acc); return; }
   std::vector<GridAcc> parts(t);
+  std::vector<std::exception_ptr> errors(t);
   std::vector<std::thread> pool;
   const int64_t per = (n + t - 1) / t;
   for (int k = 0; k < t; k++) {
     const int64_t b = k * per, e = std::min(n, b + per);
-    pool.emplace_back([&, k, b, e] { if (b < e) verifyRange(x + b, e - b, start + b, p, parts[k]); });
+    pool.emplace_back([&, k, b, e] {
+      try { if (b < e) slice(b, e, parts[k]); } catch (...) { errors[k] = std::current_exception(); }
+    });
   }
   for (auto& th : pool) th.join();
-  for (auto& part : parts) acc.merge(part, p.worstK);
+  for (auto& err : errors) if (err) std::rethrow_exception(err);
+  for (auto& part : parts) acc.merge(part, worstK);
+}
+
+void verifyParallel(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc, int threads) {
+  forEachSlice(n, threads, p.worstK, acc, [&](int64_t b, int64_t e, GridAcc& part) { verifyRange(x + b, e - b, start + b, p, part); });
 }
 
 }  // namespace ql

@@ -2,6 +2,7 @@
 // membership test x == fl32(q*s), range, saturation, histograms and the worst elements.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 #include "detmath.hpp"
 
@@ -111,6 +112,11 @@ void addOnGridCounts(GridAcc& acc, const uint64_t* counts, const float* codeDev,
 
 // Verifies x[0..n) whose first element has flat index `start` in the tensor.
 void verifyRange(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc);
+
+// Splits [0, n) into contiguous slices, one per thread (at least 64K elements each), runs
+// slice(b, e, part) on each and merges the parts in slice order; an exception in any slice is
+// rethrown once all have joined. One slice runs on the calling thread straight into acc.
+void forEachSlice(int64_t n, int threads, int worstK, GridAcc& acc, const std::function<void(int64_t, int64_t, GridAcc&)>& slice);
 
 // Multi-threaded: splits [0, n) into contiguous slices, merges per-thread results in order.
 void verifyParallel(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc, int threads);
