@@ -466,6 +466,25 @@ async function openDialogPath(p: Page, title: RegExp, file: string): Promise<voi
   const input = widget.locator('.quick-input-box input');
   // The dialog writes its starting folder into the input once it has listed it: type only after that.
   await until('the file dialog to show its folder', 30000, async () => (await input.inputValue()).endsWith('/'));
+  // First as a user picks: go to the file's folder and choose its entry in the list (a typed full path
+  // can be overwritten by the dialog's own completion while it still lists the folder).
+  const folder = path.dirname(file) + '/';
+  if ((await input.inputValue()) !== folder) await input.fill(folder);
+  const entry = widget.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(file) });
+  await entry
+    .first()
+    .click({ timeout: 10000 })
+    .catch(() => undefined);
+  if (
+    await widget
+      .getByText(title)
+      .waitFor({ state: 'hidden', timeout: 5000 })
+      .then(
+        () => true,
+        () => false,
+      )
+  )
+    return;
   for (let attempt = 0; attempt < 4; attempt++) {
     if ((await input.inputValue()) !== file) await input.fill(file);
     // Enter accepts a typed file path; where folders may be chosen too, the dialog may want its OK button.
