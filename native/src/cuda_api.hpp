@@ -27,5 +27,8 @@ void cudaScan(const ScanProblem& p, std::vector<float>& y);
 // Benchmarks: milliseconds per call of the layer's kernels alone, operands resident on the device (as PyTorch is timed).
 double cudaTimeConv1dResident(const Conv1dProblem& prob, int reps);
 double cudaTimeLinearResident(const LinearProblem& p, int reps);
-double cudaTimeScanResident(const ScanProblem& p, int reps);
+// The scan's kernels: Tiled (what cudaScan runs: parallel over time, channels and states) and
+// PerChannel (one thread per channel over all of time, the first version: the benchmark's reference).
+enum class ScanKernel { Tiled, PerChannel };
+double cudaTimeScanResident(const ScanProblem& p, int reps, ScanKernel kernel = ScanKernel::Tiled);
 }  // namespace ql

@@ -15,5 +15,5 @@ void cudaLinear(const LinearProblem&, std::vector<float>&) { throw std::runtime_
 void cudaScan(const ScanProblem&, std::vector<float>&) { throw std::runtime_error("this build of the addon has no CUDA support"); }
 double cudaTimeConv1dResident(const Conv1dProblem&, int) { throw std::runtime_error("this build of the addon has no CUDA support"); }
 double cudaTimeLinearResident(const LinearProblem&, int) { throw std::runtime_error("this build of the addon has no CUDA support"); }
-double cudaTimeScanResident(const ScanProblem&, int) { throw std::runtime_error("this build of the addon has no CUDA support"); }
+double cudaTimeScanResident(const ScanProblem&, int, ScanKernel) { throw std::runtime_error("this build of the addon has no CUDA support"); }
 }  // namespace ql

@@ -83,6 +83,53 @@ static int benchVerify(bool withCpu) {
   return 0;
 }
 
+// One selective scan on random operands: the CPU's scanRun against cudaScan, bit for bit (checkD > 0:
+// only the first checkD channels on the CPU, for lengths where the whole CPU scan would take minutes).
+// timeReference: returns the per-channel kernel's device-resident time; refMs > 0: prints the tiled
+// kernel's time, its ratio to refMs and its nanoseconds per step.
+static double scanCase(int64_t D, int64_t L, int64_t S, bool gpu, int64_t checkD, bool timeReference = false, double refMs = 0) {
+  std::mt19937 rng((unsigned)(D * 31 + L * 7 + S));
+  std::normal_distribution<float> nd(0.0f, 0.12f);
+  std::vector<float> u(D * L), delta(D * L), A(D * S), Bm(S * L), Cm(S * L), Dsk(D), z(D * L), db(D);
+  for (auto* v : {&u, &delta, &Bm, &Cm, &z}) for (auto& e : *v) e = nd(rng) * 4.0f;
+  for (auto& e : A) e = -std::exp(nd(rng) * 4.0f);
+  for (auto& e : Dsk) e = nd(rng) * 8.0f;
+  for (auto& e : db) e = nd(rng);
+  ql::ScanProblem sp; sp.D = D; sp.L = L; sp.S = S; sp.u = u.data(); sp.delta = delta.data(); sp.A = A.data(); sp.Bm = Bm.data(); sp.Cm = Cm.data();
+  sp.Dskip = Dsk.data(); sp.z = z.data(); sp.deltaBias = db.data(); sp.threads = 8;
+  const std::string shape = "scan D=" + std::to_string(D) + " L=" + std::to_string(L) + " S=" + std::to_string(S);
+  if (timeReference) {
+    const double ms = ql::cudaTimeScanResident(sp, 3, ql::ScanKernel::PerChannel);
+    std::printf("BENCH %s: per-channel kernel %.4f ms device-resident (the kernel the tiled one replaced)\n", shape.c_str(), ms);
+    return ms;
+  }
+  ql::ScanProblem head = sp;
+  if (checkD > 0) head.D = checkD;  // [D, L] and [D, S] operands: the first channels are a prefix
+  std::vector<float> cpu, g;
+  auto t0 = std::chrono::steady_clock::now();
+  ql::scanRun(head, cpu);
+  const double cpuMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (!gpu) {
+    bool finite = true;
+    for (float v : cpu) finite &= std::isfinite(v);
+    expect(finite && cpu.size() == (size_t)(head.D * L), shape + " produced finite outputs");
+    return 0;
+  }
+  ql::cudaScan(sp, g);
+  t0 = std::chrono::steady_clock::now();
+  ql::cudaScan(sp, g);
+  const double gpuMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  expect(g.size() == (size_t)(D * L) && std::memcmp(cpu.data(), g.data(), cpu.size() * 4) == 0,
+         shape + ": CUDA equals CPU" + (checkD > 0 ? " (first " + std::to_string(checkD) + " channels)" : ""));
+  std::printf("%s: cpu %.2f ms%s, cuda %.2f ms (incl. transfers)\n", shape.c_str(), cpuMs, checkD > 0 ? " (checked channels)" : "", gpuMs);
+  if (refMs > 0) {
+    const double ms = ql::cudaTimeScanResident(sp, 5);
+    std::printf("BENCH %s: cuda %.4f ms device-resident (tiled kernel), %.1fx the per-channel kernel at L=2048, %.3f ns per step of L\n", shape.c_str(), ms,
+                refMs / ms, ms * 1e6 / (double)L);
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   // --bench: also time the kernels; --bench-verify: only the device-resident verify benchmark (for profilers).
   const bool benchVerifyOnly = argc > 1 && std::string(argv[1]) == "--bench-verify";
@@ -302,30 +349,18 @@ int main(int argc, char** argv) {
         expect(cpu.size() == (size_t)(L * N), std::string("linear ") + mn + " produced outputs");
       }
     }
-    std::vector<float> u(D * L), delta(D * L), A(D * S), Bm(S * L), Cm(S * L), Dsk(D), z(D * L), db(D);
-    for (auto* v : {&u, &delta, &Bm, &Cm, &z}) for (auto& e : *v) e = nd(rng) * 4.0f;
-    for (auto& e : A) e = -std::exp(nd(rng) * 4.0f);
-    for (auto& e : Dsk) e = nd(rng) * 8.0f;
-    for (auto& e : db) e = nd(rng);
-    ql::ScanProblem sp; sp.D = D; sp.L = L; sp.S = S; sp.u = u.data(); sp.delta = delta.data(); sp.A = A.data(); sp.Bm = Bm.data(); sp.Cm = Cm.data();
-    sp.Dskip = Dsk.data(); sp.z = z.data(); sp.deltaBias = db.data(); sp.threads = 8;
-    std::vector<float> cpu, g;
-    auto t0 = std::chrono::steady_clock::now();
-    ql::scanRun(sp, cpu);
-    const double cpuMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    if (gpu) {
-      ql::cudaScan(sp, g);
-      t0 = std::chrono::steady_clock::now();
-      ql::cudaScan(sp, g);
-      const double gpuMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      expect(std::memcmp(cpu.data(), g.data(), cpu.size() * 4) == 0, "scan: CUDA equals CPU");
-      std::printf("scan D=%lld L=%lld S=%lld: cpu %.2f ms, cuda %.2f ms (incl. transfers)\n", (long long)D, (long long)L, (long long)S, cpuMs, gpuMs);
-      if (bench) std::printf("BENCH scan D=%lld L=%lld S=%lld: cuda %.4f ms device-resident (kernel only)\n", (long long)D, (long long)L, (long long)S, ql::cudaTimeScanResident(sp, 10));
-    } else {
-      bool finite = true;
-      for (float v : cpu) finite &= std::isfinite(v);
-      expect(finite && cpu.size() == (size_t)(D * L), "scan produced finite outputs");
-    }
+    // The selective scan at mamba-130m's D and S, and at shapes that leave partial tiles and blocks.
+    scanCase(D, L, S, gpu, 0);
+    scanCase(37, 100, 12, gpu, 0);
+    scanCase(5, 64, 64, gpu, 0);
+    scanCase(3, 1, 1, gpu, 0);
+  }
+
+  // The scan's scaling in L on the GPU (issue 16: linear up to 65,536), device-resident, next to the
+  // per-channel kernel it replaced; the CPU checks the first channels at every length.
+  if (bench && gpu) {
+    const double perChannel = scanCase(1536, 2048, 16, gpu, 0, true);
+    for (int64_t L : {2048, 8192, 32768, 65536}) scanCase(1536, L, 16, gpu, 16, false, perChannel);
   }
 
   if (bench && gpu) benchVerify(true);

@@ -129,11 +129,63 @@ inline void launchLinear(Mode mode, const float* codes, const int8_t* w, const i
   linearTiledKernel<<<grid, kLinT * kLinN>>>(mode, codes, w, bias, scales, perRow, T, K, N, sx, y);
 }
 
-__global__ void scanKernel(ScanProblem p, const float* dt, float* y) {
+// The scan as first written: one thread per channel runs scanChannel (layers.hpp) over all of time.
+// Kept as the benchmark's reference point for the tiled kernel below, which gives the same bits.
+__global__ void scanPerChannelKernel(ScanProblem p, const float* dt, float* y) {
   const long long d = blockIdx.x * (long long)blockDim.x + threadIdx.x;
   if (d >= p.D) return;
   float h[64];
   scanChannel(p, dt, h, d, y);
+}
+
+// The scan parallel over time as well as over channels and states, with scanChannel's operations in
+// its order, so the result is the CPU's bit for bit. A block takes kScanLanes recurrences (channels x
+// states) through time in tiles of kScanT steps:
+//   A (all threads, parallel over t): dA = exp(dt*A) and the input term (dt*B)*u of every step;
+//   B (one thread per recurrence): only h = dA*h + x stays sequential, and h*C is kept per step;
+//   C (all threads, parallel over t): y = sum over states in order, + u*D, * silu(z).
+// A chunked or associative scan would reassociate the recurrence and change its rounding; here
+// only the two dependent operations per step are serial, everything else is spread over the block.
+constexpr int kScanT = 64, kScanLanes = 64, kScanThreads = 256;
+__global__ void __launch_bounds__(kScanThreads) scanTiledKernel(ScanProblem p, const float* dt, float* y) {
+  __shared__ float sA[kScanLanes][kScanT + 1];  // dA, then nothing; +1: lanes land in different banks
+  __shared__ float sX[kScanLanes][kScanT + 1];  // the input term, then h*C of each step
+  const int S = (int)p.S, C = kScanLanes / S, lanes = C * S;
+  const long long d0 = blockIdx.x * (long long)C;
+  float h = 0.0f;
+  for (long long t0 = 0; t0 < p.L; t0 += kScanT) {
+    const int T = (int)(p.L - t0 < kScanT ? p.L - t0 : kScanT);
+    for (int i = threadIdx.x; i < lanes * kScanT; i += blockDim.x) {
+      const int r = i / kScanT, t = i % kScanT, c = r / S, s = r % S;
+      const long long d = d0 + c, tg = t0 + t;
+      if (t >= T || d >= p.D) continue;
+      const float dtv = dt[d * p.L + tg];
+      sA[r][t] = expDet(__fmul_rn(dtv, p.A[d * p.S + s]));
+      sX[r][t] = __fmul_rn(__fmul_rn(dtv, p.Bm[s * p.L + tg]), p.u[d * p.L + tg]);
+    }
+    __syncthreads();
+    if (threadIdx.x < lanes && d0 + threadIdx.x / S < p.D) {
+      const int r = threadIdx.x, s = r % S;
+      const float* Cs = p.Cm + s * p.L + t0;
+      for (int t = 0; t < T; t++) {
+        h = __fadd_rn(__fmul_rn(sA[r][t], h), sX[r][t]);
+        sX[r][t] = __fmul_rn(h, Cs[t]);
+      }
+    }
+    __syncthreads();
+    for (int i = threadIdx.x; i < C * kScanT; i += blockDim.x) {
+      const int c = i / kScanT, t = i % kScanT;
+      const long long d = d0 + c, tg = t0 + t;
+      if (t >= T || d >= p.D) continue;
+      float out = 0.0f;
+      for (int s = 0; s < S; s++) out = __fadd_rn(out, sX[c * S + s][t]);
+      const float u = p.u[d * p.L + tg];
+      if (p.Dskip) out = __fadd_rn(out, __fmul_rn(u, p.Dskip[d]));
+      if (p.z) out = __fmul_rn(out, siluDet(p.z[d * p.L + tg]));
+      y[d * p.L + tg] = out;
+    }
+    __syncthreads();
+  }
 }
 
 template <typename T> T* toDevice(const T* host, size_t n, std::vector<void*>& owned) {
@@ -179,7 +231,7 @@ void cudaLinear(const LinearProblem& p, std::vector<float>& y) {
 struct ScanOnDevice { ScanProblem p; const float* dt; float* y; };
 
 static ScanOnDevice scanToDevice(const ScanProblem& p, const std::vector<float>& dt, std::vector<void*>& owned) {
-  if (p.S > 64) throw std::runtime_error("the CUDA scan keeps at most 64 states per channel");
+  if (p.S > kScanLanes) throw std::runtime_error("the CUDA scan keeps at most 64 states per channel");
   const size_t DL = (size_t)(p.D * p.L), SL = (size_t)(p.S * p.L);
   ScanOnDevice d{p, nullptr, nullptr};
   d.p.u = toDevice(p.u, DL, owned); d.p.delta = nullptr; d.p.A = toDevice(p.A, (size_t)(p.D * p.S), owned);
@@ -190,7 +242,14 @@ static ScanOnDevice scanToDevice(const ScanProblem& p, const std::vector<float>&
   return d;
 }
 
-static void scanOnDevice(const ScanOnDevice& d) { scanKernel<<<(unsigned)((d.p.D + 127) / 128), 128>>>(d.p, d.dt, d.y); }
+static void scanOnDevice(const ScanOnDevice& d, ScanKernel kernel = ScanKernel::Tiled) {
+  if (kernel == ScanKernel::PerChannel) {
+    scanPerChannelKernel<<<(unsigned)((d.p.D + 127) / 128), 128>>>(d.p, d.dt, d.y);
+    return;
+  }
+  const long long perBlock = kScanLanes / d.p.S;
+  scanTiledKernel<<<(unsigned)((d.p.D + perBlock - 1) / perBlock), kScanThreads>>>(d.p, d.dt, d.y);
+}
 
 void cudaScan(const ScanProblem& p, std::vector<float>& y) {
   std::vector<float> dt;
@@ -252,13 +311,13 @@ double cudaTimeLinearResident(const LinearProblem& p, int reps) {
   return ms;
 }
 
-double cudaTimeScanResident(const ScanProblem& p, int reps) {
+double cudaTimeScanResident(const ScanProblem& p, int reps, ScanKernel kernel) {
   std::vector<float> dt;
   scanDeltas(p, dt);
   std::lock_guard<std::mutex> lock(deviceMutex());
   std::vector<void*> owned;
   const ScanOnDevice d = scanToDevice(p, dt, owned);
-  const double ms = timeKernels(reps, [&] { scanOnDevice(d); });
+  const double ms = timeKernels(reps, [&] { scanOnDevice(d, kernel); });
   for (void* ptr : owned) cudaFree(ptr);
   return ms;
 }
