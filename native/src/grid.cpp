@@ -44,9 +44,14 @@ void addCodes(GridAcc& acc, const uint64_t* hist, int qmin, int bins, const OutO
   }
 }
 
-std::vector<float> gridPointDeviations(int qmin, int bins, float s, int32_t zp) {
-  std::vector<float> dev(bins, -1.0f);
+void gridPointDeviations(int qmin, int bins, float s, int32_t zp, std::vector<float>& dev) {
+  dev.assign(bins, -1.0f);
   for (int b = 0; b < bins; b++) gridPointDeviation(qmin + b, s, zp, dev[b]);  // leaves -1 where it returns false
+}
+
+std::vector<float> gridPointDeviations(int qmin, int bins, float s, int32_t zp) {
+  std::vector<float> dev;
+  gridPointDeviations(qmin, bins, s, zp, dev);
   return dev;
 }
 
@@ -98,6 +103,8 @@ struct RangeState {
   std::vector<float> codeDev;    // a plain element's deviation, by code (gridPointDeviations)
   std::vector<uint32_t> codeKey; // its short key for the worst list (0: exact, never a candidate)
   std::vector<uint8_t> visit;    // per code: 2 offers its elements to the worst list
+  std::vector<int32_t> marked;   // the codes whose visit is 2
+  std::vector<uint32_t> counts4; // per-block counts, four interleaved histograms
 };
 
 // Never decreases when the worst-list rank increases (tier in the top two bits, then the
@@ -257,7 +264,9 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
   const int bins = p.qmax - p.qmin + 1, stride = bins + 1;
   const float fzp = (float)zp, fqmin = (float)p.qmin, fqmax = (float)p.qmax, fspare = (float)bins;
   st.plainCounts.assign((size_t)stride, 0);
-  st.codeDev = gridPointDeviations(p.qmin, bins, s, zp);
+  // Per-channel tensors run this once per channel (often a few thousand elements): the scratch is
+  // reused, never reallocated.
+  gridPointDeviations(p.qmin, bins, s, zp, st.codeDev);
   st.codeKey.resize(bins);
   for (int b = 0; b < bins; b++) st.codeKey[b] = st.codeDev[b] > 0.0f ? shortKey(1u, st.codeDev[b]) : 0u;
   st.visit.assign(stride, 0);
@@ -265,19 +274,27 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
   // only removes codes, so marks from an older threshold are merely conservative).
   uint32_t visitThr = 0;
   bool anyOffer = false;  // some code is marked to be offered: once the worst list holds worse elements, none is
-  auto markVisits = [&] {
+  // A code is marked only if an element of it from `first` on could still enter the full list:
+  // quantized dumps have few distinct deviations, so a code often only ties the list's last entry,
+  // and a tie goes to the lower index (worseThan), which no later element has.
+  auto markVisits = [&](int64_t first) {
     visitThr = st.thrShort;
-    anyOffer = false;
+    st.marked.clear();
+    const bool full = p.worstK > 0 && (int)acc.worst.size() == p.worstK;
     for (int b = 0; b < bins; b++) {
-      st.visit[b] = p.worstK > 0 && st.codeKey[b] >= visitThr ? 2 : 0;
-      anyOffer |= st.visit[b] != 0;
+      bool mark = p.worstK > 0 && st.codeKey[b] >= visitThr;
+      if (mark && full) mark = worseThan(Worst{first, 0.0f, 0.0f, st.codeDev[b], kFp32Artifact}, acc.worst.back());
+      st.visit[b] = mark ? 2 : 0;
+      if (mark) st.marked.push_back(b);
     }
+    anyOffer = !st.marked.empty();
   };
-  markVisits();
+  markVisits(start);
   // Per-block counts in 32 bits (a block cannot overflow them), four histograms interleaved by
   // element: consecutive elements often share a code, and one counter incremented per element is a
   // chain of dependent read-modify-writes. Folded into 64-bit counts after each block.
-  std::vector<uint32_t> counts4((size_t)4 * stride, 0);
+  std::vector<uint32_t>& counts4 = st.counts4;
+  counts4.assign((size_t)4 * stride, 0);
   uint32_t* h0 = counts4.data();
   uint32_t* h1 = h0 + stride;
   uint32_t* h2 = h1 + stride;
@@ -291,7 +308,7 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
   for (int64_t base = 0; base < n; base += B) {
     const int m = (int)std::min<int64_t>(B, n - base);
     const float* xb = x + base;
-    if (st.thrShort != visitThr) markVisits();
+    if (st.thrShort != visitThr) markVisits(start + base);
     int notPlain = 0;
     for (int i = 0; i < m; i++) {
       const float v = xb[i];
@@ -303,9 +320,19 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
       notPlain += !plain;
     }
     // The histogram alone in the hot loop; the rare elements that need more are listed after it.
+    // A few marked codes: their counts before and after the block tell whether it holds any of
+    // them, so the block is scanned for offers only then (the same offers, in the same order).
+    const bool fewMarked = anyOffer && st.marked.size() <= 16;
+    auto markedCount = [&] {
+      uint64_t c = 0;
+      for (int32_t b : st.marked) c += (uint64_t)h0[b] + h1[b] + h2[b] + h3[b];
+      return c;
+    };
+    const uint64_t markedBefore = fewMarked ? markedCount() : 0;
     int i = 0;
     for (; i + 4 <= m; i += 4) { h0[bin[i]]++; h1[bin[i + 1]]++; h2[bin[i + 2]]++; h3[bin[i + 3]]++; }
     for (; i < m; i++) h0[bin[i]]++;
+    const bool scanOffers = anyOffer && (!fewMarked || markedCount() != markedBefore);
     int nOther = 0, nOffer = 0;
     if (notPlain) {
       // Non-plain elements are rare (an off-grid value every thousand elements is already many):
@@ -318,7 +345,7 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
         for (int k = k0; k < std::min(m, k0 + 8); k++) { other[nOther] = k; nOther += notPlainAt[k]; }
       }
     }
-    if (anyOffer) {
+    if (scanOffers) {
       for (int k = 0; k < m; k++) { offer[nOffer] = k; nOffer += visit[bin[k]] >> 1; }
     }
     for (int k = 0; k < nOffer; k++) offerPlain(xb[offer[k]], start + base + offer[k], bin[offer[k]], p, acc, st);

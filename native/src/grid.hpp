@@ -104,6 +104,7 @@ QL_HD bool gridPointDeviation(int code, float s, int32_t zp, float& dev) {
 // Each code's grid-point deviation (gridPointDeviation) for the codes qmin .. qmin + bins - 1,
 // -1 where a code has no grid point.
 std::vector<float> gridPointDeviations(int qmin, int bins, float s, int32_t zp);
+void gridPointDeviations(int qmin, int bins, float s, int32_t zp, std::vector<float>& dev);  // into dev, reusing its storage
 // Adds elements on the grid counted by code (counts[b] elements of code qmin + b, whose deviation is
 // codeDev[b] from gridPointDeviations): their deviation bins, tolerance and artifact counts and the
 // largest deviation (their reconstruction error is 0). Their count, code histogram and sums of q go

@@ -146,11 +146,13 @@ __global__ void scanPerChannelKernel(ScanProblem p, const float* dt, float* y) {
 //   C (all threads, parallel over t): y = sum over states in order, + u*D, * silu(z).
 // A chunked or associative scan would reassociate the recurrence and change its rounding; here
 // only the two dependent operations per step are serial, everything else is spread over the block.
-constexpr int kScanT = 64, kScanLanes = 64, kScanThreads = 256;
-__global__ void __launch_bounds__(kScanThreads) scanTiledKernel(ScanProblem p, const float* dt, float* y) {
-  __shared__ float sA[kScanLanes][kScanT + 1];  // dA, then nothing; +1: lanes land in different banks
-  __shared__ float sX[kScanLanes][kScanT + 1];  // the input term, then h*C of each step
-  const int S = (int)p.S, C = kScanLanes / S, lanes = C * S;
+constexpr int kScanT = 60, kScanLanes = 64;  // three [64][61] float tiles fit the 48 KB of static shared memory
+template <int Lanes>
+__global__ void __launch_bounds__(Lanes * 4) scanTiledKernel(ScanProblem p, const float* dt, float* y) {
+  __shared__ float sA[Lanes][kScanT + 1];  // dA; +1: lanes land in different banks
+  __shared__ float sX[Lanes][kScanT + 1];  // the input term, then h*C of each step
+  __shared__ float sC[Lanes][kScanT + 1];  // C of each state and step
+  const int S = (int)p.S, C = Lanes / S, lanes = C * S;
   const long long d0 = blockIdx.x * (long long)C;
   float h = 0.0f;
   for (long long t0 = 0; t0 < p.L; t0 += kScanT) {
@@ -163,13 +165,16 @@ __global__ void __launch_bounds__(kScanThreads) scanTiledKernel(ScanProblem p, c
       sA[r][t] = expDet(__fmul_rn(dtv, p.A[d * p.S + s]));
       sX[r][t] = __fmul_rn(__fmul_rn(dtv, p.Bm[s * p.L + tg]), p.u[d * p.L + tg]);
     }
+    for (int i = threadIdx.x; i < S * kScanT; i += blockDim.x) {
+      const int s = i / kScanT, t = i % kScanT;
+      if (t < T) sC[s][t] = p.Cm[s * p.L + t0 + t];
+    }
     __syncthreads();
     if (threadIdx.x < lanes && d0 + threadIdx.x / S < p.D) {
       const int r = threadIdx.x, s = r % S;
-      const float* Cs = p.Cm + s * p.L + t0;
       for (int t = 0; t < T; t++) {
         h = __fadd_rn(__fmul_rn(sA[r][t], h), sX[r][t]);
-        sX[r][t] = __fmul_rn(h, Cs[t]);
+        sX[r][t] = __fmul_rn(h, sC[s][t]);
       }
     }
     __syncthreads();
@@ -247,8 +252,13 @@ static void scanOnDevice(const ScanOnDevice& d, ScanKernel kernel = ScanKernel::
     scanPerChannelKernel<<<(unsigned)((d.p.D + 127) / 128), 128>>>(d.p, d.dt, d.y);
     return;
   }
-  const long long perBlock = kScanLanes / d.p.S;
-  scanTiledKernel<<<(unsigned)((d.p.D + perBlock - 1) / perBlock), kScanThreads>>>(d.p, d.dt, d.y);
+  static const int lanes = getenv("QL_SCAN_LANES") ? atoi(getenv("QL_SCAN_LANES")) : 64;
+  const int use = d.p.S > lanes ? 64 : lanes;
+  const long long perBlock = use / d.p.S;
+  const unsigned blocks = (unsigned)((d.p.D + perBlock - 1) / perBlock);
+  if (use == 16) scanTiledKernel<16><<<blocks, 64>>>(d.p, d.dt, d.y);
+  else if (use == 32) scanTiledKernel<32><<<blocks, 128>>>(d.p, d.dt, d.y);
+  else scanTiledKernel<64><<<blocks, 256>>>(d.p, d.dt, d.y);
 }
 
 void cudaScan(const ScanProblem& p, std::vector<float>& y) {
