@@ -4,7 +4,7 @@ checkpoint (fake-quant FP32 weights on their per-channel grids, each `X.weight` 
 in the same run. Reports wall time and the CLI's peak RSS. The checkpoint (bench/data/model_20g/) is
 written once; each run reads the files once first so that both sides meet the same page cache.
 Usage: python3 bench/model_e2e.py [OUT.json] [--gib N]"""
-import json, os, resource, struct, subprocess, sys, time
+import json, os, struct, subprocess, sys, tempfile, time
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -64,12 +64,17 @@ def main():
     res = {'date': time.strftime('%Y-%m-%d'), 'machine': f'{os.cpu_count()} cores', 'weights': WEIGHTS, 'shards': len(files())}
     res['read_pass_s'], res['bytes'] = read_pass()
     cli = ['node', os.path.join(ROOT, 'dist', 'cli.js'), 'verify', DATA, '--json']
-    t0 = time.perf_counter(); p = subprocess.run(cli, capture_output=True, text=True); secs = time.perf_counter() - t0
-    rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child, the CLI (Linux: KiB)
-    report = json.loads(p.stdout)
-    s = report['summary']
-    if s['judged'] != WEIGHTS or s['failed'] != 0 or p.returncode != 0:
-        raise SystemExit(f'verify did not pass every weight: exit {p.returncode}, summary {s}, {p.stderr[:300]}')
+    t0 = time.perf_counter()
+    err = tempfile.TemporaryFile(mode='w+')  # a file, not a pipe: a full stderr pipe cannot stall the CLI
+    p = subprocess.Popen(cli, stdout=subprocess.PIPE, stderr=err, text=True)
+    stdout = p.stdout.read()
+    _, status, usage = os.wait4(p.pid, 0)  # this child's own peak RSS (Linux: KiB), not the generator's
+    secs = time.perf_counter() - t0
+    err.seek(0); stderr = err.read()
+    rss_mb, code = usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    s = json.loads(stdout)['summary']
+    if s['judged'] != WEIGHTS or s['failed'] != 0 or code != 0:
+        raise SystemExit(f'verify did not pass every weight: exit {code}, summary {s}, {stderr[:300]}')
     res['read_pass_again_s'], _ = read_pass()
     floor = min(res['read_pass_s'], res['read_pass_again_s'])
     res['cli'] = {'s': secs, 'peak_rss_mb': rss_mb, 'x_read_pass': secs / floor, 'judged': s['judged'], 'GB_per_s': res['bytes'] / secs / 1e9}
