@@ -6,8 +6,10 @@
  *  - conv1d in each mode at mamba-130m size, D=1536, L=2048 (peer: numpy);
  *  - what scale inference costs: `verify` end to end without a scale (inferred) vs with the scale given, on a
  *    folder of 300 small dumps and on one 1 GiB tensor (peer: the same verify with --scale; floor: one read pass).
+ *  - end to end, whole CLI processes: verify of a 1 GiB FP32 safetensors (peers: the plain numpy check, one
+ *    read pass) and of a ~20 GB sharded checkpoint (peer: one read pass; and the CLI's peak RSS).
  * GPU numbers come from bench/gpu/run_on_device.sh (peer: PyTorch on the same GPU).
- * Usage: npm run bench [-- --gb N] [-- --only inference]  (writes sparse files under bench/data/, removed afterwards)
+ * Usage: npm run bench [-- --gb N] [-- --only inference|e2e] [-- --model-gib N]  (writes sparse files under bench/data/, removed afterwards)
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
   try {
     if (only === undefined || only === 'inference') report.scale_inference = await benchScaleInference(dir);
     if (only === undefined) await benchFormatsAndKernels(dir, report);
+    if (only === undefined || only === 'e2e') report.end_to_end = endToEnd(dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -66,6 +69,27 @@ async function main(): Promise<void> {
   for (const t of report.targets as Target[]) {
     process.stderr.write(`${t.met ? 'MET    ' : 'NOT MET'} ${t.target}: ${t.measured} (${t.peer})\n`);
   }
+}
+
+/**
+ * Issue 16's end-to-end targets, each a whole CLI process against its peer in the same run, measured by
+ * the Python scripts beside this file (they time processes and read peak RSS with wait4): verify of a
+ * 1 GiB FP32 safetensors (bench/verify_e2e.py) and of a sharded checkpoint (bench/model_e2e.py,
+ * `--model-gib N`, 20 by default).
+ */
+function endToEnd(dir: string): Record<string, { targets: Target[] }> {
+  const gib = process.argv.includes('--model-gib') ? process.argv[process.argv.indexOf('--model-gib') + 1] : '20';
+  const out: Record<string, { targets: Target[] }> = {};
+  for (const [key, script, args] of [
+    ['verify_1gib', 'verify_e2e.py', []],
+    ['sharded_model', 'model_e2e.py', ['--gib', gib]],
+  ] as const) {
+    const json = path.join(dir, `${key}.json`);
+    const r = spawnSync(PY, [path.join(__dirname, '..', '..', 'bench', script), json, ...args], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'] });
+    if (r.status !== 0) throw new Error(`bench/${script} failed (exit ${r.status})`);
+    out[key] = JSON.parse(fs.readFileSync(json, 'utf8'));
+  }
+  return out;
 }
 
 interface Target {
@@ -77,7 +101,7 @@ interface Target {
 
 /** Issue 16's CPU targets, each with the figure measured in this run and the peer's figure from the same run. */
 function targetsOf(r: Record<string, any>): Target[] {
-  const out: Target[] = [];
+  const out: Target[] = Object.values((r.end_to_end ?? {}) as Record<string, { targets: Target[] }>).flatMap((e) => e.targets);
   const x = (v: number): string => `${v.toFixed(2)}x`;
   for (const key of ['verify_cpu', 'verify_cpu_on_grid_dump']) {
     const v = r[key];
