@@ -2,6 +2,7 @@
  * Virtualized canvas heatmap of grid deviation: only the visible rows are painted, from pages of
  * values fetched on demand, so a multi-million-element tensor paints immediately and scrolls smoothly.
  */
+import { ELEMENT_CLASSES } from '../src/view/protocol';
 import type { Page, ElementClassName } from '../src/view/protocol';
 
 const PAGE = 1 << 16;
@@ -14,6 +15,10 @@ export interface HeatmapHooks {
   scrolled?(top: number): void;
   /** Elements to mark whatever their class (the diff view: values that differ from the other run). */
   marked?(index: number): boolean;
+  /** The keyboard cursor moved to `index` (arrows, Home/End, a jump). */
+  cursorMoved?(index: number): void;
+  /** A key the heatmap does not handle itself (the viewer's next/previous problem). */
+  key?(e: KeyboardEvent): void;
 }
 
 export class Heatmap {
@@ -27,6 +32,8 @@ export class Heatmap {
   private rows: number;
   private maxDev = 0;
   private following = false; // the next scroll event was caused by scrollTo, not the user
+  private cursorAt: number | null = null;
+  private axis = document.createElement('p');
 
   constructor(
     private n: number,
@@ -57,13 +64,36 @@ export class Heatmap {
       if (!this.following) this.hooks.scrolled?.(this.scroller.scrollTop);
       this.following = false;
     });
+    // The keyboard cursor: arrows move it by an element or a row, PageUp/PageDown by a screen,
+    // Home/End to the ends; Enter or Space asks for the element's explanation (as a click does).
     this.scroller.addEventListener('keydown', (e) => {
-      const step = e.key === 'PageDown' ? height : e.key === 'PageUp' ? -height : e.key === 'ArrowDown' ? this.cell : e.key === 'ArrowUp' ? -this.cell : 0;
-      if (step) {
-        this.scroller.scrollTop += step;
+      const screen = Math.max(1, Math.floor(height / this.cell)) * this.cols;
+      const at = this.cursorAt ?? this.firstVisible();
+      const moves: Record<string, number> = {
+        ArrowRight: at + 1,
+        ArrowLeft: at - 1,
+        ArrowDown: at + this.cols,
+        ArrowUp: at - this.cols,
+        PageDown: at + screen,
+        PageUp: at - screen,
+        Home: 0,
+        End: this.n - 1,
+      };
+      if (e.key in moves && this.n > 0) {
+        this.jumpTo(Math.max(0, Math.min(this.n - 1, moves[e.key])));
         e.preventDefault();
-      }
+      } else if ((e.key === 'Enter' || e.key === ' ') && this.cursorAt !== null) {
+        this.hooks.click(this.cursorAt);
+        e.preventDefault();
+      } else this.hooks.key?.(e);
     });
+    this.scroller.addEventListener('focus', () => {
+      if (this.cursorAt === null && this.n > 0) this.jumpTo(this.firstVisible());
+    });
+    this.axis.className = 'heatmap-axis';
+    this.root.prepend(this.axis);
+    // VS Code swaps the body's theme class on a theme change: paint again in the new colours.
+    new MutationObserver(() => this.paint()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
     this.canvas.addEventListener('mousemove', (e) => this.hooks.hover(this.indexAt(e), e.clientX, e.clientY));
     this.canvas.addEventListener('mouseleave', () => this.hooks.hover(null, 0, 0));
     this.canvas.addEventListener('click', (e) => {
@@ -71,6 +101,36 @@ export class Heatmap {
       if (i !== null) this.hooks.click(i);
     });
     this.paint();
+  }
+
+  /** The keyboard cursor's element, if it has one. */
+  get cursor(): number | null {
+    return this.cursorAt;
+  }
+
+  /** The scroll offset (kept in the webview's state across tab switches). */
+  get scrollTop(): number {
+    return this.scroller.scrollTop;
+  }
+
+  /** Moves the cursor to element `i`, scrolling its row into view (centred if it was off screen), and focuses the heatmap. */
+  jumpTo(i: number, focus = true): void {
+    if (!(i >= 0 && i < this.n)) return;
+    this.cursorAt = i;
+    const rowTop = Math.floor(i / this.cols) * this.cell,
+      view = this.canvas.height;
+    const top = this.scroller.scrollTop;
+    if (rowTop < top || rowTop + this.cell > top + view) {
+      this.scroller.scrollTop = Math.max(0, rowTop - Math.floor(view / 2));
+      this.hooks.scrolled?.(this.scroller.scrollTop);
+    }
+    if (focus && document.activeElement !== this.scroller) this.scroller.focus({ preventScroll: true });
+    this.paint();
+    this.hooks.cursorMoved?.(i);
+  }
+
+  private firstVisible(): number {
+    return Math.min(this.n - 1, Math.floor(this.scroller.scrollTop / this.cell) * this.cols);
   }
 
   /** Scrolls to `top` without reporting it back through `scrolled` (no echo between a pair). */
@@ -95,12 +155,12 @@ export class Heatmap {
     const p = this.pages.get(Math.floor(i / PAGE));
     if (!p) return undefined;
     const k = i - p.start;
-    return { value: p.values[k], q: p.q?.[k], dev: p.dev?.[k], cls: p.cls?.[k] };
+    return { value: p.values[k], q: p.q?.[k], dev: p.dev?.[k], cls: p.cls ? ELEMENT_CLASSES[p.cls[k]] : undefined };
   }
 
   addPage(p: Page): void {
     this.pages.set(Math.floor(p.start / PAGE), p);
-    for (const d of p.dev ?? []) if (d > this.maxDev) this.maxDev = d;
+    if (p.dev) for (let k = 0; k < p.dev.length; k++) if (p.dev[k] > this.maxDev) this.maxDev = p.dev[k];
     this.paint();
   }
 
@@ -174,6 +234,19 @@ export class Heatmap {
       }
     }
     ctx.putImageData(img, 0, 0);
+    if (this.cursorAt !== null) {
+      const row = Math.floor(this.cursorAt / this.cols) - firstRow;
+      if (row >= 0 && row < visibleRows) {
+        ctx.strokeStyle = color('--vscode-focusBorder', '#007fd4');
+        ctx.lineWidth = 2;
+        const side = Math.max(this.cell, 6);
+        const x = (this.cursorAt % this.cols) * this.cell + this.cell / 2 - side / 2,
+          y = row * this.cell + this.cell / 2 - side / 2;
+        ctx.strokeRect(x, y, side, side);
+      }
+    }
+    const lastRow = Math.min(this.rows, firstRow + Math.floor(this.canvas.height / this.cell)) - 1;
+    this.axis.textContent = `rows ${firstRow}–${Math.max(firstRow, lastRow)} of ${this.rows} · columns 0–${this.cols - 1} (${this.cols} per row)`;
     // When real values first reach the screen (for the paint-time test and for anyone profiling).
     if (this.pages.size && !document.body.dataset.heatmapPaintedAt) document.body.dataset.heatmapPaintedAt = String(performance.now());
   }

@@ -4,9 +4,9 @@
  * values, their codes and the difference. Pages come from the host (DiffSession), never whole tensors.
  */
 import { el, legend, showTooltip } from './components';
-import { vscode, fmt } from './vscodeApi';
+import { fmt } from './vscodeApi';
 import { Heatmap } from './heatmap';
-import type { ToView } from '../src/view/protocol';
+import { request, isCancelled } from './channel';
 
 export interface PairInfo {
   key: string;
@@ -24,7 +24,18 @@ export function heatmapPair(pair: PairInfo): HTMLElement {
       n,
       cols,
       {
-        requestPage: (start, count) => vscode.postMessage({ type: 'pairPage', key: pair.key, side, start, count }),
+        requestPage: (start, count) =>
+          request({ type: 'pairPage', key: pair.key, side, start, count }).result.then(
+            (page) => {
+              if (disposed) return;
+              maps[side].addPage(page);
+              maps[other[side]].repaint(); // its marks depend on this page too
+            },
+            // Shown in place of the pair (a file changed or vanished since the comparison, say).
+            (err: Error) => {
+              if (!disposed && !isCancelled(err)) root.replaceChildren(el('p', { class: 'problem' }, `${pair.key} (${side.toUpperCase()}): ${err.message}`));
+            },
+          ),
         hover: (i, x, y) => showTip(i, x, y),
         click: () => undefined,
         scrolled: (top) => maps[other[side]].scrollTo(top),
@@ -58,14 +69,7 @@ export function heatmapPair(pair: PairInfo): HTMLElement {
     showTooltip(tooltip, lines, x, y);
   };
 
-  const onMessage = (ev: MessageEvent<ToView>): void => {
-    const m = ev.data;
-    if (m.type === 'pairPage' && m.key === pair.key) {
-      maps[m.side].addPage(m.page);
-      maps[other[m.side]].repaint(); // its marks depend on this page too
-    } else if (m.type === 'error') root.replaceChildren(el('p', { class: 'problem' }, m.message));
-  };
-  window.addEventListener('message', onMessage);
+  let disposed = false;
   const root = el(
     'section',
     { class: 'heatmap-pair', 'aria-label': `heatmaps of ${pair.key} in both runs` },
@@ -82,7 +86,9 @@ export function heatmapPair(pair: PairInfo): HTMLElement {
     el('div', { class: 'pair' }, el('figure', {}, el('figcaption', {}, 'A'), maps.a.root), el('figure', {}, el('figcaption', {}, 'B'), maps.b.root)),
     tooltip,
   );
-  // Stop listening once this pair is replaced by another.
-  (root as HTMLElement & { dispose?: () => void }).dispose = () => window.removeEventListener('message', onMessage);
+  // Replies that arrive after this pair was replaced by another are dropped.
+  (root as HTMLElement & { dispose?: () => void }).dispose = () => {
+    disposed = true;
+  };
   return root;
 }

@@ -1,8 +1,16 @@
-import { el, tag, divider, table, spinner, showTooltip, legend } from './components';
+import { el, tag, divider, table, spinner, showTooltip, legend, button } from './components';
 import { vscode, fmt } from './vscodeApi';
 import { Heatmap } from './heatmap';
 import { histogram } from './histogram';
-import type { ToView, TreeNode, TensorSummary } from '../src/view/protocol';
+import { request, isCancelled, Pending } from './channel';
+import type { TreeNode, TensorSummary, Page } from '../src/view/protocol';
+
+/** What the view restores when VS Code recreates it (a tab switched back to): the tensor, scroll and cursor. */
+interface ViewState {
+  tensor?: string;
+  scrollTop?: number;
+  cursor?: number | null;
+}
 
 /** The custom editor's view: object tree on the left, the selected tensor's stats, histogram and heatmap on the right. */
 export function tensorView(app: HTMLElement): void {
@@ -12,15 +20,51 @@ export function tensorView(app: HTMLElement): void {
   app.append(el('div', { class: 'split' }, tree, detail), tooltip);
   let heatmap: Heatmap | undefined;
   let current: TensorSummary | undefined;
+  let pendingSummary: Pending<TensorSummary> | undefined;
+  const saved: ViewState = (vscode.getState() as ViewState | undefined) ?? {};
+  const remember = (patch: ViewState): void => {
+    Object.assign(saved, patch);
+    vscode.setState(saved);
+  };
 
-  const select = (name: string, item: HTMLElement): void => {
+  const showProblem = (message: string): void => {
+    detail.replaceChildren(el('p', { class: 'problem' }, message));
+  };
+
+  const select = (name: string, item: HTMLElement, restore?: ViewState): void => {
     document.body.dataset.selectedAt = String(performance.now());
     delete document.body.dataset.heatmapPaintedAt;
     delete document.body.dataset.firstPageAt;
+    delete document.body.dataset.summaryAt;
     tree.querySelectorAll('.selected').forEach((x) => x.classList.remove('selected'));
     item.classList.add('selected');
-    detail.replaceChildren(spinner());
-    vscode.postMessage({ type: 'select', tensor: name });
+    pendingSummary?.cancel(); // another tensor chosen: the previous summary is no longer wanted
+    if (!restore) remember({ tensor: name, scrollTop: 0, cursor: null });
+    const progressText = el('span', { class: 'progress-text' }, 'reading…');
+    const pending = request({ type: 'summary', tensor: name }, (done, total) => {
+      progressText.textContent = `reading ${Math.floor((100 * done) / Math.max(1, total))}% (${done.toLocaleString()} of ${total.toLocaleString()} element passes)`;
+    });
+    pendingSummary = pending;
+    detail.replaceChildren(
+      el('div', { class: 'waiting', role: 'status' }, spinner(), progressText, button('Cancel', () => pending.cancel())),
+    );
+    pending.result.then(
+      (summary) => {
+        if (pendingSummary !== pending) return;
+        pendingSummary = undefined;
+        renderSummary(summary, restore);
+      },
+      (err: Error) => {
+        if (pendingSummary !== pending) return;
+        pendingSummary = undefined;
+        if (isCancelled(err))
+          detail.replaceChildren(
+            el('p', { class: 'hint cancelled' }, `Summary of ${name || '<root>'} cancelled. `),
+            button('Compute again', () => select(name, item)),
+          );
+        else showProblem(err.message);
+      },
+    );
   };
 
   const renderTree = (file: string, format: string, nodes: TreeNode[]): void => {
@@ -29,6 +73,7 @@ export function tensorView(app: HTMLElement): void {
     for (const n of nodes) {
       const label = n.kind === 'tensor' ? `${n.name || '<root>'}  ${n.dtype}[${n.shape!.join('×')}]` : `${n.name || '<root>'} = ${n.value}`;
       const item = el('li', { role: 'option', tabindex: '0', class: n.kind }, label);
+      item.dataset.name = n.name;
       if (n.quantization) item.append(el('span', { class: 'quant' }, n.quantization));
       if (n.kind === 'tensor') {
         item.addEventListener('click', () => select(n.name, item));
@@ -44,11 +89,14 @@ export function tensorView(app: HTMLElement): void {
       list.append(item);
     }
     tree.append(list);
-    const first = list.querySelector('li.tensor') as HTMLElement | null;
-    if (first) first.click();
+    const items = [...list.querySelectorAll('li.tensor')] as HTMLElement[];
+    const again = saved.tensor !== undefined ? items.find((li) => li.dataset.name === saved.tensor) : undefined;
+    if (again) select(saved.tensor!, again, { ...saved });
+    else if (items[0]) items[0].click();
   };
 
-  const renderSummary = (s: TensorSummary): void => {
+  const renderSummary = (s: TensorSummary, restore?: ViewState): void => {
+    document.body.dataset.summaryAt = String(performance.now());
     current = s;
     const v = s.verify;
     const head = el('h2', {}, `${s.name || '<root>'} `, tag(`${s.dtype}[${s.shape.join('×')}]`));
@@ -83,32 +131,87 @@ export function tensorView(app: HTMLElement): void {
         '— hover for the arithmetic, click to explain',
       ),
     );
+    const status = el('p', { class: 'cursor-status', 'aria-live': 'polite' }, 'Focus the heatmap for a keyboard cursor: arrows move it, Enter explains.');
+    const problems = v?.problems ?? [];
+    const nav = el('div', { class: 'problem-nav' });
+    const jumpProblem = (dir: 1 | -1): void => {
+      if (!heatmap || !problems.length) return;
+      const at = heatmap.cursor ?? (dir > 0 ? -1 : s.n);
+      const next = dir > 0 ? problems.find((p) => p.index > at) : [...problems].reverse().find((p) => p.index < at);
+      const target = next ?? (dir > 0 ? problems[0] : problems[problems.length - 1]); // wraps, as VS Code's next problem does
+      heatmap.jumpTo(target.index);
+    };
+    if (problems.length) {
+      nav.append(
+        button('◀ Previous problem', () => jumpProblem(-1)),
+        button('Next problem ▶', () => jumpProblem(1)),
+        el(
+          'span',
+          { class: 'hint' },
+          ` ${problems.length} largest |x/s − q| (the verifier's worst ${v!.problems_listed}, by index; keys n / p)`,
+        ),
+      );
+    }
     heatmap = new Heatmap(s.n, s.columns, {
-      requestPage: (start, count) => vscode.postMessage({ type: 'page', tensor: s.name, start, count }),
+      requestPage: (start, count) =>
+        request({ type: 'page', tensor: s.name, start, count }).result.then(
+          (page: Page) => {
+            if (current !== s || !heatmap) return;
+            if (!document.body.dataset.firstPageAt) document.body.dataset.firstPageAt = String(performance.now());
+            heatmap.addPage(page);
+          },
+          (err: Error) => {
+            if (!isCancelled(err) && current === s) status.textContent = `page at ${start}: ${err.message}`;
+          },
+        ),
       hover: (i, x, y) => showTip(i, x, y),
-      click: (i) => {
-        if (current?.scale !== null) vscode.postMessage({ type: 'explain', tensor: s.name, index: i });
+      click: (i) => explain(s, i),
+      cursorMoved: (i) => {
+        remember({ cursor: i, scrollTop: heatmap?.scrollTop ?? 0 });
+        status.textContent = describe(i).join(' · ');
+        document.body.dataset.cursor = String(i);
+      },
+      scrolled: (top) => remember({ scrollTop: top }),
+      key: (e) => {
+        if (e.key === 'n' || (e.key === 'F8' && !e.shiftKey)) jumpProblem(1);
+        else if (e.key === 'p' || (e.key === 'F8' && e.shiftKey)) jumpProblem(-1);
+        else return;
+        e.preventDefault();
       },
     });
-    detail.append(heatmap.root);
+    detail.append(nav, heatmap.root, status);
+    if (restore?.cursor !== undefined && restore.cursor !== null) heatmap.jumpTo(restore.cursor, false);
+    else if (restore?.scrollTop) heatmap.scrollTo(restore.scrollTop);
   };
 
-  const showTip = (i: number | null, x: number, y: number): void => {
-    const e = i === null ? undefined : heatmap?.element(i);
-    if (i === null || !e || !current) {
-      tooltip.hidden = true;
-      return;
-    }
+  const explain = (s: TensorSummary, i: number): void => {
+    if (s.scale === null) return;
+    request({ type: 'explain', tensor: s.name, index: i }).result.then(
+      (e) => {
+        document.body.dataset.explained = String(e.index);
+      },
+      (err: Error) => {
+        if (!isCancelled(err)) showTooltip(tooltip, [err.message], 20, 20);
+      },
+    );
+  };
+
+  /** The element's N-D index, value and grid facts (hover tooltip and keyboard status line). */
+  const describe = (i: number): string[] => {
+    const e = heatmap?.element(i);
+    if (!current) return [];
     const idx: number[] = [];
     let rest = i;
     for (let d = current.shape.length - 1; d >= 0; d--) {
       idx.unshift(rest % current.shape[d]);
       rest = Math.floor(rest / current.shape[d]);
     }
-    const lines = [`[${idx.join(', ')}]  (flat ${i})`, `value ${fmt(e.value, 9)}`];
+    const lines = [`[${idx.join(', ')}]  (flat ${i})`];
+    if (!e) return [...lines, 'loading…'];
+    lines.push(`value ${fmt(e.value, 9)}`);
     if (current.scale !== null) lines.push(`scale ${fmt(current.scale, 9)}`);
-    if (e.q !== undefined) lines.push(`q ${e.q}`);
-    if (e.dev !== undefined) lines.push(`deviation ${e.dev.toExponential(3)}`);
+    if (e.q !== undefined && e.cls !== 'non_finite') lines.push(`q ${e.q}`);
+    if (e.dev !== undefined && e.cls !== 'non_finite') lines.push(`deviation ${e.dev.toExponential(3)}`);
     if (e.cls)
       lines.push(
         e.cls === 'fp32_artifact'
@@ -117,19 +220,23 @@ export function tensorView(app: HTMLElement): void {
             ? 'OFF GRID (x ≠ fl32(q·s))'
             : e.cls === 'exact'
               ? 'exactly on the grid'
-              : e.cls,
+              : e.cls === 'non_finite'
+                ? 'NaN/Inf'
+                : e.cls,
       );
-    showTooltip(tooltip, lines, x, y);
+    return lines;
   };
 
-  window.addEventListener('message', (ev: MessageEvent<ToView>) => {
-    const m = ev.data;
-    if (m.type === 'tree') renderTree(m.file, m.format, m.nodes);
-    else if (m.type === 'summary') renderSummary(m.summary);
-    else if (m.type === 'page' && heatmap && current && m.page.tensor === current.name) {
-      if (!document.body.dataset.firstPageAt) document.body.dataset.firstPageAt = String(performance.now());
-      heatmap.addPage(m.page);
-    } else if (m.type === 'error') detail.replaceChildren(el('p', { class: 'problem' }, m.message));
-  });
-  vscode.postMessage({ type: 'ready' });
+  const showTip = (i: number | null, x: number, y: number): void => {
+    if (i === null || !heatmap?.element(i) || !current) {
+      tooltip.hidden = true;
+      return;
+    }
+    showTooltip(tooltip, describe(i), x, y);
+  };
+
+  void request({ type: 'tree' }).result.then(
+    (t) => renderTree(t.file, t.format, t.nodes),
+    (err: Error) => showProblem(err.message),
+  );
 }

@@ -1,4 +1,5 @@
 import { TensorRef, float64Chunks, float32Chunks, channelStride } from '../formats/tensor';
+import { CancelledError } from '../core/errors';
 
 export interface TensorStats {
   min: number | null;
@@ -35,7 +36,7 @@ export function dequantizeChunk(t: TensorRef, start: number, v: Float64Array): v
  * Streaming statistics of a tensor's values (dequantized for quantized tensors). NaN and Inf are
  * counted and left out of min/max/mean/std; std is the sample (n-1) standard deviation, as torch.std.
  */
-export async function tensorStats(t: TensorRef): Promise<TensorStats> {
+export async function tensorStats(t: TensorRef, opts: { signal?: AbortSignal; onElements?: (count: number) => void } = {}): Promise<TensorStats> {
   let n = 0,
     sum = 0,
     mean = 0,
@@ -48,6 +49,7 @@ export async function tensorStats(t: TensorRef): Promise<TensorStats> {
   // float32 streams as zero-copy views of the read buffer (exact as doubles); other types decode to float64.
   const chunks = t.dtype === 'float32' && !t.quantization ? float32Chunks(t) : float64Chunks(t);
   for await (const { start, values } of chunks) {
+    if (opts.signal?.aborted) throw new CancelledError();
     if (values instanceof Float64Array) dequantizeChunk(t, start, values);
     for (let i = 0; i < values.length; i++) {
       const x = values[i];
@@ -69,6 +71,7 @@ export async function tensorStats(t: TensorRef): Promise<TensorStats> {
       const a = Math.abs(x);
       if (a > absmax) absmax = a;
     }
+    opts.onElements?.(values.length);
   }
   return {
     min: n ? min : null,

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
-import { TensorSession } from '../view/tensorSession';
-import { ToHost, ToView } from '../view/protocol';
+import { TensorSession, tensorHandlers } from '../view/tensorSession';
+import { ToHost } from '../view/protocol';
+import { MessageRouter } from '../view/router';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 import { verifyOptions } from './settings';
 import { describeError } from '../core/errors';
@@ -42,33 +43,16 @@ export class TensorEditorProvider implements vscode.CustomReadonlyEditorProvider
   resolveCustomEditor(doc: TensorDocument, panel: vscode.WebviewPanel): void {
     panel.webview.options = webviewOptions(this.context.extensionUri);
     panel.webview.html = webviewHtml(panel.webview, this.context.extensionUri, 'tensor', { file: doc.uri.fsPath });
-    const post = (m: ToView): Thenable<boolean> => panel.webview.postMessage(m);
-    panel.webview.onDidReceiveMessage(async (m: ToHost) => {
-      const s = doc.session;
-      try {
-        if (!s) {
-          await post({ type: 'error', message: doc.error ?? 'could not open the file' });
-          return;
-        }
-        switch (m.type) {
-          case 'ready':
-            await post({ type: 'tree', file: doc.uri.fsPath, format: s.dump.format, nodes: s.tree() });
-            break;
-          case 'select':
-            await post({ type: 'summary', summary: await s.summary(m.tensor) });
-            break;
-          case 'page':
-            await post({ type: 'page', page: await s.page(m.tensor, m.start, m.count) });
-            break;
-          case 'explain':
-            ExplainPanel.show(this.context, await s.explain(m.tensor, m.index));
-            break;
-        }
-      } catch (err) {
-        const message = describeError(err).message;
-        this.log.error(`${doc.uri.fsPath}: ${message}`);
-        await post({ type: 'error', message });
-      }
-    });
+    const post = (m: unknown): Thenable<boolean> => panel.webview.postMessage(m);
+    const s = doc.session;
+    const router = s
+      ? new MessageRouter(
+          tensorHandlers(s, (e) => ExplainPanel.show(this.context, e)),
+          post,
+          (req, message) => this.log.error(`${doc.uri.fsPath} (${req.type}): ${message}`),
+        )
+      : new MessageRouter({ tree: () => Promise.reject(new Error(doc.error ?? 'could not open the file')) }, post);
+    panel.webview.onDidReceiveMessage((m: ToHost) => router.receive(m));
+    panel.onDidDispose(() => router.dispose());
   }
 }

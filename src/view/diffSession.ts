@@ -8,6 +8,7 @@ import { DiffReport } from '../analysis/diff';
 import { FormatError } from '../core/errors';
 import { TensorSession } from './tensorSession';
 import { Page } from './protocol';
+import { Handlers } from './router';
 
 export class DiffSession {
   private sessions = new Map<string, TensorSession>();
@@ -39,4 +40,9 @@ export class DiffSession {
     for (const s of this.sessions.values()) s.dispose();
     this.sessions.clear();
   }
+}
+
+/** The diff view's requests: pages of either side of a compared pair. */
+export function diffHandlers(diff: DiffSession): Handlers {
+  return { pairPage: (r) => diff.page(r.key, r.side, r.start, r.count) };
 }

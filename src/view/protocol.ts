@@ -8,7 +8,18 @@ export interface TreeNode {
   value?: string;
 }
 
-export type ElementClassName = 'exact' | 'fp32_artifact' | 'off_grid' | 'non_finite' | 'code';
+/** An element's class on its grid; pages carry it as an index into this list (one byte per element). */
+export const ELEMENT_CLASSES = ['exact', 'fp32_artifact', 'off_grid', 'non_finite', 'code'] as const;
+export type ElementClassName = (typeof ELEMENT_CLASSES)[number];
+
+/** One element the verifier ranked among the largest deviations (its worst list), for next/previous problem. */
+export interface Problem {
+  index: number;
+  value: number;
+  q: number;
+  deviation: number;
+  class: ElementClassName;
+}
 
 export interface TensorSummary {
   name: string;
@@ -32,33 +43,56 @@ export interface TensorSummary {
     code_histogram_min: number;
     int_min: number | null;
     int_max: number | null;
+    /** The verifier's worst list (largest |x/s − q| first, at most `problems_listed`), in index order. */
+    problems: Problem[];
+    problems_listed: number;
   };
   columns: number;
 }
 
-/** One page: values[i] is element start+i; q/dev/cls are present when a scale is known. */
+/**
+ * One page: values[i] is element start+i; q/dev/cls are present when a scale is known. Typed arrays,
+ * so a page crosses postMessage as bytes (VS Code ≥ 1.57 recreates them in the webview), not as JSON numbers.
+ */
 export interface Page {
   tensor: string;
   start: number;
-  values: number[];
-  q?: number[];
-  dev?: number[];
-  cls?: ElementClassName[];
+  values: Float32Array;
+  q?: Float64Array;
+  dev?: Float64Array;
+  /** Index into ELEMENT_CLASSES. */
+  cls?: Uint8Array;
 }
 
-export type ToHost =
-  | { type: 'ready' }
-  | { type: 'select'; tensor: string }
-  | { type: 'page'; tensor: string; start: number; count: number }
-  | { type: 'explain'; tensor: string; index: number }
-  // The diff view's heatmap pair: a page of one side (a or b) of a compared pair, by its key.
-  | { type: 'pairPage'; key: string; side: 'a' | 'b'; start: number; count: number };
+export interface Explained {
+  tensor: string;
+  index: number;
+  class: ElementClassName;
+  [k: string]: unknown;
+}
 
+/** Every request the webviews make, with what its reply carries. */
+export interface Requests {
+  tree: { req: object; reply: { file: string; format: string; nodes: TreeNode[] } };
+  summary: { req: { tensor: string }; reply: TensorSummary };
+  page: { req: { tensor: string; start: number; count: number }; reply: Page };
+  /** The host also opens its explanation panel; the reply carries the same explanation. */
+  explain: { req: { tensor: string; index: number }; reply: Explained };
+  /** The diff view's heatmap pair: a page of one side (a or b) of a compared pair, by its key. */
+  pairPage: { req: { key: string; side: 'a' | 'b'; start: number; count: number }; reply: Page };
+}
+export type RequestType = keyof Requests;
+export type Request<K extends RequestType = RequestType> = { [P in K]: { type: P } & Requests[P]['req'] }[K];
+export type Reply<K extends RequestType> = Requests[K]['reply'];
+
+/** Webview → host: a request under an id the webview chose, or the cancellation of one still running. */
+export type ToHost = { kind: 'request'; id: number; request: Request } | { kind: 'cancel'; id: number };
+
+/** Host → webview: exactly one of reply / error / cancelled answers each request id; progress may come before it. */
 export type ToView =
-  | { type: 'tree'; file: string; format: string; nodes: TreeNode[] }
-  | { type: 'summary'; summary: TensorSummary }
-  | { type: 'page'; page: Page }
-  | { type: 'error'; message: string }
-  | { type: 'pairPage'; key: string; side: 'a' | 'b'; page: Page };
+  | { kind: 'reply'; id: number; result: unknown }
+  | { kind: 'error'; id: number; code: string; message: string }
+  | { kind: 'cancelled'; id: number }
+  | { kind: 'progress'; id: number; done: number; total: number };
 
 export const MAX_PAGE = 1 << 16;

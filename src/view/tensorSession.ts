@@ -12,12 +12,35 @@ import { ScaleInfo } from '../analysis/scale';
 import { GridPlan, judgeTensor, planGridCheck } from '../analysis/gridPlan';
 import { VerifyOptions, storageOf } from '../analysis/verify';
 import { explainValue, gridElement, Explanation } from '../analysis/explain';
-import { FormatError } from '../core/errors';
-import { TreeNode, TensorSummary, Page, MAX_PAGE, ElementClassName } from './protocol';
+import { FormatError, CancelledError } from '../core/errors';
+import { TreeNode, TensorSummary, Page, MAX_PAGE, ELEMENT_CLASSES, ElementClassName, Explained, Problem } from './protocol';
+import { Handlers } from './router';
+
+/** How many of the largest deviations a summary lists for next/previous problem. */
+export const PROBLEMS_LISTED = 64;
+
+const CLASS_INDEX = Object.fromEntries(ELEMENT_CLASSES.map((c, i) => [c, i])) as Record<ElementClassName, number>;
+
+export interface SummaryOptions {
+  signal?: AbortSignal;
+  /** Elements processed so far of `total` (a summary reads the tensor once for its statistics and once to verify it). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** A summary being computed, shared by every request for it until the last one cancels. */
+interface SummaryJob {
+  promise: Promise<TensorSummary>;
+  abort: AbortController;
+  waiters: number;
+  listeners: Set<(done: number, total: number) => void>;
+}
 
 export class TensorSession {
   readonly dump: DumpFile;
   private plans = new Map<string, GridPlan>();
+  // Summaries are kept (a few KB each), so switching back to a tab or tensor never recomputes one.
+  private summaries = new Map<string, TensorSummary>();
+  private jobs = new Map<string, SummaryJob>();
 
   constructor(
     readonly file: string,
@@ -63,15 +86,87 @@ export class TensorSession {
     return plan.judge ? plan.scale : undefined;
   }
 
-  async summary(name: string): Promise<TensorSummary> {
+  /**
+   * The tensor's statistics and verification. Computed once: later calls get the kept summary, and
+   * calls while it is computed join that computation; it stops when every caller has cancelled.
+   */
+  summary(name: string, opts: SummaryOptions = {}): Promise<TensorSummary> {
+    const kept = this.summaries.get(name);
+    if (kept) return Promise.resolve(kept);
+    if (opts.signal?.aborted) return Promise.reject(new CancelledError());
+    let job = this.jobs.get(name);
+    if (!job || job.abort.signal.aborted) {
+      const abort = new AbortController(),
+        listeners = new Set<(done: number, total: number) => void>();
+      const created: SummaryJob = {
+        abort,
+        listeners,
+        waiters: 0,
+        promise: this.computeSummary(name, abort.signal, (done, total) => listeners.forEach((l) => l(done, total))).then(
+          (summary) => {
+            this.summaries.set(name, summary);
+            return summary;
+          },
+        ),
+      };
+      created.promise
+        .finally(() => {
+          if (this.jobs.get(name) === created) this.jobs.delete(name);
+        })
+        .catch(() => undefined); // a job every caller left rejects with no one waiting
+      this.jobs.set(name, created);
+      job = created;
+    }
+    const j = job;
+    j.waiters++;
+    if (opts.onProgress) j.listeners.add(opts.onProgress);
+    return new Promise<TensorSummary>((resolve, reject) => {
+      let left = false;
+      const leave = (): void => {
+        if (left) return;
+        left = true;
+        j.waiters--;
+        if (opts.onProgress) j.listeners.delete(opts.onProgress);
+        opts.signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        leave();
+        if (j.waiters === 0) j.abort.abort();
+        reject(new CancelledError());
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      j.promise.then(
+        (summary) => {
+          leave();
+          resolve(summary);
+        },
+        (err) => {
+          leave();
+          reject(err);
+        },
+      );
+    });
+  }
+
+  private async computeSummary(name: string, signal: AbortSignal, progress: (done: number, total: number) => void): Promise<TensorSummary> {
     const t = this.tensor(name);
-    const stats = await tensorStats(t);
+    const n = numelOf(t.shape);
     const plan = await this.planOf(t);
+    const total = plan.judge ? 2 * n : n;
+    let done = 0;
+    const onElements = (count: number): void => {
+      done += count;
+      progress(Math.min(done, total), total);
+    };
+    const stats = await tensorStats(t, { signal, onElements });
     const scale = plan.judge ? plan.scale : undefined;
     const perTensor = scale?.kind === 'per_tensor' ? scale.scale : null;
     let verify: TensorSummary['verify'] = null;
     if (plan.judge) {
-      const r = await judgeTensor(t, plan, this.verifyOptions());
+      const r = await judgeTensor(t, plan, { ...this.verifyOptions(), worst: PROBLEMS_LISTED, signal, onElements });
+      const problems: Problem[] = (r.worst ?? [])
+        .map((w) => ({ index: w.index, value: w.value, q: w.q, deviation: w.deviation, class: w.class }))
+        .sort((x, y) => x.index - y.index);
       verify = {
         verdict: r.verdict,
         reasons: r.reasons,
@@ -84,8 +179,11 @@ export class TensorSession {
         code_histogram_min: r.code_histogram_min,
         int_min: r.int_min,
         int_max: r.int_max,
+        problems,
+        problems_listed: PROBLEMS_LISTED,
       };
     }
+    if (signal.aborted) throw new CancelledError();
     return {
       name,
       dtype: t.dtype,
@@ -106,35 +204,35 @@ export class TensorSession {
     const n = numelOf(t.shape);
     const s = Math.max(0, Math.min(start, n)),
       c = Math.max(0, Math.min(count, MAX_PAGE, n - s));
-    const values = Array.from(decodeToFloat32(t.dtype, await readRawElements(t, s, c), t.storage.littleEndian));
+    const values = Float32Array.from(decodeToFloat32(t.dtype, await readRawElements(t, s, c), t.storage.littleEndian));
     const page: Page = { tensor: name, start: s, values };
     if (isIntegerDType(t.dtype)) {
-      page.cls = values.map((): ElementClassName => 'code');
-      page.q = values;
+      page.cls = new Uint8Array(values.length).fill(CLASS_INDEX.code);
+      page.q = Float64Array.from(values);
       return page;
     }
     const scale = await this.scaleOf(t);
     if (!scale || scale.kind !== 'per_tensor') return page;
-    const sf = Math.fround(scale.scale);
-    page.q = [];
-    page.dev = [];
-    page.cls = [];
-    for (const v of values) {
+    const sf = Math.fround(scale.scale),
+      storage = storageOf(t.dtype);
+    const q = (page.q = new Float64Array(values.length)),
+      dev = (page.dev = new Float64Array(values.length)),
+      cls = (page.cls = new Uint8Array(values.length));
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
       if (!Number.isFinite(v)) {
-        page.q.push(0);
-        page.dev.push(0);
-        page.cls.push('non_finite');
+        cls[i] = CLASS_INDEX.non_finite;
         continue;
       }
-      const e = gridElement(v, sf, storageOf(t.dtype));
-      page.q.push(e.q);
-      page.dev.push(e.deviation);
-      page.cls.push(e.class);
+      const e = gridElement(v, sf, storage);
+      q[i] = e.q;
+      dev[i] = e.deviation;
+      cls[i] = CLASS_INDEX[e.class];
     }
     return page;
   }
 
-  async explain(name: string, index: number): Promise<Explanation & { index: number; tensor: string; scale_source: string }> {
+  async explain(name: string, index: number): Promise<Explanation & Explained & { scale_source: string }> {
     const t = this.tensor(name);
     if (!(index >= 0 && index < numelOf(t.shape))) throw new FormatError('invalid-argument', `index ${index} outside tensor ${JSON.stringify(name)}`);
     const v = decodeToFloat32(t.dtype, await readRawElements(t, index, 1), t.storage.littleEndian)[0];
@@ -142,4 +240,18 @@ export class TensorSession {
     if (!scale || scale.kind !== 'per_tensor') throw new FormatError('invalid-argument', `no per-tensor scale known for ${JSON.stringify(name)}`);
     return { ...explainValue(v, scale.scale), index, tensor: name, scale_source: scale.source };
   }
+}
+
+/** The tensor viewer's requests, answered from one session; `explained` shows the explanation (the host's panel). */
+export function tensorHandlers(session: TensorSession, explained: (e: Awaited<ReturnType<TensorSession['explain']>>) => void = () => undefined): Handlers {
+  return {
+    tree: () => ({ file: session.file, format: session.dump.format, nodes: session.tree() }),
+    summary: (r, ctx) => session.summary(r.tensor, { signal: ctx.signal, onProgress: ctx.progress }),
+    page: (r) => session.page(r.tensor, r.start, r.count),
+    explain: async (r) => {
+      const e = await session.explain(r.tensor, r.index);
+      explained(e);
+      return e;
+    },
+  };
 }
