@@ -46,7 +46,13 @@ export function tensorView(app: HTMLElement): void {
     });
     pendingSummary = pending;
     detail.replaceChildren(
-      el('div', { class: 'waiting', role: 'status' }, spinner(), progressText, button('Cancel', () => pending.cancel())),
+      el(
+        'div',
+        { class: 'waiting', role: 'status' },
+        spinner(),
+        progressText,
+        button('Cancel', () => pending.cancel()),
+      ),
     );
     pending.result.then(
       (summary) => {
@@ -145,11 +151,7 @@ export function tensorView(app: HTMLElement): void {
       nav.append(
         button('◀ Previous problem', () => jumpProblem(-1)),
         button('Next problem ▶', () => jumpProblem(1)),
-        el(
-          'span',
-          { class: 'hint' },
-          ` ${problems.length} largest |x/s − q| (the verifier's worst ${v!.problems_listed}, by index; keys n / p)`,
-        ),
+        el('span', { class: 'hint' }, ` ${problems.length} largest |x/s − q| (the verifier's worst ${v!.problems_listed}, by index; keys n / p)`),
       );
     }
     heatmap = new Heatmap(s.n, s.columns, {

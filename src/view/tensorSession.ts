@@ -102,12 +102,10 @@ export class TensorSession {
         abort,
         listeners,
         waiters: 0,
-        promise: this.computeSummary(name, abort.signal, (done, total) => listeners.forEach((l) => l(done, total))).then(
-          (summary) => {
-            this.summaries.set(name, summary);
-            return summary;
-          },
-        ),
+        promise: this.computeSummary(name, abort.signal, (done, total) => listeners.forEach((l) => l(done, total))).then((summary) => {
+          this.summaries.set(name, summary);
+          return summary;
+        }),
       };
       created.promise
         .finally(() => {

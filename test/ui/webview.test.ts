@@ -45,16 +45,25 @@ async function openView(view: string, theme: 'dark' | 'light', initial: unknown,
     // per-value argument protocol is slow for 64K-element pages) with typed arrays as base64.
     const sent: Record<number, string> = {};
     const router = new MessageRouter(
-      { ...(session ? tensorHandlers(session, (e) => void page.evaluate((x) => ((window as any).__explained = x), e)) : {}), ...(diff ? diffHandlers(diff) : {}) },
+      {
+        ...(session ? tensorHandlers(session, (e) => void page.evaluate((x) => ((window as any).__explained = x), e)) : {}),
+        ...(diff ? diffHandlers(diff) : {}),
+      },
       async (m: ToView) => {
         if (m.kind !== 'progress') (hostMs[sent[m.id]] ??= []).push(performance.now() - Number(sent[-m.id]));
         await page.evaluate(
           (json) =>
             window.postMessage(
-              JSON.parse(json, (_k, v) => (v && typeof v === 'object' && typeof v.__typed === 'string' ? new (window as any)[v.__typed](Uint8Array.from(atob(v.b64), (c) => c.charCodeAt(0)).buffer) : v)),
+              JSON.parse(json, (_k, v) =>
+                v && typeof v === 'object' && typeof v.__typed === 'string'
+                  ? new (window as any)[v.__typed](Uint8Array.from(atob(v.b64), (c) => c.charCodeAt(0)).buffer)
+                  : v,
+              ),
               '*',
             ),
-          JSON.stringify(m, (_k, v) => (ArrayBuffer.isView(v) ? { __typed: v.constructor.name, b64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') } : v)),
+          JSON.stringify(m, (_k, v) =>
+            ArrayBuffer.isView(v) ? { __typed: v.constructor.name, b64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') } : v,
+          ),
         );
       },
     );

@@ -25,7 +25,7 @@ test('router: each request is answered once under its id; errors reach the reque
     assert.equal(sent.length, 4);
     const tree = byId.get(7)!;
     assert.equal(tree.kind, 'reply');
-    assert.ok(((tree as { result: { nodes: unknown[] } }).result.nodes.length) >= 5);
+    assert.ok((tree as { result: { nodes: unknown[] } }).result.nodes.length >= 5);
     const bad = byId.get(8)!;
     assert.equal(bad.kind, 'error');
     assert.equal((bad as { code: string }).code, 'tensor-not-found');
