@@ -224,14 +224,21 @@ for (const theme of ['dark', 'light'] as const) {
       assert.ok(i >= 0, 'the first page holds a difference');
       const cols = differing.shape![differing.shape!.length - 1];
       const cell = Math.max(1, Math.floor(360 / Math.min(cols, 512)));
-      const bb = (await (await page.$$('.heatmap-pair .heatmap-canvas'))[1].boundingBox())!;
-      await page.mouse.move(bb.x + (i % cols) * cell + cell / 2, bb.y + Math.floor(i / cols) * cell + cell / 2);
-      await page.waitForSelector('.heatmap-pair .tooltip:not([hidden])');
-      // The tooltip may still show an element the pointer passed on its way (the full run once read
-      // 'flat 512', one row below): wait for it to follow the pointer, then assert what it says.
-      await page
-        .waitForFunction((want) => new RegExp(want).test(document.querySelector('.heatmap-pair .tooltip')?.textContent ?? ''), `flat ${i}`, { timeout: 5000 })
-        .catch(() => undefined);
+      const canvasB = (await page.$$('.heatmap-pair .heatmap-canvas'))[1];
+      await canvasB.scrollIntoViewIfNeeded(); // the pointer works in the viewport: bring the canvas fully into it first
+      const bb = (await canvasB.boundingBox())!;
+      // Cells are 1 px here, so the pointer's sub-pixel position can land on the row below (the full run
+      // once read 'flat 512'): try the cell's centre, then a fraction of a pixel either side (inside the cell), until the tooltip names i.
+      for (const dy of [0, -0.4, 0.4, -0.25]) {
+        await page.mouse.move(bb.x + (i % cols) * cell + cell / 2, bb.y + Math.floor(i / cols) * cell + cell / 2 + dy);
+        const named = await page
+          .waitForFunction((want) => new RegExp(want).test(document.querySelector('.heatmap-pair .tooltip')?.textContent ?? ''), `flat ${i}\\b`, {
+            timeout: 2000,
+          })
+          .then(() => true)
+          .catch(() => false);
+        if (named) break;
+      }
       const tip = (await page.textContent('.heatmap-pair .tooltip')) ?? '';
       assert.match(tip, new RegExp(`flat ${i}`));
       assert.match(tip, /\|Δ\| /);
