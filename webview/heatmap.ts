@@ -2,10 +2,8 @@
  * Virtualized canvas heatmap of grid deviation: only the visible rows are painted, from pages of
  * values fetched on demand, so a multi-million-element tensor paints immediately and scrolls smoothly.
  */
-import { ELEMENT_CLASSES } from '../src/view/protocol';
+import { ELEMENT_CLASSES, MAX_PAGE as PAGE } from '../src/view/protocol';
 import type { Page, ElementClassName } from '../src/view/protocol';
-
-const PAGE = 1 << 16;
 
 export interface HeatmapHooks {
   requestPage(start: number, count: number): void;
@@ -120,10 +118,8 @@ export class Heatmap {
     const rowTop = Math.floor(i / this.cols) * this.cell,
       view = this.canvas.height;
     const top = this.scroller.scrollTop;
-    if (rowTop < top || rowTop + this.cell > top + view) {
-      this.scroller.scrollTop = Math.max(0, rowTop - Math.floor(view / 2));
-      this.hooks.scrolled?.(this.scroller.scrollTop);
-    }
+    // Its scroll event reports the move through `scrolled`, as a user's scroll does.
+    if (rowTop < top || rowTop + this.cell > top + view) this.scroller.scrollTop = Math.max(0, rowTop - Math.floor(view / 2));
     if (focus && document.activeElement !== this.scroller) this.scroller.focus({ preventScroll: true });
     this.paint();
     this.hooks.cursorMoved?.(i);

@@ -35,7 +35,6 @@ export function tensorView(app: HTMLElement): void {
     document.body.dataset.selectedAt = String(performance.now());
     delete document.body.dataset.heatmapPaintedAt;
     delete document.body.dataset.firstPageAt;
-    delete document.body.dataset.summaryAt;
     tree.querySelectorAll('.selected').forEach((x) => x.classList.remove('selected'));
     item.classList.add('selected');
     pendingSummary?.cancel(); // another tensor chosen: the previous summary is no longer wanted
@@ -102,7 +101,6 @@ export function tensorView(app: HTMLElement): void {
   };
 
   const renderSummary = (s: TensorSummary, restore?: ViewState): void => {
-    document.body.dataset.summaryAt = String(performance.now());
     current = s;
     const v = s.verify;
     const head = el('h2', {}, `${s.name || '<root>'} `, tag(`${s.dtype}[${s.shape.join('×')}]`));

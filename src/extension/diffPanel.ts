@@ -17,8 +17,14 @@ export function showDiffPanel(context: vscode.ExtensionContext, report: DiffRepo
   // Errors (a file changed or vanished since the comparison, say) answer the page request that met them.
   const router = new MessageRouter(diffHandlers(session), (m) => p.webview.postMessage(m));
   p.webview.onDidReceiveMessage((m: ToHost) => router.receive(m), undefined, context.subscriptions);
-  p.onDidDispose(() => router.dispose(), undefined, context.subscriptions);
-  p.onDidDispose(() => session.dispose(), undefined, context.subscriptions);
+  p.onDidDispose(
+    () => {
+      router.dispose();
+      session.dispose();
+    },
+    undefined,
+    context.subscriptions,
+  );
   p.webview.html = webviewHtml(p.webview, context.extensionUri, 'diff', report);
   return p;
 }

@@ -162,9 +162,7 @@ export class TensorSession {
     let verify: TensorSummary['verify'] = null;
     if (plan.judge) {
       const r = await judgeTensor(t, plan, { ...this.verifyOptions(), worst: PROBLEMS_LISTED, signal, onElements });
-      const problems: Problem[] = (r.worst ?? [])
-        .map((w) => ({ index: w.index, value: w.value, q: w.q, deviation: w.deviation, class: w.class }))
-        .sort((x, y) => x.index - y.index);
+      const problems: Problem[] = [...(r.worst ?? [])].sort((x, y) => x.index - y.index); // fp8 and packed codes list none
       verify = {
         verdict: r.verdict,
         reasons: r.reasons,
