@@ -14,6 +14,7 @@ import { listDumpFiles } from '../formats/dumpFiles';
 import { loadNative, NativeDiffResult } from '../native/addon';
 import { discoverScale, ScaleInfo } from './scale';
 import { isInputName } from './roles';
+import { dumpStem } from '../formats/dumpFiles';
 import { LayerDiff, layerTable } from './diffLayers';
 
 export interface PairResult extends Partial<NativeDiffResult> {
@@ -30,6 +31,11 @@ export interface PairResult extends Partial<NativeDiffResult> {
   scale_source_b?: string | null;
   inputs_match?: boolean | null;
   error?: string;
+  /**
+   * The key of an earlier pair holding the same tensor (a per-tensor file `layer23_conv1d_input.pt`
+   * and `input` inside the per-layer dict `layer23_conv1d.pt`, with identical figures): views show it once.
+   */
+  same_as?: string;
 }
 
 export interface DiffReport {
@@ -101,6 +107,30 @@ async function diffTensors(
   };
 }
 
+/** Where a pair's tensor lives, independent of packing: `dir/layer23_conv1d_input` for the file and for `input` in `dir/layer23_conv1d.pt`. */
+function tensorPlace(p: PairResult): string {
+  const dir = path.dirname(p.file);
+  const stem = dumpStem(p.file) + (p.name ? `_${p.name.replace(/\./g, '_')}` : '');
+  return dir === '.' ? stem : `${dir}/${stem}`;
+}
+
+const FIGURES = ['n', 'max_abs_diff', 'mean_abs_diff', 'exact_match_pct', 'exact_pct', 'max_abs_int', 'mean_abs_int', 'sqnr_db', 'cosine'] as const;
+
+/** Marks the later of two pairs that hold the same tensor in two packings, with the same shape and figures. */
+function markRepeatedPairs(pairs: PairResult[]): void {
+  const seen = new Map<string, PairResult>();
+  for (const p of pairs) {
+    if (p.error || !p.shape) continue;
+    const place = tensorPlace(p);
+    const first = seen.get(place);
+    if (!first) {
+      seen.set(place, p);
+      continue;
+    }
+    if (first.shape!.join(',') === p.shape.join(',') && FIGURES.every((f) => Object.is(first[f], p[f]))) p.same_as = first.key;
+  }
+}
+
 /** A pair matches when its integer codes agree everywhere (or, with no scales, its values do). */
 function pairMatches(p: PairResult): boolean {
   if (p.error) return false;
@@ -112,6 +142,8 @@ export async function diffPaths(a: string, b: string, opts: DiffOptions = {}): P
   const statA = fs.statSync(a),
     statB = fs.statSync(b);
   let rels: [string, string, string][];
+  // Two files of different roles (an input against an output): compared value by value, no input guard.
+  let rolesDiffer = false;
   const onlyA: string[] = [],
     onlyB: string[] = [];
   if (statA.isDirectory() && statB.isDirectory()) {
@@ -127,6 +159,7 @@ export async function diffPaths(a: string, b: string, opts: DiffOptions = {}): P
     onlyB.push(...lb);
   } else if (statA.isFile() && statB.isFile()) {
     rels = [[path.basename(a), a, b]];
+    if (isInputName(path.basename(a)) !== isInputName(path.basename(b))) rolesDiffer = true;
   } else {
     throw new FormatError('invalid-argument', 'diff compares two files or two folders, not a file with a folder');
   }
@@ -156,7 +189,7 @@ export async function diffPaths(a: string, b: string, opts: DiffOptions = {}): P
     jobs.sort((x, y) => Number(isInputName(y.key)) - Number(isInputName(x.key)));
     for (const [i, j] of jobs.entries()) {
       opts.onProgress?.(i, jobs.length, j.key);
-      const base: PairResult = { file: j.rel, name: j.ta.name, key: j.key, is_input: isInputName(j.key) };
+      const base: PairResult = { file: j.rel, name: j.ta.name, key: j.key, is_input: !rolesDiffer && isInputName(j.key) };
       pairs.push({ ...base, ...(await diffTensors(j.fa, j.da, j.ta, j.fb, j.db, j.tb, opts)) });
     }
   } finally {
@@ -175,9 +208,15 @@ export async function diffPaths(a: string, b: string, opts: DiffOptions = {}): P
         ? `${m.exact_pct.toFixed(2)}% of codes equal, max |Δq| ${m.max_abs_int}`
         : `${(m.exact_match_pct ?? 0).toFixed(2)}% of values equal, max |Δ| ${m.max_abs_diff}`);
     reason = `the runs processed different inputs: ${m.key} differs (${detail}); comparing their outputs is meaningless`;
+  } else if (rolesDiffer) {
+    const [ra, rb] = [a, b].map((f) => (isInputName(path.basename(f)) ? 'an input' : 'an output'));
+    reason =
+      `A (${path.basename(a)}) is ${ra} and B (${path.basename(b)}) is ${rb}: they are compared element by element as two tensors, ` +
+      'not as two runs, so no input guard applies and a difference says nothing about either run';
   } else if (inputsMatch === null) {
     reason = 'no input tensors found: could not check that both runs processed the same inputs';
   }
+  markRepeatedPairs(pairs);
   const layers = layerTable(pairs);
   return {
     a,

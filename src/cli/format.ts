@@ -46,6 +46,10 @@ export function formatDiff(r: DiffReport): string {
       lines.push(`  ${p.key}: ${p.error}`);
       continue;
     }
+    if (p.same_as) {
+      lines.push(`  ${p.key}: the same tensor as ${p.same_as}, same figures`);
+      continue;
+    }
     const grid =
       p.exact_pct !== null && p.exact_pct !== undefined
         ? `; codes equal ${g(p.exact_pct, 5)}%, max |Δq| ${g(p.max_abs_int)}, mean |Δq| ${g(p.mean_abs_int)}`
