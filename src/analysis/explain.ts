@@ -2,7 +2,7 @@
  * Step-by-step FP32 arithmetic of one element against a scale: why a nonzero deviation can be a
  * round-trip artifact (x is exactly fl32(q·s)) and not a quantization error.
  */
-import { roundHalfEven } from './scale';
+import { roundHalfEven } from './rint';
 
 export type ElementClass = 'exact' | 'fp32_artifact' | 'off_grid';
 

@@ -169,10 +169,7 @@ async function pairedScaleTensor(dump: DumpFile, t: TensorRef, prefix: string, r
   return undefined;
 }
 
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
+export { roundHalfEven } from './rint';
 
 export interface DiscoverOptions {
   explicit?: number;

@@ -1,39 +1,153 @@
 /**
- * Host side of the diff view's heatmap pair: pages of the two tensors of a compared pair, each
- * classified on its own run's grid exactly as the tensor viewer does. No vscode import.
+ * Host side of the diff view: pages of the two tensors of a compared pair, each classified on its own
+ * run's grid exactly as the tensor viewer does; per-channel profiles of their difference; both values
+ * of one element explained. No vscode import.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { DiffReport } from '../analysis/diff';
-import { FormatError } from '../core/errors';
+import { DiffReport, PairResult } from '../analysis/diff';
+import { explainValue } from '../analysis/explain';
+import { FormatError, CancelledError } from '../core/errors';
+import { isIntegerDType } from '../formats/dtypes';
+import { float32ChunksReadAhead, numelOf, unravel } from '../formats/tensor';
 import { TensorSession } from './tensorSession';
-import { Page } from './protocol';
+import { naturalLayout, channelOf } from './layout';
+import { pairCoding, elementDelta } from './pairCodes';
+import { Page, ChannelProfile, PairExplained, PairSide } from './protocol';
 import { Handlers } from './router';
+
+type Side = 'a' | 'b';
 
 export class DiffSession {
   private sessions = new Map<string, TensorSession>();
+  private profiles = new Map<string, ChannelProfile>();
   private readonly dirs: { a: boolean; b: boolean };
 
   constructor(readonly report: DiffReport) {
     this.dirs = { a: fs.statSync(report.a).isDirectory(), b: fs.statSync(report.b).isDirectory() };
   }
 
-  /** The dump file and tensor name of one side of a pair (folders are paired by relative path). */
-  locate(key: string, side: 'a' | 'b'): { file: string; tensor: string } {
+  private pair(key: string): PairResult {
     const pair = this.report.pairs.find((p) => p.key === key);
     if (!pair) throw new FormatError('invalid-argument', `no compared pair ${JSON.stringify(key)}`);
+    return pair;
+  }
+
+  /** The dump file and tensor name of one side of a pair (folders are paired by relative path). */
+  locate(key: string, side: Side): { file: string; tensor: string } {
+    const pair = this.pair(key);
     const root = this.report[side];
     return { file: this.dirs[side] ? path.join(root, pair.file) : root, tensor: pair.name };
   }
 
-  async page(key: string, side: 'a' | 'b', start: number, count: number): Promise<Page> {
+  private side(key: string, side: Side): { session: TensorSession; tensor: string } {
     const { file, tensor } = this.locate(key, side);
     let s = this.sessions.get(file);
     if (!s) {
       s = new TensorSession(file);
       this.sessions.set(file, s);
     }
-    return s.page(tensor, start, count);
+    return { session: s, tensor };
+  }
+
+  page(key: string, side: Side, start: number, count: number): Promise<Page> {
+    const { session, tensor } = this.side(key, side);
+    return session.page(tensor, start, count);
+  }
+
+  /** Max and mean |Δq| (or |Δ|) per channel, over every element; kept once computed. */
+  async profile(key: string, opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<ChannelProfile> {
+    const kept = this.profiles.get(key);
+    if (kept) return kept;
+    const pair = this.pair(key);
+    const [a, b] = (['a', 'b'] as const).map((side) => {
+      const { session, tensor } = this.side(key, side);
+      return session.tensor(tensor);
+    });
+    if (pair.error || a.shape.join(',') !== b.shape.join(','))
+      throw new FormatError('invalid-argument', `${key}: ${pair.error ?? 'shapes differ'}, no per-channel profile`);
+    const layout = naturalLayout(a.shape, a.name || key);
+    // The diff's own scales, so the profile's largest value is the table's max |Δq|.
+    const coding = pairCoding(pair);
+    const max = new Float64Array(layout.channels),
+      sum = new Float64Array(layout.channels),
+      count = new Float64Array(layout.channels);
+    const n = numelOf(a.shape);
+    const ga = float32ChunksReadAhead(a),
+      gb = float32ChunksReadAhead(b);
+    try {
+      for (;;) {
+        if (opts.signal?.aborted) throw new CancelledError();
+        const [x, y] = await Promise.all([ga.next(), gb.next()]);
+        if (x.done || y.done) break;
+        const va = x.value.values,
+          vb = y.value.values,
+          start = x.value.start;
+        for (let k = 0; k < va.length; k++) {
+          const d = Math.abs(elementDelta(coding, va[k], vb[k]));
+          const c = channelOf(layout, start + k);
+          if (d > max[c]) max[c] = d;
+          sum[c] += d;
+          count[c]++;
+        }
+        opts.onProgress?.(start + va.length, n);
+      }
+    } finally {
+      await Promise.all([ga.return(undefined), gb.return(undefined)]);
+    }
+    const profile: ChannelProfile = {
+      key,
+      axis: layout.channelAxis,
+      channels: layout.channels,
+      unit: coding.lsb ? 'LSB' : 'value',
+      max,
+      mean: sum.map((s, c) => (count[c] ? s / count[c] : 0)),
+    };
+    this.profiles.set(key, profile);
+    return profile;
+  }
+
+  /**
+   * Both runs' value of element `index`, each with the FP32 round trip on the grid the comparison used
+   * (the diff's scale for that run), else on the run's own grid as its viewer judges it, else as stored.
+   */
+  async explain(key: string, index: number): Promise<PairExplained> {
+    const pair = this.pair(key);
+    const one = async (side: Side): Promise<PairSide> => {
+      const { session, tensor } = this.side(key, side);
+      const t = session.tensor(tensor);
+      if (!(index >= 0 && index < numelOf(t.shape))) throw new FormatError('invalid-argument', `index ${index} outside ${JSON.stringify(key)}`);
+      const value = (await session.page(tensor, index, 1)).values[0];
+      const plain = (why: string): PairSide => ({
+        value,
+        q: null,
+        class: null,
+        scale: null,
+        scale_source: null,
+        deviation: null,
+        roundtrip: null,
+        steps: [why],
+      });
+      if (isIntegerDType(t.dtype)) return { ...plain(`${t.dtype} tensor: the value is the code itself.`), q: value, class: 'code' };
+      if (!Number.isFinite(value)) return { ...plain('not a finite number: it has no code.'), class: 'non_finite' };
+      const reported = side === 'a' ? pair.scale_a : pair.scale_b;
+      const own = reported ? undefined : await session.scaleOf(t);
+      const scale = reported ?? (own?.kind === 'per_tensor' ? own.scale : null);
+      if (!scale) return plain('no per-tensor scale known for this run: the value is shown as stored, not judged.');
+      const e = explainValue(value, scale);
+      return {
+        value,
+        q: e.q,
+        class: e.class,
+        scale: e.scale_f32,
+        scale_source: (reported ? (side === 'a' ? pair.scale_source_a : pair.scale_source_b) : own?.source) ?? null,
+        deviation: e.deviation,
+        roundtrip: e.roundtrip,
+        steps: e.steps,
+      };
+    };
+    const [a, b] = await Promise.all([one('a'), one('b')]);
+    return { key, index, coords: unravel(index, pair.shape ?? []), a, b };
   }
 
   dispose(): void {
@@ -42,7 +156,11 @@ export class DiffSession {
   }
 }
 
-/** The diff view's requests: pages of either side of a compared pair. */
+/** The diff view's requests: pages, per-channel profiles and explanations of either side of a compared pair. */
 export function diffHandlers(diff: DiffSession): Handlers {
-  return { pairPage: (r) => diff.page(r.key, r.side, r.start, r.count) };
+  return {
+    pairPage: (r) => diff.page(r.key, r.side, r.start, r.count),
+    pairProfile: (r, ctx) => diff.profile(r.key, { signal: ctx.signal, onProgress: ctx.progress }),
+    pairExplain: (r) => diff.explain(r.key, r.index),
+  };
 }

@@ -71,6 +71,40 @@ export interface Explained {
   [k: string]: unknown;
 }
 
+/**
+ * Per-channel |Δ| between the two runs of a pair (channels along the layout's channel axis): in LSB
+ * (|Δq|, each run's codes on its own grid) when both runs have codes, else in the values' own unit.
+ */
+export interface ChannelProfile {
+  key: string;
+  axis: number;
+  channels: number;
+  unit: 'LSB' | 'value';
+  max: Float64Array;
+  mean: Float64Array;
+}
+
+/** One element of one run of a pair: its value and, where the run has a per-tensor grid, its code and the FP32 arithmetic. */
+export interface PairSide {
+  value: number;
+  q: number | null;
+  class: ElementClassName | null;
+  scale: number | null;
+  scale_source: string | null;
+  deviation: number | null;
+  roundtrip: number | null;
+  steps: string[];
+}
+
+export interface PairExplained {
+  key: string;
+  index: number;
+  /** The element's index along each axis. */
+  coords: number[];
+  a: PairSide;
+  b: PairSide;
+}
+
 /** Every request the webviews make, with what its reply carries. */
 export interface Requests {
   tree: { req: object; reply: { file: string; format: string; nodes: TreeNode[] } };
@@ -80,6 +114,10 @@ export interface Requests {
   explain: { req: { tensor: string; index: number }; reply: Explained };
   /** The diff view's heatmap pair: a page of one side (a or b) of a compared pair, by its key. */
   pairPage: { req: { key: string; side: 'a' | 'b'; start: number; count: number }; reply: Page };
+  /** Max and mean |Δ| per channel over the whole pair (read once, kept host-side; progress and cancel as a summary). */
+  pairProfile: { req: { key: string }; reply: ChannelProfile };
+  /** Both runs' value of one element, with the FP32 round trip of each on its own grid. */
+  pairExplain: { req: { key: string; index: number }; reply: PairExplained };
 }
 export type RequestType = keyof Requests;
 export type Request<K extends RequestType = RequestType> = { [P in K]: { type: P } & Requests[P]['req'] }[K];
