@@ -17,7 +17,21 @@ export interface HeatmapHooks {
   cursorMoved?(index: number): void;
   /** A key the heatmap does not handle itself (the viewer's next/previous problem). */
   key?(e: KeyboardEvent): void;
+  /** Colours element i instead of its grid class (the diff view's Δ heatmap): a palette entry and its strength 0–1. */
+  shade?(index: number): { colour: Shade; alpha: number } | undefined;
 }
+
+/** The palette a heatmap paints with (theme colours, read at every paint). */
+export type Shade = 'exact' | 'artifact' | 'off' | 'nonFinite' | 'mark' | 'pending';
+
+/** What the rows and the columns of the picture are (`channel`, `time`), for the axis caption. */
+export interface AxisLabels {
+  row: string;
+  col: string;
+}
+
+/** Cells are square and at most this many pixels: a [1536, 1, 4] weight is 4 narrow columns, not 4 giant cells. */
+const MAX_CELL = 12;
 
 export class Heatmap {
   readonly root: HTMLElement;
@@ -29,9 +43,11 @@ export class Heatmap {
   private cell: number;
   private rows: number;
   private maxDev = 0;
-  private following = false; // the next scroll event was caused by scrollTo, not the user
+  // Where scrollTo last put this heatmap: a scroll event that lands there is that move, not the user's.
+  private followedTo = NaN;
   private cursorAt: number | null = null;
   private axis = document.createElement('p');
+  private readonly wantedCols: number;
 
   constructor(
     private n: number,
@@ -39,14 +55,16 @@ export class Heatmap {
     private hooks: HeatmapHooks,
     private width = 720,
     private height = 360,
+    private labels: AxisLabels = { row: 'row', col: 'column' },
   ) {
+    this.wantedCols = Math.max(1, cols);
     this.cols = Math.max(1, Math.min(cols, 512));
-    this.cell = Math.max(1, Math.floor(width / this.cols));
+    this.cell = Math.max(1, Math.min(MAX_CELL, Math.floor(width / this.cols)));
     this.rows = Math.ceil(n / this.cols);
     this.root = document.createElement('div');
     this.root.className = 'heatmap';
     this.scroller.className = 'heatmap-scroller';
-    this.scroller.style.height = `${height}px`;
+    this.scroller.style.height = `${Math.max(this.cell, Math.min(height, this.rows * this.cell))}px`; // a small tensor gets a small box, not an empty one
     this.scroller.style.width = `${this.cols * this.cell + 16}px`;
     this.scroller.tabIndex = 0;
     this.scroller.setAttribute('role', 'img');
@@ -59,8 +77,9 @@ export class Heatmap {
     this.root.append(this.scroller);
     this.scroller.addEventListener('scroll', () => {
       this.paint();
-      if (!this.following) this.hooks.scrolled?.(this.scroller.scrollTop);
-      this.following = false;
+      const top = this.scroller.scrollTop;
+      if (top === this.followedTo) this.followedTo = NaN;
+      else this.hooks.scrolled?.(top);
     });
     // The keyboard cursor: arrows move it by an element or a row, PageUp/PageDown by a screen,
     // Home/End to the ends; Enter or Space asks for the element's explanation (as a click does).
@@ -129,14 +148,12 @@ export class Heatmap {
     return Math.min(this.n - 1, Math.floor(this.scroller.scrollTop / this.cell) * this.cols);
   }
 
-  /** Scrolls to `top` without reporting it back through `scrolled` (no echo between a pair). */
+  /** Scrolls to `top` without reporting it back through `scrolled` (no echo between heatmaps kept in step). */
   scrollTo(top: number): void {
     if (this.scroller.scrollTop === top) return;
-    this.following = true;
     this.scroller.scrollTop = top;
-    requestAnimationFrame(() => {
-      this.following = false;
-    }); // in case the browser fired no scroll event
+    // Recorded as the browser clamped it, so the scroll event it causes is recognised.
+    this.followedTo = this.scroller.scrollTop;
   }
 
   private indexAt(e: MouseEvent): number | null {
@@ -202,9 +219,13 @@ export class Heatmap {
         let alpha = 1;
         if (i < this.n) {
           const e = this.element(i);
+          const shaded = e && this.hooks.shade?.(i);
           if (!e) {
             px = P.pending;
             alpha = 0.25;
+          } else if (shaded) {
+            px = P[shaded.colour];
+            alpha = shaded.alpha;
           } else if (this.hooks.marked?.(i)) px = P.mark;
           else if (e.cls === 'off_grid') px = P.off;
           else if (e.cls === 'fp32_artifact') {
@@ -242,7 +263,9 @@ export class Heatmap {
       }
     }
     const lastRow = Math.min(this.rows, firstRow + Math.floor(this.canvas.height / this.cell)) - 1;
-    this.axis.textContent = `rows ${firstRow}–${Math.max(firstRow, lastRow)} of ${this.rows} · columns 0–${this.cols - 1} (${this.cols} per row)`;
+    const wrapped =
+      this.cols < this.wantedCols ? ` (a ${this.labels.row} of ${this.wantedCols} wraps over ${Math.ceil(this.wantedCols / this.cols)} rows)` : '';
+    this.axis.textContent = `rows ${firstRow}–${Math.max(firstRow, lastRow)} of ${this.rows} (${this.labels.row}) · columns 0–${this.cols - 1} (${this.labels.col})${wrapped}`;
     // When real values first reach the screen (for the paint-time test and for anyone profiling).
     if (this.pages.size && !document.body.dataset.heatmapPaintedAt) document.body.dataset.heatmapPaintedAt = String(performance.now());
   }

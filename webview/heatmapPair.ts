@@ -1,58 +1,115 @@
 /**
- * The diff view's synchronized heatmap pair: run A and run B of one compared tensor side by side,
- * each classified on its own grid, scrolled together; hovering an element in either shows both
- * values, their codes and the difference. Pages come from the host (DiffSession), never whole tensors.
+ * The diff view's pair section: where and how much two runs of one tensor differ. A diverging Δ heatmap
+ * (B − A, in LSB where both runs have codes) with its colour scale, laid out in the tensor's natural
+ * 2-D view; run A and run B on their own grids, scrolled together; the |Δq| histogram; the largest
+ * differences, each a jump that explains both values; a per-channel profile; A against B for small
+ * tensors. Pages come from the host (DiffSession), each fetched once and shared by the three heatmaps.
  */
-import { el, legend, showTooltip } from './components';
+import { el, legend, showTooltip, table } from './components';
 import { fmt } from './vscodeApi';
-import { Heatmap } from './heatmap';
+import { Heatmap, Shade } from './heatmap';
+import { histogram } from './histogram';
 import { request, isCancelled } from './channel';
+import { naturalLayout, TensorLayout } from '../src/view/layout';
+import { pairCoding, elementDelta } from '../src/view/pairCodes';
+import { MAX_PAGE } from '../src/view/protocol';
+import type { Page, PairExplained, PairSide, ChannelProfile, ComparedPair } from '../src/view/protocol';
 
-export interface PairInfo {
-  key: string;
-  shape: number[];
-}
+type Side = 'a' | 'b';
+type MapName = Side | 'd';
 
-export function heatmapPair(pair: PairInfo): HTMLElement {
-  const n = pair.shape.reduce((a, b) => a * b, 1);
-  const cols = pair.shape.length ? pair.shape[pair.shape.length - 1] : 1;
+/** Tensors up to one page are also drawn as an A-against-B scatter. */
+const SCATTER_MAX = MAX_PAGE;
+const PANE_WIDTH = 360;
+
+const product = (xs: number[]): number => xs.reduce((a, b) => a * b, 1);
+
+export function heatmapPair(pair: ComparedPair): HTMLElement {
+  const shape = pair.shape ?? [];
+  const n = product(shape);
+  const layout = naturalLayout(shape, pair.name || pair.key);
+  const coding = pairCoding(pair);
+  const unit = coding.lsb ? 'LSB' : 'value';
+  // The colour scale's end: the table's own max |Δq| (or max |Δ|), so the legend and the figures agree.
+  const scaleMax = (coding.lsb ? pair.max_abs_int : pair.max_abs_diff) ?? 0;
   const tooltip = el('div', { class: 'tooltip', role: 'tooltip', hidden: '' });
-  const maps: Record<'a' | 'b', Heatmap> = {} as Record<'a' | 'b', Heatmap>;
-  const other = { a: 'b', b: 'a' } as const;
-  const make = (side: 'a' | 'b'): Heatmap =>
+  let disposed = false;
+
+  // Each page of each run is asked for once; the Δ heatmap waits for both.
+  const fetched: Record<Side, Map<number, Promise<Page>>> = { a: new Map(), b: new Map() };
+  const fetchPage = (side: Side, start: number, count: number): Promise<Page> => {
+    let p = fetched[side].get(start);
+    if (!p) {
+      p = request({ type: 'pairPage', key: pair.key, side, start, count }).result;
+      fetched[side].set(start, p);
+    }
+    return p;
+  };
+  const failed = (side: string) => (err: Error) => {
+    // Shown in place of the pair (a file changed or vanished since the comparison, say).
+    if (!disposed && !isCancelled(err)) root.replaceChildren(el('p', { class: 'problem' }, `${pair.key} (${side}): ${err.message}`));
+  };
+
+  const maps = {} as Record<MapName, Heatmap>;
+  const others = (m: MapName): Heatmap[] => (['d', 'a', 'b'] as const).filter((x) => x !== m).map((x) => maps[x]);
+  const shadeDelta = (i: number): { colour: Shade; alpha: number } | undefined => {
+    const e = maps.d.element(i);
+    if (!e) return undefined;
+    const v = e.value;
+    if (v === 0) return { colour: 'exact', alpha: 1 };
+    if (!Number.isFinite(v)) return { colour: 'nonFinite', alpha: 1 };
+    // Any difference stays visible (0.3), the largest is full strength.
+    return { colour: v > 0 ? 'off' : 'artifact', alpha: 0.3 + 0.7 * Math.min(1, Math.abs(v) / (scaleMax || Math.abs(v))) };
+  };
+  const make = (m: MapName): Heatmap =>
     new Heatmap(
       n,
-      cols,
+      layout.cols,
       {
-        requestPage: (start, count) =>
-          request({ type: 'pairPage', key: pair.key, side, start, count }).result.then(
-            (page) => {
+        requestPage: (start, count) => {
+          if (m === 'd')
+            Promise.all([fetchPage('a', start, count), fetchPage('b', start, count)]).then(([pa, pb]) => {
               if (disposed) return;
-              maps[side].addPage(page);
-              maps[other[side]].repaint(); // its marks depend on this page too
-            },
-            // Shown in place of the pair (a file changed or vanished since the comparison, say).
-            (err: Error) => {
-              if (!disposed && !isCancelled(err)) root.replaceChildren(el('p', { class: 'problem' }, `${pair.key} (${side.toUpperCase()}): ${err.message}`));
-            },
-          ),
+              maps.d.addPage(deltaPage(pa, pb));
+              root.dataset.deltaPages = String(Number(root.dataset.deltaPages ?? 0) + 1); // for tests and profiling
+            }, failed('Δ'));
+          else
+            fetchPage(m, start, count).then((page) => {
+              if (disposed) return;
+              maps[m].addPage(page);
+              maps[m === 'a' ? 'b' : 'a'].repaint(); // its marks depend on this page too
+            }, failed(m.toUpperCase()));
+        },
         hover: (i, x, y) => showTip(i, x, y),
-        click: () => undefined,
-        scrolled: (top) => maps[other[side]].scrollTo(top),
-        marked: (i) => differs(i),
+        click: (i) => select(i, m),
+        scrolled: (top) => others(m).forEach((h) => h.scrollTo(top)),
+        marked: m === 'd' ? undefined : (i) => differs(i),
+        shade: m === 'd' ? shadeDelta : undefined,
+        cursorMoved: (i) => {
+          for (const h of others(m)) if (h.cursor !== i) h.jumpTo(i, false);
+          root.dataset.cursor = String(i);
+        },
       },
-      360,
-      320,
+      PANE_WIDTH,
+      m === 'd' ? 320 : 240,
+      { row: layout.rowLabel, col: layout.colLabel },
     );
-  // Marked in both heatmaps: elements whose values differ between the runs (once both pages are here).
+  const deltaPage = (pa: Page, pb: Page): Page => {
+    const values = new Float32Array(pa.values.length);
+    for (let k = 0; k < values.length; k++) values[k] = elementDelta(coding, pa.values[k], pb.values[k]);
+    return { tensor: pair.key, start: pa.start, values };
+  };
+  // Marked in A and B: elements whose values differ (as diff counts them: -0 equals 0, NaN equals NaN).
   const differs = (i: number): boolean => {
     const a = maps.a?.element(i),
       b = maps.b?.element(i);
-    return a !== undefined && b !== undefined && a.value !== b.value && !(Number.isNaN(a.value) && Number.isNaN(b.value)); // as diff counts: -0 equals 0, NaN equals NaN
+    return a !== undefined && b !== undefined && a.value !== b.value && !(Number.isNaN(a.value) && Number.isNaN(b.value));
   };
+  maps.d = make('d');
   maps.a = make('a');
   maps.b = make('b');
 
+  const coords = (i: number): string => `[${unravel(i, shape).join(', ')}]`;
   const showTip = (i: number | null, x: number, y: number): void => {
     const a = i === null ? undefined : maps.a.element(i),
       b = i === null ? undefined : maps.b.element(i);
@@ -61,19 +118,82 @@ export function heatmapPair(pair: PairInfo): HTMLElement {
       return;
     }
     const lines = [
-      `flat ${i}`,
+      `flat ${i}  ${coords(i)}`,
       `A ${fmt(a?.value, 9)}${a?.q !== undefined ? `  q ${a.q}` : ''}  ${a?.cls ?? ''}`,
       `B ${fmt(b?.value, 9)}${b?.q !== undefined ? `  q ${b.q}` : ''}  ${b?.cls ?? ''}`,
     ];
-    if (a && b) lines.push(`|Δ| ${fmt(Math.abs(a.value - b.value), 6)}${a.q !== undefined && b.q !== undefined ? `  |Δq| ${Math.abs(a.q - b.q)}` : ''}`);
+    if (a && b) {
+      const d = elementDelta(coding, a.value, b.value);
+      lines.push(`|Δ| ${fmt(Math.abs(Math.fround(b.value - a.value)), 6)}${coding.lsb ? `  Δq ${d > 0 ? '+' : ''}${d} LSB` : ''}`);
+    }
     showTooltip(tooltip, lines, x, y);
   };
 
-  let disposed = false;
+  // Selecting an element (a largest difference, a click, Enter on the cursor): every heatmap jumps
+  // there and both values are explained, each on the grid the comparison used for its run.
+  const explained = el('div', { class: 'pair-explain', 'aria-live': 'polite' });
+  const select = (i: number, from?: MapName): void => {
+    for (const m of ['d', 'a', 'b'] as const) if (m !== from) maps[m].jumpTo(i, false);
+    if (from) maps[from].jumpTo(i);
+    request({ type: 'pairExplain', key: pair.key, index: i }).result.then(
+      (e) => {
+        if (disposed) return;
+        explained.replaceChildren(...explanation(e));
+        root.dataset.explained = String(e.index);
+      },
+      (err: Error) => {
+        if (!disposed && !isCancelled(err)) explained.replaceChildren(el('p', { class: 'problem' }, err.message));
+      },
+    );
+  };
+
+  const histo = pair.int_diff_histogram
+    ? histogram(
+        pair.int_diff_histogram,
+        0,
+        `${pair.key}: |Δq| histogram in LSB (last bin 64+, log scale): ${pair.int_diff_histogram[0]} of ${pair.n} codes equal (${fmt(pair.exact_pct, 5)} %)`,
+      )
+    : el(
+        'p',
+        { class: 'hint histogram-none' },
+        'No |Δq| histogram: a run has no codes here (neither integer codes nor a per-tensor scale), so differences are in the values’ unit.',
+      );
+
+  const largest = pair.largest?.length
+    ? selectableTable(
+        ['flat index', 'index', 'A', 'B', '|Δ|', ...(coding.lsb ? ['Δq (LSB)'] : [])],
+        pair.largest.map((l) => [
+          l.index,
+          coords(l.index),
+          fmt(l.a, 9),
+          fmt(l.b, 9),
+          fmt(l.abs_diff),
+          ...(coding.lsb ? [String(elementDelta(coding, l.a, l.b))] : []),
+        ]),
+        'largest',
+        (k) => select(pair.largest![k].index),
+        'jump there and explain both values',
+      )
+    : el('p', { class: 'hint' }, 'No element differs.');
+
   const root = el(
     'section',
-    { class: 'heatmap-pair', 'aria-label': `heatmaps of ${pair.key} in both runs` },
-    el('h3', {}, `${pair.key}: grid deviation in both runs (scrolled together)`),
+    { class: 'heatmap-pair', 'aria-label': `where and how much ${pair.key} differs between the runs` },
+    el('h3', {}, `${pair.key}: where and how much the runs differ`),
+    el(
+      'p',
+      { class: 'hint' },
+      `[${shape.join(', ')}] shown as ${layout.rowLabel} × ${layout.colLabel} (${layout.rows} × ${layout.cols}); Δ = B − A ${coding.lsb ? 'in codes (LSB), each run on its own scale' : 'in value units'}.`,
+    ),
+    deltaLegend(scaleMax, unit),
+    el('figure', { class: 'delta' }, el('figcaption', {}, `Δ (B − A)${coding.lsb ? ', LSB' : ''}`), maps.d.root),
+    histo,
+    el('h4', {}, 'Largest differences'),
+    largest,
+    explained,
+    el('h4', {}, 'Per channel'),
+    profileSection(pair.key, layout, unit, (i) => select(i)),
+    el('h4', {}, 'Both runs on their own grids (scrolled together)'),
     legend(
       [
         ['differs', 'differs from the other run'],
@@ -84,11 +204,207 @@ export function heatmapPair(pair: PairInfo): HTMLElement {
       '— hover for both values',
     ),
     el('div', { class: 'pair' }, el('figure', {}, el('figcaption', {}, 'A'), maps.a.root), el('figure', {}, el('figcaption', {}, 'B'), maps.b.root)),
+    ...(n > 0 && n <= SCATTER_MAX ? [scatter(pair.key, n, fetchPage)] : []),
     tooltip,
   );
+  root.dataset.scaleMax = String(scaleMax);
   // Replies that arrive after this pair was replaced by another are dropped.
   (root as HTMLElement & { dispose?: () => void }).dispose = () => {
     disposed = true;
   };
   return root;
+}
+
+function unravel(flat: number, shape: number[]): number[] {
+  const idx = shape.map(() => 0);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = flat % shape[d];
+    flat = Math.floor(flat / shape[d]);
+  }
+  return idx;
+}
+
+/** The Δ heatmap's colour scale: −max … 0 … +max, with what equal and NaN look like. */
+function deltaLegend(max: number, unit: string): HTMLElement {
+  const u = unit === 'LSB' ? ' LSB' : '';
+  return el(
+    'div',
+    { class: 'delta-legend', 'data-max': String(max) },
+    el('span', { class: 'delta-end' }, `−${fmt(max)}${u}`),
+    el('span', { class: 'delta-scale', role: 'img', 'aria-label': `colour scale from −${fmt(max)} (blue) through 0 to +${fmt(max)} (red)${u}` }),
+    el('span', { class: 'delta-end' }, `+${fmt(max)}${u}`),
+    el('span', { class: 'swatch exact' }),
+    'equal ',
+    el('span', { class: 'swatch nonfinite' }),
+    'NaN or ∞ in one run only',
+    max === 0 ? el('strong', {}, ' — every element equal') : '',
+  );
+}
+
+/** A table whose rows are buttons: click, Enter or Space runs `pick(row)`. */
+function selectableTable(
+  headers: string[],
+  rows: string[][] | (string | number)[][],
+  cls: string,
+  pick: (row: number) => void,
+  title: string,
+): HTMLTableElement {
+  const t = table(headers, rows, cls);
+  t.querySelectorAll('tbody tr').forEach((tr, k) => {
+    tr.classList.add('selectable');
+    tr.setAttribute('title', title);
+    tr.addEventListener('click', () => pick(k));
+    tr.addEventListener('keydown', (e) => {
+      if ((e as KeyboardEvent).key === 'Enter' || (e as KeyboardEvent).key === ' ') {
+        pick(k);
+        e.preventDefault();
+      }
+    });
+  });
+  return t;
+}
+
+function explanation(e: PairExplained): HTMLElement[] {
+  const col = (s: PairSide, f: (s: PairSide) => string): string => f(s);
+  const rows: [string, (s: PairSide) => string][] = [
+    ['x', (s) => fmt(s.value, 9)],
+    ['scale (source)', (s) => (s.scale === null ? '–' : `${fmt(s.scale, 9)} (${s.scale_source ?? '?'})`)],
+    ['q = rint(x / s)', (s) => (s.q === null ? '–' : String(s.q))],
+    ['fl32(q · s)', (s) => fmt(s.roundtrip, 9)],
+    ['|x/s − q|', (s) => (s.deviation === null ? '–' : s.deviation.toExponential(6))],
+    ['class', (s) => s.class ?? 'not judged'],
+  ];
+  const dq = e.a.q !== null && e.b.q !== null ? e.b.q - e.a.q : null;
+  return [
+    el('h4', {}, `Element ${e.index} [${e.coords.join(', ')}]${dq === null ? '' : `: Δq = ${dq > 0 ? '+' : ''}${dq} LSB`}`),
+    table(
+      ['', 'A', 'B'],
+      rows.map(([label, f]) => [label, col(e.a, f), col(e.b, f)]),
+      'pair-explained',
+    ),
+    el(
+      'div',
+      { class: 'pair' },
+      el('details', {}, el('summary', {}, 'A, step by step'), el('ol', { class: 'steps' }, ...e.a.steps.map((s) => el('li', {}, s)))),
+      el('details', {}, el('summary', {}, 'B, step by step'), el('ol', { class: 'steps' }, ...e.b.steps.map((s) => el('li', {}, s)))),
+    ),
+  ];
+}
+
+/** Max (bars) and mean (line) |Δ| per channel, read host-side with progress; the worst channels are jumps. */
+function profileSection(key: string, layout: TensorLayout, unit: string, jump: (i: number) => void): HTMLElement {
+  const box = el('div', { class: 'channel-profile' }, el('p', { class: 'hint' }, 'Reading both runs for the per-channel profile…'));
+  const pending = request({ type: 'pairProfile', key }, (done, total) => {
+    box.firstElementChild!.textContent = `Reading both runs for the per-channel profile… ${Math.round((100 * done) / Math.max(1, total))} %`;
+  });
+  pending.result.then(
+    (p) => box.replaceChildren(...profileChart(p, layout, unit, jump)),
+    (err: Error) => {
+      if (!isCancelled(err)) box.replaceChildren(el('p', { class: 'problem' }, `per-channel profile: ${err.message}`));
+    },
+  );
+  return box;
+}
+
+function profileChart(p: ChannelProfile, layout: TensorLayout, unit: string, jump: (i: number) => void): HTMLElement[] {
+  const what = unit === 'LSB' ? '|Δq| (LSB)' : '|Δ|';
+  const width = 720,
+    height = 120;
+  const canvas = el('canvas', { role: 'img', 'aria-label': `max and mean ${what} for each of ${p.channels} channels` });
+  canvas.width = width;
+  canvas.height = height;
+  let top = 0;
+  for (const v of p.max) if (Number.isFinite(v) && v > top) top = v;
+  top ||= 1;
+  const entries = p.max.length;
+  // More channels than pixels: each bar is a bucket of channels (its largest max, its mean of means).
+  const per = Math.ceil(entries / width),
+    bars = Math.ceil(entries / per);
+  const bucketMax = new Float64Array(bars),
+    bucketMean = new Float64Array(bars);
+  for (let c = 0; c < entries; c++) {
+    const k = Math.floor(c / per);
+    if (p.max[c] > bucketMax[k]) bucketMax[k] = p.max[c];
+    bucketMean[k] += p.mean[c] / Math.min(per, entries - k * per);
+  }
+  const ctx = canvas.getContext('2d');
+  if (ctx) {
+    const css = getComputedStyle(document.body);
+    const bw = width / bars;
+    const y = (v: number): number => height - 2 - (Number.isFinite(v) ? Math.min(1, v / top) : 1) * (height - 4);
+    ctx.fillStyle = css.getPropertyValue('--vscode-charts-red').trim() || '#f14c4c';
+    bucketMax.forEach((v, k) => v > 0 && ctx.fillRect(k * bw, y(v), Math.max(1, bw - (bw > 3 ? 1 : 0)), height - 2 - y(v)));
+    ctx.strokeStyle = css.getPropertyValue('--vscode-charts-blue').trim() || '#3794ff';
+    ctx.beginPath();
+    bucketMean.forEach((v, k) => (k ? ctx.lineTo(k * bw + bw / 2, y(v)) : ctx.moveTo(bw / 2, y(v))));
+    ctx.stroke();
+  }
+  const worst = [...p.max.keys()]
+    .filter((c) => p.max[c] > 0)
+    .sort((x, y) => p.max[y] - p.max[x] || p.mean[y] - p.mean[x])
+    .slice(0, 8);
+  const caption = el(
+    'figcaption',
+    {},
+    `max ${what} (bars) and mean (line) per channel along axis ${p.axis} (${p.channels} channels, 0 … ${p.channels - 1}${per * p.group > 1 ? `, ${per * p.group} to a bar` : ''}); ` +
+      (worst.length ? `${p.max.filter((m) => m > 0).length}${p.group > 1 ? ` groups of ${p.group}` : ''} channels differ` : 'no channel differs'),
+  );
+  const out: HTMLElement[] = [el('figure', { class: 'histogram profile', 'data-channels': String(p.channels) }, canvas, caption)];
+  if (worst.length)
+    out.push(
+      selectableTable(
+        [p.group > 1 ? `channels (groups of ${p.group})` : 'channel', `max ${what}`, `mean ${what}`],
+        worst.map((c) => [p.group > 1 ? `${c * p.group}–${Math.min(p.channels, (c + 1) * p.group) - 1}` : c, fmt(p.max[c]), fmt(p.mean[c], 4)]),
+        'worst-channels',
+        (k) => jump(worst[k] * p.group * layout.channelStride),
+        'jump to the channel’s first element',
+      ),
+    );
+  return out;
+}
+
+/** A against B, one dot per element, for tensors of one page; dots off the diagonal differ. */
+function scatter(key: string, n: number, fetchPage: (side: Side, start: number, count: number) => Promise<Page>): HTMLElement {
+  const size = 260;
+  const canvas = el('canvas', { role: 'img', 'aria-label': `run A against run B, ${n} elements` });
+  canvas.width = size;
+  canvas.height = size;
+  const cap = el('figcaption', {}, `${key}: A (across) against B (up), ${n} elements; the diagonal is A = B`);
+  Promise.all([fetchPage('a', 0, n), fetchPage('b', 0, n)]).then(
+    ([pa, pb]) => {
+      const ctx = canvas.getContext('2d');
+      if (!ctx) return;
+      let lo = Infinity,
+        hi = -Infinity;
+      for (const v of [...pa.values, ...pb.values])
+        if (Number.isFinite(v)) {
+          lo = Math.min(lo, v);
+          hi = Math.max(hi, v);
+        }
+      if (!(hi > lo)) hi = lo + 1;
+      const css = getComputedStyle(document.body);
+      const at = (v: number): number => 4 + ((v - lo) / (hi - lo)) * (size - 8);
+      ctx.strokeStyle = css.getPropertyValue('--vscode-editorLineNumber-foreground').trim() || '#858585';
+      ctx.beginPath();
+      ctx.moveTo(at(lo), size - at(lo));
+      ctx.lineTo(at(hi), size - at(hi));
+      ctx.stroke();
+      const same = css.getPropertyValue('--vscode-charts-blue').trim() || '#3794ff',
+        other = css.getPropertyValue('--vscode-charts-red').trim() || '#f14c4c';
+      let off = 0;
+      for (let k = 0; k < pa.values.length; k++) {
+        const x = pa.values[k],
+          y = pb.values[k];
+        if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+        const d = x !== y;
+        off += Number(d);
+        ctx.fillStyle = d ? other : same;
+        ctx.fillRect(at(x) - 1, size - at(y) - 1, 2, 2);
+      }
+      cap.textContent += `; ${off} off it`;
+      canvas.dataset.offDiagonal = String(off);
+    },
+    () => undefined, // the heatmaps above report a failed page
+  );
+  return el('figure', { class: 'histogram scatter' }, canvas, cap);
 }

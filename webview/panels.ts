@@ -1,6 +1,5 @@
 import { el, tag, table, divider } from './components';
 import { fmt } from './vscodeApi';
-import { histogram } from './histogram';
 import { heatmapPair } from './heatmapPair';
 
 /** The explanation panel: the FP32 arithmetic of one element, step by step. */
@@ -62,13 +61,19 @@ export function diffView(app: HTMLElement, r: any): void {
     layers.querySelectorAll('tbody tr').forEach((tr, i) => r.layers[i].first_divergence && tr.classList.add('first-divergence'));
     app.append(el('h3', {}, 'Per layer'), layers);
   }
+  // Each tensor once: a pair marked same_as (the same tensor in its own file and inside the per-layer dict) is named beside the first.
+  const pairs = r.pairs.filter((p: any) => !p.same_as);
+  const alsoAs = (p: any): string => {
+    const same = r.pairs.filter((x: any) => x.same_as === p.key).map((x: any) => x.key);
+    return same.length ? ` (also ${same.join(', ')})` : '';
+  };
   const summary = table(
     ['tensor', 'input?', 'max |Δ|', 'mean |Δ|', 'exact %', 'codes equal %', 'max |Δq|', 'mean |Δq|', 'SQNR dB', 'cosine'],
-    r.pairs.map((p: any) =>
+    pairs.map((p: any) =>
       p.error
         ? [p.key, p.is_input ? 'yes' : '', p.error, '', '', '', '', '', '', '']
         : [
-            p.key,
+            p.key + alsoAs(p),
             p.is_input ? (r.inputs_match === false ? 'DIFFERS' : 'yes') : '',
             fmt(p.max_abs_diff),
             fmt(p.mean_abs_diff),
@@ -83,23 +88,23 @@ export function diffView(app: HTMLElement, r: any): void {
     'diff',
   );
   app.append(summary);
-  // Selecting a row (click, Enter or Space) shows that pair's heatmaps side by side, below the table;
-  // the first pair that differs is shown to begin with.
+  // Selecting a row (click, Enter or Space) shows where and how much that pair differs, below the
+  // table; the first pair that differs is shown to begin with.
   const slot = el('div', { class: 'pair-slot' });
   let shown: (HTMLElement & { dispose?: () => void }) | undefined;
   const show = (p: any, row: Element): void => {
     shown?.dispose?.();
     summary.querySelectorAll('tr.selected').forEach((x) => x.classList.remove('selected'));
     row.classList.add('selected');
-    shown = heatmapPair({ key: p.key, shape: p.shape });
+    shown = heatmapPair(p);
     slot.replaceChildren(shown);
   };
   const rows = [...summary.querySelectorAll('tbody tr')];
-  r.pairs.forEach((p: any, k: number) => {
+  pairs.forEach((p: any, k: number) => {
     if (p.error || !p.shape) return;
     const row = rows[k];
     row.classList.add('selectable');
-    row.setAttribute('title', 'show both runs as heatmaps');
+    row.setAttribute('title', 'show where and how much the runs differ');
     row.addEventListener('click', () => show(p, row));
     row.addEventListener('keydown', (e) => {
       if ((e as KeyboardEvent).key === 'Enter' || (e as KeyboardEvent).key === ' ') {
@@ -109,20 +114,9 @@ export function diffView(app: HTMLElement, r: any): void {
     });
   });
   app.append(slot);
-  const firstDiffering = r.pairs.findIndex((p: any) => !p.error && p.shape && p.exact_match_pct !== 100);
-  if (firstDiffering >= 0) show(r.pairs[firstDiffering], rows[firstDiffering]);
-  for (const p of r.pairs) {
-    if (!p.int_diff_histogram || p.exact_pct === 100) continue;
-    app.append(histogram(p.int_diff_histogram, 0, `${p.key}: |Δq| histogram (last bin 64+)`));
-    if (p.largest?.length)
-      app.append(
-        table(
-          ['flat index', 'A', 'B', '|Δ|'],
-          p.largest.map((l: any) => [l.index, fmt(l.a, 9), fmt(l.b, 9), fmt(l.abs_diff)]),
-          'largest',
-        ),
-      );
-  }
+  const firstDiffering = pairs.findIndex((p: any) => !p.error && p.shape && p.exact_match_pct !== 100);
+  const initial = firstDiffering >= 0 ? firstDiffering : pairs.findIndex((p: any) => !p.error && p.shape);
+  if (initial >= 0) show(pairs[initial], rows[initial]);
   if (r.only_in_a.length || r.only_in_b.length)
     app.append(el('p', { class: 'hint' }, `only in A: ${r.only_in_a.join(', ') || '–'}; only in B: ${r.only_in_b.join(', ') || '–'}`));
 }

@@ -4,6 +4,7 @@ import { Heatmap } from './heatmap';
 import { histogram } from './histogram';
 import { request, isCancelled, Pending } from './channel';
 import type { TreeNode, TensorSummary, Page } from '../src/view/protocol';
+import { naturalLayout } from '../src/view/layout';
 
 /** What the view restores when VS Code recreates it (a tab switched back to): the tensor, scroll and cursor. */
 interface ViewState {
@@ -152,33 +153,41 @@ export function tensorView(app: HTMLElement): void {
         el('span', { class: 'hint' }, ` ${problems.length} largest |x/s − q| (the verifier's worst ${v!.problems_listed}, by index; keys n / p)`),
       );
     }
-    heatmap = new Heatmap(s.n, s.columns, {
-      requestPage: (start, count) =>
-        request({ type: 'page', tensor: s.name, start, count }).result.then(
-          (page: Page) => {
-            if (current !== s || !heatmap) return;
-            if (!document.body.dataset.firstPageAt) document.body.dataset.firstPageAt = String(performance.now());
-            heatmap.addPage(page);
-          },
-          (err: Error) => {
-            if (!isCancelled(err) && current === s) status.textContent = `page at ${start}: ${err.message}`;
-          },
-        ),
-      hover: (i, x, y) => showTip(i, x, y),
-      click: (i) => explain(s, i),
-      cursorMoved: (i) => {
-        remember({ cursor: i, scrollTop: heatmap?.scrollTop ?? 0 });
-        status.textContent = describe(i).join(' · ');
-        document.body.dataset.cursor = String(i);
+    const layout = naturalLayout(s.shape, s.name);
+    heatmap = new Heatmap(
+      s.n,
+      layout.cols,
+      {
+        requestPage: (start, count) =>
+          request({ type: 'page', tensor: s.name, start, count }).result.then(
+            (page: Page) => {
+              if (current !== s || !heatmap) return;
+              if (!document.body.dataset.firstPageAt) document.body.dataset.firstPageAt = String(performance.now());
+              heatmap.addPage(page);
+            },
+            (err: Error) => {
+              if (!isCancelled(err) && current === s) status.textContent = `page at ${start}: ${err.message}`;
+            },
+          ),
+        hover: (i, x, y) => showTip(i, x, y),
+        click: (i) => explain(s, i),
+        cursorMoved: (i) => {
+          remember({ cursor: i, scrollTop: heatmap?.scrollTop ?? 0 });
+          status.textContent = describe(i).join(' · ');
+          document.body.dataset.cursor = String(i);
+        },
+        scrolled: (top) => remember({ scrollTop: top }),
+        key: (e) => {
+          if (e.key === 'n' || (e.key === 'F8' && !e.shiftKey)) jumpProblem(1);
+          else if (e.key === 'p' || (e.key === 'F8' && e.shiftKey)) jumpProblem(-1);
+          else return;
+          e.preventDefault();
+        },
       },
-      scrolled: (top) => remember({ scrollTop: top }),
-      key: (e) => {
-        if (e.key === 'n' || (e.key === 'F8' && !e.shiftKey)) jumpProblem(1);
-        else if (e.key === 'p' || (e.key === 'F8' && e.shiftKey)) jumpProblem(-1);
-        else return;
-        e.preventDefault();
-      },
-    });
+      720,
+      360,
+      { row: layout.rowLabel, col: layout.colLabel },
+    );
     detail.append(nav, heatmap.root, status);
     if (restore?.cursor !== undefined && restore.cursor !== null) heatmap.jumpTo(restore.cursor, false);
     else if (restore?.scrollTop) heatmap.scrollTo(restore.scrollTop);

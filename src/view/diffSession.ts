@@ -13,7 +13,7 @@ import { float32ChunksReadAhead, numelOf, unravel } from '../formats/tensor';
 import { TensorSession } from './tensorSession';
 import { naturalLayout, channelOf } from './layout';
 import { pairCoding, elementDelta } from './pairCodes';
-import { Page, ChannelProfile, PairExplained, PairSide } from './protocol';
+import { Page, ChannelProfile, PairExplained, PairSide, PROFILE_ENTRIES } from './protocol';
 import { Handlers } from './router';
 
 type Side = 'a' | 'b';
@@ -69,9 +69,11 @@ export class DiffSession {
     const layout = naturalLayout(a.shape, a.name || key);
     // The diff's own scales, so the profile's largest value is the table's max |Δq|.
     const coding = pairCoding(pair);
-    const max = new Float64Array(layout.channels),
-      sum = new Float64Array(layout.channels),
-      count = new Float64Array(layout.channels);
+    const group = Math.ceil(layout.channels / PROFILE_ENTRIES),
+      entries = Math.ceil(layout.channels / group);
+    const max = new Float64Array(entries),
+      sum = new Float64Array(entries),
+      count = new Float64Array(entries);
     const n = numelOf(a.shape);
     const ga = float32ChunksReadAhead(a),
       gb = float32ChunksReadAhead(b);
@@ -85,7 +87,7 @@ export class DiffSession {
           start = x.value.start;
         for (let k = 0; k < va.length; k++) {
           const d = Math.abs(elementDelta(coding, va[k], vb[k]));
-          const c = channelOf(layout, start + k);
+          const c = group === 1 ? channelOf(layout, start + k) : Math.floor(channelOf(layout, start + k) / group);
           if (d > max[c]) max[c] = d;
           sum[c] += d;
           count[c]++;
@@ -99,6 +101,7 @@ export class DiffSession {
       key,
       axis: layout.channelAxis,
       channels: layout.channels,
+      group,
       unit: coding.lsb ? 'LSB' : 'value',
       max,
       mean: sum.map((s, c) => (count[c] ? s / count[c] : 0)),

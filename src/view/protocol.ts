@@ -1,4 +1,9 @@
 /** Messages between the extension host and the webviews. Values travel in pages, never whole tensors. */
+import type { PairResult } from '../analysis/diff';
+
+/** One compared pair as the diff view receives it (the `diff --json` pair). */
+export type ComparedPair = PairResult;
+
 export interface TreeNode {
   name: string;
   dtype?: string;
@@ -79,10 +84,15 @@ export interface ChannelProfile {
   key: string;
   axis: number;
   channels: number;
+  /** Channels per entry of max/mean: 1, or more for tensors of over PROFILE_ENTRIES channels (a 1-D tensor, a vocabulary's rows). */
+  group: number;
   unit: 'LSB' | 'value';
   max: Float64Array;
   mean: Float64Array;
 }
+
+/** The most entries a channel profile holds (its arrays cross postMessage whole). */
+export const PROFILE_ENTRIES = 1 << 16;
 
 /** One element of one run of a pair: its value and, where the run has a per-tensor grid, its code and the FP32 arithmetic. */
 export interface PairSide {

@@ -17,7 +17,7 @@ import { ELEMENT_CLASSES } from '../../src/view/protocol';
 import { diffPaths } from '../../src/analysis/diff';
 import { explainValue } from '../../src/analysis/explain';
 import { verifyFile } from '../../src/analysis/verifyFile';
-import { fixture, REPO_ROOT, screenshotDir } from '../support/fixtures';
+import { fixture, FIXTURES, REPO_ROOT, screenshotDir } from '../support/fixtures';
 import { themeCss } from './themes';
 
 const ROOT = REPO_ROOT;
@@ -201,30 +201,49 @@ for (const theme of ['dark', 'light'] as const) {
       await page.waitForSelector('.heatmap-pair canvas');
       const differing = report.pairs.find((p) => !p.error && p.shape && p.exact_match_pct !== 100)!;
       assert.match((await page.textContent('.heatmap-pair h3')) ?? '', new RegExp(differing.key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
-      assert.equal((await page.$$('.heatmap-pair .heatmap-scroller')).length, 2);
-      // Both sides receive pages from the host and paint.
+      // Each tensor once: the copies inside the per-layer dict (same_as) get no row of their own.
+      const keys = await page.$$eval('table.diff tbody tr td:first-child', (tds) => tds.map((td) => td.textContent ?? ''));
+      assert.equal(keys.length, report.pairs.filter((p) => !p.same_as).length);
+      assert.ok(
+        report.pairs.some((p) => p.same_as),
+        'the fixture holds repeated tensors',
+      );
+      assert.ok(
+        keys.some((k) => /layer23_conv1d_ssm_input\.pt \(also layer23_conv1d\.pt:ssm_input\)/.test(k)),
+        keys.join(' | '),
+      );
+      // Δ, A and B: three heatmaps, painted from the host's pages.
+      assert.equal((await page.$$('.heatmap-pair .heatmap-scroller')).length, 3);
       await page.waitForFunction(() => document.body.dataset.heatmapPaintedAt !== undefined);
-      // Scrolling A scrolls B to the same row, and B scrolls A.
+      // Codes are equal (Mode 1's FP32 SSM input rounds to Mode 2's codes): the Δq scale says so, and the histogram is still shown.
+      assert.equal(differing.exact_pct, 100);
+      assert.match((await page.textContent('.delta-legend')) ?? '', /every element equal/);
+      assert.match((await page.textContent('.heatmap-pair figure.histogram figcaption')) ?? '', /98304 of 98304 codes equal \(100 %\)/);
+      // Scrolling any of them scrolls the other two to the same row.
       const scrollers = await page.$$('.heatmap-pair .heatmap-scroller');
-      await scrollers[0].evaluate((e) => {
+      const scrolled = (k: number, top: number) =>
+        page.waitForFunction(([k, top]) => document.querySelectorAll('.heatmap-pair .heatmap-scroller')[k].scrollTop === top, [k, top] as const);
+      await scrollers[1].evaluate((e) => {
         e.scrollTop = 200;
       });
-      await page.waitForFunction(() => document.querySelectorAll('.heatmap-pair .heatmap-scroller')[1].scrollTop === 200);
-      await scrollers[1].evaluate((e) => {
+      await Promise.all([scrolled(2, 200), scrolled(0, 200)]);
+      await scrollers[2].evaluate((e) => {
         e.scrollTop = 40;
       });
-      await page.waitForFunction(() => document.querySelectorAll('.heatmap-pair .heatmap-scroller')[0].scrollTop === 40);
-      await scrollers[0].evaluate((e) => {
+      await Promise.all([scrolled(1, 40), scrolled(0, 40)]);
+      await scrollers[1].evaluate((e) => {
         e.scrollTop = 0;
       });
-      await page.waitForFunction(() => document.querySelectorAll('.heatmap-pair .heatmap-scroller')[1].scrollTop === 0);
+      await Promise.all([scrolled(2, 0), scrolled(0, 0)]).catch(async (e) => {
+        throw new Error(`${e.message}: ${await page.$$eval('.heatmap-pair .heatmap-scroller', (xs) => xs.map((x) => x.scrollTop).join(','))}`);
+      });
       // Hovering the first element that differs shows both values and their difference.
       const [pa, pb] = await Promise.all([diff.page(differing.key, 'a', 0, 4096), diff.page(differing.key, 'b', 0, 4096)]);
       const i = pa.values.findIndex((v, k) => v !== pb.values[k]);
       assert.ok(i >= 0, 'the first page holds a difference');
       const cols = differing.shape![differing.shape!.length - 1];
-      const cell = Math.max(1, Math.floor(360 / Math.min(cols, 512)));
-      const canvasB = (await page.$$('.heatmap-pair .heatmap-canvas'))[1];
+      const cell = Math.max(1, Math.min(12, Math.floor(360 / Math.min(cols, 512))));
+      const canvasB = (await page.$$('.heatmap-pair .heatmap-canvas'))[2];
       await canvasB.scrollIntoViewIfNeeded(); // the pointer works in the viewport: bring the canvas fully into it first
       const bb = (await canvasB.boundingBox())!;
       // Cells are 1 px here, so the pointer's sub-pixel position can land on the row below (the full run
@@ -244,7 +263,7 @@ for (const theme of ['dark', 'light'] as const) {
       assert.match(tip, /\|Δ\| /);
       // Elements that differ between the runs are marked (the theme's chart yellow) in both heatmaps.
       const marked = await page.evaluate(() =>
-        [...document.querySelectorAll('.heatmap-pair .heatmap-canvas')].map((c) => {
+        [...document.querySelectorAll('.heatmap-pair .pair .heatmap-canvas')].map((c) => {
           const cv = c as HTMLCanvasElement;
           const yellow = getComputedStyle(document.body).getPropertyValue('--vscode-charts-yellow').trim() || '#cca700';
           const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})/i.exec(yellow)!;
@@ -258,11 +277,77 @@ for (const theme of ['dark', 'light'] as const) {
       assert.ok(marked[0] > 0 && marked[1] > 0, `differing elements marked in both heatmaps: ${marked}`);
       await page.screenshot({ path: path.join(SHOTS, `diff-heatmaps-${theme}.png`) });
       // Keyboard: Enter on another pair's row shows that pair instead.
-      const other = report.pairs.findIndex((p) => !p.error && p.shape && p.key !== differing.key);
+      const listed = report.pairs.filter((p) => !p.same_as);
+      const other = listed.findIndex((p) => !p.error && p.shape && p.key !== differing.key);
       const row = (await page.$$('table.diff tbody tr'))[other];
       await row.focus();
       await page.keyboard.press('Enter');
-      await page.waitForFunction((k) => document.querySelector('.heatmap-pair h3')?.textContent?.startsWith(k), report.pairs[other].key);
+      await page.waitForFunction((k) => document.querySelector('.heatmap-pair h3')?.textContent?.startsWith(k), listed[other].key);
+      assert.deepEqual((page as any).__errors, []);
+    } finally {
+      await page.close();
+      diff.dispose();
+    }
+  });
+}
+
+for (const theme of ['dark', 'light'] as const) {
+  test(`diff view (${theme}): a Δ heatmap in LSB with its scale, the largest differences jump and explain both values, per-channel profile and scatter`, async () => {
+    // torch-written int8 codes of one rounding rule against another: a quarter of the codes move by one LSB.
+    const dir = path.join(FIXTURES, 'rounding');
+    const report = await diffPaths(path.join(dir, 'post_pow2_half_away.pt'), path.join(dir, 'post_pow2_half_even.pt'));
+    const pair = report.pairs[0];
+    assert.equal(pair.max_abs_int, 1);
+    const diff = new DiffSession(report);
+    const page = await openView('diff', theme, report, undefined, diff);
+    try {
+      await page.waitForSelector('.heatmap-pair .delta-legend');
+      assert.equal(await page.$eval('.delta-legend', (e) => (e as HTMLElement).dataset.max), '1');
+      assert.match((await page.textContent('.delta-legend')) ?? '', /−1 LSB.*\+1 LSB/);
+      const equal = pair.int_diff_histogram![0];
+      assert.match((await page.textContent('.heatmap-pair figure.histogram figcaption')) ?? '', new RegExp(`${equal} of ${pair.n} codes equal`));
+      // The Δ heatmap paints moved codes in the scale's ends (charts blue for −1, red for +1), equal ones neutral.
+      await page.waitForFunction(() => document.body.dataset.heatmapPaintedAt !== undefined);
+      const ends = async (): Promise<number> =>
+        page.evaluate(() => {
+          const cv = document.querySelector('.heatmap-pair figure.delta canvas') as HTMLCanvasElement;
+          const css = getComputedStyle(document.body);
+          const rgb = (name: string) => {
+            const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})/i.exec(css.getPropertyValue(name).trim())!;
+            return [1, 2, 3].map((k) => parseInt(m[k], 16));
+          };
+          const want = [rgb('--vscode-charts-red'), rgb('--vscode-charts-blue')];
+          const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
+          let n = 0;
+          for (let k = 0; k < d.length; k += 4)
+            if (want.some((c) => Math.abs(d[k] - c[0]) < 3 && Math.abs(d[k + 1] - c[1]) < 3 && Math.abs(d[k + 2] - c[2]) < 3)) n++;
+          return n;
+        });
+      // The Δ page lands after both runs' pages: the pair signals it.
+      await page.waitForFunction(() => Number((document.querySelector('.heatmap-pair') as HTMLElement).dataset.deltaPages) > 0);
+      assert.ok((await ends()) > 0, 'moved codes are coloured at the scale ends');
+      // The largest differences: clicking one moves every heatmap's cursor there and explains both values.
+      const first = pair.largest![0];
+      await page.click('table.largest tbody tr');
+      await page.waitForFunction((i) => (document.querySelector('.heatmap-pair') as HTMLElement).dataset.explained === String(i), first.index);
+      assert.equal(await page.$eval('.heatmap-pair', (e) => (e as HTMLElement).dataset.cursor), String(first.index));
+      const explained = (await page.textContent('.pair-explain')) ?? '';
+      assert.match(explained, new RegExp(`Element ${first.index} \\[${first.index}\\]: Δq = [+-]1 LSB`));
+      assert.ok(explained.includes(String(first.a)) && explained.includes(String(first.b)), explained);
+      // Keyboard only: the Δ heatmap's cursor moves with an arrow and Enter explains the element under it.
+      await page.focus('.heatmap-pair figure.delta .heatmap-scroller');
+      await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('Enter');
+      await page.waitForFunction((i) => (document.querySelector('.heatmap-pair') as HTMLElement).dataset.explained === String(i + 1), first.index);
+      // The per-channel profile (a 1-D tensor: one channel per element) and the outlier channels.
+      await page.waitForSelector('figure.profile');
+      assert.equal(await page.$eval('figure.profile', (e) => (e as HTMLElement).dataset.channels), String(pair.n));
+      assert.ok((await page.$$('table.worst-channels tbody tr')).length > 0);
+      assert.match((await page.textContent('figure.profile figcaption')) ?? '', new RegExp(`${pair.n! - equal} channels differ`));
+      // A against B: every moved code is off the diagonal.
+      await page.waitForSelector('figure.scatter canvas[data-off-diagonal]');
+      assert.equal(await page.$eval('figure.scatter canvas', (e) => (e as HTMLElement).dataset.offDiagonal), String(pair.n! - equal));
+      await page.screenshot({ path: path.join(SHOTS, `diff-delta-${theme}.png`), fullPage: true });
       assert.deepEqual((page as any).__errors, []);
     } finally {
       await page.close();
