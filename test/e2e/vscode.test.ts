@@ -424,7 +424,11 @@ test('explorer: Compare on two selected run folders shows the input guard first 
       const g = await frameWith(p, '.guard', 90000);
       assert.match(await g.locator('.guard').innerText(), /INVALID COMPARISON: the runs processed different inputs/);
       await g.locator('.heatmap-pair .heatmap-canvas').first().waitFor();
-      assert.equal(await g.locator('.heatmap-pair .heatmap-scroller').count(), 2);
+      // Δ, A and B heatmaps, the Δ colour scale, and a largest difference that jumps and explains both values.
+      assert.equal(await g.locator('.heatmap-pair .heatmap-scroller').count(), 3);
+      assert.match(await g.locator('.delta-legend').innerText(), /LSB/);
+      await g.locator('table.largest tbody tr').first().click();
+      assert.match(await g.locator('.pair-explain h4').innerText({ timeout: 30000 }), /^Element \d+ \[/);
       await p.screenshot({ path: path.join(SHOTS, 'vscode-compare-folders.png') });
     } finally {
       await p.close();
