@@ -30,6 +30,9 @@ export interface AxisLabels {
   col: string;
 }
 
+/** Pages kept per heatmap (about 1.4 MB each with q, deviation and class): scrolling through a 1 GiB tensor stays bounded. */
+const KEPT_PAGES = 48;
+
 /** Cells are square and at most this many pixels: a [1536, 1, 4] weight is 4 narrow columns, not 4 giant cells. */
 const MAX_CELL = 12;
 
@@ -172,7 +175,21 @@ export class Heatmap {
   }
 
   addPage(p: Page): void {
-    this.pages.set(Math.floor(p.start / PAGE), p);
+    const pg = Math.floor(p.start / PAGE);
+    this.pages.set(pg, p);
+    if (this.pages.size > KEPT_PAGES) {
+      // Drop the page farthest from the one in view; it is asked for again if the user scrolls back.
+      const here = Math.floor(this.firstVisible() / PAGE);
+      let far = pg,
+        dist = -1;
+      for (const k of this.pages.keys())
+        if (Math.abs(k - here) > dist && k !== pg) {
+          far = k;
+          dist = Math.abs(k - here);
+        }
+      this.pages.delete(far);
+      this.requested.delete(far);
+    }
     if (p.dev) for (let k = 0; k < p.dev.length; k++) if (p.dev[k] > this.maxDev) this.maxDev = p.dev[k];
     this.paint();
   }

@@ -21,6 +21,8 @@ type MapName = Side | 'd';
 /** Tensors up to one page are also drawn as an A-against-B scatter. */
 const SCATTER_MAX = MAX_PAGE;
 const PANE_WIDTH = 360;
+/** Page fetches remembered per run (the three heatmaps share them). */
+const FETCHED_KEPT = 64;
 
 const product = (xs: number[]): number => xs.reduce((a, b) => a * b, 1);
 
@@ -42,6 +44,8 @@ export function heatmapPair(pair: ComparedPair): HTMLElement {
     if (!p) {
       p = request({ type: 'pairPage', key: pair.key, side, start, count }).result;
       fetched[side].set(start, p);
+      // Bounded: the oldest fetch is forgotten (the heatmaps keep what they show; a page is asked for again if needed).
+      if (fetched[side].size > FETCHED_KEPT) fetched[side].delete(fetched[side].keys().next().value!);
     }
     return p;
   };
