@@ -9,7 +9,8 @@
  *  - end to end, whole CLI processes: verify of a 1 GiB FP32 safetensors (peers: the plain numpy check, one
  *    read pass) and of a ~20 GB sharded checkpoint (peer: one read pass; and the CLI's peak RSS).
  * GPU numbers come from bench/gpu/run_on_device.sh (peer: PyTorch on the same GPU).
- * Usage: npm run bench [-- --gb N] [-- --only inference|e2e] [-- --model-gib N]  (writes sparse files under bench/data/, removed afterwards)
+ *  - the tensor viewer's host side on a 1 GiB tensor (bench/viewer.ts; peer: numpy for one screen).
+ * Usage: npm run bench [-- --gb N] [-- --only inference|e2e|viewer] [-- --model-gib N]  (writes sparse files under bench/data/, removed afterwards)
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -21,6 +22,7 @@ import { verifyTensor } from '../src/analysis/verify';
 import { verifyFile } from '../src/analysis/verifyFile';
 import { loadNative } from '../src/native/addon';
 import { readConv1dParams } from '../src/analysis/layers/conv1d';
+import { benchViewer } from './viewer';
 
 const PY = process.env.PYTHON ?? 'python3';
 
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
     if (only === undefined || only === 'inference') report.scale_inference = await benchScaleInference(dir);
     if (only === undefined) await benchFormatsAndKernels(dir, report);
     if (only === undefined || only === 'e2e') report.end_to_end = endToEnd(dir);
+    if (only === undefined || only === 'viewer') report.viewer = benchViewer(dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -150,6 +153,21 @@ function targetsOf(r: Record<string, any>): Target[] {
         met: v.inference_cost_ratio <= 2,
       });
     }
+  }
+  const v = r.viewer;
+  if (v) {
+    out.push({
+      target: 'viewer, 1 GiB tensor: a screen filled within 300 ms of a jump to any place (host side, slowest of the jumps)',
+      measured: `${v.jump_fill_ms_max.toFixed(1)} ms (median ${v.jump_fill_ms_median.toFixed(1)} ms, first screen ${v.first_screen_ms.toFixed(1)} ms)`,
+      peer: `plain numpy for one screen, median ${v.numpy_screen_ms_median.toFixed(1)} ms`,
+      met: v.jump_fill_ms_max <= 300,
+    });
+    out.push({
+      target: 'viewer, 1 GiB tensor: the extension host under 512 MB peak RSS (pages, summary included)',
+      measured: `${v.peak_rss_mb.toFixed(0)} MB`,
+      peer: `the tensor is ${(v.file_gib * 1024).toFixed(0)} MB`,
+      met: v.peak_rss_mb < 512,
+    });
   }
   return out;
 }
