@@ -280,8 +280,7 @@ export class Heatmap {
       }
     }
     const lastRow = Math.min(this.rows, firstRow + Math.floor(this.canvas.height / this.cell)) - 1;
-    const wrapped =
-      this.cols < this.wantedCols ? ` (a ${this.labels.row} of ${this.wantedCols} wraps over ${Math.ceil(this.wantedCols / this.cols)} rows)` : '';
+    const wrapped = this.cols < this.wantedCols ? ` (each row of ${this.wantedCols} wraps over ${Math.ceil(this.wantedCols / this.cols)} lines)` : '';
     this.axis.textContent = `rows ${firstRow}–${Math.max(firstRow, lastRow)} of ${this.rows} (${this.labels.row}) · columns 0–${this.cols - 1} (${this.labels.col})${wrapped}`;
     // When real values first reach the screen (for the paint-time test and for anyone profiling).
     if (this.pages.size && !document.body.dataset.heatmapPaintedAt) document.body.dataset.heatmapPaintedAt = String(performance.now());

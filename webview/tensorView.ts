@@ -4,13 +4,15 @@ import { Heatmap } from './heatmap';
 import { histogram } from './histogram';
 import { request, isCancelled, Pending } from './channel';
 import type { TreeNode, TensorSummary, Page } from '../src/view/protocol';
-import { naturalLayout } from '../src/view/layout';
+import { naturalLayout, sliceIndex, sliceProblem, Slice } from '../src/view/layout';
 
 /** What the view restores when VS Code recreates it (a tab switched back to): the tensor, scroll and cursor. */
 interface ViewState {
   tensor?: string;
   scrollTop?: number;
   cursor?: number | null;
+  /** The 2-D slice shown of an N-D tensor (absent: the whole tensor in its natural layout). */
+  slice?: Slice | null;
 }
 
 /** The custom editor's view: object tree on the left, the selected tensor's stats, histogram and heatmap on the right. */
@@ -20,6 +22,8 @@ export function tensorView(app: HTMLElement): void {
   const tooltip = el('div', { class: 'tooltip', role: 'tooltip', hidden: '' });
   app.append(el('div', { class: 'split' }, tree, detail), tooltip);
   let heatmap: Heatmap | undefined;
+  // The flat index of a heatmap position (the identity unless a slice is shown).
+  let flatOf: (i: number) => number = (i) => i;
   let current: TensorSummary | undefined;
   let pendingSummary: Pending<TensorSummary> | undefined;
   const saved: ViewState = (vscode.getState() as ViewState | undefined) ?? {};
@@ -39,7 +43,7 @@ export function tensorView(app: HTMLElement): void {
     tree.querySelectorAll('.selected').forEach((x) => x.classList.remove('selected'));
     item.classList.add('selected');
     pendingSummary?.cancel(); // another tensor chosen: the previous summary is no longer wanted
-    if (!restore) remember({ tensor: name, scrollTop: 0, cursor: null });
+    if (!restore) remember({ tensor: name, scrollTop: 0, cursor: null, slice: null });
     const progressText = el('span', { class: 'progress-text' }, 'reading…');
     const pending = request({ type: 'summary', tensor: name }, (done, total) => {
       progressText.textContent = `reading ${Math.floor((100 * done) / Math.max(1, total))}% (${done.toLocaleString()} of ${total.toLocaleString()} element passes)`;
@@ -137,14 +141,27 @@ export function tensorView(app: HTMLElement): void {
       ),
     );
     const status = el('p', { class: 'cursor-status', 'aria-live': 'polite' }, 'Focus the heatmap for a keyboard cursor: arrows move it, Enter explains.');
+    // An N-D tensor can be shown as one 2-D slice: two axes as rows and columns, an index for each other axis.
+    const slice = restore?.slice && !sliceProblem(s.shape, restore.slice) ? restore.slice : undefined;
+    const index = slice ? sliceIndex(s.shape, slice) : undefined;
+    flatOf = index ? index.flatOf : (i) => i;
+    const showSlice = (next: Slice | undefined, flat?: number): void => {
+      const pos = next && flat !== undefined ? sliceIndex(s.shape, next).sliceOf(flat) : (flat ?? null);
+      remember({ slice: next ?? null, cursor: pos, scrollTop: 0 });
+      renderSummary(s, { slice: next ?? null, cursor: pos });
+    };
+    if (s.shape.length >= 3) detail.append(sliceControls(s.shape, slice, (next) => showSlice(next)));
     const problems = v?.problems ?? [];
     const nav = el('div', { class: 'problem-nav' });
     const jumpProblem = (dir: 1 | -1): void => {
       if (!heatmap || !problems.length) return;
-      const at = heatmap.cursor ?? (dir > 0 ? -1 : s.n);
+      const at = heatmap.cursor !== null ? flatOf(heatmap.cursor) : dir > 0 ? -1 : s.n;
       const next = dir > 0 ? problems.find((p) => p.index > at) : [...problems].reverse().find((p) => p.index < at);
       const target = next ?? (dir > 0 ? problems[0] : problems[problems.length - 1]); // wraps, as VS Code's next problem does
-      heatmap.jumpTo(target.index);
+      const pos = index ? index.sliceOf(target.index) : target.index;
+      if (pos !== null) heatmap.jumpTo(pos);
+      // In another slice: show the slice that holds it (same axes, the problem's indices elsewhere).
+      else showSlice({ ...slice!, at: unravel(target.index, s.shape) }, target.index);
     };
     if (problems.length) {
       nav.append(
@@ -155,22 +172,25 @@ export function tensorView(app: HTMLElement): void {
     }
     const layout = naturalLayout(s.shape, s.name);
     heatmap = new Heatmap(
-      s.n,
-      layout.cols,
+      index ? index.n : s.n,
+      index ? index.cols : layout.cols,
       {
         requestPage: (start, count) =>
-          request({ type: 'page', tensor: s.name, start, count }).result.then(
+          request({ type: 'page', tensor: s.name, start, count, ...(slice ? { slice } : {}) }).result.then(
             (page: Page) => {
               if (current !== s || !heatmap) return;
               if (!document.body.dataset.firstPageAt) document.body.dataset.firstPageAt = String(performance.now());
               heatmap.addPage(page);
+              // The cursor's element may be the one that was loading.
+              const at = heatmap.cursor;
+              if (at !== null && at >= page.start && at < page.start + page.values.length) status.textContent = describe(at).join(' · ');
             },
             (err: Error) => {
               if (!isCancelled(err) && current === s) status.textContent = `page at ${start}: ${err.message}`;
             },
           ),
         hover: (i, x, y) => showTip(i, x, y),
-        click: (i) => explain(s, i),
+        click: (i) => explain(s, flatOf(i)),
         cursorMoved: (i) => {
           remember({ cursor: i, scrollTop: heatmap?.scrollTop ?? 0 });
           status.textContent = describe(i).join(' · ');
@@ -186,7 +206,7 @@ export function tensorView(app: HTMLElement): void {
       },
       720,
       360,
-      { row: layout.rowLabel, col: layout.colLabel },
+      slice ? { row: `axis ${slice.rows}`, col: `axis ${slice.cols}` } : { row: layout.rowLabel, col: layout.colLabel },
     );
     detail.append(nav, heatmap.root, status);
     if (restore?.cursor !== undefined && restore.cursor !== null) heatmap.jumpTo(restore.cursor, false);
@@ -209,13 +229,14 @@ export function tensorView(app: HTMLElement): void {
   const describe = (i: number): string[] => {
     const e = heatmap?.element(i);
     if (!current) return [];
+    const flat = flatOf(i);
     const idx: number[] = [];
-    let rest = i;
+    let rest = flat;
     for (let d = current.shape.length - 1; d >= 0; d--) {
       idx.unshift(rest % current.shape[d]);
       rest = Math.floor(rest / current.shape[d]);
     }
-    const lines = [`[${idx.join(', ')}]  (flat ${i})`];
+    const lines = [`[${idx.join(', ')}]  (flat ${flat})`];
     if (!e) return [...lines, 'loading…'];
     lines.push(`value ${fmt(e.value, 9)}`);
     if (current.scale !== null) lines.push(`scale ${fmt(current.scale, 9)}`);
@@ -247,5 +268,76 @@ export function tensorView(app: HTMLElement): void {
   void request({ type: 'tree' }).result.then(
     (t) => renderTree(t.file, t.format, t.nodes),
     (err: Error) => showProblem(err.message),
+  );
+}
+
+function unravel(flat: number, shape: number[]): number[] {
+  const idx = shape.map(() => 0);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = flat % shape[d];
+    flat = Math.floor(flat / shape[d]);
+  }
+  return idx;
+}
+
+/** The slicing controls of an N-D tensor: whole tensor or a 2-D slice, its two axes and the other axes' indices. */
+function sliceControls(shape: number[], slice: Slice | undefined, apply: (s: Slice | undefined) => void): HTMLElement {
+  const nd = shape.length;
+  const axisSelect = (cls: string, label: string, value: number): HTMLSelectElement => {
+    const sel = el('select', { class: cls, 'aria-label': label });
+    shape.forEach((len, d) => sel.append(el('option', { value: String(d) }, `axis ${d} (${len})`)));
+    sel.value = String(value);
+    return sel;
+  };
+  const mode = el(
+    'select',
+    { class: 'slice-mode', 'aria-label': 'what the heatmap shows' },
+    el('option', { value: 'whole' }, 'whole tensor'),
+    el('option', { value: 'slice' }, '2-D slice'),
+  );
+  mode.value = slice ? 'slice' : 'whole';
+  const rows = axisSelect('slice-rows', 'axis shown as rows', slice?.rows ?? nd - 2);
+  const cols = axisSelect('slice-cols', 'axis shown as columns', slice?.cols ?? nd - 1);
+  const at = shape.map((len, d) => {
+    const input = el('input', {
+      type: 'number',
+      class: 'slice-at',
+      min: '0',
+      max: String(len - 1),
+      value: String(slice?.at[d] ?? 0),
+      'aria-label': `index of axis ${d}`,
+      'data-axis': String(d),
+    });
+    return input;
+  });
+  const problem = el('span', { class: 'problem', role: 'status' });
+  const current = (): Slice => ({ rows: Number(rows.value), cols: Number(cols.value), at: at.map((i) => Number(i.value)) });
+  const sync = (): void => {
+    const on = mode.value === 'slice';
+    for (const c of [rows, cols, ...at]) c.disabled = !on;
+    at.forEach((input, d) => (input.disabled = !on || d === Number(rows.value) || d === Number(cols.value)));
+  };
+  const changed = (): void => {
+    sync();
+    if (mode.value !== 'slice') return apply(undefined);
+    const s = current();
+    const why = sliceProblem(shape, s);
+    problem.textContent = why ?? '';
+    if (!why) apply(s);
+  };
+  for (const c of [mode, rows, cols, ...at]) c.addEventListener('change', changed);
+  sync();
+  return el(
+    'div',
+    { class: 'slice-controls' },
+    'Show ',
+    mode,
+    ': rows ',
+    rows,
+    ' columns ',
+    cols,
+    ' at ',
+    ...at.flatMap((a, d) => [`[${d}] `, a, ' ']),
+    problem,
   );
 }

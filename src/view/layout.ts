@@ -40,3 +40,58 @@ export function naturalLayout(shape: number[], name = ''): TensorLayout {
 export function channelOf(layout: TensorLayout, i: number): number {
   return Math.floor(i / layout.channelStride) % layout.channels;
 }
+
+/** A 2-D slice of an N-D tensor: the axis shown as rows, the axis shown as columns, and the index of every other axis. */
+export interface Slice {
+  rows: number;
+  cols: number;
+  /** One index per axis; the entries of the rows and columns axes are ignored. */
+  at: number[];
+}
+
+/** Positions in a slice (row-major over rows × cols) and the tensor's flat indices, both ways. */
+export interface SliceIndex {
+  n: number;
+  rows: number;
+  cols: number;
+  flatOf(v: number): number;
+  /** The position of a flat index in the slice, or null when it lies in another slice. */
+  sliceOf(flat: number): number | null;
+}
+
+/** Checks a slice against a shape; the message names what is wrong. */
+export function sliceProblem(shape: number[], s: Slice): string | null {
+  const nd = shape.length;
+  const axis = (a: number): boolean => Number.isInteger(a) && a >= 0 && a < nd;
+  if (!axis(s.rows) || !axis(s.cols) || s.rows === s.cols) return `slice axes must be two different axes of ${nd}, got rows ${s.rows}, columns ${s.cols}`;
+  if (!Array.isArray(s.at) || s.at.length !== nd) return `a slice needs one index per axis (${nd}), got ${Array.isArray(s.at) ? s.at.length : 'none'}`;
+  for (let d = 0; d < nd; d++)
+    if (d !== s.rows && d !== s.cols && !(Number.isInteger(s.at[d]) && s.at[d] >= 0 && s.at[d] < shape[d]))
+      return `index ${s.at[d]} outside axis ${d} of length ${shape[d]}`;
+  return null;
+}
+
+export function sliceIndex(shape: number[], s: Slice): SliceIndex {
+  const stride = shape.map((_, d) => product(shape.slice(d + 1)));
+  let base = 0;
+  for (let d = 0; d < shape.length; d++) if (d !== s.rows && d !== s.cols) base += s.at[d] * stride[d];
+  const rows = shape[s.rows],
+    cols = shape[s.cols];
+  return {
+    n: rows * cols,
+    rows,
+    cols,
+    flatOf: (v) => base + Math.floor(v / cols) * stride[s.rows] + (v % cols) * stride[s.cols],
+    sliceOf: (flat) => {
+      let r = 0,
+        c = 0;
+      for (let d = 0; d < shape.length; d++) {
+        const i = Math.floor(flat / stride[d]) % shape[d];
+        if (d === s.rows) r = i;
+        else if (d === s.cols) c = i;
+        else if (i !== s.at[d]) return null;
+      }
+      return r * cols + c;
+    },
+  };
+}

@@ -1,5 +1,6 @@
 /** Messages between the extension host and the webviews. Values travel in pages, never whole tensors. */
 import type { PairResult } from '../analysis/diff';
+import type { Slice } from './layout';
 
 /** One compared pair as the diff view receives it (the `diff --json` pair). */
 export type ComparedPair = PairResult;
@@ -61,6 +62,7 @@ export interface TensorSummary {
  */
 export interface Page {
   tensor: string;
+  /** The first element's position: a flat index, or a position in the slice the page was asked for. */
   start: number;
   values: Float32Array;
   q?: Float64Array;
@@ -119,7 +121,8 @@ export interface PairExplained {
 export interface Requests {
   tree: { req: object; reply: { file: string; format: string; nodes: TreeNode[] } };
   summary: { req: { tensor: string }; reply: TensorSummary };
-  page: { req: { tensor: string; start: number; count: number }; reply: Page };
+  /** Elements [start, start + count) of the tensor, or of a 2-D slice of it (positions row-major in the slice). */
+  page: { req: { tensor: string; start: number; count: number; slice?: Slice }; reply: Page };
   /** The host also opens its explanation panel; the reply carries the same explanation. */
   explain: { req: { tensor: string; index: number }; reply: Explained };
   /** The diff view's heatmap pair: a page of one side (a or b) of a compared pair, by its key. */

@@ -15,6 +15,7 @@ import { explainValue, gridElement, Explanation } from '../analysis/explain';
 import { FormatError, CancelledError } from '../core/errors';
 import { TreeNode, TensorSummary, Page, MAX_PAGE, ELEMENT_CLASSES, ElementClassName, Explained, Problem } from './protocol';
 import { Handlers } from './router';
+import { Slice, SliceIndex, sliceIndex, sliceProblem } from './layout';
 
 /** How many of the largest deviations a summary lists for next/previous problem. */
 export const PROBLEMS_LISTED = 64;
@@ -195,12 +196,20 @@ export class TensorSession {
   }
 
   /** Values [start, start+count) with q, deviation and class computed as the verifier does (FP32, exact membership). */
-  async page(name: string, start: number, count: number): Promise<Page> {
+  async page(name: string, start: number, count: number, slice?: Slice): Promise<Page> {
     const t = this.tensor(name);
-    const n = numelOf(t.shape);
+    let index: SliceIndex | undefined;
+    if (slice) {
+      const problem = sliceProblem(t.shape, slice);
+      if (problem) throw new FormatError('invalid-argument', `${JSON.stringify(name)}: ${problem}`);
+      index = sliceIndex(t.shape, slice);
+    }
+    const n = index ? index.n : numelOf(t.shape);
     const s = Math.max(0, Math.min(start, n)),
       c = Math.max(0, Math.min(count, MAX_PAGE, n - s));
-    const values = Float32Array.from(decodeToFloat32(t.dtype, await readRawElements(t, s, c), t.storage.littleEndian));
+    const values = index
+      ? await this.sliceValues(t, index, s, c)
+      : Float32Array.from(decodeToFloat32(t.dtype, await readRawElements(t, s, c), t.storage.littleEndian));
     const page: Page = { tensor: name, start: s, values };
     if (isIntegerDType(t.dtype)) {
       page.cls = new Uint8Array(values.length).fill(CLASS_INDEX.code);
@@ -228,6 +237,19 @@ export class TensorSession {
     return page;
   }
 
+  /** Values of slice positions [s, s + c): read in runs of consecutive flat indices (a row, when the columns are the last axis). */
+  private async sliceValues(t: TensorRef, index: SliceIndex, s: number, c: number): Promise<Float32Array> {
+    const values = new Float32Array(c);
+    for (let k = 0; k < c;) {
+      const first = index.flatOf(s + k);
+      let run = 1;
+      while (k + run < c && index.flatOf(s + k + run) === first + run) run++;
+      values.set(decodeToFloat32(t.dtype, await readRawElements(t, first, run), t.storage.littleEndian), k);
+      k += run;
+    }
+    return values;
+  }
+
   async explain(name: string, index: number): Promise<Explanation & Explained & { scale_source: string }> {
     const t = this.tensor(name);
     if (!(index >= 0 && index < numelOf(t.shape))) throw new FormatError('invalid-argument', `index ${index} outside tensor ${JSON.stringify(name)}`);
@@ -243,7 +265,7 @@ export function tensorHandlers(session: TensorSession, explained: (e: Awaited<Re
   return {
     tree: () => ({ file: session.file, format: session.dump.format, nodes: session.tree() }),
     summary: (r, ctx) => session.summary(r.tensor, { signal: ctx.signal, onProgress: ctx.progress }),
-    page: (r) => session.page(r.tensor, r.start, r.count),
+    page: (r) => session.page(r.tensor, r.start, r.count, r.slice),
     explain: async (r) => {
       const e = await session.explain(r.tensor, r.index);
       explained(e);

@@ -477,3 +477,42 @@ test('tensor viewer: keyboard only — cursor, next problem, Enter explains; reo
     session.dispose();
   }
 });
+
+test('tensor viewer: an N-D tensor shown as a 2-D slice (time as rows, channels as columns); cursor, explain and next problem keep flat indices', async () => {
+  const session = new TensorSession(fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d.pt'));
+  const page = await openView('tensor', 'dark', { file: session.file }, session);
+  try {
+    await page.waitForSelector('.slice-controls');
+    assert.match((await page.textContent('.tree li.selected')) ?? '', /^input /, 'a [1, 1536, 64] tensor');
+    await page.selectOption('.slice-mode', 'slice');
+    await page.waitForFunction(() => /\(axis 1\).*\(axis 2\)/.test(document.querySelector('.heatmap-axis')?.textContent ?? ''));
+    // Rows and columns on one axis are refused with a message; choosing the other axis applies the slice.
+    await page.selectOption('.slice-rows', '2');
+    assert.match((await page.textContent('.slice-controls .problem')) ?? '', /two different axes/);
+    await page.selectOption('.slice-cols', '1');
+    await page.waitForFunction(() =>
+      /rows 0–\d+ of 192 \(axis 2\) · columns 0–511 \(axis 1\) \(each row of 1536 wraps over 3 lines\)/.test(
+        document.querySelector('.heatmap-axis')?.textContent ?? '',
+      ),
+    );
+    await page.focus('.heatmap-scroller');
+    await page.waitForFunction(() => document.body.dataset.cursor === '0');
+    await page.keyboard.press('ArrowRight');
+    // One step along the columns is one channel: flat index 64 of [1, 1536, 64].
+    await page.waitForFunction(() => /\[0, 1, 0\]\s+\(flat 64\)/.test(document.querySelector('.cursor-status')?.textContent ?? ''));
+    const flat = await session.page('input', 64, 1);
+    const value = `value ${Number(flat.values[0].toPrecision(9))}`;
+    await page.waitForFunction((v) => (document.querySelector('.cursor-status')?.textContent ?? '').includes(v), value);
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => (window as any).__explained?.index === 64);
+    // n goes to the next of the verifier's problems by flat index, in this slice or the one holding it.
+    const problems = (await session.summary('input')).verify!.problems;
+    const want = (problems.find((p) => p.index > 64) ?? problems[0]).index;
+    await page.keyboard.press('n');
+    await page.waitForFunction((w) => new RegExp(`\\(flat ${w}\\)`).test(document.querySelector('.cursor-status')?.textContent ?? ''), want);
+    assert.deepEqual((page as any).__errors, []);
+  } finally {
+    await page.close();
+    session.dispose();
+  }
+});

@@ -152,3 +152,27 @@ test('diagnostics: an FP8 NaN code and a packed INT4 NaN scale are errors naming
     s.dispose();
   }
 });
+
+test('tensor viewer session: a page of a 2-D slice holds the tensor’s elements at the slice’s flat indices; bad slices are refused', async () => {
+  const s = new TensorSession(fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d.pt'));
+  try {
+    const shape = s.tensor('input').shape; // [1, 1536, 64]
+    const [p0, p1] = [await s.page('input', 0, MAX_PAGE), await s.page('input', MAX_PAGE, MAX_PAGE)];
+    const whole = { values: [...p0.values, ...p1.values], cls: [...p0.cls!, ...p1.cls!] };
+    const slice = { rows: 2, cols: 1, at: [0, 0, 0] }; // time × channel: strided columns
+    const { sliceIndex } = await import('../../src/view/layout');
+    const index = sliceIndex(shape, slice);
+    const p = await s.page('input', 100, 3000, slice);
+    assert.equal(p.start, 100);
+    for (let k = 0; k < p.values.length; k++) {
+      const f = index.flatOf(100 + k);
+      assert.equal(p.values[k], whole.values[f], `slice position ${100 + k} is flat ${f}`);
+      assert.equal(p.cls![k], whole.cls![f]);
+      assert.equal(index.sliceOf(f), 100 + k);
+    }
+    await assert.rejects(s.page('input', 0, 10, { rows: 1, cols: 1, at: [0, 0, 0] }), /two different axes/);
+    await assert.rejects(s.page('input', 0, 10, { rows: 1, cols: 2, at: [1, 0, 0] }), /index 1 outside axis 0 of length 1/);
+  } finally {
+    s.dispose();
+  }
+});
