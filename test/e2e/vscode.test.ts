@@ -344,6 +344,10 @@ test('custom editor: a dump opens in the tensor viewer; hovering explains the el
       assert.match(text, /element 17/);
       assert.match(text, /it is not a quantization error/);
       await p.screenshot({ path: path.join(SHOTS, 'vscode-explanation.png') });
+      // N-D slicing: the [1, 1536, 64] input as one 2-D slice, channels (axis 1) as rows and time (axis 2) as columns.
+      await f.selectOption('.slice-mode', 'slice');
+      await f.waitForFunction(() => /rows 0–\d+ of 1536 \(axis 1\) · columns 0–63 \(axis 2\)/.test(document.querySelector('.heatmap-axis')?.textContent ?? ''));
+      await p.screenshot({ path: path.join(SHOTS, 'vscode-tensor-slice.png') });
     } finally {
       await p.close();
     }
