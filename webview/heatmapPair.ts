@@ -10,7 +10,7 @@ import { fmt } from './vscodeApi';
 import { Heatmap, Shade } from './heatmap';
 import { histogram } from './histogram';
 import { request, isCancelled } from './channel';
-import { naturalLayout, TensorLayout } from '../src/view/layout';
+import { naturalLayout, unravel, TensorLayout } from '../src/view/layout';
 import { pairCoding, elementDelta } from '../src/view/pairCodes';
 import { MAX_PAGE } from '../src/view/protocol';
 import type { Page, PairExplained, PairSide, ChannelProfile, ComparedPair } from '../src/view/protocol';
@@ -217,15 +217,6 @@ export function heatmapPair(pair: ComparedPair): HTMLElement {
     disposed = true;
   };
   return root;
-}
-
-function unravel(flat: number, shape: number[]): number[] {
-  const idx = shape.map(() => 0);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    idx[d] = flat % shape[d];
-    flat = Math.floor(flat / shape[d]);
-  }
-  return idx;
 }
 
 /** The Δ heatmap's colour scale: −max … 0 … +max, with what equal and NaN look like. */

@@ -4,7 +4,7 @@ import { Heatmap } from './heatmap';
 import { histogram } from './histogram';
 import { request, isCancelled, Pending } from './channel';
 import type { TreeNode, TensorSummary, Page } from '../src/view/protocol';
-import { naturalLayout, sliceIndex, sliceProblem, Slice } from '../src/view/layout';
+import { naturalLayout, sliceIndex, sliceProblem, unravel, Slice } from '../src/view/layout';
 
 /** What the view restores when VS Code recreates it (a tab switched back to): the tensor, scroll and cursor. */
 interface ViewState {
@@ -230,12 +230,7 @@ export function tensorView(app: HTMLElement): void {
     const e = heatmap?.element(i);
     if (!current) return [];
     const flat = flatOf(i);
-    const idx: number[] = [];
-    let rest = flat;
-    for (let d = current.shape.length - 1; d >= 0; d--) {
-      idx.unshift(rest % current.shape[d]);
-      rest = Math.floor(rest / current.shape[d]);
-    }
+    const idx = unravel(flat, current.shape);
     const lines = [`[${idx.join(', ')}]  (flat ${flat})`];
     if (!e) return [...lines, 'loading…'];
     lines.push(`value ${fmt(e.value, 9)}`);
@@ -269,15 +264,6 @@ export function tensorView(app: HTMLElement): void {
     (t) => renderTree(t.file, t.format, t.nodes),
     (err: Error) => showProblem(err.message),
   );
-}
-
-function unravel(flat: number, shape: number[]): number[] {
-  const idx = shape.map(() => 0);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    idx[d] = flat % shape[d];
-    flat = Math.floor(flat / shape[d]);
-  }
-  return idx;
 }
 
 /** The slicing controls of an N-D tensor: whole tensor or a 2-D slice, its two axes and the other axes' indices. */

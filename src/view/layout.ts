@@ -36,6 +36,16 @@ export function naturalLayout(shape: number[], name = ''): TensorLayout {
   return at(0, `axis 0 × … × axis ${shape.length - 2}`, `axis ${shape.length - 1}`, n / shape[shape.length - 1]);
 }
 
+/** The index along each axis of flat (row-major) element `flat` (the webviews' copy of formats' unravel: they cannot load formats/). */
+export function unravel(flat: number, shape: number[]): number[] {
+  const idx = shape.map(() => 0);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = flat % shape[d];
+    flat = Math.floor(flat / shape[d]);
+  }
+  return idx;
+}
+
 /** The channel of flat element `i` under `layout`. */
 export function channelOf(layout: TensorLayout, i: number): number {
   return Math.floor(i / layout.channelStride) % layout.channels;
