@@ -171,22 +171,24 @@ export function tensorView(app: HTMLElement): void {
       );
     }
     const layout = naturalLayout(s.shape, s.name);
-    heatmap = new Heatmap(
+    // Pages answer the heatmap that asked: after a slice change the same tensor gets a new heatmap,
+    // and a page of the old layout must not land in it.
+    const mine: Heatmap = (heatmap = new Heatmap(
       index ? index.n : s.n,
       index ? index.cols : layout.cols,
       {
         requestPage: (start, count) =>
           request({ type: 'page', tensor: s.name, start, count, ...(slice ? { slice } : {}) }).result.then(
             (page: Page) => {
-              if (current !== s || !heatmap) return;
+              if (current !== s || heatmap !== mine) return;
               if (!document.body.dataset.firstPageAt) document.body.dataset.firstPageAt = String(performance.now());
-              heatmap.addPage(page);
+              mine.addPage(page);
               // The cursor's element may be the one that was loading.
-              const at = heatmap.cursor;
+              const at = mine.cursor;
               if (at !== null && at >= page.start && at < page.start + page.values.length) status.textContent = describe(at).join(' · ');
             },
             (err: Error) => {
-              if (!isCancelled(err) && current === s) status.textContent = `page at ${start}: ${err.message}`;
+              if (!isCancelled(err) && heatmap === mine) status.textContent = `page at ${start}: ${err.message}`;
             },
           ),
         hover: (i, x, y) => showTip(i, x, y),
@@ -207,10 +209,10 @@ export function tensorView(app: HTMLElement): void {
       720,
       360,
       slice ? { row: `axis ${slice.rows}`, col: `axis ${slice.cols}` } : { row: layout.rowLabel, col: layout.colLabel },
-    );
-    detail.append(nav, heatmap.root, status);
-    if (restore?.cursor !== undefined && restore.cursor !== null) heatmap.jumpTo(restore.cursor, false);
-    else if (restore?.scrollTop) heatmap.scrollTo(restore.scrollTop);
+    ));
+    detail.append(nav, mine.root, status);
+    if (restore?.cursor !== undefined && restore.cursor !== null) mine.jumpTo(restore.cursor, false);
+    else if (restore?.scrollTop) mine.scrollTo(restore.scrollTop);
   };
 
   const explain = (s: TensorSummary, i: number): void => {
