@@ -113,7 +113,9 @@ export class Heatmap {
     this.axis.className = 'heatmap-axis';
     this.root.prepend(this.axis);
     // VS Code swaps the body's theme class on a theme change: paint again in the new colours.
-    new MutationObserver(() => this.paint()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+    // A heatmap replaced by another (a new tensor, pair or slice) stops listening once it is out of the page.
+    const theme = new MutationObserver(() => (this.root.isConnected ? this.paint() : theme.disconnect()));
+    theme.observe(document.body, { attributes: true, attributeFilter: ['class'] });
     this.canvas.addEventListener('mousemove', (e) => this.hooks.hover(this.indexAt(e), e.clientX, e.clientY));
     this.canvas.addEventListener('mouseleave', () => this.hooks.hover(null, 0, 0));
     this.canvas.addEventListener('click', (e) => {
