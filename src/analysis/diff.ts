@@ -7,9 +7,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { openDump } from '../formats/open';
 import { DumpFile } from '../formats/dump';
-import { TensorRef, float32ChunksReadAhead, numelOf } from '../formats/tensor';
+import { TensorRef, float32ChunkPairs, numelOf } from '../formats/tensor';
 import { isIntegerDType } from '../formats/dtypes';
-import { FormatError, CancelledError } from '../core/errors';
+import { FormatError } from '../core/errors';
 import { listDumpFiles } from '../formats/dumpFiles';
 import { loadNative, NativeDiffResult } from '../native/addon';
 import { discoverScale, ScaleInfo } from './scale';
@@ -82,19 +82,7 @@ async function diffTensors(
   const codesA = isIntegerDType(ta.dtype),
     codesB = isIntegerDType(tb.dtype);
   const d = new (loadNative().Differ)({ scaleA: scaleOf(sa) ?? 0, scaleB: scaleOf(sb) ?? 0, codesA, codesB, top: opts.top ?? 10, threads: opts.threads });
-  const ga = float32ChunksReadAhead(ta),
-    gb = float32ChunksReadAhead(tb);
-  try {
-    for (;;) {
-      if (opts.signal?.aborted) throw new CancelledError();
-      const [x, y] = await Promise.all([ga.next(), gb.next()]);
-      if (x.done || y.done) break;
-      await d.push(x.value.values, y.value.values, x.value.start);
-    }
-  } finally {
-    // Waits for the reads in flight (a cancelled diff leaves none behind).
-    await Promise.all([ga.return(undefined), gb.return(undefined)]);
-  }
+  for await (const { start, a, b } of float32ChunkPairs(ta, tb, opts.signal)) await d.push(a, b, start);
   return {
     dtype_a: ta.dtype,
     dtype_b: tb.dtype,

@@ -1,7 +1,7 @@
 import * as os from 'os';
 import { ByteSource, FileRegion } from './source';
 import { DType, ITEM_SIZE, decodeToFloat32, decodeToFloat64, isSubByte } from './dtypes';
-import { fail } from '../core/errors';
+import { fail, CancelledError } from '../core/errors';
 
 export type Quantization =
   | { scheme: 'per_tensor_affine' | 'per_tensor_symmetric'; scale: number; zero_point: number }
@@ -187,6 +187,30 @@ export async function* readAhead<T>(source: AsyncGenerator<T>): AsyncGenerator<T
 /** float32Chunks with the next chunk read while the consumer works on this one (two buffers, as readAhead needs). */
 export function float32ChunksReadAhead(t: TensorRef, chunk = DEFAULT_CHUNK_ELEMENTS): AsyncGenerator<{ start: number; values: Float32Array }> {
   return readAhead(float32Chunks(t, chunk, 2));
+}
+
+/**
+ * Two tensors of the same length read in step, chunk by chunk, each with read-ahead (the comparison of
+ * two runs). Between chunks an aborted `signal` throws CancelledError; stopping early, for any reason,
+ * waits for the reads in flight, so none is left behind.
+ */
+export async function* float32ChunkPairs(
+  a: TensorRef,
+  b: TensorRef,
+  signal?: AbortSignal,
+): AsyncGenerator<{ start: number; a: Float32Array; b: Float32Array }> {
+  const ga = float32ChunksReadAhead(a),
+    gb = float32ChunksReadAhead(b);
+  try {
+    for (;;) {
+      if (signal?.aborted) throw new CancelledError();
+      const [x, y] = await Promise.all([ga.next(), gb.next()]);
+      if (x.done || y.done) return;
+      yield { start: x.value.start, a: x.value.values, b: y.value.values };
+    }
+  } finally {
+    await Promise.all([ga.return(undefined), gb.return(undefined)]);
+  }
 }
 
 /**

@@ -7,9 +7,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DiffReport, PairResult } from '../analysis/diff';
 import { explainValue } from '../analysis/explain';
-import { FormatError, CancelledError } from '../core/errors';
+import { FormatError } from '../core/errors';
 import { isIntegerDType } from '../formats/dtypes';
-import { float32ChunksReadAhead, numelOf, unravel } from '../formats/tensor';
+import { float32ChunkPairs, numelOf, unravel } from '../formats/tensor';
 import { TensorSession } from './tensorSession';
 import { naturalLayout, channelOf } from './layout';
 import { pairCoding, elementDelta } from './pairCodes';
@@ -75,27 +75,15 @@ export class DiffSession {
       sum = new Float64Array(entries),
       count = new Float64Array(entries);
     const n = numelOf(a.shape);
-    const ga = float32ChunksReadAhead(a),
-      gb = float32ChunksReadAhead(b);
-    try {
-      for (;;) {
-        if (opts.signal?.aborted) throw new CancelledError();
-        const [x, y] = await Promise.all([ga.next(), gb.next()]);
-        if (x.done || y.done) break;
-        const va = x.value.values,
-          vb = y.value.values,
-          start = x.value.start;
-        for (let k = 0; k < va.length; k++) {
-          const d = Math.abs(elementDelta(coding, va[k], vb[k]));
-          const c = group === 1 ? channelOf(layout, start + k) : Math.floor(channelOf(layout, start + k) / group);
-          if (d > max[c]) max[c] = d;
-          sum[c] += d;
-          count[c]++;
-        }
-        opts.onProgress?.(start + va.length, n);
+    for await (const chunk of float32ChunkPairs(a, b, opts.signal)) {
+      for (let k = 0; k < chunk.a.length; k++) {
+        const d = Math.abs(elementDelta(coding, chunk.a[k], chunk.b[k]));
+        const c = Math.floor(channelOf(layout, chunk.start + k) / group);
+        if (d > max[c]) max[c] = d;
+        sum[c] += d;
+        count[c]++;
       }
-    } finally {
-      await Promise.all([ga.return(undefined), gb.return(undefined)]);
+      opts.onProgress?.(chunk.start + chunk.a.length, n);
     }
     const profile: ChannelProfile = {
       key,
