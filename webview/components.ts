@@ -57,6 +57,34 @@ export function table(headers: string[], rows: (string | number | null | undefin
   return t;
 }
 
+/** Runs `action` on a click and on Enter or Space while `target` has focus (rows and list items that act as buttons). */
+export function onActivate(target: HTMLElement, action: () => void): void {
+  target.addEventListener('click', action);
+  target.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      action();
+      e.preventDefault();
+    }
+  });
+}
+
+/** A table whose body rows act as buttons: activating row k runs `pick(k)`; `title` says what it does. */
+export function selectableTable(
+  headers: string[],
+  rows: (string | number | null | undefined)[][],
+  cls: string,
+  pick: (row: number) => void,
+  title: string,
+): HTMLTableElement {
+  const t = table(headers, rows, cls);
+  t.querySelectorAll('tbody tr').forEach((tr, k) => {
+    tr.classList.add('selectable');
+    tr.setAttribute('title', title);
+    onActivate(tr as HTMLElement, () => pick(k));
+  });
+  return t;
+}
+
 /** A colour legend: one swatch (a CSS class of .swatch) before each label, then a closing hint. */
 export function legend(items: [swatchClass: string, label: string][], hint: string): HTMLElement {
   return el('p', { class: 'legend' }, ...items.flatMap(([cls, label]) => [el('span', { class: `swatch ${cls}` }), `${label} `]), hint);

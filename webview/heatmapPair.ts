@@ -5,7 +5,7 @@
  * differences, each a jump that explains both values; a per-channel profile; A against B for small
  * tensors. Pages come from the host (DiffSession), each fetched once and shared by the three heatmaps.
  */
-import { el, legend, showTooltip, table } from './components';
+import { el, legend, showTooltip, table, selectableTable } from './components';
 import { fmt } from './vscodeApi';
 import { Heatmap, Shade } from './heatmap';
 import { histogram } from './histogram';
@@ -234,29 +234,6 @@ function deltaLegend(max: number, unit: string): HTMLElement {
     'NaN or ∞ in one run only',
     max === 0 ? el('strong', {}, ' — every element equal') : '',
   );
-}
-
-/** A table whose rows are buttons: click, Enter or Space runs `pick(row)`. */
-function selectableTable(
-  headers: string[],
-  rows: string[][] | (string | number)[][],
-  cls: string,
-  pick: (row: number) => void,
-  title: string,
-): HTMLTableElement {
-  const t = table(headers, rows, cls);
-  t.querySelectorAll('tbody tr').forEach((tr, k) => {
-    tr.classList.add('selectable');
-    tr.setAttribute('title', title);
-    tr.addEventListener('click', () => pick(k));
-    tr.addEventListener('keydown', (e) => {
-      if ((e as KeyboardEvent).key === 'Enter' || (e as KeyboardEvent).key === ' ') {
-        pick(k);
-        e.preventDefault();
-      }
-    });
-  });
-  return t;
 }
 
 function explanation(e: PairExplained): HTMLElement[] {

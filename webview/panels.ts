@@ -1,4 +1,4 @@
-import { el, tag, table, divider } from './components';
+import { el, tag, table, divider, onActivate } from './components';
 import { fmt } from './vscodeApi';
 import { heatmapPair } from './heatmapPair';
 
@@ -105,13 +105,7 @@ export function diffView(app: HTMLElement, r: any): void {
     const row = rows[k];
     row.classList.add('selectable');
     row.setAttribute('title', 'show where and how much the runs differ');
-    row.addEventListener('click', () => show(p, row));
-    row.addEventListener('keydown', (e) => {
-      if ((e as KeyboardEvent).key === 'Enter' || (e as KeyboardEvent).key === ' ') {
-        show(p, row);
-        e.preventDefault();
-      }
-    });
+    onActivate(row as HTMLElement, () => show(p, row));
   });
   app.append(slot);
   const firstDiffering = pairs.findIndex((p: any) => !p.error && p.shape && p.exact_match_pct !== 100);

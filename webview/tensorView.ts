@@ -1,4 +1,4 @@
-import { el, tag, divider, table, spinner, showTooltip, legend, button } from './components';
+import { el, tag, divider, table, spinner, showTooltip, legend, button, onActivate } from './components';
 import { vscode, fmt } from './vscodeApi';
 import { Heatmap } from './heatmap';
 import { histogram } from './histogram';
@@ -86,12 +86,8 @@ export function tensorView(app: HTMLElement): void {
       item.dataset.name = n.name;
       if (n.quantization) item.append(el('span', { class: 'quant' }, n.quantization));
       if (n.kind === 'tensor') {
-        item.addEventListener('click', () => select(n.name, item));
+        onActivate(item, () => select(n.name, item));
         item.addEventListener('keydown', (e) => {
-          if (e.key === 'Enter' || e.key === ' ') {
-            select(n.name, item);
-            e.preventDefault();
-          }
           if (e.key === 'ArrowDown') (item.nextElementSibling as HTMLElement | null)?.focus();
           if (e.key === 'ArrowUp') (item.previousElementSibling as HTMLElement | null)?.focus();
         });
