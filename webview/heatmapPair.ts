@@ -237,7 +237,6 @@ function deltaLegend(max: number, unit: string): HTMLElement {
 }
 
 function explanation(e: PairExplained): HTMLElement[] {
-  const col = (s: PairSide, f: (s: PairSide) => string): string => f(s);
   const rows: [string, (s: PairSide) => string][] = [
     ['x', (s) => fmt(s.value, 9)],
     ['scale (source)', (s) => (s.scale === null ? '–' : `${fmt(s.scale, 9)} (${s.scale_source ?? '?'})`)],
@@ -251,7 +250,7 @@ function explanation(e: PairExplained): HTMLElement[] {
     el('h4', {}, `Element ${e.index} [${e.coords.join(', ')}]${dq === null ? '' : `: Δq = ${dq > 0 ? '+' : ''}${dq} LSB`}`),
     table(
       ['', 'A', 'B'],
-      rows.map(([label, f]) => [label, col(e.a, f), col(e.b, f)]),
+      rows.map(([label, f]) => [label, f(e.a), f(e.b)]),
       'pair-explained',
     ),
     el(

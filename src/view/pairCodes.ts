@@ -3,7 +3,7 @@
  * is its codes, a float tensor with a per-tensor scale is rint(fl32(x / s)), half to even. Pure, shared
  * by the host's per-channel profile and the webview's Δ heatmap, so both agree with the table's figures.
  */
-import { isIntegerDType } from '../formats/dtypes';
+import { DType, isIntegerDType } from '../formats/dtypes';
 import { roundHalfEven } from '../analysis/rint';
 
 export interface PairCoding {
@@ -21,7 +21,7 @@ interface PairFields {
 }
 
 function coder(dtype: string | undefined, scale: number | null | undefined): ((v: number) => number) | null {
-  if (dtype && isIntegerDType(dtype as Parameters<typeof isIntegerDType>[0])) return (v) => v;
+  if (dtype && isIntegerDType(dtype as DType)) return (v) => v;
   if (scale === null || scale === undefined || !(scale > 0)) return null;
   const s = Math.fround(scale);
   return (v) => roundHalfEven(Math.fround(v / s));
