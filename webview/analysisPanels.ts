@@ -1,4 +1,4 @@
-import { el, legend, tag, table } from './components';
+import { el, legend, tag, table, themedCanvas } from './components';
 import { fmt } from './vscodeApi';
 
 const pct = (x: number | null): string => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);
@@ -101,17 +101,14 @@ function shapleyBars(r: any, key: 'shapley_codes' | 'shapley_energy', unit: (v: 
 function channelPlot(r: any, width = 720, height = 160): HTMLElement {
   const channels = r.factors[0]?.channel_codes.length ?? 0;
   const fig = el('figure', { class: 'histogram' });
-  const canvas = el('canvas', { role: 'img', 'aria-label': 'differing output codes per channel, by factor' });
-  canvas.width = width;
-  canvas.height = height;
-  const ctx = canvas.getContext('2d');
   let top = 1e-9;
   for (let c = 0; c < channels; c++) {
     let up = 0;
     for (const f of r.factors) up += Math.max(0, f.channel_codes[c]);
     top = Math.max(top, up);
   }
-  if (ctx && channels) {
+  const canvas = themedCanvas(width, height, 'differing output codes per channel, by factor', (ctx, colour) => {
+    if (!channels) return;
     const bw = width / channels;
     const mid = height - 12;
     for (let c = 0; c < channels; c++) {
@@ -125,12 +122,12 @@ function channelPlot(r: any, width = 720, height = 160): HTMLElement {
         y -= h;
       });
     }
-    ctx.fillStyle = getComputedStyle(document.body).getPropertyValue('--vscode-foreground').trim() || '#ccc';
+    ctx.fillStyle = colour('--vscode-foreground', '#ccc');
     ctx.font = '10px sans-serif';
     ctx.fillText('0', 0, height - 1);
     const last = String(channels - 1);
     ctx.fillText(last, width - ctx.measureText(last).width, height - 1);
-  }
+  });
   fig.append(canvas, el('figcaption', {}, `differing outputs per channel (${channels} channels), stacked by factor; peak ${fmt(top, 3)}`));
   return fig;
 }

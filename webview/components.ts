@@ -89,3 +89,44 @@ export function selectableTable(
 export function legend(items: [swatchClass: string, label: string][], hint: string): HTMLElement {
   return el('p', { class: 'legend' }, ...items.flatMap(([cls, label]) => [el('span', { class: `swatch ${cls}` }), `${label} `]), hint);
 }
+
+/** The colour of a VS Code theme variable, or `fallback` where the theme does not set it. */
+export type ThemeColour = (name: string, fallback: string) => string;
+
+/**
+ * A canvas that `draw` paints now and again whenever VS Code switches the theme (it swaps the body's
+ * class), so charts never keep the old theme's colours; it stops listening once it has left the page.
+ * `repaint` draws again (data that arrived later).
+ */
+export function themedCanvas(
+  width: number,
+  height: number,
+  label: string,
+  draw: (ctx: CanvasRenderingContext2D, colour: ThemeColour) => void,
+): HTMLCanvasElement & { repaint(): void } {
+  const canvas = el('canvas', { role: 'img', 'aria-label': label }) as HTMLCanvasElement & { repaint(): void };
+  canvas.width = width;
+  canvas.height = height;
+  let shown = false;
+  canvas.repaint = () => {
+    const ctx = canvas.getContext('2d');
+    if (!ctx) return;
+    const css = getComputedStyle(document.body);
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    draw(ctx, (name, fallback) => css.getPropertyValue(name).trim() || fallback);
+  };
+  const theme = new MutationObserver(() => {
+    if (canvas.isConnected) {
+      shown = true;
+      canvas.repaint();
+    } else if (shown) theme.disconnect();
+  });
+  theme.observe(document.body, { attributes: true, attributeFilter: ['class'] });
+  // Views append a chart in the task that made it: by the next frame it is in the page (or never will be).
+  requestAnimationFrame(() => {
+    shown ||= canvas.isConnected;
+    if (!shown) theme.disconnect();
+  });
+  canvas.repaint();
+  return canvas;
+}

@@ -5,7 +5,7 @@
  * differences, each a jump that explains both values; a per-channel profile; A against B for small
  * tensors. Pages come from the host (DiffSession), each fetched once and shared by the three heatmaps.
  */
-import { el, legend, showTooltip, table, selectableTable } from './components';
+import { el, legend, showTooltip, table, selectableTable, themedCanvas } from './components';
 import { fmt } from './vscodeApi';
 import { Heatmap, Shade } from './heatmap';
 import { histogram } from './histogram';
@@ -281,9 +281,6 @@ function profileChart(p: ChannelProfile, layout: TensorLayout, unit: string, jum
   const what = unit === 'LSB' ? '|Δq| (LSB)' : '|Δ|';
   const width = 720,
     height = 120;
-  const canvas = el('canvas', { role: 'img', 'aria-label': `max and mean ${what} for each of ${p.channels} channels` });
-  canvas.width = width;
-  canvas.height = height;
   let top = 0;
   for (const v of p.max) if (Number.isFinite(v) && v > top) top = v;
   top ||= 1;
@@ -298,18 +295,16 @@ function profileChart(p: ChannelProfile, layout: TensorLayout, unit: string, jum
     if (p.max[c] > bucketMax[k]) bucketMax[k] = p.max[c];
     bucketMean[k] += p.mean[c] / Math.min(per, entries - k * per);
   }
-  const ctx = canvas.getContext('2d');
-  if (ctx) {
-    const css = getComputedStyle(document.body);
+  const canvas = themedCanvas(width, height, `max and mean ${what} for each of ${p.channels} channels`, (ctx, colour) => {
     const bw = width / bars;
     const y = (v: number): number => height - 2 - (Number.isFinite(v) ? Math.min(1, v / top) : 1) * (height - 4);
-    ctx.fillStyle = css.getPropertyValue('--vscode-charts-red').trim() || '#f14c4c';
+    ctx.fillStyle = colour('--vscode-charts-red', '#f14c4c');
     bucketMax.forEach((v, k) => v > 0 && ctx.fillRect(k * bw, y(v), Math.max(1, bw - (bw > 3 ? 1 : 0)), height - 2 - y(v)));
-    ctx.strokeStyle = css.getPropertyValue('--vscode-charts-blue').trim() || '#3794ff';
+    ctx.strokeStyle = colour('--vscode-charts-blue', '#3794ff');
     ctx.beginPath();
     bucketMean.forEach((v, k) => (k ? ctx.lineTo(k * bw + bw / 2, y(v)) : ctx.moveTo(bw / 2, y(v))));
     ctx.stroke();
-  }
+  });
   const worst = [...p.max.keys()]
     .filter((c) => p.max[c] > 0)
     .sort((x, y) => p.max[y] - p.max[x] || p.mean[y] - p.mean[x])
@@ -337,41 +332,41 @@ function profileChart(p: ChannelProfile, layout: TensorLayout, unit: string, jum
 /** A against B, one dot per element, for tensors of one page; dots off the diagonal differ. */
 function scatter(key: string, n: number, fetchPage: (side: Side, start: number, count: number) => Promise<Page>): HTMLElement {
   const size = 260;
-  const canvas = el('canvas', { role: 'img', 'aria-label': `run A against run B, ${n} elements` });
-  canvas.width = size;
-  canvas.height = size;
   const cap = el('figcaption', {}, `${key}: A (across) against B (up), ${n} elements; the diagonal is A = B`);
+  let pages: [Page, Page] | undefined;
+  const canvas = themedCanvas(size, size, `run A against run B, ${n} elements`, (ctx, colour) => {
+    if (!pages) return;
+    const [pa, pb] = pages;
+    let lo = Infinity,
+      hi = -Infinity;
+    for (const v of [...pa.values, ...pb.values])
+      if (Number.isFinite(v)) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+    if (!(hi > lo)) hi = lo + 1;
+    const at = (v: number): number => 4 + ((v - lo) / (hi - lo)) * (size - 8);
+    ctx.strokeStyle = colour('--vscode-editorLineNumber-foreground', '#858585');
+    ctx.beginPath();
+    ctx.moveTo(at(lo), size - at(lo));
+    ctx.lineTo(at(hi), size - at(hi));
+    ctx.stroke();
+    const same = colour('--vscode-charts-blue', '#3794ff'),
+      other = colour('--vscode-charts-red', '#f14c4c');
+    for (let k = 0; k < pa.values.length; k++) {
+      const x = pa.values[k],
+        y = pb.values[k];
+      if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+      ctx.fillStyle = x !== y ? other : same;
+      ctx.fillRect(at(x) - 1, size - at(y) - 1, 2, 2);
+    }
+  });
   Promise.all([fetchPage('a', 0, n), fetchPage('b', 0, n)]).then(
     ([pa, pb]) => {
-      const ctx = canvas.getContext('2d');
-      if (!ctx) return;
-      let lo = Infinity,
-        hi = -Infinity;
-      for (const v of [...pa.values, ...pb.values])
-        if (Number.isFinite(v)) {
-          lo = Math.min(lo, v);
-          hi = Math.max(hi, v);
-        }
-      if (!(hi > lo)) hi = lo + 1;
-      const css = getComputedStyle(document.body);
-      const at = (v: number): number => 4 + ((v - lo) / (hi - lo)) * (size - 8);
-      ctx.strokeStyle = css.getPropertyValue('--vscode-editorLineNumber-foreground').trim() || '#858585';
-      ctx.beginPath();
-      ctx.moveTo(at(lo), size - at(lo));
-      ctx.lineTo(at(hi), size - at(hi));
-      ctx.stroke();
-      const same = css.getPropertyValue('--vscode-charts-blue').trim() || '#3794ff',
-        other = css.getPropertyValue('--vscode-charts-red').trim() || '#f14c4c';
+      pages = [pa, pb];
+      canvas.repaint();
       let off = 0;
-      for (let k = 0; k < pa.values.length; k++) {
-        const x = pa.values[k],
-          y = pb.values[k];
-        if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
-        const d = x !== y;
-        off += Number(d);
-        ctx.fillStyle = d ? other : same;
-        ctx.fillRect(at(x) - 1, size - at(y) - 1, 2, 2);
-      }
+      for (let k = 0; k < pa.values.length; k++) if (Number.isFinite(pa.values[k]) && Number.isFinite(pb.values[k]) && pa.values[k] !== pb.values[k]) off++;
       cap.textContent += `; ${off} off it`;
       canvas.dataset.offDiagonal = String(off);
     },

@@ -1,19 +1,10 @@
+import { el, themedCanvas } from './components';
+
 /** Bar chart of integer codes (or |Δq|) on a canvas, theme-coloured. */
 export function histogram(counts: number[], firstLabel: number, title: string, width = 720, height = 140): HTMLElement {
-  const wrap = document.createElement('figure');
-  wrap.className = 'histogram';
-  const cap = document.createElement('figcaption');
-  cap.textContent = title;
-  const canvas = document.createElement('canvas');
-  canvas.width = width;
-  canvas.height = height;
-  canvas.setAttribute('role', 'img');
-  canvas.setAttribute('aria-label', title);
-  const ctx = canvas.getContext('2d');
   const max = Math.max(1, ...counts);
-  if (ctx) {
-    const css = getComputedStyle(document.body);
-    ctx.fillStyle = css.getPropertyValue('--vscode-charts-blue').trim() || '#3794ff';
+  const canvas = themedCanvas(width, height, title, (ctx, colour) => {
+    ctx.fillStyle = colour('--vscode-charts-blue', '#3794ff');
     const bw = width / Math.max(1, counts.length);
     counts.forEach((c, i) => {
       if (!c) return;
@@ -21,12 +12,11 @@ export function histogram(counts: number[], firstLabel: number, title: string, w
       const h = Math.max(1, (Math.log1p(c) / Math.log1p(max)) * (height - 16));
       ctx.fillRect(i * bw, height - 14 - h, Math.max(1, bw - 0.5), h);
     });
-    ctx.fillStyle = css.getPropertyValue('--vscode-foreground').trim() || '#ccc';
+    ctx.fillStyle = colour('--vscode-foreground', '#ccc');
     ctx.font = '10px sans-serif';
     ctx.fillText(String(firstLabel), 0, height - 2);
     const lastLabel = String(firstLabel + counts.length - 1);
     ctx.fillText(lastLabel, width - ctx.measureText(lastLabel).width, height - 2);
-  }
-  wrap.append(canvas, cap);
-  return wrap;
+  });
+  return el('figure', { class: 'histogram' }, canvas, el('figcaption', {}, title));
 }

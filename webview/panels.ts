@@ -1,4 +1,4 @@
-import { el, tag, table, divider, onActivate } from './components';
+import { el, tag, table, divider, onActivate, themedCanvas } from './components';
 import { fmt } from './vscodeApi';
 import { heatmapPair } from './heatmapPair';
 
@@ -58,8 +58,13 @@ export function diffView(app: HTMLElement, r: any): void {
       ]),
       'layers',
     );
-    layers.querySelectorAll('tbody tr').forEach((tr, i) => r.layers[i].first_divergence && tr.classList.add('first-divergence'));
-    app.append(el('h3', {}, 'Per layer'), layers);
+    const rows = [...layers.querySelectorAll('tbody tr')] as HTMLElement[];
+    rows.forEach((tr, i) => r.layers[i].first_divergence && tr.classList.add('first-divergence'));
+    app.append(
+      el('h3', {}, 'Per layer'),
+      layerChart(r.layers, (i) => rows[i].focus()),
+      layers,
+    );
   }
   // Each tensor once: a pair marked same_as (the same tensor in its own file and inside the per-layer dict) is named beside the first.
   const pairs = r.pairs.filter((p: any) => !p.same_as);
@@ -113,6 +118,81 @@ export function diffView(app: HTMLElement, r: any): void {
   if (initial >= 0) show(pairs[initial], rows[initial]);
   if (r.only_in_a.length || r.only_in_b.length)
     app.append(el('p', { class: 'hint' }, `only in A: ${r.only_in_a.join(', ') || '–'}; only in B: ${r.only_in_b.join(', ') || '–'}`));
+}
+
+/**
+ * One slot per layer, in layer order: max |Δq| as a bar (log scale, so off-by-one layers show beside
+ * large breaks), the lowest SQNR as a dot (its own scale, at the top where the outputs are identical),
+ * the first layer whose outputs differ highlighted, and a mark under layers whose own inputs differ.
+ * Clicking a slot focuses that layer's table row.
+ */
+function layerChart(layers: any[], pick: (i: number) => void, width = 720, height = 160): HTMLElement {
+  const n = layers.length;
+  const first = layers.findIndex((l) => l.first_divergence);
+  const maxInt = Math.max(1, ...layers.map((l) => (Number.isFinite(l.max_abs_int) ? l.max_abs_int : 0)));
+  const sqnrs = layers.map((l) => l.sqnr_db).filter((v) => typeof v === 'number' && Number.isFinite(v));
+  const lo = Math.min(0, ...sqnrs),
+    hi = Math.max(1, ...sqnrs);
+  const plotTop = 20,
+    plotBottom = height - 22;
+  const bw = width / Math.max(1, n);
+  const canvas = themedCanvas(width, height, `per-layer chart of ${n} layers`, (ctx, colour) => {
+    if (first >= 0) {
+      ctx.fillStyle = colour('--vscode-charts-yellow', '#cca700');
+      ctx.globalAlpha = 0.3;
+      ctx.fillRect(first * bw, 0, Math.max(2, bw), height);
+      ctx.globalAlpha = 1;
+    }
+    layers.forEach((l, i) => {
+      const x = i * bw;
+      if (l.max_abs_int > 0) {
+        const h = (Math.log1p(l.max_abs_int) / Math.log1p(maxInt)) * (plotBottom - plotTop);
+        ctx.fillStyle = colour('--vscode-charts-red', '#f14c4c');
+        ctx.fillRect(x + bw * 0.2, plotBottom - h, Math.max(1, bw * 0.6), h);
+      }
+      const identical = l.sqnr_db === null && l.exact_pct === 100;
+      if (identical || Number.isFinite(l.sqnr_db)) {
+        const y = identical ? plotTop : plotBottom - ((l.sqnr_db - lo) / (hi - lo)) * (plotBottom - plotTop);
+        ctx.fillStyle = colour('--vscode-charts-blue', '#3794ff');
+        ctx.beginPath();
+        ctx.arc(x + bw / 2, y, Math.min(4, Math.max(2, bw / 4)), 0, 2 * Math.PI);
+        ctx.fill();
+      }
+      if (l.input_guard === 'differ') {
+        ctx.fillStyle = colour('--vscode-charts-purple', '#b180d7');
+        ctx.fillRect(x + bw * 0.2, plotBottom + 3, Math.max(1, bw * 0.6), 4);
+      }
+    });
+    // Layer numbers under the slots: each one where they fit, else the first and the last.
+    ctx.fillStyle = colour('--vscode-foreground', '#ccc');
+    ctx.font = '10px sans-serif';
+    layers.forEach((l, i) => {
+      if (bw < 24 && i !== 0 && i !== n - 1) return;
+      const label = String(l.index ?? i);
+      ctx.fillText(label, Math.min(width - ctx.measureText(label).width, Math.max(0, i * bw + bw / 2 - ctx.measureText(label).width / 2)), height - 3);
+    });
+    ctx.fillText(`max |Δq| ${maxInt} (bars, log)`, 2, 10);
+    const right = `SQNR ${Math.round(lo)}–${Math.round(hi)} dB (dots; top: identical)`;
+    ctx.fillText(right, width - ctx.measureText(right).width - 2, 10);
+  });
+  canvas.classList.add('layer-chart');
+  canvas.dataset.layers = String(n);
+  canvas.dataset.firstDivergence = String(first);
+  canvas.addEventListener('click', (e) => {
+    const i = Math.floor((e.clientX - canvas.getBoundingClientRect().left) / bw);
+    if (i >= 0 && i < n) pick(i);
+  });
+  const caption =
+    first >= 0
+      ? `highlighted: ${layers[first].layer}, the first layer (of ${n}, in layer order) whose outputs differ`
+      : `the outputs of all ${n} layers are equal`;
+  const differ = layers.filter((l) => l.input_guard === 'differ').length;
+  return el(
+    'figure',
+    { class: 'histogram layers' },
+    canvas,
+    el('figcaption', {}, caption + (differ ? `; ${differ} layers' own inputs differ (marked below)` : '')),
+  );
 }
 
 /** Report of an explorer "Verify INT8 grid" run over files or folders. */

@@ -411,20 +411,46 @@ test('verification report lists every tensor with its verdict', async () => {
   }
 });
 
-test('compare view: runs of several layers get a per-layer table with the first layer where they part marked', async () => {
+/** Switches the page to `theme` as VS Code does: new --vscode-* colours and a new class on the body. */
+async function switchTheme(page: Page, theme: 'dark' | 'light'): Promise<void> {
+  await page.evaluate(
+    ([css, cls]) => {
+      document.querySelector('style')!.textContent = css;
+      document.body.className = cls;
+    },
+    [themeCss(theme), `vscode-${theme}`],
+  );
+}
+
+/** The colour of the most opaque pixel of a canvas region: the ink of its text. */
+async function inkOf(page: Page, selector: string, x: number, y: number, w: number, h: number): Promise<number[]> {
+  return page.$eval(
+    selector,
+    (c, [x, y, w, h]) => {
+      const d = (c as HTMLCanvasElement).getContext('2d')!.getImageData(x, y, w, h).data;
+      let best = 0;
+      for (let o = 0; o < d.length; o += 4) if (d[o + 3] > d[best + 3]) best = o;
+      return [d[best], d[best + 1], d[best + 2]];
+    },
+    [x, y, w, h],
+  );
+}
+
+test('compare view: runs of several layers get a per-layer chart and table with the first layer where they part marked; the chart follows a theme switch', async () => {
   const { npyBytes } = await import('../support/writers');
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-ui-layers-'));
   const codes = (file: string, values: number[]): void =>
     fs.writeFileSync(file, npyBytes(`{'descr': '|i1', 'fortran_order': False, 'shape': (${values.length},), }`, Buffer.from(Int8Array.from(values).buffer)));
+  // Eight layers; from layer 3 on, run B's outputs move off by a growing number of codes.
   for (const [run, breakAt] of [
-    ['a', 9],
-    ['b', 1],
+    ['a', 99],
+    ['b', 3],
   ] as const) {
     fs.mkdirSync(path.join(root, run));
-    for (let layer = 0; layer < 3; layer++)
+    for (let layer = 0; layer < 8; layer++)
       codes(
         path.join(root, run, `layer0${layer}_conv1d_output.npy`),
-        Array.from({ length: 32 }, (_, i) => (layer >= breakAt && i % 4 === 0 ? i + 1 : i)),
+        Array.from({ length: 32 }, (_, i) => (layer >= breakAt && i % 4 === 0 ? i + (layer - breakAt + 1) * 3 : i)),
       );
   }
   const report = await diffPaths(path.join(root, 'a'), path.join(root, 'b'));
@@ -432,12 +458,45 @@ test('compare view: runs of several layers get a per-layer table with the first 
   try {
     await page.waitForSelector('table.layers');
     const rows = await page.$$eval('table.layers tbody tr', (trs) => trs.map((t) => [t.className, t.textContent]));
-    assert.equal(rows.length, 3);
+    assert.equal(rows.length, 8);
     assert.deepEqual(
       rows.map(([cls]) => cls),
-      ['', 'first-divergence', ''],
+      ['', '', '', 'first-divergence', '', '', '', ''],
     );
-    assert.match(rows[1][1]!, /layer01_conv1d.*the runs part here/);
+    assert.match(rows[3][1]!, /layer03_conv1d.*the runs part here/);
+    // The chart: one slot per layer, the first divergence highlighted and named.
+    const chart = page.locator('canvas.layer-chart');
+    assert.equal(await chart.getAttribute('data-layers'), '8');
+    assert.equal(await chart.getAttribute('data-first-divergence'), '3');
+    assert.match(
+      await page.locator('figure.layers figcaption').innerText(),
+      /highlighted: layer03_conv1d, the first layer \(of 8, in layer order\) whose outputs differ/,
+    );
+    // Bars where the outputs differ (layers 3–7), none before: the canvas's bottom row is red only there.
+    const bars = await page.$eval('canvas.layer-chart', (c) => {
+      const canvas = c as HTMLCanvasElement,
+        ctx = canvas.getContext('2d')!;
+      const slot = canvas.width / 8;
+      return [...Array(8).keys()].map((i) => {
+        const [r, g, b] = ctx.getImageData(Math.floor(i * slot + slot / 2), canvas.height - 23, 1, 1).data;
+        return r > 200 && g < 120 && b < 120;
+      });
+    });
+    assert.deepEqual(bars, [false, false, false, true, true, true, true, true]);
+    // Clicking a slot focuses that layer's row.
+    const box = (await chart.boundingBox())!;
+    await page.mouse.click(box.x + (5.5 * box.width) / 8, box.y + box.height / 2);
+    assert.match(await page.evaluate(() => document.activeElement?.textContent ?? ''), /^layer05_conv1d/);
+    await page.screenshot({ path: path.join(SHOTS, 'diff-layers-dark.png') });
+    // A theme switch repaints the chart: its captions take the new foreground colour.
+    const near = (rgb: number[], want: number[]): boolean => rgb.every((v, k) => Math.abs(v - want[k]) <= 4); // anti-aliased ink
+    const ink = await inkOf(page, 'canvas.layer-chart', 0, 0, 120, 9);
+    assert.ok(near(ink, [0xcc, 0xcc, 0xcc]), `dark theme ink ${ink}`);
+    await switchTheme(page, 'light');
+    // (VS Code's observer callbacks run before the page answers the next evaluate.)
+    const inkAfter = await inkOf(page, 'canvas.layer-chart', 0, 0, 120, 9);
+    assert.ok(near(inkAfter, [0x3b, 0x3b, 0x3b]), `light theme ink ${inkAfter}`);
+    await page.screenshot({ path: path.join(SHOTS, 'diff-layers-light.png') });
   } finally {
     await page.close();
   }
