@@ -69,6 +69,8 @@ export interface Page {
   dev?: Float64Array;
   /** Index into ELEMENT_CLASSES. */
   cls?: Uint8Array;
+  /** Each element's scale, for a tensor with one scale per channel or group (absent for one per tensor). */
+  scales?: Float32Array;
 }
 
 export interface Explained {
@@ -77,6 +79,38 @@ export interface Explained {
   class: ElementClassName;
   [k: string]: unknown;
 }
+
+/**
+ * The whole tensor (or slice) at a glance: its picture (rows of `cols` positions) cut into a grid of
+ * tiles, each holding its worst element, so one NaN or one off-grid value among 268M shows as a tile.
+ */
+export interface Overview {
+  tensor: string;
+  /** Positions in the picture (elements, or elements of the slice) and its columns; rows = ceil(n / cols). */
+  n: number;
+  cols: number;
+  rows: number;
+  tileRows: number;
+  tileCols: number;
+  /** Picture rows and columns each tile covers (the last row or column of tiles may cover fewer). */
+  rowsPerTile: number;
+  colsPerTile: number;
+  /** What `peak` measures: |x/s − q| on the grid, or |value| (integer codes, tensors judged on no grid). */
+  measure: 'deviation' | 'value';
+  /** Per tile, row-major: the class of its worst element (index into ELEMENT_CLASSES), or NO_CLASS (finite, judged on no grid). */
+  worst: Uint8Array;
+  /** The largest measure over the tile's finite elements. */
+  peak: Float32Array;
+  /** The position of the tile's worst element (worst class, then largest measure): where choosing the tile goes. */
+  at: Float64Array;
+  /** Elements off the grid or not finite, per tile. */
+  problems: Uint32Array;
+}
+
+/** The class of an overview tile whose elements are finite but judged on no grid. */
+export const NO_CLASS = 255;
+/** The largest overview grid (tiles down and across): a minimap a few pixels per tile. */
+export const OVERVIEW_TILES = { rows: 120, cols: 48 } as const;
 
 /**
  * Per-channel |Δ| between the two runs of a pair (channels along the layout's channel axis): in LSB
@@ -125,6 +159,8 @@ export interface Requests {
   page: { req: { tensor: string; start: number; count: number; slice?: Slice }; reply: Page };
   /** The host also opens its explanation panel; the reply carries the same explanation. */
   explain: { req: { tensor: string; index: number }; reply: Explained };
+  /** Every element of the tensor (or of a 2-D slice) summed up into tiles, with progress and cancel as a summary; kept host-side. */
+  overview: { req: { tensor: string; cols: number; slice?: Slice }; reply: Overview };
   /** The diff view's heatmap pair: a page of one side (a or b) of a compared pair, by its key. */
   pairPage: { req: { key: string; side: 'a' | 'b'; start: number; count: number }; reply: Page };
   /** Max and mean |Δ| per channel over the whole pair (read once, kept host-side; progress and cancel as a summary). */

@@ -5,7 +5,7 @@
  */
 import { openDump } from '../formats/open';
 import { DumpFile, formatObjectValue } from '../formats/dump';
-import { TensorRef, numelOf, readRawElements } from '../formats/tensor';
+import { TensorRef, numelOf, readRawElements, float32ChunksReadAhead } from '../formats/tensor';
 import { decodeToFloat32, isIntegerDType } from '../formats/dtypes';
 import { tensorStats } from '../analysis/stats';
 import { ScaleInfo } from '../analysis/scale';
@@ -13,35 +13,28 @@ import { GridPlan, judgeTensor, planGridCheck } from '../analysis/gridPlan';
 import { VerifyOptions, storageOf } from '../analysis/verify';
 import { explainValue, gridElement, Explanation } from '../analysis/explain';
 import { FormatError, CancelledError } from '../core/errors';
-import { TreeNode, TensorSummary, Page, MAX_PAGE, ELEMENT_CLASSES, ElementClassName, Explained, Problem } from './protocol';
+import { TreeNode, TensorSummary, Page, MAX_PAGE, Explained, Problem, Overview, NO_CLASS } from './protocol';
+import { SharedJobs, JobOptions } from './sharedJobs';
+import { CLASS_INDEX, classifyElements, elementScales } from './elementGrid';
+import { OverviewBuilder } from './overview';
 import { Handlers } from './router';
 import { Slice, SliceIndex, sliceIndex, sliceProblem } from './layout';
+
+/** The widest run of flat indices read at once to gather a strided slice page from it (16 MB of FP32). */
+const SLICE_SPAN_READ = 1 << 22;
 
 /** How many of the largest deviations a summary lists for next/previous problem. */
 export const PROBLEMS_LISTED = 64;
 
-const CLASS_INDEX = Object.fromEntries(ELEMENT_CLASSES.map((c, i) => [c, i])) as Record<ElementClassName, number>;
-
-export interface SummaryOptions {
-  signal?: AbortSignal;
-  /** Elements processed so far of `total` (a summary reads the tensor once for its statistics and once to verify it). */
-  onProgress?: (done: number, total: number) => void;
-}
-
-/** A summary being computed, shared by every request for it until the last one cancels. */
-interface SummaryJob {
-  promise: Promise<TensorSummary>;
-  abort: AbortController;
-  waiters: number;
-  listeners: Set<(done: number, total: number) => void>;
-}
+/** A summary reads the tensor once for its statistics and once to verify it: progress counts both passes. */
+export type SummaryOptions = JobOptions;
 
 export class TensorSession {
   readonly dump: DumpFile;
   private plans = new Map<string, GridPlan>();
-  // Summaries are kept (a few KB each), so switching back to a tab or tensor never recomputes one.
-  private summaries = new Map<string, TensorSummary>();
-  private jobs = new Map<string, SummaryJob>();
+  // Summaries and overviews are kept (a few KB, ~100 KB), so switching back to a tab or tensor never recomputes one.
+  private summaries = new SharedJobs<TensorSummary>();
+  private overviews = new SharedJobs<Overview>();
 
   constructor(
     readonly file: string,
@@ -92,59 +85,7 @@ export class TensorSession {
    * calls while it is computed join that computation; it stops when every caller has cancelled.
    */
   summary(name: string, opts: SummaryOptions = {}): Promise<TensorSummary> {
-    const kept = this.summaries.get(name);
-    if (kept) return Promise.resolve(kept);
-    if (opts.signal?.aborted) return Promise.reject(new CancelledError());
-    let job = this.jobs.get(name);
-    if (!job || job.abort.signal.aborted) {
-      const abort = new AbortController(),
-        listeners = new Set<(done: number, total: number) => void>();
-      const created: SummaryJob = {
-        abort,
-        listeners,
-        waiters: 0,
-        promise: this.computeSummary(name, abort.signal, (done, total) => listeners.forEach((l) => l(done, total))).then((summary) => {
-          this.summaries.set(name, summary);
-          return summary;
-        }),
-      };
-      created.promise
-        .finally(() => {
-          if (this.jobs.get(name) === created) this.jobs.delete(name);
-        })
-        .catch(() => undefined); // a job every caller left rejects with no one waiting
-      this.jobs.set(name, created);
-      job = created;
-    }
-    const j = job;
-    j.waiters++;
-    if (opts.onProgress) j.listeners.add(opts.onProgress);
-    return new Promise<TensorSummary>((resolve, reject) => {
-      let left = false;
-      const leave = (): void => {
-        if (left) return;
-        left = true;
-        j.waiters--;
-        if (opts.onProgress) j.listeners.delete(opts.onProgress);
-        opts.signal?.removeEventListener('abort', onAbort);
-      };
-      const onAbort = (): void => {
-        leave();
-        if (j.waiters === 0) j.abort.abort();
-        reject(new CancelledError());
-      };
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      j.promise.then(
-        (summary) => {
-          leave();
-          resolve(summary);
-        },
-        (err) => {
-          leave();
-          reject(err);
-        },
-      );
-    });
+    return this.summaries.get(name, (signal, progress) => this.computeSummary(name, signal, progress), opts);
   }
 
   private async computeSummary(name: string, signal: AbortSignal, progress: (done: number, total: number) => void): Promise<TensorSummary> {
@@ -217,29 +158,97 @@ export class TensorSession {
       return page;
     }
     const scale = await this.scaleOf(t);
-    if (!scale || scale.kind !== 'per_tensor') return page;
-    const sf = Math.fround(scale.scale),
-      storage = storageOf(t.dtype);
-    const q = (page.q = new Float64Array(values.length)),
-      dev = (page.dev = new Float64Array(values.length)),
-      cls = (page.cls = new Uint8Array(values.length));
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      if (!Number.isFinite(v)) {
-        cls[i] = CLASS_INDEX.non_finite;
-        continue;
-      }
-      const e = gridElement(v, sf, storage);
-      q[i] = e.q;
-      dev[i] = e.deviation;
-      cls[i] = CLASS_INDEX[e.class];
-    }
+    if (!scale) return page;
+    const scales = elementScales(scale, t.shape);
+    const flatOf = index ? (k: number) => index.flatOf(s + k) : (k: number) => s + k;
+    Object.assign(page, classifyElements(values, flatOf, scales, storageOf(t.dtype)));
+    // Per channel: each element's own scale travels with it (the tooltip and the cursor show it).
+    if (!scales.perTensor) page.scales = Float32Array.from({ length: values.length }, (_, k) => scales.at(flatOf(k)));
     return page;
   }
 
-  /** Values of slice positions [s, s + c): read in runs of consecutive flat indices (a row, when the columns are the last axis). */
+  /**
+   * The tensor (or one 2-D slice of it) as a picture `cols` wide, summed up into tiles that keep their
+   * worst element: one full read, with progress and cancel; kept once computed.
+   */
+  overview(name: string, cols: number, slice?: Slice, opts: JobOptions = {}): Promise<Overview> {
+    const key = JSON.stringify([name, cols, slice ?? null]);
+    return this.overviews.get(key, (signal, progress) => this.computeOverview(name, cols, slice, signal, progress), opts);
+  }
+
+  private async computeOverview(
+    name: string,
+    cols: number,
+    slice: Slice | undefined,
+    signal: AbortSignal,
+    progress: (done: number, total: number) => void,
+  ): Promise<Overview> {
+    const t = this.tensor(name);
+    if (!(Number.isInteger(cols) && cols >= 1))
+      throw new FormatError('invalid-argument', `overview of ${JSON.stringify(name)}: columns must be a positive integer, got ${cols}`);
+    let index: SliceIndex | undefined;
+    if (slice) {
+      const problem = sliceProblem(t.shape, slice);
+      if (problem) throw new FormatError('invalid-argument', `${JSON.stringify(name)}: ${problem}`);
+      index = sliceIndex(t.shape, slice);
+    }
+    const n = index ? index.n : numelOf(t.shape);
+    const codes = isIntegerDType(t.dtype);
+    const scale = codes ? undefined : await this.scaleOf(t);
+    const scales = scale ? elementScales(scale, t.shape) : undefined,
+      storage = storageOf(t.dtype);
+    const builder = new OverviewBuilder(name, n, cols, scales ? 'deviation' : 'value');
+    const addChunk = (start: number, values: Float32Array, flatOf: (k: number) => number): void => {
+      if (scales) {
+        const c = classifyElements(values, flatOf, scales, storage);
+        builder.add(start, c.cls, c.dev);
+      } else {
+        // Codes, or values judged on no grid: the tile's largest |value|, and NaN/Inf as the worst.
+        const cls = new Uint8Array(values.length).fill(codes ? CLASS_INDEX.code : NO_CLASS);
+        const abs = new Float32Array(values.length);
+        for (let k = 0; k < values.length; k++) {
+          if (Number.isFinite(values[k])) abs[k] = Math.abs(values[k]);
+          else cls[k] = CLASS_INDEX.non_finite;
+        }
+        builder.add(start, cls, abs);
+      }
+      progress(Math.min(n, start + values.length), n);
+    };
+    if (index) {
+      for (let start = 0; start < n; start += MAX_PAGE) {
+        if (signal.aborted) throw new CancelledError();
+        const count = Math.min(MAX_PAGE, n - start);
+        addChunk(start, await this.sliceValues(t, index, start, count), (k) => index.flatOf(start + k));
+      }
+    } else {
+      for await (const { start, values } of float32ChunksReadAhead(t)) {
+        if (signal.aborted) throw new CancelledError();
+        addChunk(start, values, (k) => start + k);
+      }
+    }
+    if (signal.aborted) throw new CancelledError();
+    return builder.result();
+  }
+
+  /**
+   * Values of slice positions [s, s + c). Where their flat indices lie within a few million elements
+   * (a transposed or strided slice of a moderate tensor), one read covers them and they are gathered
+   * from it; otherwise they are read in runs of consecutive flat indices (a row, when the columns are the last axis).
+   */
   private async sliceValues(t: TensorRef, index: SliceIndex, s: number, c: number): Promise<Float32Array> {
     const values = new Float32Array(c);
+    let lo = Infinity,
+      hi = -Infinity;
+    for (let k = 0; k < c; k++) {
+      const f = index.flatOf(s + k);
+      if (f < lo) lo = f;
+      if (f > hi) hi = f;
+    }
+    if (c > 0 && hi - lo + 1 <= SLICE_SPAN_READ) {
+      const span = decodeToFloat32(t.dtype, await readRawElements(t, lo, hi - lo + 1), t.storage.littleEndian);
+      for (let k = 0; k < c; k++) values[k] = span[index.flatOf(s + k) - lo];
+      return values;
+    }
     for (let k = 0; k < c;) {
       const first = index.flatOf(s + k);
       let run = 1;
@@ -250,13 +259,18 @@ export class TensorSession {
     return values;
   }
 
-  async explain(name: string, index: number): Promise<Explanation & Explained & { scale_source: string }> {
+  async explain(name: string, index: number): Promise<Explanation & Explained & { scale_source: string; channel: number | null }> {
     const t = this.tensor(name);
     if (!(index >= 0 && index < numelOf(t.shape))) throw new FormatError('invalid-argument', `index ${index} outside tensor ${JSON.stringify(name)}`);
     const v = decodeToFloat32(t.dtype, await readRawElements(t, index, 1), t.storage.littleEndian)[0];
     const scale = await this.scaleOf(t);
-    if (!scale || scale.kind !== 'per_tensor') throw new FormatError('invalid-argument', `no per-tensor scale known for ${JSON.stringify(name)}`);
-    return { ...explainValue(v, scale.scale), index, tensor: name, scale_source: scale.source };
+    if (!scale) throw new FormatError('invalid-argument', `no scale known for ${JSON.stringify(name)}`);
+    const scales = elementScales(scale, t.shape);
+    const channel = scales.channel(index);
+    // A per-channel scale says which channel's (or group's) scale explained the element.
+    const source =
+      channel === null ? scale.source : `${scale.source}, ${scale.kind === 'per_channel' && scale.granularity === 'group' ? 'group' : 'channel'} ${channel}`;
+    return { ...explainValue(v, scales.at(index)), index, tensor: name, scale_source: source, channel };
   }
 }
 
@@ -266,6 +280,7 @@ export function tensorHandlers(session: TensorSession, explained: (e: Awaited<Re
     tree: () => ({ file: session.file, format: session.dump.format, nodes: session.tree() }),
     summary: (r, ctx) => session.summary(r.tensor, { signal: ctx.signal, onProgress: ctx.progress }),
     page: (r) => session.page(r.tensor, r.start, r.count, r.slice),
+    overview: (r, ctx) => session.overview(r.tensor, r.cols, r.slice, { signal: ctx.signal, onProgress: ctx.progress }),
     explain: async (r) => {
       const e = await session.explain(r.tensor, r.index);
       explained(e);

@@ -1,0 +1,164 @@
+/**
+ * The tensor viewer's whole-tensor overview and per-channel pages, on files PyTorch wrote and on a
+ * large .npy with one NaN and one off-grid value: every tile checked against the pages (the
+ * element-by-element classification the heatmap paints), and the worst element found where it is.
+ */
+import * as path from 'path';
+import * as fs from 'fs';
+import * as os from 'os';
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { fixture } from '../support/fixtures';
+import { npyBytes } from '../support/writers';
+import { TensorSession } from '../../src/view/tensorSession';
+import { MAX_PAGE, ELEMENT_CLASSES, NO_CLASS, Overview, OVERVIEW_TILES } from '../../src/view/protocol';
+import { readAllFloat64 } from '../../src/formats/tensor';
+import { CancelledError } from '../../src/core/errors';
+import type { Slice } from '../../src/view/layout';
+
+const RANK: Record<string, number> = { exact: 0, code: 0, fp32_artifact: 1, off_grid: 2, non_finite: 3 };
+
+/** The overview recomputed from the session's pages, one element at a time: the oracle for the chunked builder. */
+async function overviewFromPages(s: TensorSession, name: string, n: number, o: Overview, slice?: Slice) {
+  const tiles = o.tileRows * o.tileCols;
+  const worst = new Array<number>(tiles).fill(-1),
+    problems = new Array<number>(tiles).fill(0),
+    peak = new Array<number>(tiles).fill(0);
+  const tileOf = (pos: number): number => Math.floor(Math.floor(pos / o.cols) / o.rowsPerTile) * o.tileCols + Math.floor((pos % o.cols) / o.colsPerTile);
+  for (let start = 0; start < n; start += MAX_PAGE) {
+    const p = await s.page(name, start, MAX_PAGE, slice);
+    for (let k = 0; k < p.values.length; k++) {
+      const t = tileOf(start + k);
+      const cls = p.cls ? ELEMENT_CLASSES[p.cls[k]] : Number.isFinite(p.values[k]) ? null : 'non_finite';
+      worst[t] = Math.max(worst[t], cls ? RANK[cls] : 0);
+      if (cls === 'off_grid' || cls === 'non_finite') problems[t]++;
+      const m = o.measure === 'deviation' ? p.dev![k] : Math.abs(p.values[k]);
+      if (cls !== 'non_finite' && Math.fround(m) > peak[t]) peak[t] = Math.fround(m);
+    }
+  }
+  return { worst, problems, peak };
+}
+
+function assertMatchesPages(o: Overview, want: Awaited<ReturnType<typeof overviewFromPages>>): void {
+  const rank = (c: number): number => (c === NO_CLASS ? 0 : RANK[ELEMENT_CLASSES[c]]);
+  assert.deepEqual([...o.worst].map(rank), want.worst, 'worst class per tile');
+  assert.deepEqual([...o.problems], want.problems, 'problems per tile');
+  assert.deepEqual([...o.peak], want.peak, 'largest measure per tile');
+  // Every tile's worst element lies in that tile.
+  for (let t = 0; t < o.at.length; t++) {
+    const pos = o.at[t];
+    assert.equal(
+      Math.floor(Math.floor(pos / o.cols) / o.rowsPerTile) * o.tileCols + Math.floor((pos % o.cols) / o.colsPerTile),
+      t,
+      `tile ${t}'s worst element ${pos}`,
+    );
+  }
+}
+
+test('overview of a real Mamba dump (FP32 artifacts, no off-grid): every tile as the pages classify it, within the tile limits', async () => {
+  const s = new TensorSession(fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d.pt'));
+  try {
+    const sum = await s.summary('input');
+    const o = await s.overview('input', 64);
+    assert.equal(o.measure, 'deviation');
+    assert.ok(o.tileRows <= OVERVIEW_TILES.rows && o.tileCols <= OVERVIEW_TILES.cols);
+    assert.equal(o.rows, sum.n / 64);
+    assertMatchesPages(o, await overviewFromPages(s, 'input', sum.n, o));
+    // No value is off the grid; the artifacts show as artifact tiles, as many tiles as hold one.
+    assert.equal(
+      o.problems.reduce((a, b) => a + b, 0),
+      sum.verify!.true_offgrid,
+    );
+    assert.ok([...o.worst].some((c) => ELEMENT_CLASSES[c] === 'fp32_artifact'));
+    assert.equal(Math.max(...o.peak), Math.fround(sum.verify!.max_deviation));
+    // Kept: asking again gives the same object, not a second read.
+    assert.equal(await s.overview('input', 64), o);
+    // Integer codes: tiles of codes, measured by |code|.
+    const codes = await s.overview('weight', 4); // int8 [1536, 1, 4]
+    assert.equal(codes.measure, 'value');
+    assert.ok([...codes.worst].every((c) => ELEMENT_CLASSES[c] === 'code'));
+  } finally {
+    s.dispose();
+  }
+});
+
+test('overview of a 2-D slice of an N-D tensor matches the slice pages', async () => {
+  const s = new TensorSession(fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d.pt'));
+  try {
+    const shape = s.tensor('input').shape; // [1, 1536, 64]
+    const slice: Slice = { rows: 2, cols: 1, at: [0, 0, 0] }; // time × channels
+    const o = await s.overview('input', shape[1], slice);
+    assert.equal(o.n, shape[1] * shape[2]);
+    assertMatchesPages(o, await overviewFromPages(s, 'input', o.n, o, slice));
+    await assert.rejects(s.overview('input', 64, { rows: 1, cols: 1, at: [0, 0, 0] }), /two different axes/);
+  } finally {
+    s.dispose();
+  }
+});
+
+test('a per-channel tensor written by PyTorch: pages carry each element’s channel scale; one corrupted value is the overview’s only problem tile and is explained on its channel’s scale', async () => {
+  const s = new TensorSession(fixture('checkpoints', 'torch-2.11/fake_quant_per_channel_corrupted.pt'));
+  try {
+    const name = 'layers.0.proj.weight'; // [24, 40], one scale per row; the script corrupted [3, 7]
+    const scales = await readAllFloat64(s.tensor('layers.0.proj.weight_scale'));
+    const p = await s.page(name, 0, MAX_PAGE);
+    assert.equal(p.values.length, 24 * 40);
+    for (let k = 0; k < p.values.length; k++) assert.equal(p.scales![k], Math.fround(scales[Math.floor(k / 40)]), `element ${k}'s scale`);
+    const off = [...p.cls!.keys()].filter((k) => ELEMENT_CLASSES[p.cls![k]] === 'off_grid');
+    assert.deepEqual(off, [3 * 40 + 7]);
+    const o = await s.overview(name, 40);
+    assertMatchesPages(o, await overviewFromPages(s, name, 24 * 40, o));
+    const bad = [...o.problems.keys()].filter((t) => o.problems[t]);
+    assert.equal(bad.length, 1);
+    assert.equal(ELEMENT_CLASSES[o.worst[bad[0]]], 'off_grid');
+    assert.equal(o.at[bad[0]], 127);
+    const e = await s.explain(name, 127);
+    assert.equal(e.class, 'off_grid');
+    assert.equal(e.channel, 3);
+    assert.match(e.scale_source, /channel 3$/);
+    assert.equal(e.scale_f32, Math.fround(scales[3]));
+  } finally {
+    s.dispose();
+  }
+});
+
+test('overview of a 4.5M-element .npy: one NaN and one off-grid value among values on the grid are each a tile of their own, across read chunks; cancel stops it', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-overview-'));
+  const file = path.join(dir, 'activations.npy');
+  const n = 4_500_000,
+    cols = 3000,
+    s = 0.0625;
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = ((i * 7919) % 255) * s - 127 * s;
+  const nan = 4_300_001,
+    off = 123;
+  x[nan] = NaN;
+  x[off] = x[off] + s / 3;
+  fs.writeFileSync(file, npyBytes(`{'descr': '<f4', 'fortran_order': False, 'shape': (${n / cols}, ${cols}), }`, Buffer.from(x.buffer)));
+  const session = new TensorSession(file);
+  try {
+    const name = session.tensor('').name;
+    const sum = await session.summary(name);
+    assert.ok(sum.verify, `judged on an inferred grid: ${sum.grid}`);
+    assert.equal(sum.scale, s);
+    let progressed = 0;
+    const o = await session.overview(name, cols, undefined, { onProgress: (done) => (progressed = done) });
+    assert.equal(progressed, n);
+    const bad = [...o.problems.keys()].filter((t) => o.problems[t]);
+    assert.equal(bad.length, 2);
+    assert.deepEqual(
+      bad.map((t) => [ELEMENT_CLASSES[o.worst[t]], o.at[t]]),
+      [
+        ['off_grid', off],
+        ['non_finite', nan],
+      ],
+    );
+    // Cancelled before it finishes (another column count, so not the kept one): it stops with CancelledError.
+    const abort = new AbortController();
+    const pending = session.overview(name, cols / 2, undefined, { signal: abort.signal, onProgress: () => abort.abort() });
+    await assert.rejects(pending, CancelledError);
+  } finally {
+    session.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
