@@ -10,7 +10,9 @@ export interface HeatmapHooks {
   hover(index: number | null, px: number, py: number): void;
   click(index: number): void;
   /** Called when the user scrolls this heatmap (the diff view keeps its pair in step). */
-  scrolled?(top: number): void;
+  scrolled?(top: number, left: number): void;
+  /** The picture rows and columns on screen changed (the overview draws where the heatmap is). */
+  viewport?(rows: [first: number, last: number], cols: [first: number, last: number]): void;
   /** Elements to mark whatever their class (the diff view: values that differ from the other run). */
   marked?(index: number): boolean;
   /** The keyboard cursor moved to `index` (arrows, Home/End, a jump). */
@@ -22,7 +24,7 @@ export interface HeatmapHooks {
 }
 
 /** The palette a heatmap paints with (theme colours, read at every paint). */
-export type Shade = 'exact' | 'artifact' | 'off' | 'nonFinite' | 'mark' | 'pending';
+export type Shade = 'exact' | 'onGrid' | 'value' | 'artifact' | 'off' | 'nonFinite' | 'mark' | 'pending';
 
 /** What the rows and the columns of the picture are (`channel`, `time`), for the axis caption. */
 export interface AxisLabels {
@@ -35,6 +37,30 @@ const KEPT_PAGES = 48;
 
 /** Cells are square and at most this many pixels: a [1536, 1, 4] weight is 4 narrow columns, not 4 giant cells. */
 const MAX_CELL = 12;
+/** ...and at least this many: a picture wider than the box scrolls sideways instead of shrinking to unreadable 1-px cells. */
+const MIN_CELL = 4;
+/** A vector (a picture of one row) wraps at this many columns instead. */
+const WRAP_VECTOR = 512;
+
+/** The heatmap's colours as RGB, from the theme's variables (read at every paint, so a theme switch shows). */
+export function palette(): Record<Shade | 'bg', number[]> {
+  const css = getComputedStyle(document.body);
+  const rgb = (name: string, fallback: string): number[] => {
+    const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})/i.exec(css.getPropertyValue(name).trim() || fallback);
+    return m ? [1, 2, 3].map((i) => parseInt(m[i], 16)) : [128, 128, 128];
+  };
+  return {
+    bg: rgb('--vscode-editor-background', '#1e1e1e'),
+    exact: rgb('--vscode-editorWidget-background', '#2d2d2d'),
+    onGrid: rgb('--vscode-charts-green', '#89d185'),
+    value: rgb('--vscode-foreground', '#cccccc'),
+    artifact: rgb('--vscode-charts-blue', '#3794ff'),
+    off: rgb('--vscode-charts-red', '#f14c4c'),
+    nonFinite: rgb('--vscode-charts-purple', '#b180d7'),
+    pending: rgb('--vscode-editorLineNumber-foreground', '#858585'),
+    mark: rgb('--vscode-charts-yellow', '#cca700'),
+  };
+}
 
 export class Heatmap {
   readonly root: HTMLElement;
@@ -46,8 +72,10 @@ export class Heatmap {
   private cell: number;
   private rows: number;
   private maxDev = 0;
+  private maxAbs = 0;
   // Where scrollTo last put this heatmap: a scroll event that lands there is that move, not the user's.
-  private followedTo = NaN;
+  private followedTo = '';
+  private keptPages = KEPT_PAGES;
   private cursorAt: number | null = null;
   private axis = document.createElement('p');
   private readonly wantedCols: number;
@@ -61,28 +89,30 @@ export class Heatmap {
     private labels: AxisLabels = { row: 'row', col: 'column' },
   ) {
     this.wantedCols = Math.max(1, cols);
-    this.cols = Math.max(1, Math.min(cols, 512));
-    this.cell = Math.max(1, Math.min(MAX_CELL, Math.floor(width / this.cols)));
+    this.cols = n <= this.wantedCols ? Math.min(this.wantedCols, WRAP_VECTOR) : this.wantedCols;
+    this.cell = Math.max(MIN_CELL, Math.min(MAX_CELL, Math.floor(width / this.cols)));
     this.rows = Math.ceil(n / this.cols);
     this.root = document.createElement('div');
     this.root.className = 'heatmap';
     this.scroller.className = 'heatmap-scroller';
-    this.scroller.style.height = `${Math.max(this.cell, Math.min(height, this.rows * this.cell))}px`; // a small tensor gets a small box, not an empty one
-    this.scroller.style.width = `${this.cols * this.cell + 16}px`;
+    const sideways = this.cols * this.cell > width ? 16 : 0; // room for the horizontal scroll bar
+    this.scroller.style.height = `${Math.max(this.cell, Math.min(height, this.rows * this.cell)) + sideways}px`; // a small tensor gets a small box, not an empty one
+    this.scroller.style.width = `${Math.min(width, this.cols * this.cell) + 16}px`;
     this.scroller.tabIndex = 0;
     this.scroller.setAttribute('role', 'img');
     this.scroller.setAttribute('aria-label', `grid deviation heatmap, ${n} elements, ${this.cols} per row`);
     this.spacer.style.height = `${this.rows * this.cell}px`;
-    this.canvas.width = this.cols * this.cell;
+    this.spacer.style.width = `${this.cols * this.cell}px`;
+    this.canvas.width = Math.min(width, this.cols * this.cell);
     this.canvas.height = Math.min(height, this.rows * this.cell);
     this.canvas.className = 'heatmap-canvas';
     this.scroller.append(this.canvas, this.spacer);
     this.root.append(this.scroller);
     this.scroller.addEventListener('scroll', () => {
       this.paint();
-      const top = this.scroller.scrollTop;
-      if (top === this.followedTo) this.followedTo = NaN;
-      else this.hooks.scrolled?.(top);
+      const at = `${this.scroller.scrollTop},${this.scroller.scrollLeft}`;
+      if (at === this.followedTo) this.followedTo = '';
+      else this.hooks.scrolled?.(this.scroller.scrollTop, this.scroller.scrollLeft);
     });
     // The keyboard cursor: arrows move it by an element or a row, PageUp/PageDown by a screen,
     // Home/End to the ends; Enter or Space asks for the element's explanation (as a click does).
@@ -135,51 +165,65 @@ export class Heatmap {
     return this.scroller.scrollTop;
   }
 
+  get scrollLeft(): number {
+    return this.scroller.scrollLeft;
+  }
+
+  /** The picture's columns (after a vector's wrap): position i is at row ⌊i / columns⌋. */
+  get columns(): number {
+    return this.cols;
+  }
+
   /** Moves the cursor to element `i`, scrolling its row into view (centred if it was off screen), and focuses the heatmap. */
   jumpTo(i: number, focus = true): void {
     if (!(i >= 0 && i < this.n)) return;
     this.cursorAt = i;
     const rowTop = Math.floor(i / this.cols) * this.cell,
       view = this.canvas.height;
-    const top = this.scroller.scrollTop;
+    const colLeft = (i % this.cols) * this.cell,
+      viewW = this.canvas.width;
+    const top = this.scroller.scrollTop,
+      left = this.scroller.scrollLeft;
     // Its scroll event reports the move through `scrolled`, as a user's scroll does.
     if (rowTop < top || rowTop + this.cell > top + view) this.scroller.scrollTop = Math.max(0, rowTop - Math.floor(view / 2));
+    if (colLeft < left || colLeft + this.cell > left + viewW) this.scroller.scrollLeft = Math.max(0, colLeft - Math.floor(viewW / 2));
     if (focus && document.activeElement !== this.scroller) this.scroller.focus({ preventScroll: true });
     this.paint();
     this.hooks.cursorMoved?.(i);
   }
 
   private firstVisible(): number {
-    return Math.min(this.n - 1, Math.floor(this.scroller.scrollTop / this.cell) * this.cols);
+    return Math.min(this.n - 1, Math.floor(this.scroller.scrollTop / this.cell) * this.cols + Math.floor(this.scroller.scrollLeft / this.cell));
   }
 
-  /** Scrolls to `top` without reporting it back through `scrolled` (no echo between heatmaps kept in step). */
-  scrollTo(top: number): void {
-    if (this.scroller.scrollTop === top) return;
+  /** Scrolls to `top` (and `left`) without reporting it back through `scrolled` (no echo between heatmaps kept in step). */
+  scrollTo(top: number, left = this.scroller.scrollLeft): void {
+    if (this.scroller.scrollTop === top && this.scroller.scrollLeft === left) return;
     this.scroller.scrollTop = top;
+    this.scroller.scrollLeft = left;
     // Recorded as the browser clamped it, so the scroll event it causes is recognised.
-    this.followedTo = this.scroller.scrollTop;
+    this.followedTo = `${this.scroller.scrollTop},${this.scroller.scrollLeft}`;
   }
 
   private indexAt(e: MouseEvent): number | null {
     const r = this.canvas.getBoundingClientRect();
-    const col = Math.floor((e.clientX - r.left) / this.cell);
+    const col = Math.floor((e.clientX - r.left + this.scroller.scrollLeft) / this.cell);
     const row = Math.floor((e.clientY - r.top + this.scroller.scrollTop) / this.cell);
     const i = row * this.cols + col;
     return col >= 0 && col < this.cols && i >= 0 && i < this.n ? i : null;
   }
 
-  element(i: number): { value: number; q?: number; dev?: number; cls?: ElementClassName } | undefined {
+  element(i: number): { value: number; q?: number; dev?: number; cls?: ElementClassName; scale?: number } | undefined {
     const p = this.pages.get(Math.floor(i / PAGE));
     if (!p) return undefined;
     const k = i - p.start;
-    return { value: p.values[k], q: p.q?.[k], dev: p.dev?.[k], cls: p.cls ? ELEMENT_CLASSES[p.cls[k]] : undefined };
+    return { value: p.values[k], q: p.q?.[k], dev: p.dev?.[k], cls: p.cls ? ELEMENT_CLASSES[p.cls[k]] : undefined, scale: p.scales?.[k] };
   }
 
   addPage(p: Page): void {
     const pg = Math.floor(p.start / PAGE);
     this.pages.set(pg, p);
-    if (this.pages.size > KEPT_PAGES) {
+    if (this.pages.size > this.keptPages) {
       // Drop the page farthest from the one in view; it is asked for again if the user scrolls back.
       const here = Math.floor(this.firstVisible() / PAGE);
       let far = pg,
@@ -193,6 +237,10 @@ export class Heatmap {
       this.requested.delete(far);
     }
     if (p.dev) for (let k = 0; k < p.dev.length; k++) if (p.dev[k] > this.maxDev) this.maxDev = p.dev[k];
+    for (let k = 0; k < p.values.length; k++) {
+      const a = Math.abs(p.values[k]);
+      if (a > this.maxAbs && a !== Infinity) this.maxAbs = a;
+    }
     this.paint();
   }
 
@@ -203,37 +251,34 @@ export class Heatmap {
 
   private paint(): void {
     // Keep the canvas in view: it sits at the scroll offset inside the scroller.
-    this.canvas.style.transform = `translateY(${this.scroller.scrollTop}px)`;
+    this.canvas.style.transform = `translate(${this.scroller.scrollLeft}px, ${this.scroller.scrollTop}px)`;
     const ctx = this.canvas.getContext('2d');
     if (!ctx) return;
     const firstRow = Math.floor(this.scroller.scrollTop / this.cell);
     const visibleRows = Math.ceil(this.canvas.height / this.cell) + 1;
-    const first = firstRow * this.cols,
-      last = Math.min(this.n, (firstRow + visibleRows) * this.cols);
-    for (let pg = Math.floor(first / PAGE); pg * PAGE < last; pg++) {
+    const firstCol = Math.floor(this.scroller.scrollLeft / this.cell);
+    const visibleCols = Math.min(this.cols - firstCol, Math.ceil(this.canvas.width / this.cell) + 1);
+    // The pages that hold the cells on screen: each visible row's stretch of visible columns.
+    const wanted = new Set<number>();
+    for (let r = firstRow; r < Math.min(this.rows, firstRow + visibleRows); r++) {
+      const a = r * this.cols + firstCol,
+        b = Math.min(this.n, a + visibleCols) - 1;
+      for (let pg = Math.floor(a / PAGE); pg <= Math.floor(b / PAGE); pg++) wanted.add(pg);
+    }
+    // Rows longer than a page need a page per row: keep a screen's worth twice over.
+    this.keptPages = Math.max(KEPT_PAGES, 2 * wanted.size);
+    for (const pg of wanted) {
       if (!this.pages.has(pg) && !this.requested.has(pg)) {
         this.requested.add(pg);
         this.hooks.requestPage(pg * PAGE, PAGE);
       }
     }
-    const css = getComputedStyle(document.body);
-    const color = (name: string, fallback: string): string => css.getPropertyValue(name).trim() || fallback;
-    const bg = color('--vscode-editor-background', '#1e1e1e');
-    const exact = color('--vscode-editorWidget-background', '#2d2d2d');
-    const artifact = color('--vscode-charts-blue', '#3794ff');
-    const off = color('--vscode-charts-red', '#f14c4c');
-    const nonFinite = color('--vscode-charts-purple', '#b180d7');
-    const pending = color('--vscode-editorLineNumber-foreground', '#858585');
-    const mark = color('--vscode-charts-yellow', '#cca700');
+    const P = palette();
+    const color = (name: string, fallback: string): string => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
     const img = ctx.createImageData(this.canvas.width, this.canvas.height);
-    const rgb = (c: string): number[] => {
-      const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})/i.exec(c);
-      return m ? [1, 2, 3].map((i) => parseInt(m[i], 16)) : [128, 128, 128];
-    };
-    const P = { bg: rgb(bg), exact: rgb(exact), artifact: rgb(artifact), off: rgb(off), nonFinite: rgb(nonFinite), pending: rgb(pending), mark: rgb(mark) };
     for (let r = 0; r < visibleRows; r++) {
-      for (let c = 0; c < this.cols; c++) {
-        const i = (firstRow + r) * this.cols + c;
+      for (let c = 0; c < visibleCols; c++) {
+        const i = (firstRow + r) * this.cols + firstCol + c;
         let px = P.bg;
         let alpha = 1;
         if (i < this.n) {
@@ -254,6 +299,14 @@ export class Heatmap {
           else if (e.cls === 'code') {
             px = P.artifact;
             alpha = 0.15 + 0.85 * Math.min(1, Math.abs(e.value) / 128);
+          } else if (e.cls === 'exact') {
+            // On the grid: green, shaded by |q| so a tensor wholly on its grid still shows its structure.
+            px = P.onGrid;
+            alpha = 0.12 + 0.5 * Math.min(1, Math.abs(e.q ?? 0) / 128);
+          } else if (!e.cls) {
+            // Judged on no grid: the values themselves, shaded by |value|.
+            px = Number.isFinite(e.value) ? P.value : P.nonFinite;
+            alpha = Number.isFinite(e.value) ? 0.08 + 0.8 * (this.maxAbs ? Math.abs(e.value) / this.maxAbs : 0) : 1;
           } else px = P.exact;
         }
         for (let y = 0; y < this.cell; y++) {
@@ -276,14 +329,18 @@ export class Heatmap {
         ctx.strokeStyle = color('--vscode-focusBorder', '#007fd4');
         ctx.lineWidth = 2;
         const side = Math.max(this.cell, 6);
-        const x = (this.cursorAt % this.cols) * this.cell + this.cell / 2 - side / 2,
+        const x = ((this.cursorAt % this.cols) - firstCol) * this.cell + this.cell / 2 - side / 2,
           y = row * this.cell + this.cell / 2 - side / 2;
         ctx.strokeRect(x, y, side, side);
       }
     }
     const lastRow = Math.min(this.rows, firstRow + Math.floor(this.canvas.height / this.cell)) - 1;
-    const wrapped = this.cols < this.wantedCols ? ` (each row of ${this.wantedCols} wraps over ${Math.ceil(this.wantedCols / this.cols)} lines)` : '';
-    this.axis.textContent = `rows ${firstRow}–${Math.max(firstRow, lastRow)} of ${this.rows} (${this.labels.row}) · columns 0–${this.cols - 1} (${this.labels.col})${wrapped}`;
+    const lastCol = Math.min(this.cols, firstCol + Math.floor(this.canvas.width / this.cell)) - 1;
+    const wrapped = this.cols < this.wantedCols ? ` (the ${this.wantedCols} elements wrap over ${Math.ceil(this.wantedCols / this.cols)} lines)` : '';
+    const colsShown =
+      lastCol < this.cols - 1 || firstCol > 0 ? `columns ${firstCol}–${Math.max(firstCol, lastCol)} of ${this.cols}` : `columns 0–${this.cols - 1}`;
+    this.axis.textContent = `rows ${firstRow}–${Math.max(firstRow, lastRow)} of ${this.rows} (${this.labels.row}) · ${colsShown} (${this.labels.col})${wrapped}`;
+    this.hooks.viewport?.([firstRow, Math.max(firstRow, lastRow)], [firstCol, Math.max(firstCol, lastCol)]);
     // When real values first reach the screen (for the paint-time test and for anyone profiling).
     if (this.pages.size && !document.body.dataset.heatmapPaintedAt) document.body.dataset.heatmapPaintedAt = String(performance.now());
   }

@@ -86,7 +86,7 @@ export function heatmapPair(pair: ComparedPair): HTMLElement {
         },
         hover: (i, x, y) => showTip(i, x, y),
         click: (i) => select(i, m),
-        scrolled: (top) => others(m).forEach((h) => h.scrollTo(top)),
+        scrolled: (top, left) => others(m).forEach((h) => h.scrollTo(top, left)),
         marked: m === 'd' ? undefined : (i) => differs(i),
         shade: m === 'd' ? shadeDelta : undefined,
         cursorMoved: (i) => {
@@ -201,7 +201,7 @@ export function heatmapPair(pair: ComparedPair): HTMLElement {
     legend(
       [
         ['differs', 'differs from the other run'],
-        ['exact', 'on grid'],
+        ['ongrid', 'on grid'],
         ['artifact', 'FP32 artifact'],
         ['off', 'off grid'],
       ],

@@ -1,15 +1,17 @@
 import { el, tag, divider, table, spinner, showTooltip, legend, button, onActivate } from './components';
 import { vscode, fmt } from './vscodeApi';
 import { Heatmap } from './heatmap';
+import { overviewMap, OverviewMap } from './overview';
 import { histogram } from './histogram';
 import { request, isCancelled, Pending } from './channel';
-import type { TreeNode, TensorSummary, Page } from '../src/view/protocol';
+import type { TreeNode, TensorSummary, Page, Overview } from '../src/view/protocol';
 import { naturalLayout, sliceIndex, sliceProblem, unravel, Slice } from '../src/view/layout';
 
 /** What the view restores when VS Code recreates it (a tab switched back to): the tensor, scroll and cursor. */
 interface ViewState {
   tensor?: string;
   scrollTop?: number;
+  scrollLeft?: number;
   cursor?: number | null;
   /** The 2-D slice shown of an N-D tensor (absent: the whole tensor in its natural layout). */
   slice?: Slice | null;
@@ -26,6 +28,7 @@ export function tensorView(app: HTMLElement): void {
   let flatOf: (i: number) => number = (i) => i;
   let current: TensorSummary | undefined;
   let pendingSummary: Pending<TensorSummary> | undefined;
+  let pendingOverview: Pending<Overview> | undefined;
   const saved: ViewState = (vscode.getState() as ViewState | undefined) ?? {};
   const remember = (patch: ViewState): void => {
     Object.assign(saved, patch);
@@ -43,7 +46,8 @@ export function tensorView(app: HTMLElement): void {
     tree.querySelectorAll('.selected').forEach((x) => x.classList.remove('selected'));
     item.classList.add('selected');
     pendingSummary?.cancel(); // another tensor chosen: the previous summary is no longer wanted
-    if (!restore) remember({ tensor: name, scrollTop: 0, cursor: null, slice: null });
+    pendingOverview?.cancel();
+    if (!restore) remember({ tensor: name, scrollTop: 0, scrollLeft: 0, cursor: null, slice: null });
     const progressText = el('span', { class: 'progress-text' }, 'reading…');
     const pending = request({ type: 'summary', tensor: name }, (done, total) => {
       progressText.textContent = `reading ${Math.floor((100 * done) / Math.max(1, total))}% (${done.toLocaleString()} of ${total.toLocaleString()} element passes)`;
@@ -128,7 +132,7 @@ export function tensorView(app: HTMLElement): void {
       el('h3', {}, 'grid deviation'),
       legend(
         [
-          ['exact', 'on grid'],
+          ['ongrid', 'on grid (shade = |q|)'],
           ['artifact', 'FP32 artifact (shade = deviation)'],
           ['off', 'off grid'],
           ['nonfinite', 'NaN/Inf'],
@@ -143,7 +147,7 @@ export function tensorView(app: HTMLElement): void {
     flatOf = index ? index.flatOf : (i) => i;
     const showSlice = (next: Slice | undefined, flat?: number): void => {
       const pos = next && flat !== undefined ? sliceIndex(s.shape, next).sliceOf(flat) : (flat ?? null);
-      remember({ slice: next ?? null, cursor: pos, scrollTop: 0 });
+      remember({ slice: next ?? null, cursor: pos, scrollTop: 0, scrollLeft: 0 });
       renderSummary(s, { slice: next ?? null, cursor: pos });
     };
     if (s.shape.length >= 3) detail.append(sliceControls(s.shape, slice, (next) => showSlice(next)));
@@ -167,6 +171,7 @@ export function tensorView(app: HTMLElement): void {
       );
     }
     const layout = naturalLayout(s.shape, s.name);
+    let map: OverviewMap | undefined;
     // Pages answer the heatmap that asked: after a slice change the same tensor gets a new heatmap,
     // and a page of the old layout must not land in it.
     const mine: Heatmap = (heatmap = new Heatmap(
@@ -190,11 +195,12 @@ export function tensorView(app: HTMLElement): void {
         hover: (i, x, y) => showTip(i, x, y),
         click: (i) => explain(s, flatOf(i)),
         cursorMoved: (i) => {
-          remember({ cursor: i, scrollTop: heatmap?.scrollTop ?? 0 });
+          remember({ cursor: i, scrollTop: heatmap?.scrollTop ?? 0, scrollLeft: heatmap?.scrollLeft ?? 0 });
           status.textContent = describe(i).join(' · ');
           document.body.dataset.cursor = String(i);
         },
-        scrolled: (top) => remember({ scrollTop: top }),
+        scrolled: (top, left) => remember({ scrollTop: top, scrollLeft: left }),
+        viewport: (rows, cols) => map?.showViewport(rows, cols),
         key: (e) => {
           if (e.key === 'n' || (e.key === 'F8' && !e.shiftKey)) jumpProblem(1);
           else if (e.key === 'p' || (e.key === 'F8' && e.shiftKey)) jumpProblem(-1);
@@ -206,13 +212,50 @@ export function tensorView(app: HTMLElement): void {
       360,
       slice ? { row: `axis ${slice.rows}`, col: `axis ${slice.cols}` } : { row: layout.rowLabel, col: layout.colLabel },
     ));
-    detail.append(nav, mine.root, status);
+    // The whole tensor beside the heatmap, once the host has read it all (kept there: instant on a tab switch).
+    const overviewSlot = el('div', { class: 'overview-slot' });
+    const progressText = el('span', { class: 'progress-text' }, 'overview: reading…');
+    const pending = request({ type: 'overview', tensor: s.name, cols: mine.columns, ...(slice ? { slice } : {}) }, (done, total) => {
+      progressText.textContent = `overview: reading ${Math.floor((100 * done) / Math.max(1, total))}%`;
+    });
+    pendingOverview = pending;
+    overviewSlot.append(
+      el(
+        'p',
+        { class: 'waiting', role: 'status' },
+        progressText,
+        button('Cancel', () => pending.cancel()),
+      ),
+    );
+    pending.result.then(
+      (o) => {
+        if (heatmap !== mine) return;
+        map = overviewMap(o, (pos) => mine.jumpTo(pos));
+        overviewSlot.replaceChildren(map.root);
+        mine.repaint(); // reports the screen, which the overview outlines
+        document.body.dataset.overviewReady = s.name;
+      },
+      (err: Error) => {
+        if (heatmap !== mine) return;
+        overviewSlot.replaceChildren(
+          isCancelled(err)
+            ? el(
+                'p',
+                { class: 'hint cancelled' },
+                'Overview cancelled. ',
+                button('Read again', () => renderSummary(s, { cursor: mine.cursor, scrollTop: mine.scrollTop, slice: slice ?? null })),
+              )
+            : el('p', { class: 'problem' }, `overview: ${err.message}`),
+        );
+      },
+    );
+    detail.append(nav, el('div', { class: 'heatmap-row' }, mine.root, overviewSlot), status);
     if (restore?.cursor !== undefined && restore.cursor !== null) mine.jumpTo(restore.cursor, false);
-    else if (restore?.scrollTop) mine.scrollTo(restore.scrollTop);
+    else if (restore?.scrollTop || restore?.scrollLeft) mine.scrollTo(restore.scrollTop ?? 0, restore.scrollLeft ?? 0);
   };
 
   const explain = (s: TensorSummary, i: number): void => {
-    if (s.scale === null) return;
+    if (s.scale === null && !s.scaleSource) return; // codes, or a tensor judged on no grid: nothing to explain
     request({ type: 'explain', tensor: s.name, index: i }).result.then(
       (e) => {
         document.body.dataset.explained = String(e.index);
@@ -232,7 +275,8 @@ export function tensorView(app: HTMLElement): void {
     const lines = [`[${idx.join(', ')}]  (flat ${flat})`];
     if (!e) return [...lines, 'loading…'];
     lines.push(`value ${fmt(e.value, 9)}`);
-    if (current.scale !== null) lines.push(`scale ${fmt(current.scale, 9)}`);
+    if (e.scale !== undefined) lines.push(`scale ${fmt(e.scale, 9)} (this element's channel or group)`);
+    else if (current.scale !== null) lines.push(`scale ${fmt(current.scale, 9)}`);
     if (e.q !== undefined && e.cls !== 'non_finite') lines.push(`q ${e.q}`);
     if (e.dev !== undefined && e.cls !== 'non_finite') lines.push(`deviation ${e.dev.toExponential(3)}`);
     if (e.cls)

@@ -11,7 +11,7 @@ import { tensorStats } from '../analysis/stats';
 import { ScaleInfo } from '../analysis/scale';
 import { GridPlan, judgeTensor, planGridCheck } from '../analysis/gridPlan';
 import { VerifyOptions, storageOf } from '../analysis/verify';
-import { explainValue, gridElement, Explanation } from '../analysis/explain';
+import { explainValue, Explanation } from '../analysis/explain';
 import { FormatError, CancelledError } from '../core/errors';
 import { TreeNode, TensorSummary, Page, MAX_PAGE, Explained, Problem, Overview, NO_CLASS } from './protocol';
 import { SharedJobs, JobOptions } from './sharedJobs';

@@ -11,14 +11,14 @@ import * as path from 'path';
 import { chromium, Browser, Page } from 'playwright-core';
 import { TensorSession, tensorHandlers } from '../../src/view/tensorSession';
 import { DiffSession, diffHandlers } from '../../src/view/diffSession';
-import { ToHost, ToView } from '../../src/view/protocol';
+import { ToHost, ToView, ELEMENT_CLASSES } from '../../src/view/protocol';
 import { MessageRouter } from '../../src/view/router';
-import { ELEMENT_CLASSES } from '../../src/view/protocol';
 import { diffPaths } from '../../src/analysis/diff';
 import { explainValue } from '../../src/analysis/explain';
 import { verifyFile } from '../../src/analysis/verifyFile';
 import { fixture, FIXTURES, REPO_ROOT, screenshotDir } from '../support/fixtures';
 import { themeCss } from './themes';
+import { npyBytes } from '../support/writers';
 
 const ROOT = REPO_ROOT;
 const SHOTS = screenshotDir();
@@ -242,7 +242,7 @@ for (const theme of ['dark', 'light'] as const) {
       const i = pa.values.findIndex((v, k) => v !== pb.values[k]);
       assert.ok(i >= 0, 'the first page holds a difference');
       const cols = differing.shape![differing.shape!.length - 1];
-      const cell = Math.max(1, Math.min(12, Math.floor(360 / Math.min(cols, 512))));
+      const cell = Math.max(4, Math.min(12, Math.floor(360 / cols))); // the heatmap's rule: 4–12 px cells, scrolling sideways beyond
       const canvasB = (await page.$$('.heatmap-pair .heatmap-canvas'))[2];
       await canvasB.scrollIntoViewIfNeeded(); // the pointer works in the viewport: bring the canvas fully into it first
       const bb = (await canvasB.boundingBox())!;
@@ -537,6 +537,95 @@ test('tensor viewer: keyboard only — cursor, next problem, Enter explains; reo
   }
 });
 
+/** A [1500, 3000] FP32 .npy on the grid of 1/16 with one NaN and one value off the grid. */
+function writeNeedleNpy(file: string): { nan: number; off: number; rows: number; cols: number } {
+  const rows = 1500,
+    cols = 3000,
+    s = 0.0625;
+  const x = new Float32Array(rows * cols);
+  for (let i = 0; i < x.length; i++) x[i] = ((i * 7919) % 255) * s - 127 * s;
+  const nan = 1234 * cols + 2500,
+    off = 77 * cols + 5;
+  x[nan] = NaN;
+  x[off] += s / 3;
+  fs.writeFileSync(file, npyBytes(`{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`, Buffer.from(x.buffer)));
+  return { nan, off, rows, cols };
+}
+
+for (const theme of ['dark', 'light'] as const) {
+  test(`tensor viewer (${theme}): the overview finds one NaN among 4.5M elements; choosing its tile moves the heatmap there, scrolled sideways`, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-ui-needle-'));
+    const file = path.join(dir, 'activations.npy');
+    const { nan, off, cols } = writeNeedleNpy(file);
+    const session = new TensorSession(file);
+    const page = await openView('tensor', theme, { file }, session);
+    try {
+      await page.waitForFunction(() => document.body.dataset.overviewReady !== undefined, undefined, { timeout: 60000 });
+      const o = await session.overview('', cols); // the same kept overview the view received
+      assert.equal(await page.getAttribute('canvas.overview-canvas', 'data-problem-tiles'), '2');
+      assert.match(await page.innerText('figure.overview figcaption'), /2 off grid or NaN\/Inf in 2 tiles/);
+      // The heatmap keeps 4-px cells and scrolls sideways: 3000 columns do not wrap.
+      assert.match(await page.innerText('.heatmap-axis'), /rows 0–\d+ of 1500 \(out channel\) · columns 0–179 of 3000 \(in feature\)$/);
+      const tile = [...o.worst.keys()].find((t) => ELEMENT_CLASSES[o.worst[t]] === 'non_finite')!;
+      assert.equal(o.at[tile], nan);
+      await page.locator('canvas.overview-canvas').scrollIntoViewIfNeeded(); // the pointer works in the viewport
+      const box = (await page.locator('canvas.overview-canvas').boundingBox())!;
+      const tw = box.width / o.tileCols,
+        th = box.height / o.tileRows;
+      await page.mouse.click(box.x + ((tile % o.tileCols) + 0.5) * tw, box.y + (Math.floor(tile / o.tileCols) + 0.5) * th);
+      await page.waitForFunction((want) => document.body.dataset.cursor === String(want), nan);
+      await page.waitForFunction(() => /NaN\/Inf/.test(document.querySelector('.cursor-status')?.textContent ?? ''));
+      // The heatmap's screen holds the NaN: its axis caption names the row and a column range around 2500.
+      const axis = await page.innerText('.heatmap-axis');
+      const [, r0, r1, c0, c1] = /rows (\d+)–(\d+) of 1500 \(out channel\) · columns (\d+)–(\d+) of 3000/.exec(axis)!.map(Number);
+      assert.ok(r0 <= 1234 && 1234 <= r1 && c0 <= 2500 && 2500 <= c1, axis);
+      await page.locator('.heatmap-row').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: path.join(SHOTS, `tensor-overview-${theme}.png`) });
+      // The off-grid value's tile goes there too.
+      const offTile = [...o.worst.keys()].find((t) => ELEMENT_CLASSES[o.worst[t]] === 'off_grid')!;
+      const again = (await page.locator('canvas.overview-canvas').boundingBox())!;
+      await page.mouse.click(again.x + ((offTile % o.tileCols) + 0.5) * tw, again.y + (Math.floor(offTile / o.tileCols) + 0.5) * th);
+      await page.waitForFunction((want) => document.body.dataset.cursor === String(want), off);
+      await page.waitForFunction(() => /OFF GRID/.test(document.querySelector('.cursor-status')?.textContent ?? ''));
+      assert.deepEqual((page as any).__errors, []);
+    } finally {
+      await page.close();
+      session.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('tensor viewer: a per-channel weight written by PyTorch is classified on each row’s own scale; its one corrupted value is found from the overview and explained on channel 3’s scale', async () => {
+  const session = new TensorSession(fixture('checkpoints', 'torch-2.11/fake_quant_per_channel_corrupted.pt'));
+  const page = await openView('tensor', 'dark', { file: session.file }, session);
+  try {
+    await page.click('.tree li[data-name="layers.0.proj.weight"]');
+    await page.waitForFunction(() => document.body.dataset.overviewReady === 'layers.0.proj.weight');
+    assert.equal(await page.getAttribute('canvas.overview-canvas', 'data-problem-tiles'), '1');
+    const o = await session.overview('layers.0.proj.weight', 40);
+    const tile = [...o.problems.keys()].find((t) => o.problems[t] > 0)!;
+    const box = (await page.locator('canvas.overview-canvas').boundingBox())!;
+    await page.mouse.click(
+      box.x + ((tile % o.tileCols) + 0.5) * (box.width / o.tileCols),
+      box.y + (Math.floor(tile / o.tileCols) + 0.5) * (box.height / o.tileRows),
+    );
+    await page.waitForFunction(() => document.body.dataset.cursor === '127');
+    const status = (await page.textContent('.cursor-status')) ?? '';
+    assert.match(status, /\[3, 7\]/);
+    assert.match(status, /scale [\d.e-]+ \(this element's channel or group\)/);
+    assert.match(status, /OFF GRID/);
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => (window as any).__explained?.index === 127);
+    const explained = await page.evaluate(() => (window as any).__explained);
+    assert.equal(explained.channel, 3);
+    assert.equal(explained.class, 'off_grid');
+  } finally {
+    await page.close();
+    session.dispose();
+  }
+});
+
 test('tensor viewer: an N-D tensor shown as a 2-D slice (time as rows, channels as columns); cursor, explain and next problem keep flat indices', async () => {
   const session = new TensorSession(fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d.pt'));
   const page = await openView('tensor', 'dark', { file: session.file }, session);
@@ -550,9 +639,7 @@ test('tensor viewer: an N-D tensor shown as a 2-D slice (time as rows, channels 
     assert.match((await page.textContent('.slice-controls .problem')) ?? '', /two different axes/);
     await page.selectOption('.slice-cols', '1');
     await page.waitForFunction(() =>
-      /rows 0–\d+ of 192 \(axis 2\) · columns 0–511 \(axis 1\) \(each row of 1536 wraps over 3 lines\)/.test(
-        document.querySelector('.heatmap-axis')?.textContent ?? '',
-      ),
+      /rows 0–63 of 64 \(axis 2\) · columns 0–179 of 1536 \(axis 1\)$/.test(document.querySelector('.heatmap-axis')?.textContent ?? ''),
     );
     await page.focus('.heatmap-scroller');
     await page.waitForFunction(() => document.body.dataset.cursor === '0');
