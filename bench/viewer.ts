@@ -12,8 +12,9 @@ import { spawnSync } from 'child_process';
 import { writeSafetensors } from '../src/formats/safetensorsWriter';
 
 const PY = process.env.PYTHON ?? 'python3';
-/** One screen of the viewer: 360 rows of 1 px cells, 512 per row. */
-const SCREEN = 360 * 512;
+/** One screen of the viewer: a 720 × 360 px canvas of 4 px cells (a picture wider than the box scrolls sideways). */
+const SCREEN_ROWS = 90,
+  SCREEN_COLS = 180;
 const SIDE = 16384; // 16384 × 16384 float32 = 1 GiB
 const SCALE = 0.0121623231;
 
@@ -21,12 +22,16 @@ export interface ViewerBench {
   file_gib: number;
   elements: number;
   screen_elements: number;
+  /** Elements in the pages a screen needs (each visible row's stretch lies in its own page run). */
+  screen_page_elements: number;
   open_ms: number;
   first_screen_ms: number;
   jump_fill_ms_median: number;
   jump_fill_ms_max: number;
   jumps: number;
   summary_s: number;
+  overview_s: number;
+  numpy_overview_s: number;
   peak_rss_mb: number;
   numpy_screen_ms_median: number;
   note: string;
@@ -49,7 +54,7 @@ function writeTensor(file: string): void {
   ]);
 }
 
-const CHILD = (session: string, file: string, screen: number, jumps: number): string => `
+const CHILD = (session: string, file: string, jumps: number): string => `
 const { TensorSession } = require(${JSON.stringify(session)});
 const { MAX_PAGE } = require(${JSON.stringify(session.replace('tensorSession.js', 'protocol.js'))});
 // VmHWM, not getrusage's maxrss: that one keeps the spawning parent's high-water mark across exec.
@@ -59,46 +64,61 @@ const hwm = () => Number(/VmHWM:\\s+(\\d+) kB/.exec(require('fs').readFileSync('
   const s = new TensorSession(${JSON.stringify(file)});
   const open_ms = performance.now() - t0;
   const n = s.tensor('weight').shape.reduce((a, b) => a * b, 1);
-  // A screen is the pages that cover it, asked for together, as the heatmap does.
-  const fill = async (start) => {
+  // A screen is the pages that hold its cells (each visible row's stretch of visible columns), asked for together, as the heatmap does.
+  const cols = ${SIDE};
+  let pageElements = 0;
+  const fill = async (row, col) => {
     const t = performance.now();
-    const first = Math.floor(start / MAX_PAGE) * MAX_PAGE;
-    const asks = [];
-    for (let p = first; p < Math.min(n, start + ${screen}); p += MAX_PAGE) asks.push(s.page('weight', p, MAX_PAGE));
-    await Promise.all(asks);
+    const pages = new Set();
+    for (let r = row; r < row + ${SCREEN_ROWS}; r++) {
+      const a = r * cols + col, b = a + ${SCREEN_COLS} - 1;
+      for (let p = Math.floor(a / MAX_PAGE); p <= Math.floor(b / MAX_PAGE); p++) pages.add(p);
+    }
+    pageElements = pages.size * MAX_PAGE;
+    await Promise.all([...pages].map((p) => s.page('weight', p * MAX_PAGE, MAX_PAGE)));
     return performance.now() - t;
   };
-  const first_screen_ms = await fill(0);
+  const first_screen_ms = await fill(0, 0);
   let seed = 99;
   const times = [];
-  for (let k = 0; k < ${jumps}; k++) {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    times.push(await fill(Math.floor((seed / 2 ** 32) * (n - ${screen}))));
-  }
+  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  for (let k = 0; k < ${jumps}; k++) times.push(await fill(Math.floor(rnd() * (cols - ${SCREEN_ROWS})), Math.floor(rnd() * (cols - ${SCREEN_COLS}))));
   times.sort((a, b) => a - b);
   const t1 = performance.now();
   await s.summary('weight');
   const summary_s = (performance.now() - t1) / 1e3;
+  const t2 = performance.now();
+  await s.overview('weight', cols);
+  const overview_s = (performance.now() - t2) / 1e3;
   s.dispose();
-  console.log(JSON.stringify({ open_ms, first_screen_ms, jump_fill_ms_median: times[times.length >> 1], jump_fill_ms_max: times[times.length - 1], jumps: times.length, summary_s, peak_rss_mb: hwm() }));
+  console.log(JSON.stringify({ open_ms, first_screen_ms, screen_page_elements: pageElements, jump_fill_ms_median: times[times.length >> 1], jump_fill_ms_max: times[times.length - 1], jumps: times.length, summary_s, overview_s, peak_rss_mb: hwm() }));
 })();
 `;
 
 const NUMPY_SCREEN = `
 import json, sys, time, numpy as np
-f, n, screen, scale, jumps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), np.float32(float(sys.argv[4])), int(sys.argv[5])
+f, side, rows, cols, scale, jumps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), np.float32(float(sys.argv[5])), int(sys.argv[6])
 hdr = int.from_bytes(open(f, 'rb').read(8), 'little')
 meta = json.loads(open(f, 'rb').read(8 + hdr)[8:])
 lo, hi = meta['weight']['data_offsets']
-x = np.memmap(f, dtype=np.float32, mode='r', offset=8 + hdr + lo, shape=(n,))
+x = np.memmap(f, dtype=np.float32, mode='r', offset=8 + hdr + lo, shape=(side, side))
+def classify(v):
+    r = v / scale; q = np.rint(r); dev = np.abs(r - q); on = (q * scale).astype(np.float32) == v
+    return np.where(~np.isfinite(v), 3, np.where(~on, 2, np.where(dev > 0, 1, 0))), dev
 rng = np.random.default_rng(99)
 ts = []
-for start in rng.integers(0, n - screen, jumps):
+for r0, c0 in zip(rng.integers(0, side - rows, jumps), rng.integers(0, side - cols, jumps)):
     t = time.perf_counter()
-    v = np.array(x[start:start + screen])
-    r = v / scale; q = np.rint(r); dev = np.abs(r - q); exact = (q * scale).astype(np.float32) == v
+    classify(np.array(x[r0:r0 + rows, c0:c0 + cols]))
     ts.append((time.perf_counter() - t) * 1e3)
-print(json.dumps({'median_ms': float(np.median(ts))}))
+# The whole-tensor overview as a user would write it: bands of tile rows, worst class and largest deviation per tile.
+t = time.perf_counter()
+rpt, cpt = -(-side // 120), -(-side // 48)
+edges = np.arange(0, side, cpt)
+for r0 in range(0, side, rpt):
+    cls, dev = classify(np.array(x[r0:r0 + rpt]))
+    worst = np.maximum.reduceat(cls.max(axis=0), edges); peak = np.maximum.reduceat(dev.max(axis=0), edges)
+print(json.dumps({'median_ms': float(np.median(ts)), 'overview_s': time.perf_counter() - t}))
 `;
 
 export function benchViewer(dir: string): ViewerBench {
@@ -106,18 +126,19 @@ export function benchViewer(dir: string): ViewerBench {
   writeTensor(file);
   const jumps = 40;
   const session = path.join(__dirname, '..', 'src', 'view', 'tensorSession.js');
-  const r = spawnSync(process.execPath, ['-e', CHILD(session, file, SCREEN, jumps)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const r = spawnSync(process.execPath, ['-e', CHILD(session, file, jumps)], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`viewer bench: ${r.stderr}`);
   const host = JSON.parse(r.stdout);
-  const np = spawnSync(PY, ['-c', NUMPY_SCREEN, file, String(SIDE * SIDE), String(SCREEN), String(SCALE), String(jumps)], { encoding: 'utf8' });
+  const np = spawnSync(PY, ['-c', NUMPY_SCREEN, file, String(SIDE), String(SCREEN_ROWS), String(SCREEN_COLS), String(SCALE), String(jumps)], { encoding: 'utf8' });
   if (np.status !== 0) throw new Error(`numpy peer: ${np.stderr}`);
   fs.rmSync(file, { force: true });
   return {
     file_gib: (SIDE * SIDE * 4) / 2 ** 30,
     elements: SIDE * SIDE,
-    screen_elements: SCREEN,
+    screen_elements: SCREEN_ROWS * SCREEN_COLS,
     ...host,
     numpy_screen_ms_median: JSON.parse(np.stdout).median_ms,
+    numpy_overview_s: JSON.parse(np.stdout).overview_s,
     note: 'host side (the extension host process running TensorSession), file in the page cache; webview paint not included',
   };
 }

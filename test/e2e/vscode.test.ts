@@ -14,7 +14,7 @@ import { spawn, spawnSync, ChildProcess } from 'child_process';
 import { chromium, Browser, Page, Frame } from 'playwright-core';
 import { generateHostileCorpus } from '../hostile/generate';
 import { screenshotDir } from '../support/fixtures';
-import { syntheticConv1d, writeConv1dLayer } from '../support/writers';
+import { syntheticConv1d, writeConv1dLayer, npyBytes } from '../support/writers';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CODE_SERVER = path.join(ROOT, '.cache', 'code-server', 'node_modules', '.bin', 'code-server');
@@ -288,19 +288,18 @@ test('explorer: right-click Verify INT8 grid fills the Problems panel and badges
       // Problems first (a keyboard shortcut would go to a focused webview), then the explorer action.
       const problems = await openProblems(p);
       if (!(await row(p, 'layer23_conv1d_input.pt').count())) await row(p, 'mode2').click();
-      let text = '';
-      // A cold extension host on a loaded 2-core machine can take a while to activate; the action is
-      // offered again once if the first click found nothing to run.
-      for (let attempt = 0; attempt < 2 && !/5611 values deviate/.test(text); attempt++) {
-        await contextMenu(p, 'layer23_conv1d_input.pt', 'Verify INT8 grid');
-        for (let t0 = Date.now(); Date.now() - t0 < 90000 && !/5611 values deviate/.test(text); await p.waitForTimeout(500))
-          text = await problems.innerText().catch(() => '');
-      }
-      if (!/5611 values deviate/.test(text)) await p.screenshot({ path: path.join(tmp, 'verify-failure.png') });
+      // The extension signals the end of the run by opening its report; then the Problems panel (which
+      // redraws on its own schedule, shown again while stale) must list the file's diagnostics.
+      const t0 = Date.now();
+      await contextMenu(p, 'layer23_conv1d_input.pt', 'Verify INT8 grid');
+      await p.locator('.editor-group-container .tab', { hasText: 'INT8 grid report' }).waitFor({ timeout: 120000 });
+      console.log(`# verify: report open after ${Date.now() - t0} ms`);
+      await problemsMatching(p, /5611 values are FP32 round-trip artifacts/, 60000);
+      console.log(`# verify: Problems panel filled after ${Date.now() - t0} ms`);
+      const text = await problems.innerText();
       assert.match(text, /5611 values are FP32 round-trip artifacts/);
       assert.match(text, /73 codes saturated/);
       assert.doesNotMatch(text, /off the INT8 grid/);
-      await p.locator('.editor-group-container .tab', { hasText: 'INT8 grid report' }).waitFor({ timeout: 30000 });
       // FP32 artifacts and saturation are not failures: the file gets the pass badge.
       await until('the ✓ badge', 30000, async () => (await decorationOf(p, 'layer23_conv1d_input.pt')).badge.includes('✓')).catch(async (e) => {
         throw new Error(`${e.message}: ${JSON.stringify(await decorationOf(p, 'layer23_conv1d_input.pt'))}`);
@@ -563,6 +562,114 @@ test("palette: Explain mode difference… attributes a conv1d's Baseline → Mod
       assert.equal(await g.locator('.bars').count(), 2, 'bars for codes and for error energy');
       assert.equal(await g.locator('canvas').count(), 1, 'the channel plot');
       await p.screenshot({ path: path.join(SHOTS, 'vscode-attribution.png') });
+    } finally {
+      await p.close();
+    }
+  }),
+);
+
+test('palette: Compare… asks for A then B; two run folders of eight layers show the layer chart with the first broken layer highlighted', { skip }, () =>
+  twice(async () => {
+    // Two runs of eight layers each (int8 output codes, as .npy); from layer 3 on run B's codes move.
+    const root = path.join(workspace, 'layers');
+    fs.rmSync(root, { recursive: true, force: true });
+    for (const [run, breakAt] of [
+      ['runA', 99],
+      ['runB', 3],
+    ] as const) {
+      fs.mkdirSync(path.join(root, run), { recursive: true });
+      for (let layer = 0; layer < 8; layer++) {
+        const codes = Int8Array.from({ length: 64 }, (_, i) => (layer >= breakAt && i % 4 === 0 ? i + (layer - breakAt + 1) * 3 : i));
+        fs.writeFileSync(
+          path.join(root, run, `layer0${layer}_conv1d_output.npy`),
+          npyBytes(`{'descr': '|i1', 'fortran_order': False, 'shape': (64,), }`, Buffer.from(codes.buffer)),
+        );
+      }
+    }
+    const p = await openWorkbench();
+    try {
+      await palette(p, 'Quant Lens: Compare…');
+      await openDialogPath(p, /Compare runs: A/, path.join(root, 'runA'));
+      await openDialogPath(p, /Compare runs: B/, path.join(root, 'runB'));
+      const g = await frameWith(p, 'canvas.layer-chart', 90000);
+      assert.equal(await g.locator('canvas.layer-chart').getAttribute('data-layers'), '8');
+      assert.equal(await g.locator('canvas.layer-chart').getAttribute('data-first-divergence'), '3');
+      assert.match(await g.locator('figure.layers figcaption').innerText(), /highlighted: layer03_conv1d, the first layer/);
+      assert.match(await g.locator('table.layers tr.first-divergence').innerText(), /layer03_conv1d.*the runs part here/);
+      await p.screenshot({ path: path.join(SHOTS, 'vscode-compare-layers.png') });
+    } finally {
+      await p.close();
+    }
+  }),
+);
+
+/** The luminance of the first pixel of a canvas in a webview frame (0–255). */
+async function luminanceOf(f: Frame, selector: string): Promise<number> {
+  return f.$eval(selector, (c) => {
+    const [r, g, b] = (c as HTMLCanvasElement).getContext('2d')!.getImageData(1, 1, 1, 1).data;
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  });
+}
+
+test('custom editor: keyboard-only explain; a tab switch keeps the tensor and the cursor; a theme switch repaints the canvases', { skip }, () =>
+  twice(async () => {
+    const p = await openWorkbench();
+    try {
+      if (!(await row(p, 'layer23_conv1d.pt').count())) await row(p, 'mode2').click();
+      // Opened for keeps (a double click), so that opening another file adds a tab instead of replacing this one.
+      await row(p, 'layer23_conv1d.pt').dblclick();
+      let f = await frameWith(p, '.tree li.tensor[data-name="output_xproj"]');
+      // Keyboard only: Tab/arrows through the tree, Enter selects; the heatmap takes the cursor.
+      await f.focus('.tree li.tensor[data-name="input"]');
+      await p.keyboard.press('ArrowDown');
+      await p.keyboard.press('Enter');
+      await f.waitForSelector('.tree li.selected[data-name="output_xproj"]');
+      await f.waitForSelector('.heatmap-scroller');
+      await f.focus('.heatmap-scroller');
+      await f.waitForFunction(() => document.body.dataset.cursor === '0');
+      await p.keyboard.press('ArrowDown');
+      await p.keyboard.press('ArrowRight');
+      await f.waitForFunction(() => document.body.dataset.cursor === '65');
+      await f.waitForFunction(() => /\(flat 65\)/.test(document.querySelector('.cursor-status')?.textContent ?? ''));
+      await p.keyboard.press('Enter');
+      const g = await frameWith(p, 'ol.steps');
+      await g.locator('p.hint', { hasText: 'tensor output_xproj, element 65' }).waitFor({ timeout: 30000 });
+      await f.waitForSelector('canvas.overview-canvas', { timeout: 60000 });
+      await p.screenshot({ path: path.join(SHOTS, 'vscode-keyboard-explain.png') });
+      // Another dump in a second tab of the same group, then back: VS Code recreates the webview
+      // (it is not kept while hidden), and the view comes back from its saved state.
+      await f.evaluate(() => ((window as any).__sameDocument = true));
+      // The explanation opened beside, in a second group: back to the viewer's group, where the next file opens.
+      const viewerTab = p.locator('.editor-group-container .tab', { hasText: /^layer23_conv1d\.pt/ }).first();
+      await viewerTab.click();
+      await row(p, 'layer23_conv1d_input.pt').dblclick();
+      await frameWith(p, '.tree h2 >> text=layer23_conv1d_input.pt', 60000);
+      await viewerTab.click();
+      f = await frameWith(p, '.tree li.selected[data-name="output_xproj"]', 60000);
+      assert.equal(await f.evaluate(() => (window as any).__sameDocument ?? false), false, 'the webview was recreated');
+      await f.waitForFunction(() => document.body.dataset.cursor === '65');
+      await f.waitForFunction(() => /\(flat 65\)/.test(document.querySelector('.cursor-status')?.textContent ?? ''));
+      await f.waitForSelector('canvas.overview-canvas', { timeout: 60000 });
+      await p.screenshot({ path: path.join(SHOTS, 'vscode-tab-restored-dark.png') });
+      // A theme switch from the palette: the webview gets the light theme and its canvases repaint.
+      const before = await luminanceOf(f, 'canvas.overview-canvas');
+      await palette(p, 'Preferences: Color Theme');
+      const input = p.locator('.quick-input-widget:visible .quick-input-box input');
+      await input.fill('Light Modern');
+      await p.locator('.quick-input-list .monaco-list-row', { hasText: 'Light Modern' }).first().waitFor();
+      await p.keyboard.press('Enter');
+      try {
+        await f.waitForFunction(() => document.body.classList.contains('vscode-light'), undefined, { timeout: 30000 });
+        await until('the overview to repaint in the light theme', 30000, async () => (await luminanceOf(f, 'canvas.overview-canvas')) > before + 60);
+        await p.screenshot({ path: path.join(SHOTS, 'vscode-tab-restored-light.png') });
+      } finally {
+        // Back to the dark theme for the scenarios after this one (the choice is kept in user settings).
+        await palette(p, 'Preferences: Color Theme');
+        await p.locator('.quick-input-widget:visible .quick-input-box input').fill('Dark Modern');
+        await p.locator('.quick-input-list .monaco-list-row', { hasText: 'Dark Modern' }).first().waitFor();
+        await p.keyboard.press('Enter');
+        await f.waitForFunction(() => document.body.classList.contains('vscode-dark'), undefined, { timeout: 30000 }).catch(() => undefined);
+      }
     } finally {
       await p.close();
     }
