@@ -37,7 +37,7 @@ export interface ViewerBench {
   note: string;
 }
 
-function writeTensor(file: string): void {
+export function writeTensor(file: string): void {
   const n = SIDE * SIDE;
   const x = new Float32Array(n);
   const s = Math.fround(SCALE);
@@ -129,7 +129,9 @@ export function benchViewer(dir: string): ViewerBench {
   const r = spawnSync(process.execPath, ['-e', CHILD(session, file, jumps)], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(`viewer bench: ${r.stderr}`);
   const host = JSON.parse(r.stdout);
-  const np = spawnSync(PY, ['-c', NUMPY_SCREEN, file, String(SIDE), String(SCREEN_ROWS), String(SCREEN_COLS), String(SCALE), String(jumps)], { encoding: 'utf8' });
+  const np = spawnSync(PY, ['-c', NUMPY_SCREEN, file, String(SIDE), String(SCREEN_ROWS), String(SCREEN_COLS), String(SCALE), String(jumps)], {
+    encoding: 'utf8',
+  });
   if (np.status !== 0) throw new Error(`numpy peer: ${np.stderr}`);
   fs.rmSync(file, { force: true });
   return {

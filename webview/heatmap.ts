@@ -2,11 +2,12 @@
  * Virtualized canvas heatmap of grid deviation: only the visible rows are painted, from pages of
  * values fetched on demand, so a multi-million-element tensor paints immediately and scrolls smoothly.
  */
-import { ELEMENT_CLASSES, MAX_PAGE as PAGE } from '../src/view/protocol';
-import type { Page, ElementClassName } from '../src/view/protocol';
+import { ELEMENT_CLASSES, MAX_PAGE as PAGE, BLOCK_COLS, BLOCK_ROWS } from '../src/view/protocol';
+import type { Page, PageBlock, ElementClassName } from '../src/view/protocol';
 
 export interface HeatmapHooks {
-  requestPage(start: number, count: number): void;
+  /** Positions [start, start + count), or, for a picture wider than BLOCK_COLS, the block of it (start is its first position). */
+  requestPage(start: number, count: number, block?: PageBlock): void;
   hover(index: number | null, px: number, py: number): void;
   click(index: number): void;
   /** Called when the user scrolls this heatmap (the diff view keeps its pair in step). */
@@ -75,10 +76,12 @@ export class Heatmap {
   private maxAbs = 0;
   // Where scrollTo last put this heatmap: a scroll event that lands there is that move, not the user's.
   private followedTo = '';
-  private keptPages = KEPT_PAGES;
   private cursorAt: number | null = null;
   private axis = document.createElement('p');
   private readonly wantedCols: number;
+  // A picture wider than BLOCK_COLS is paged in blocks (BLOCK_ROWS × BLOCK_COLS), keyed row-major over the blocks.
+  private readonly blocked: boolean;
+  private readonly blockCols: number;
 
   constructor(
     private n: number,
@@ -92,6 +95,8 @@ export class Heatmap {
     this.cols = n <= this.wantedCols ? Math.min(this.wantedCols, WRAP_VECTOR) : this.wantedCols;
     this.cell = Math.max(MIN_CELL, Math.min(MAX_CELL, Math.floor(width / this.cols)));
     this.rows = Math.ceil(n / this.cols);
+    this.blockCols = Math.ceil(this.cols / BLOCK_COLS);
+    this.blocked = this.cols > BLOCK_COLS;
     this.root = document.createElement('div');
     this.root.className = 'heatmap';
     this.scroller.className = 'heatmap-scroller';
@@ -213,19 +218,30 @@ export class Heatmap {
     return col >= 0 && col < this.cols && i >= 0 && i < this.n ? i : null;
   }
 
+  /** The key of the page that holds position i. */
+  private pageOf(i: number): number {
+    if (!this.blocked) return Math.floor(i / PAGE);
+    const row = Math.floor(i / this.cols);
+    return Math.floor(row / BLOCK_ROWS) * this.blockCols + Math.floor((i - row * this.cols) / BLOCK_COLS);
+  }
+
   element(i: number): { value: number; q?: number; dev?: number; cls?: ElementClassName; scale?: number } | undefined {
-    const p = this.pages.get(Math.floor(i / PAGE));
+    const p = this.pages.get(this.pageOf(i));
     if (!p) return undefined;
-    const k = i - p.start;
+    let k = i - p.start;
+    if (p.block) {
+      const row = Math.floor(i / this.cols);
+      k = (row - p.block.row) * p.block.cols + (i - row * this.cols - p.block.col);
+    }
     return { value: p.values[k], q: p.q?.[k], dev: p.dev?.[k], cls: p.cls ? ELEMENT_CLASSES[p.cls[k]] : undefined, scale: p.scales?.[k] };
   }
 
   addPage(p: Page): void {
-    const pg = Math.floor(p.start / PAGE);
+    const pg = this.pageOf(p.start);
     this.pages.set(pg, p);
-    if (this.pages.size > this.keptPages) {
+    if (this.pages.size > KEPT_PAGES) {
       // Drop the page farthest from the one in view; it is asked for again if the user scrolls back.
-      const here = Math.floor(this.firstVisible() / PAGE);
+      const here = this.pageOf(this.firstVisible());
       let far = pg,
         dist = -1;
       for (const k of this.pages.keys())
@@ -258,24 +274,37 @@ export class Heatmap {
     const visibleRows = Math.ceil(this.canvas.height / this.cell) + 1;
     const firstCol = Math.floor(this.scroller.scrollLeft / this.cell);
     const visibleCols = Math.min(this.cols - firstCol, Math.ceil(this.canvas.width / this.cell) + 1);
-    // The pages that hold the cells on screen: each visible row's stretch of visible columns.
-    const wanted = new Set<number>();
-    for (let r = firstRow; r < Math.min(this.rows, firstRow + visibleRows); r++) {
-      const a = r * this.cols + firstCol,
-        b = Math.min(this.n, a + visibleCols) - 1;
-      for (let pg = Math.floor(a / PAGE); pg <= Math.floor(b / PAGE); pg++) wanted.add(pg);
-    }
-    // Rows longer than a page need a page per row: keep a screen's worth twice over.
-    this.keptPages = Math.max(KEPT_PAGES, 2 * wanted.size);
-    for (const pg of wanted) {
-      if (!this.pages.has(pg) && !this.requested.has(pg)) {
-        this.requested.add(pg);
-        this.hooks.requestPage(pg * PAGE, PAGE);
+    // The pages that hold the cells on screen: runs of positions, or the blocks the screen overlaps.
+    const lastVisibleRow = Math.min(this.rows, firstRow + visibleRows) - 1;
+    if (this.blocked) {
+      for (let br = Math.floor(firstRow / BLOCK_ROWS); br <= Math.floor(lastVisibleRow / BLOCK_ROWS); br++)
+        for (let bc = Math.floor(firstCol / BLOCK_COLS); bc <= Math.floor((firstCol + visibleCols - 1) / BLOCK_COLS); bc++) {
+          const pg = br * this.blockCols + bc;
+          if (this.pages.has(pg) || this.requested.has(pg)) continue;
+          this.requested.add(pg);
+          const block: PageBlock = {
+            row: br * BLOCK_ROWS,
+            col: bc * BLOCK_COLS,
+            rows: Math.min(BLOCK_ROWS, this.rows - br * BLOCK_ROWS),
+            cols: Math.min(BLOCK_COLS, this.cols - bc * BLOCK_COLS),
+            pictureCols: this.cols,
+          };
+          this.hooks.requestPage(block.row * this.cols + block.col, block.rows * block.cols, block);
+        }
+    } else {
+      const first = firstRow * this.cols,
+        last = Math.min(this.n, (lastVisibleRow + 1) * this.cols);
+      for (let pg = Math.floor(first / PAGE); pg * PAGE < last; pg++) {
+        if (!this.pages.has(pg) && !this.requested.has(pg)) {
+          this.requested.add(pg);
+          this.hooks.requestPage(pg * PAGE, PAGE);
+        }
       }
     }
     const P = palette();
     const color = (name: string, fallback: string): string => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
     const img = ctx.createImageData(this.canvas.width, this.canvas.height);
+    let pendingCells = 0;
     for (let r = 0; r < visibleRows; r++) {
       for (let c = 0; c < visibleCols; c++) {
         const i = (firstRow + r) * this.cols + firstCol + c;
@@ -283,6 +312,7 @@ export class Heatmap {
         let alpha = 1;
         if (i < this.n) {
           const e = this.element(i);
+          if (!e && r * this.cell < this.canvas.height) pendingCells++;
           const shaded = e && this.hooks.shade?.(i);
           if (!e) {
             px = P.pending;
@@ -323,6 +353,8 @@ export class Heatmap {
       }
     }
     ctx.putImageData(img, 0, 0);
+    // Cells on screen still waiting for their page: 0 once a jump's screen is filled (the paint benchmark waits for it).
+    this.scroller.dataset.pendingCells = String(pendingCells);
     if (this.cursorAt !== null) {
       const row = Math.floor(this.cursorAt / this.cols) - firstRow;
       if (row >= 0 && row < visibleRows) {

@@ -13,7 +13,7 @@ import { request, isCancelled } from './channel';
 import { naturalLayout, unravel, TensorLayout } from '../src/view/layout';
 import { pairCoding, elementDelta } from '../src/view/pairCodes';
 import { MAX_PAGE } from '../src/view/protocol';
-import type { Page, PairExplained, PairSide, ChannelProfile, ComparedPair } from '../src/view/protocol';
+import type { Page, PageBlock, PairExplained, PairSide, ChannelProfile, ComparedPair } from '../src/view/protocol';
 
 type Side = 'a' | 'b';
 type MapName = Side | 'd';
@@ -38,12 +38,13 @@ export function heatmapPair(pair: ComparedPair): HTMLElement {
   let disposed = false;
 
   // Each page of each run is asked for once; the Δ heatmap waits for both.
-  const fetched: Record<Side, Map<number, Promise<Page>>> = { a: new Map(), b: new Map() };
-  const fetchPage = (side: Side, start: number, count: number): Promise<Page> => {
-    let p = fetched[side].get(start);
+  const fetched: Record<Side, Map<string, Promise<Page>>> = { a: new Map(), b: new Map() };
+  const fetchPage = (side: Side, start: number, count: number, block?: PageBlock): Promise<Page> => {
+    const at = `${start}:${count}`;
+    let p = fetched[side].get(at);
     if (!p) {
-      p = request({ type: 'pairPage', key: pair.key, side, start, count }).result;
-      fetched[side].set(start, p);
+      p = request({ type: 'pairPage', key: pair.key, side, start, count, ...(block ? { block } : {}) }).result;
+      fetched[side].set(at, p);
       // Bounded: the oldest fetch is forgotten (the heatmaps keep what they show; a page is asked for again if needed).
       if (fetched[side].size > FETCHED_KEPT) fetched[side].delete(fetched[side].keys().next().value!);
     }
@@ -70,15 +71,15 @@ export function heatmapPair(pair: ComparedPair): HTMLElement {
       n,
       layout.cols,
       {
-        requestPage: (start, count) => {
+        requestPage: (start, count, block) => {
           if (m === 'd')
-            Promise.all([fetchPage('a', start, count), fetchPage('b', start, count)]).then(([pa, pb]) => {
+            Promise.all([fetchPage('a', start, count, block), fetchPage('b', start, count, block)]).then(([pa, pb]) => {
               if (disposed) return;
               maps.d.addPage(deltaPage(pa, pb));
               root.dataset.deltaPages = String(Number(root.dataset.deltaPages ?? 0) + 1); // for tests and profiling
             }, failed('Δ'));
           else
-            fetchPage(m, start, count).then((page) => {
+            fetchPage(m, start, count, block).then((page) => {
               if (disposed) return;
               maps[m].addPage(page);
               maps[m === 'a' ? 'b' : 'a'].repaint(); // its marks depend on this page too
@@ -101,7 +102,7 @@ export function heatmapPair(pair: ComparedPair): HTMLElement {
   const deltaPage = (pa: Page, pb: Page): Page => {
     const values = new Float32Array(pa.values.length);
     for (let k = 0; k < values.length; k++) values[k] = elementDelta(coding, pa.values[k], pb.values[k]);
-    return { tensor: pair.key, start: pa.start, values };
+    return { tensor: pair.key, start: pa.start, values, ...(pa.block ? { block: pa.block } : {}) };
   };
   // Marked in A and B: elements whose values differ (as diff counts them: -0 equals 0, NaN equals NaN).
   const differs = (i: number): boolean => {

@@ -178,15 +178,16 @@ export function tensorView(app: HTMLElement): void {
       index ? index.n : s.n,
       index ? index.cols : layout.cols,
       {
-        requestPage: (start, count) =>
-          request({ type: 'page', tensor: s.name, start, count, ...(slice ? { slice } : {}) }).result.then(
+        requestPage: (start, count, block) =>
+          request({ type: 'page', tensor: s.name, start, count, ...(slice ? { slice } : {}), ...(block ? { block } : {}) }).result.then(
             (page: Page) => {
               if (current !== s || heatmap !== mine) return;
               if (!document.body.dataset.firstPageAt) document.body.dataset.firstPageAt = String(performance.now());
               mine.addPage(page);
               // The cursor's element may be the one that was loading.
               const at = mine.cursor;
-              if (at !== null && at >= page.start && at < page.start + page.values.length) status.textContent = describe(at).join(' · ');
+              if (at !== null && mine.element(at) && (page.block || (at >= page.start && at < page.start + page.values.length)))
+                status.textContent = describe(at).join(' · ');
             },
             (err: Error) => {
               if (!isCancelled(err) && heatmap === mine) status.textContent = `page at ${start}: ${err.message}`;

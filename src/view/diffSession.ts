@@ -13,7 +13,7 @@ import { float32ChunkPairs, numelOf, unravel } from '../formats/tensor';
 import { TensorSession } from './tensorSession';
 import { naturalLayout, channelOf } from './layout';
 import { pairCoding, elementDelta } from './pairCodes';
-import { Page, ChannelProfile, PairExplained, PairSide, PROFILE_ENTRIES } from './protocol';
+import { Page, PageBlock, ChannelProfile, PairExplained, PairSide, PROFILE_ENTRIES } from './protocol';
 import { Handlers } from './router';
 
 type Side = 'a' | 'b';
@@ -50,9 +50,9 @@ export class DiffSession {
     return { session: s, tensor };
   }
 
-  page(key: string, side: Side, start: number, count: number): Promise<Page> {
+  page(key: string, side: Side, start: number, count: number, block?: PageBlock): Promise<Page> {
     const { session, tensor } = this.side(key, side);
-    return session.page(tensor, start, count);
+    return session.page(tensor, start, count, undefined, block);
   }
 
   /** Max and mean |Δq| (or |Δ|) per channel, over every element; kept once computed. */
@@ -150,7 +150,7 @@ export class DiffSession {
 /** The diff view's requests: pages, per-channel profiles and explanations of either side of a compared pair. */
 export function diffHandlers(diff: DiffSession): Handlers {
   return {
-    pairPage: (r) => diff.page(r.key, r.side, r.start, r.count),
+    pairPage: (r) => diff.page(r.key, r.side, r.start, r.count, r.block),
     pairProfile: (r, ctx) => diff.profile(r.key, { signal: ctx.signal, onProgress: ctx.progress }),
     pairExplain: (r) => diff.explain(r.key, r.index),
   };

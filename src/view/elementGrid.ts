@@ -3,7 +3,8 @@
  * x == fl(q·s) in the tensor's storage type, an FP32 round-trip artifact when it is but x/s ≠ q. One
  * definition for the viewer's pages and its whole-tensor overview. Pure; no fs.
  */
-import { gridElement } from '../analysis/explain';
+import { roundToStorage } from '../analysis/explain';
+import { roundHalfEven } from '../analysis/rint';
 import type { ScaleInfo } from '../analysis/scale';
 import { ELEMENT_CLASSES, ElementClassName } from './protocol';
 
@@ -35,26 +36,54 @@ export interface ClassifiedElements {
   cls: Uint8Array;
 }
 
-/** Classifies values whose flat indices are `flatOf(k)`, each on its own scale. */
+/**
+ * Classifies values whose flat indices are `flatOf(k)`, each on its own scale, into the caller's
+ * arrays (`q` optional: the overview needs none). The arithmetic is gridElement's (analysis/explain.ts),
+ * written out without an object per element because the overview runs it over every element of a
+ * tensor; test/view/overview.test.ts checks the two agree.
+ */
+export function classifyInto(
+  values: Float32Array,
+  flatOf: (k: number) => number,
+  scales: ElementScales,
+  storage: 'float32' | 'bfloat16' | 'float16',
+  out: { cls: Uint8Array; dev: Float64Array | Float32Array; q?: Float64Array },
+): void {
+  const { cls, dev, q } = out;
+  const one = scales.perTensor ? scales.at(0) : 0;
+  const EXACT = CLASS_INDEX.exact,
+    ARTIFACT = CLASS_INDEX.fp32_artifact,
+    OFF = CLASS_INDEX.off_grid,
+    NON_FINITE = CLASS_INDEX.non_finite;
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k];
+    if (v - v !== 0) {
+      // NaN or ±Inf
+      cls[k] = NON_FINITE;
+      dev[k] = 0;
+      if (q) q[k] = 0;
+      continue;
+    }
+    const sk = scales.perTensor ? one : scales.at(flatOf(k));
+    const quotient = Math.fround(v / sk);
+    const qk = roundHalfEven(quotient);
+    const product = Math.fround(qk * sk);
+    const roundtrip = storage === 'float32' ? product : roundToStorage(product, storage);
+    const d = Math.abs(Math.fround(quotient - qk));
+    cls[k] = roundtrip === v ? (d === 0 ? EXACT : ARTIFACT) : OFF;
+    dev[k] = d;
+    if (q) q[k] = qk;
+  }
+}
+
+/** Classifies values (see classifyInto) into new arrays, codes included: a page. */
 export function classifyElements(
   values: Float32Array,
   flatOf: (k: number) => number,
   scales: ElementScales,
   storage: 'float32' | 'bfloat16' | 'float16',
 ): ClassifiedElements {
-  const q = new Float64Array(values.length),
-    dev = new Float64Array(values.length),
-    cls = new Uint8Array(values.length);
-  for (let k = 0; k < values.length; k++) {
-    const v = values[k];
-    if (!Number.isFinite(v)) {
-      cls[k] = CLASS_INDEX.non_finite;
-      continue;
-    }
-    const e = gridElement(v, scales.at(flatOf(k)), storage);
-    q[k] = e.q;
-    dev[k] = e.deviation;
-    cls[k] = CLASS_INDEX[e.class];
-  }
-  return { q, dev, cls };
+  const out = { q: new Float64Array(values.length), dev: new Float64Array(values.length), cls: new Uint8Array(values.length) };
+  classifyInto(values, flatOf, scales, storage, out);
+  return out;
 }

@@ -50,27 +50,46 @@ export class OverviewBuilder {
       { worst, peak, at, problems } = o,
       atMeasure = this.atMeasure;
     const count = cls ? cls.length : measure.length;
+    const NON_FINITE = CLASS_INDEX.non_finite,
+      OFF = CLASS_INDEX.off_grid;
     for (let k = 0; k < count;) {
       const pos = start + k,
         row = Math.floor(pos / o.cols);
-      let col = pos - row * o.cols;
+      const col0 = pos - row * o.cols,
+        colEnd = Math.min(o.cols, col0 + (count - k));
       const rowBase = Math.floor(row / o.rowsPerTile) * o.tileCols;
-      const end = Math.min(count, k + (o.cols - col));
-      for (; k < end; k++, col++) {
-        const t = rowBase + Math.floor(col / o.colsPerTile);
-        const c = cls ? cls[k] : NO_CLASS;
-        const finite = c !== CLASS_INDEX.non_finite;
-        const m = finite ? measure[k] : Infinity;
-        if (finite && m > peak[t]) peak[t] = m;
-        if (c === CLASS_INDEX.off_grid || !finite) problems[t]++;
-        const rank = SEVERITY[c],
-          prev = SEVERITY[worst[t]];
-        if (at[t] < 0 || rank > prev || (rank === prev && m > atMeasure[t])) {
-          worst[t] = c;
-          at[t] = start + k;
-          atMeasure[t] = m;
+      // Along this row, one stretch per tile: the tile's state stays in locals while its elements pass.
+      for (let tc = Math.floor(col0 / o.colsPerTile); tc * o.colsPerTile < colEnd; tc++) {
+        const t = rowBase + tc;
+        const a = Math.max(col0, tc * o.colsPerTile),
+          b = Math.min(colEnd, (tc + 1) * o.colsPerTile);
+        let tPeak = peak[t],
+          tWorst = worst[t],
+          tRank = SEVERITY[tWorst],
+          tAt = at[t],
+          tAtM = atMeasure[t],
+          tProblems = problems[t];
+        for (let j = k + (a - col0), jEnd = k + (b - col0); j < jEnd; j++) {
+          const c = cls ? cls[j] : NO_CLASS;
+          const finite = c !== NON_FINITE;
+          const m = finite ? measure[j] : Infinity;
+          if (finite && m > tPeak) tPeak = m;
+          if (c === OFF || !finite) tProblems++;
+          const rank = SEVERITY[c];
+          if (tAt < 0 || rank > tRank || (rank === tRank && m > tAtM)) {
+            tWorst = c;
+            tRank = rank;
+            tAt = start + j;
+            tAtM = m;
+          }
         }
+        peak[t] = tPeak;
+        worst[t] = tWorst;
+        at[t] = tAt;
+        atMeasure[t] = tAtM;
+        problems[t] = tProblems;
       }
+      k += colEnd - col0;
     }
   }
 

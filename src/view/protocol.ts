@@ -60,8 +60,26 @@ export interface TensorSummary {
  * One page: values[i] is element start+i; q/dev/cls are present when a scale is known. Typed arrays,
  * so a page crosses postMessage as bytes (VS Code ≥ 1.57 recreates them in the webview), not as JSON numbers.
  */
+/**
+ * A rectangle of the heatmap's picture (rows of `pictureCols` positions): what a page of a picture wider
+ * than BLOCK_COLS holds, so a screen of a wide tensor needs a few blocks, not every full row it shows.
+ */
+export interface PageBlock {
+  row: number;
+  col: number;
+  rows: number;
+  cols: number;
+  pictureCols: number;
+}
+
+/** Pictures wider than this are paged in blocks of BLOCK_ROWS × BLOCK_COLS positions. */
+export const BLOCK_COLS = 1024;
+export const BLOCK_ROWS = 64;
+
 export interface Page {
   tensor: string;
+  /** Present when the page is a block of the picture: values are row-major in the block, `start` its first position. */
+  block?: PageBlock;
   /** The first element's position: a flat index, or a position in the slice the page was asked for. */
   start: number;
   values: Float32Array;
@@ -156,13 +174,13 @@ export interface Requests {
   tree: { req: object; reply: { file: string; format: string; nodes: TreeNode[] } };
   summary: { req: { tensor: string }; reply: TensorSummary };
   /** Elements [start, start + count) of the tensor, or of a 2-D slice of it (positions row-major in the slice). */
-  page: { req: { tensor: string; start: number; count: number; slice?: Slice }; reply: Page };
+  page: { req: { tensor: string; start: number; count: number; slice?: Slice; block?: PageBlock }; reply: Page };
   /** The host also opens its explanation panel; the reply carries the same explanation. */
   explain: { req: { tensor: string; index: number }; reply: Explained };
   /** Every element of the tensor (or of a 2-D slice) summed up into tiles, with progress and cancel as a summary; kept host-side. */
   overview: { req: { tensor: string; cols: number; slice?: Slice }; reply: Overview };
   /** The diff view's heatmap pair: a page of one side (a or b) of a compared pair, by its key. */
-  pairPage: { req: { key: string; side: 'a' | 'b'; start: number; count: number }; reply: Page };
+  pairPage: { req: { key: string; side: 'a' | 'b'; start: number; count: number; block?: PageBlock }; reply: Page };
   /** Max and mean |Δ| per channel over the whole pair (read once, kept host-side; progress and cancel as a summary). */
   pairProfile: { req: { key: string }; reply: ChannelProfile };
   /** Both runs' value of one element, with the FP32 round trip of each on its own grid. */

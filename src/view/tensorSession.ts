@@ -13,9 +13,9 @@ import { GridPlan, judgeTensor, planGridCheck } from '../analysis/gridPlan';
 import { VerifyOptions, storageOf } from '../analysis/verify';
 import { explainValue, Explanation } from '../analysis/explain';
 import { FormatError, CancelledError } from '../core/errors';
-import { TreeNode, TensorSummary, Page, MAX_PAGE, Explained, Problem, Overview, NO_CLASS } from './protocol';
+import { TreeNode, TensorSummary, Page, PageBlock, MAX_PAGE, Explained, Problem, Overview, NO_CLASS } from './protocol';
 import { SharedJobs, JobOptions } from './sharedJobs';
-import { CLASS_INDEX, classifyElements, elementScales } from './elementGrid';
+import { CLASS_INDEX, classifyElements, classifyInto, elementScales } from './elementGrid';
 import { OverviewBuilder } from './overview';
 import { Handlers } from './router';
 import { Slice, SliceIndex, sliceIndex, sliceProblem } from './layout';
@@ -137,7 +137,7 @@ export class TensorSession {
   }
 
   /** Values [start, start+count) with q, deviation and class computed as the verifier does (FP32, exact membership). */
-  async page(name: string, start: number, count: number, slice?: Slice): Promise<Page> {
+  async page(name: string, start: number, count: number, slice?: Slice, block?: PageBlock): Promise<Page> {
     const t = this.tensor(name);
     let index: SliceIndex | undefined;
     if (slice) {
@@ -146,12 +146,28 @@ export class TensorSession {
       index = sliceIndex(t.shape, slice);
     }
     const n = index ? index.n : numelOf(t.shape);
-    const s = Math.max(0, Math.min(start, n)),
-      c = Math.max(0, Math.min(count, MAX_PAGE, n - s));
-    const values = index
-      ? await this.sliceValues(t, index, s, c)
-      : Float32Array.from(decodeToFloat32(t.dtype, await readRawElements(t, s, c), t.storage.littleEndian));
-    const page: Page = { tensor: name, start: s, values };
+    // Positions in the picture (flat indices, or positions in the slice) and their values.
+    const readRun = (first: number, len: number): Promise<Float32Array> =>
+      index
+        ? this.sliceValues(t, index, first, len)
+        : readRawElements(t, first, len).then((raw) => Float32Array.from(decodeToFloat32(t.dtype, raw, t.storage.littleEndian)));
+    let s: number, values: Float32Array, posOf: (k: number) => number;
+    if (block) {
+      const problem = blockProblem(block, n);
+      if (problem) throw new FormatError('invalid-argument', `${JSON.stringify(name)}: ${problem}`);
+      const { row, col, rows, cols, pictureCols } = block;
+      s = row * pictureCols + col;
+      values = new Float32Array(rows * cols);
+      const runs = await Promise.all(Array.from({ length: rows }, (_, r) => readRun((row + r) * pictureCols + col, cols)));
+      runs.forEach((run, r) => values.set(run, r * cols));
+      posOf = (k) => (row + Math.floor(k / cols)) * pictureCols + col + (k % cols);
+    } else {
+      s = Math.max(0, Math.min(start, n));
+      values = await readRun(s, Math.max(0, Math.min(count, MAX_PAGE, n - s)));
+      posOf = (k) => s + k;
+    }
+    const flatOf = index ? (k: number) => index.flatOf(posOf(k)) : posOf;
+    const page: Page = { tensor: name, start: s, values, ...(block ? { block } : {}) };
     if (isIntegerDType(t.dtype)) {
       page.cls = new Uint8Array(values.length).fill(CLASS_INDEX.code);
       page.q = Float64Array.from(values);
@@ -160,7 +176,6 @@ export class TensorSession {
     const scale = await this.scaleOf(t);
     if (!scale) return page;
     const scales = elementScales(scale, t.shape);
-    const flatOf = index ? (k: number) => index.flatOf(s + k) : (k: number) => s + k;
     Object.assign(page, classifyElements(values, flatOf, scales, storageOf(t.dtype)));
     // Per channel: each element's own scale travels with it (the tooltip and the cursor show it).
     if (!scales.perTensor) page.scales = Float32Array.from({ length: values.length }, (_, k) => scales.at(flatOf(k)));
@@ -198,19 +213,28 @@ export class TensorSession {
     const scales = scale ? elementScales(scale, t.shape) : undefined,
       storage = storageOf(t.dtype);
     const builder = new OverviewBuilder(name, n, cols, scales ? 'deviation' : 'value');
+    // One pair of scratch arrays for every chunk (chunks are at most DEFAULT_CHUNK_ELEMENTS).
+    let cls = new Uint8Array(0),
+      measure = new Float32Array(0);
     const addChunk = (start: number, values: Float32Array, flatOf: (k: number) => number): void => {
+      if (cls.length < values.length) {
+        cls = new Uint8Array(values.length);
+        measure = new Float32Array(values.length);
+      }
+      const c = cls.subarray(0, values.length),
+        m = measure.subarray(0, values.length);
       if (scales) {
-        const c = classifyElements(values, flatOf, scales, storage);
-        builder.add(start, c.cls, c.dev);
+        classifyInto(values, flatOf, scales, storage, { cls: c, dev: m });
+        builder.add(start, c, m);
       } else {
         // Codes, or values judged on no grid: the tile's largest |value|, and NaN/Inf as the worst.
-        const cls = new Uint8Array(values.length).fill(codes ? CLASS_INDEX.code : NO_CLASS);
-        const abs = new Float32Array(values.length);
+        c.fill(codes ? CLASS_INDEX.code : NO_CLASS);
+        const abs = m;
         for (let k = 0; k < values.length; k++) {
           if (Number.isFinite(values[k])) abs[k] = Math.abs(values[k]);
-          else cls[k] = CLASS_INDEX.non_finite;
+          else c[k] = CLASS_INDEX.non_finite;
         }
-        builder.add(start, cls, abs);
+        builder.add(start, c, abs);
       }
       progress(Math.min(n, start + values.length), n);
     };
@@ -274,12 +298,23 @@ export class TensorSession {
   }
 }
 
+/** What is wrong with a requested block of a picture of `n` positions, or null. */
+function blockProblem(b: PageBlock, n: number): string | null {
+  const ints = [b.row, b.col, b.rows, b.cols, b.pictureCols];
+  if (!ints.every((v) => Number.isInteger(v) && v >= 0) || b.rows < 1 || b.cols < 1 || b.pictureCols < 1)
+    return `a page block needs non-negative integers, got ${JSON.stringify(b)}`;
+  if (b.col + b.cols > b.pictureCols) return `block columns ${b.col}–${b.col + b.cols - 1} outside a picture ${b.pictureCols} wide`;
+  if (b.rows * b.cols > MAX_PAGE) return `a block of ${b.rows * b.cols} positions is more than a page (${MAX_PAGE})`;
+  if ((b.row + b.rows - 1) * b.pictureCols + b.col + b.cols > n) return `block rows ${b.row}–${b.row + b.rows - 1} outside the picture of ${n} positions`;
+  return null;
+}
+
 /** The tensor viewer's requests, answered from one session; `explained` shows the explanation (the host's panel). */
 export function tensorHandlers(session: TensorSession, explained: (e: Awaited<ReturnType<TensorSession['explain']>>) => void = () => undefined): Handlers {
   return {
     tree: () => ({ file: session.file, format: session.dump.format, nodes: session.tree() }),
     summary: (r, ctx) => session.summary(r.tensor, { signal: ctx.signal, onProgress: ctx.progress }),
-    page: (r) => session.page(r.tensor, r.start, r.count, r.slice),
+    page: (r) => session.page(r.tensor, r.start, r.count, r.slice, r.block),
     overview: (r, ctx) => session.overview(r.tensor, r.cols, r.slice, { signal: ctx.signal, onProgress: ctx.progress }),
     explain: async (r) => {
       const e = await session.explain(r.tensor, r.index);

@@ -11,84 +11,38 @@ import * as path from 'path';
 import { chromium, Browser, Page } from 'playwright-core';
 import { TensorSession, tensorHandlers } from '../../src/view/tensorSession';
 import { DiffSession, diffHandlers } from '../../src/view/diffSession';
-import { ToHost, ToView, ELEMENT_CLASSES } from '../../src/view/protocol';
-import { MessageRouter } from '../../src/view/router';
+import { ELEMENT_CLASSES } from '../../src/view/protocol';
 import { diffPaths } from '../../src/analysis/diff';
 import { explainValue } from '../../src/analysis/explain';
 import { verifyFile } from '../../src/analysis/verifyFile';
-import { fixture, FIXTURES, REPO_ROOT, screenshotDir } from '../support/fixtures';
-import { themeCss } from './themes';
+import { fixture, FIXTURES, screenshotDir } from '../support/fixtures';
+import { themeCss } from '../support/themes';
+import { openWebview } from '../support/webviewPage';
 import { npyBytes } from '../support/writers';
 
-const ROOT = REPO_ROOT;
 const SHOTS = screenshotDir();
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let browser: Browser;
 
-function html(view: string, theme: 'dark' | 'light', initial: unknown): string {
-  const data = JSON.stringify(initial).replace(/</g, '\\u003c');
-  return `<!DOCTYPE html><html><head><meta charset="UTF-8"><style>${themeCss(theme)}</style>
-<link rel="stylesheet" href="file://${ROOT}/media/quant-lens.css"></head><body data-view="${view}"><div id="app"></div>
-<script>window.QUANT_LENS_INITIAL = ${data};</script><script src="file://${ROOT}/dist/webview.js"></script></body></html>`;
-}
-
 /** Host-side time spent answering each request type (the product's own work, without the harness's transport). */
 const hostMs: Record<string, number[]> = {};
 
-async function openView(view: string, theme: 'dark' | 'light', initial: unknown, session?: TensorSession, diff?: DiffSession): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  if (session || diff) {
-    // The host side: the same router and handlers as TensorEditorProvider and showDiffPanel. VS Code
-    // carries typed arrays across postMessage; this bridge sends one JSON string (Playwright's
-    // per-value argument protocol is slow for 64K-element pages) with typed arrays as base64.
-    const sent: Record<number, string> = {};
-    const router = new MessageRouter(
-      {
-        ...(session ? tensorHandlers(session, (e) => void page.evaluate((x) => ((window as any).__explained = x), e)) : {}),
-        ...(diff ? diffHandlers(diff) : {}),
-      },
-      async (m: ToView) => {
-        if (m.kind !== 'progress') (hostMs[sent[m.id]] ??= []).push(performance.now() - Number(sent[-m.id]));
-        await page.evaluate(
-          (json) =>
-            window.postMessage(
-              JSON.parse(json, (_k, v) =>
-                v && typeof v === 'object' && typeof v.__typed === 'string'
-                  ? new (window as any)[v.__typed](Uint8Array.from(atob(v.b64), (c) => c.charCodeAt(0)).buffer)
-                  : v,
-              ),
-              '*',
-            ),
-          JSON.stringify(m, (_k, v) =>
-            ArrayBuffer.isView(v) ? { __typed: v.constructor.name, b64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') } : v,
-          ),
-        );
-      },
-    );
-    await page.exposeFunction('__toHost', (m: ToHost) => {
-      if (m.kind === 'request') {
-        sent[m.id] = m.request.type;
-        sent[-m.id] = String(performance.now());
-      }
-      return router.receive(m);
-    });
-    page.on('close', () => router.dispose());
-    await page.addInitScript(() => {
-      // As VS Code keeps a webview's state while it is hidden and recreated: here across a reload.
-      (window as any).acquireVsCodeApi = () => ({
-        postMessage: (m: unknown) => (window as any).__toHost(m),
-        getState: () => JSON.parse(sessionStorage.getItem('ql-state') ?? 'null') ?? undefined,
-        setState: (s: unknown) => sessionStorage.setItem('ql-state', JSON.stringify(s)),
-      });
-    });
-  }
-  const file = path.join(SHOTS, `.${view}-${theme}.html`);
-  fs.writeFileSync(file, html(view, theme, initial));
-  await page.goto(`file://${file}`);
-  (page as any).__errors = errors;
-  return page;
+/** The view in Chromium, with the same router and handlers as TensorEditorProvider and showDiffPanel behind it. */
+function openView(view: string, theme: 'dark' | 'light', initial: unknown, session?: TensorSession, diff?: DiffSession): Promise<Page> {
+  return openWebview(browser, {
+    view,
+    theme,
+    initial,
+    dir: SHOTS,
+    handlers:
+      session || diff
+        ? (page) => ({
+            ...(session ? tensorHandlers(session, (e) => void page.evaluate((x) => ((window as any).__explained = x), e)) : {}),
+            ...(diff ? diffHandlers(diff) : {}),
+          })
+        : undefined,
+    answered: (type, ms) => (hostMs[type] ??= []).push(ms),
+  });
 }
 
 before(async () => {

@@ -15,6 +15,8 @@ import { MAX_PAGE, ELEMENT_CLASSES, NO_CLASS, Overview, OVERVIEW_TILES } from '.
 import { readAllFloat64 } from '../../src/formats/tensor';
 import { CancelledError } from '../../src/core/errors';
 import type { Slice } from '../../src/view/layout';
+import { classifyInto, elementScales } from '../../src/view/elementGrid';
+import { gridElement } from '../../src/analysis/explain';
 
 const RANK: Record<string, number> = { exact: 0, code: 0, fp32_artifact: 1, off_grid: 2, non_finite: 3 };
 
@@ -160,5 +162,58 @@ test('overview of a 4.5M-element .npy: one NaN and one off-grid value among valu
   } finally {
     session.dispose();
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the overview’s classification is gridElement’s, element for element: ties, artifacts, off-grid, NaN/Inf, each storage type, per-channel scales', () => {
+  const s = Math.fround(0.0121623231);
+  const values: number[] = [];
+  for (let q = -300; q <= 300; q++) {
+    values.push(Math.fround(q * s), Math.fround((q + 0.5) * s), Math.fround((q + 0.3) * s));
+    values.push(Math.fround(q * s) + 2 ** -24 * Math.abs(q * s)); // one FP32 step off fl32(q·s)
+  }
+  values.push(NaN, Infinity, -Infinity, 0, -0, 3.4e38, -3.4e38, 1e-45);
+  const x = Float32Array.from(values);
+  for (const storage of ['float32', 'bfloat16', 'float16'] as const) {
+    const scales = elementScales({ kind: 'per_channel', scales: [s, Math.fround(s * 3)], zeroPoints: [0, 0], axis: 0, source: 'test', inner: 7 }, [x.length]);
+    const out = { cls: new Uint8Array(x.length), dev: new Float64Array(x.length), q: new Float64Array(x.length) };
+    classifyInto(x, (k) => k, scales, storage, out);
+    for (let k = 0; k < x.length; k++) {
+      if (!Number.isFinite(x[k])) {
+        assert.equal(ELEMENT_CLASSES[out.cls[k]], 'non_finite');
+        continue;
+      }
+      const e = gridElement(x[k], scales.at(k), storage);
+      assert.equal(ELEMENT_CLASSES[out.cls[k]], e.class, `${storage} element ${k} (${x[k]})`);
+      assert.equal(out.dev[k], e.deviation);
+      assert.ok(Object.is(out.q[k], e.q), `q of ${x[k]}`);
+    }
+  }
+});
+
+test('a block page (a rectangle of a wide picture) holds exactly the positions, values and classes of the run pages it covers, in a slice too; blocks outside are refused', async () => {
+  const s = new TensorSession(fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d.pt'));
+  try {
+    // The [1, 1536, 64] input as time × channels: a picture 1536 wide, paged in blocks.
+    const slice: Slice = { rows: 2, cols: 1, at: [0, 0, 0] };
+    const block = { row: 10, col: 1000, rows: 50, cols: 536, pictureCols: 1536 };
+    const b = await s.page('input', 0, 0, slice, block);
+    assert.equal(b.values.length, 50 * 536);
+    assert.deepEqual(b.block, block);
+    assert.equal(b.start, 10 * 1536 + 1000);
+    for (let r = 0; r < block.rows; r++) {
+      const run = await s.page('input', (block.row + r) * 1536 + block.col, block.cols, slice);
+      for (let c = 0; c < block.cols; c++) {
+        const k = r * block.cols + c;
+        assert.ok(Object.is(b.values[k], run.values[c]), `row ${r} col ${c}`);
+        assert.equal(b.cls![k], run.cls![c]);
+        assert.equal(b.dev![k], run.dev![c]);
+      }
+    }
+    await assert.rejects(s.page('input', 0, 0, slice, { ...block, col: 1100 }), /outside a picture 1536 wide/);
+    await assert.rejects(s.page('input', 0, 0, slice, { ...block, row: 30 }), /outside the picture/);
+    await assert.rejects(s.page('input', 0, 0, slice, { ...block, rows: 200 }), /more than a page/);
+  } finally {
+    s.dispose();
   }
 });
