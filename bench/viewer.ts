@@ -22,7 +22,7 @@ export interface ViewerBench {
   file_gib: number;
   elements: number;
   screen_elements: number;
-  /** Elements in the pages a screen needs (each visible row's stretch lies in its own page run). */
+  /** Elements in the pages (blocks) the last screen needed. */
   screen_page_elements: number;
   open_ms: number;
   first_screen_ms: number;
@@ -56,7 +56,7 @@ export function writeTensor(file: string): void {
 
 const CHILD = (session: string, file: string, jumps: number): string => `
 const { TensorSession } = require(${JSON.stringify(session)});
-const { MAX_PAGE } = require(${JSON.stringify(session.replace('tensorSession.js', 'protocol.js'))});
+const { BLOCK_ROWS, BLOCK_COLS } = require(${JSON.stringify(session.replace('tensorSession.js', 'protocol.js'))});
 // VmHWM, not getrusage's maxrss: that one keeps the spawning parent's high-water mark across exec.
 const hwm = () => Number(/VmHWM:\\s+(\\d+) kB/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
 (async () => {
@@ -64,18 +64,21 @@ const hwm = () => Number(/VmHWM:\\s+(\\d+) kB/.exec(require('fs').readFileSync('
   const s = new TensorSession(${JSON.stringify(file)});
   const open_ms = performance.now() - t0;
   const n = s.tensor('weight').shape.reduce((a, b) => a * b, 1);
-  // A screen is the pages that hold its cells (each visible row's stretch of visible columns), asked for together, as the heatmap does.
+  // A screen is the pages that hold its cells, asked for together, as the heatmap does: a picture this
+  // wide (over BLOCK_COLS) is paged in BLOCK_ROWS × BLOCK_COLS blocks, so a screen needs the blocks it overlaps.
   const cols = ${SIDE};
   let pageElements = 0;
   const fill = async (row, col) => {
     const t = performance.now();
-    const pages = new Set();
-    for (let r = row; r < row + ${SCREEN_ROWS}; r++) {
-      const a = r * cols + col, b = a + ${SCREEN_COLS} - 1;
-      for (let p = Math.floor(a / MAX_PAGE); p <= Math.floor(b / MAX_PAGE); p++) pages.add(p);
-    }
-    pageElements = pages.size * MAX_PAGE;
-    await Promise.all([...pages].map((p) => s.page('weight', p * MAX_PAGE, MAX_PAGE)));
+    const asks = [];
+    pageElements = 0;
+    for (let br = Math.floor(row / BLOCK_ROWS); br <= Math.floor((row + ${SCREEN_ROWS} - 1) / BLOCK_ROWS); br++)
+      for (let bc = Math.floor(col / BLOCK_COLS); bc <= Math.floor((col + ${SCREEN_COLS} - 1) / BLOCK_COLS); bc++) {
+        const block = { row: br * BLOCK_ROWS, col: bc * BLOCK_COLS, rows: Math.min(BLOCK_ROWS, cols - br * BLOCK_ROWS), cols: Math.min(BLOCK_COLS, cols - bc * BLOCK_COLS), pictureCols: cols };
+        pageElements += block.rows * block.cols;
+        asks.push(s.page('weight', 0, 0, undefined, block));
+      }
+    await Promise.all(asks);
     return performance.now() - t;
   };
   const first_screen_ms = await fill(0, 0);

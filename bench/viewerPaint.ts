@@ -22,6 +22,8 @@ export interface ViewerPaintBench {
   jump_paint_ms_max: number;
   jumps: number;
   host_page_ms_median: number;
+  /** This harness's transport of one reply into the page (base64 through Playwright): VS Code's postMessage replaces it. */
+  bridge_ms_median: number;
   webview_heap_mb: number;
   note: string;
 }
@@ -30,7 +32,8 @@ export async function benchViewerPaint(dir: string): Promise<ViewerPaintBench> {
   const file = path.join(dir, 'viewer_paint_1gib.safetensors');
   writeTensor(file);
   const session = new TensorSession(file);
-  const pageMs: number[] = [];
+  const pageMs: number[] = [],
+    bridgeMs: number[] = [];
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--allow-file-access-from-files', '--enable-precise-memory-info'],
@@ -43,6 +46,7 @@ export async function benchViewerPaint(dir: string): Promise<ViewerPaintBench> {
       dir,
       handlers: () => tensorHandlers(session),
       answered: (type, ms) => type === 'page' && pageMs.push(ms),
+      bridged: (ms) => bridgeMs.push(ms),
     });
     await page.waitForFunction(() => document.body.dataset.heatmapPaintedAt !== undefined, undefined, { timeout: 120000, polling: 50 });
     const first_paint_ms = Number(await page.evaluate(() => document.body.dataset.heatmapPaintedAt));
@@ -53,6 +57,7 @@ export async function benchViewerPaint(dir: string): Promise<ViewerPaintBench> {
     let seed = 5;
     const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     pageMs.length = 0;
+    bridgeMs.length = 0;
     for (let k = 0; k < jumps; k++) {
       const [top, left] = [rnd(), rnd()];
       times.push(
@@ -79,8 +84,9 @@ export async function benchViewerPaint(dir: string): Promise<ViewerPaintBench> {
       jump_paint_ms_max: Math.max(...times),
       jumps,
       host_page_ms_median: med(pageMs),
+      bridge_ms_median: med(bridgeMs),
       webview_heap_mb: heap / 2 ** 20,
-      note: 'Chromium headless with the real webview bundle; host = TensorSession in the bench process; pages bridged as base64 JSON (VS Code sends typed arrays): upper bounds',
+      note: 'Chromium headless with the real webview bundle; host = TensorSession in the bench process; pages bridged as base64 JSON through Playwright (bridge_ms_median per reply; VS Code posts typed arrays): upper bounds',
     };
   } finally {
     await browser.close();

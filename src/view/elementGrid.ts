@@ -30,8 +30,8 @@ export function elementScales(scale: ScaleInfo, shape: number[]): ElementScales 
 }
 
 export interface ClassifiedElements {
-  q: Float64Array;
-  dev: Float64Array;
+  q: Float32Array;
+  dev: Float32Array;
   /** Index into ELEMENT_CLASSES. */
   cls: Uint8Array;
 }
@@ -47,7 +47,7 @@ export function classifyInto(
   flatOf: (k: number) => number,
   scales: ElementScales,
   storage: 'float32' | 'bfloat16' | 'float16',
-  out: { cls: Uint8Array; dev: Float64Array | Float32Array; q?: Float64Array },
+  out: { cls: Uint8Array; dev: Float64Array | Float32Array; q?: Float64Array | Float32Array },
 ): void {
   const { cls, dev, q } = out;
   const one = scales.perTensor ? scales.at(0) : 0;
@@ -83,7 +83,7 @@ export function classifyElements(
   scales: ElementScales,
   storage: 'float32' | 'bfloat16' | 'float16',
 ): ClassifiedElements {
-  const out = { q: new Float64Array(values.length), dev: new Float64Array(values.length), cls: new Uint8Array(values.length) };
+  const out = { q: new Float32Array(values.length), dev: new Float32Array(values.length), cls: new Uint8Array(values.length) };
   classifyInto(values, flatOf, scales, storage, out);
   return out;
 }

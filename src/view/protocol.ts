@@ -83,8 +83,9 @@ export interface Page {
   /** The first element's position: a flat index, or a position in the slice the page was asked for. */
   start: number;
   values: Float32Array;
-  q?: Float64Array;
-  dev?: Float64Array;
+  /** FP32 quantities (q = rint of an FP32 quotient, |x/s − q| rounded to FP32), so FP32 arrays hold them exactly at half the bytes. */
+  q?: Float32Array;
+  dev?: Float32Array;
   /** Index into ELEMENT_CLASSES. */
   cls?: Uint8Array;
   /** Each element's scale, for a tensor with one scale per channel or group (absent for one per tensor). */

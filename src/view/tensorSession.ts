@@ -170,7 +170,7 @@ export class TensorSession {
     const page: Page = { tensor: name, start: s, values, ...(block ? { block } : {}) };
     if (isIntegerDType(t.dtype)) {
       page.cls = new Uint8Array(values.length).fill(CLASS_INDEX.code);
-      page.q = Float64Array.from(values);
+      page.q = Float32Array.from(values);
       return page;
     }
     const scale = await this.scaleOf(t);
