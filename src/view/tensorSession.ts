@@ -139,13 +139,7 @@ export class TensorSession {
   /** Values [start, start+count) with q, deviation and class computed as the verifier does (FP32, exact membership). */
   async page(name: string, start: number, count: number, slice?: Slice, block?: PageBlock): Promise<Page> {
     const t = this.tensor(name);
-    let index: SliceIndex | undefined;
-    if (slice) {
-      const problem = sliceProblem(t.shape, slice);
-      if (problem) throw new FormatError('invalid-argument', `${JSON.stringify(name)}: ${problem}`);
-      index = sliceIndex(t.shape, slice);
-    }
-    const n = index ? index.n : numelOf(t.shape);
+    const { index, n } = pictureOf(t, slice);
     // Positions in the picture (flat indices, or positions in the slice) and their values.
     const readRun = (first: number, len: number): Promise<Float32Array> =>
       index
@@ -201,13 +195,7 @@ export class TensorSession {
     const t = this.tensor(name);
     if (!(Number.isInteger(cols) && cols >= 1))
       throw new FormatError('invalid-argument', `overview of ${JSON.stringify(name)}: columns must be a positive integer, got ${cols}`);
-    let index: SliceIndex | undefined;
-    if (slice) {
-      const problem = sliceProblem(t.shape, slice);
-      if (problem) throw new FormatError('invalid-argument', `${JSON.stringify(name)}: ${problem}`);
-      index = sliceIndex(t.shape, slice);
-    }
-    const n = index ? index.n : numelOf(t.shape);
+    const { index, n } = pictureOf(t, slice);
     const codes = isIntegerDType(t.dtype);
     const scale = codes ? undefined : await this.scaleOf(t);
     const scales = scale ? elementScales(scale, t.shape) : undefined,
@@ -296,6 +284,15 @@ export class TensorSession {
       channel === null ? scale.source : `${scale.source}, ${scale.kind === 'per_channel' && scale.granularity === 'group' ? 'group' : 'channel'} ${channel}`;
     return { ...explainValue(v, scales.at(index)), index, tensor: name, scale_source: source, channel };
   }
+}
+
+/** The positions a heatmap shows: the whole tensor (flat indices), or one 2-D slice of it (checked). */
+function pictureOf(t: TensorRef, slice: Slice | undefined): { index: SliceIndex | undefined; n: number } {
+  if (!slice) return { index: undefined, n: numelOf(t.shape) };
+  const problem = sliceProblem(t.shape, slice);
+  if (problem) throw new FormatError('invalid-argument', `${JSON.stringify(t.name)}: ${problem}`);
+  const index = sliceIndex(t.shape, slice);
+  return { index, n: index.n };
 }
 
 /** What is wrong with a requested block of a picture of `n` positions, or null. */
