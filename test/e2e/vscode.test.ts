@@ -167,6 +167,7 @@ async function palette(p: Page, title: string): Promise<void> {
       return;
     } catch (e) {
       if (attempt === 3) throw e;
+      console.log(`# palette: ${title} not offered yet, typed again`); // counted by the consecutive-runs check
       await p.keyboard.press('Escape');
       await p.waitForTimeout(1000);
     }
@@ -196,6 +197,7 @@ async function contextMenu(p: Page, label: string, item: string, ms = 90000): Pr
       }
       return;
     } catch {
+      console.log(`# context menu of ${label}: ${item} not offered yet, opened again`); // counted by the consecutive-runs check
       await p.keyboard.press('Escape');
     }
     if (Date.now() - t0 > ms) {
