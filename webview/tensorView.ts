@@ -219,6 +219,8 @@ export function tensorView(app: HTMLElement): void {
     const pending = request({ type: 'overview', tensor: s.name, cols: mine.columns, ...(slice ? { slice } : {}) }, (done, total) => {
       progressText.textContent = `overview: reading ${Math.floor((100 * done) / Math.max(1, total))}%`;
     });
+    // The previous heatmap's overview is no longer wanted (cancelled after this request, so the same one is joined, not restarted).
+    pendingOverview?.cancel();
     pendingOverview = pending;
     overviewSlot.append(
       el(

@@ -425,6 +425,10 @@ test('explorer: Compare on two selected run folders shows the input guard first 
     try {
       await row(p, 'mode2').click();
       await row(p, 'mode2_batchB').click({ modifiers: ['Control'] });
+      // The Compare entry needs VS Code's listMultiSelection: right-click once the explorer shows both rows selected.
+      await until('both run folders selected', 30000, async () =>
+        (await Promise.all(['mode2', 'mode2_batchB'].map((l) => row(p, l).getAttribute('aria-selected')))).every((v) => v === 'true'),
+      );
       await contextMenu(p, 'mode2_batchB', 'Compare');
       const g = await frameWith(p, '.guard', 90000);
       assert.match(await g.locator('.guard').innerText(), /INVALID COMPARISON: the runs processed different inputs/);
