@@ -94,6 +94,26 @@ export function legend(items: [swatchClass: string, label: string][], hint: stri
 export type ThemeColour = (name: string, fallback: string) => string;
 
 /**
+ * Runs `repaint` whenever VS Code switches the theme (it swaps the body's class) while `target` is in the
+ * page, and stops listening once it has left it: views append what they build in the task that built
+ * it, so by the next frame it is in the page or never will be.
+ */
+export function onThemeChange(target: Element, repaint: () => void): void {
+  let shown = false;
+  const theme = new MutationObserver(() => {
+    if (target.isConnected) {
+      shown = true;
+      repaint();
+    } else if (shown) theme.disconnect();
+  });
+  theme.observe(document.body, { attributes: true, attributeFilter: ['class'] });
+  requestAnimationFrame(() => {
+    shown ||= target.isConnected;
+    if (!shown) theme.disconnect();
+  });
+}
+
+/**
  * A canvas that `draw` paints now and again whenever VS Code switches the theme (it swaps the body's
  * class), so charts never keep the old theme's colours; it stops listening once it has left the page.
  * `repaint` draws again (data that arrived later).
@@ -107,7 +127,6 @@ export function themedCanvas(
   const canvas = el('canvas', { role: 'img', 'aria-label': label }) as HTMLCanvasElement & { repaint(): void };
   canvas.width = width;
   canvas.height = height;
-  let shown = false;
   canvas.repaint = () => {
     const ctx = canvas.getContext('2d');
     if (!ctx) return;
@@ -115,18 +134,7 @@ export function themedCanvas(
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     draw(ctx, (name, fallback) => css.getPropertyValue(name).trim() || fallback);
   };
-  const theme = new MutationObserver(() => {
-    if (canvas.isConnected) {
-      shown = true;
-      canvas.repaint();
-    } else if (shown) theme.disconnect();
-  });
-  theme.observe(document.body, { attributes: true, attributeFilter: ['class'] });
-  // Views append a chart in the task that made it: by the next frame it is in the page (or never will be).
-  requestAnimationFrame(() => {
-    shown ||= canvas.isConnected;
-    if (!shown) theme.disconnect();
-  });
+  onThemeChange(canvas, () => canvas.repaint());
   canvas.repaint();
   return canvas;
 }

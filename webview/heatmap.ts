@@ -4,6 +4,7 @@
  */
 import { ELEMENT_CLASSES, MAX_PAGE as PAGE, BLOCK_COLS, BLOCK_ROWS } from '../src/view/protocol';
 import type { Page, PageBlock, ElementClassName } from '../src/view/protocol';
+import { onThemeChange } from './components';
 
 export interface HeatmapHooks {
   /** Positions [start, start + count), or, for a picture wider than BLOCK_COLS, the block of it (start is its first position). */
@@ -61,6 +62,21 @@ export function palette(): Record<Shade | 'bg', number[]> {
     pending: rgb('--vscode-editorLineNumber-foreground', '#858585'),
     mark: rgb('--vscode-charts-yellow', '#cca700'),
   };
+}
+
+/** Paints the rectangle (x0, y0, w, h) of `img` in `rgb` blended over `bg` at `alpha`, clipped to the image. */
+export function fillRect(img: ImageData, x0: number, y0: number, w: number, h: number, rgb: number[], alpha: number, bg: number[]): void {
+  const r = rgb[0] * alpha + bg[0] * (1 - alpha),
+    g = rgb[1] * alpha + bg[1] * (1 - alpha),
+    b = rgb[2] * alpha + bg[2] * (1 - alpha);
+  for (let y = y0; y < Math.min(img.height, y0 + h); y++)
+    for (let x = x0; x < Math.min(img.width, x0 + w); x++) {
+      const o = (y * img.width + x) * 4;
+      img.data[o] = r;
+      img.data[o + 1] = g;
+      img.data[o + 2] = b;
+      img.data[o + 3] = 255;
+    }
 }
 
 export class Heatmap {
@@ -147,10 +163,9 @@ export class Heatmap {
     });
     this.axis.className = 'heatmap-axis';
     this.root.prepend(this.axis);
-    // VS Code swaps the body's theme class on a theme change: paint again in the new colours.
-    // A heatmap replaced by another (a new tensor, pair or slice) stops listening once it is out of the page.
-    const theme = new MutationObserver(() => (this.root.isConnected ? this.paint() : theme.disconnect()));
-    theme.observe(document.body, { attributes: true, attributeFilter: ['class'] });
+    // Paint again in the new colours on a theme switch; a heatmap replaced by another (a new tensor,
+    // pair or slice) stops listening once it is out of the page.
+    onThemeChange(this.root, () => this.paint());
     this.canvas.addEventListener('mousemove', (e) => this.hooks.hover(this.indexAt(e), e.clientX, e.clientY));
     this.canvas.addEventListener('mouseleave', () => this.hooks.hover(null, 0, 0));
     this.canvas.addEventListener('click', (e) => {
@@ -339,17 +354,7 @@ export class Heatmap {
             alpha = Number.isFinite(e.value) ? 0.08 + 0.8 * (this.maxAbs ? Math.abs(e.value) / this.maxAbs : 0) : 1;
           } else px = P.exact;
         }
-        for (let y = 0; y < this.cell; y++) {
-          const yy = r * this.cell + y;
-          if (yy >= this.canvas.height) break;
-          for (let x = 0; x < this.cell; x++) {
-            const o = (yy * this.canvas.width + c * this.cell + x) * 4;
-            img.data[o] = px[0] * alpha + P.bg[0] * (1 - alpha);
-            img.data[o + 1] = px[1] * alpha + P.bg[1] * (1 - alpha);
-            img.data[o + 2] = px[2] * alpha + P.bg[2] * (1 - alpha);
-            img.data[o + 3] = 255;
-          }
-        }
+        fillRect(img, c * this.cell, r * this.cell, this.cell, this.cell, px, alpha, P.bg);
       }
     }
     ctx.putImageData(img, 0, 0);

@@ -5,7 +5,7 @@
  */
 import { el, themedCanvas } from './components';
 import { fmt } from './vscodeApi';
-import { palette } from './heatmap';
+import { palette, fillRect } from './heatmap';
 import { ELEMENT_CLASSES, NO_CLASS } from '../src/view/protocol';
 import type { Overview } from '../src/view/protocol';
 
@@ -25,8 +25,7 @@ export function overviewMap(o: Overview, jump: (position: number) => void, width
   let view: { rows: [number, number]; cols: [number, number] } | undefined;
   const canvas = themedCanvas(o.tileCols * tw, o.tileRows * th, `overview of all ${o.n} elements in ${o.tileRows} × ${o.tileCols} tiles`, (ctx, colour) => {
     const P = palette();
-    const w = ctx.canvas.width;
-    const img = ctx.createImageData(w, ctx.canvas.height);
+    const img = ctx.createImageData(ctx.canvas.width, ctx.canvas.height);
     for (let t = 0; t < o.worst.length; t++) {
       const c = o.worst[t],
         cls = c === NO_CLASS ? null : ELEMENT_CLASSES[c];
@@ -43,14 +42,7 @@ export function overviewMap(o: Overview, jump: (position: number) => void, width
                 : cls === 'code'
                   ? [P.artifact, 0.15 + 0.85 * strength] // codes: shaded by |code|
                   : [P.value, 0.08 + 0.8 * strength]; // values on no grid: shaded by |value|
-      const x0 = (t % o.tileCols) * tw,
-        y0 = Math.floor(t / o.tileCols) * th;
-      for (let y = y0; y < y0 + th; y++)
-        for (let x = x0; x < x0 + tw; x++) {
-          const k = (y * w + x) * 4;
-          for (let ch = 0; ch < 3; ch++) img.data[k + ch] = px[ch] * alpha + P.bg[ch] * (1 - alpha);
-          img.data[k + 3] = 255;
-        }
+      fillRect(img, (t % o.tileCols) * tw, Math.floor(t / o.tileCols) * th, tw, th, px, alpha, P.bg);
     }
     ctx.putImageData(img, 0, 0);
     // A tile with a problem may be a pixel or two: mark it at least 5 px wide so one NaN in 268M is seen.

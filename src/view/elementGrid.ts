@@ -1,10 +1,11 @@
 /**
  * Each element's class on its grid, as the verifier judges it: q = rint(fl32(x/s)), on the grid when
  * x == fl(q·s) in the tensor's storage type, an FP32 round-trip artifact when it is but x/s ≠ q. One
- * definition for the viewer's pages and its whole-tensor overview. Pure; no fs.
+ * definition for the viewer's pages and its whole-tensor overview. Pure (no I/O).
  */
 import { roundToStorage } from '../analysis/explain';
 import { roundHalfEven } from '../analysis/rint';
+import { channelStride } from '../formats/tensor';
 import type { ScaleInfo } from '../analysis/scale';
 import { ELEMENT_CLASSES, ElementClassName } from './protocol';
 
@@ -23,7 +24,7 @@ export function elementScales(scale: ScaleInfo, shape: number[]): ElementScales 
     const s = Math.fround(scale.scale);
     return { at: () => s, channel: () => null, perTensor: true };
   }
-  const inner = scale.inner ?? shape.slice(scale.axis + 1).reduce((a, b) => a * b, 1);
+  const inner = scale.inner ?? channelStride(shape, scale.axis); // as analysis/verify.ts gives the native verifier
   const scales = Float32Array.from(scale.scales);
   const channel = (i: number): number => Math.floor(i / inner) % scales.length;
   return { at: (i) => scales[channel(i)], channel, perTensor: false };

@@ -57,10 +57,6 @@ export interface TensorSummary {
 }
 
 /**
- * One page: values[i] is element start+i; q/dev/cls are present when a scale is known. Typed arrays,
- * so a page crosses postMessage as bytes (VS Code ≥ 1.57 recreates them in the webview), not as JSON numbers.
- */
-/**
  * A rectangle of the heatmap's picture (rows of `pictureCols` positions): what a page of a picture wider
  * than BLOCK_COLS holds, so a screen of a wide tensor needs a few blocks, not every full row it shows.
  */
@@ -76,6 +72,11 @@ export interface PageBlock {
 export const BLOCK_COLS = 1024;
 export const BLOCK_ROWS = 64;
 
+/**
+ * One page: values[i] is position start+i (or, for a block, its i-th position row-major); q/dev/cls are
+ * present when a scale is known. Typed arrays, so a page crosses postMessage as bytes (VS Code ≥ 1.57
+ * recreates them in the webview), not as JSON numbers.
+ */
 export interface Page {
   tensor: string;
   /** Present when the page is a block of the picture: values are row-major in the block, `start` its first position. */

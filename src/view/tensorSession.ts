@@ -22,6 +22,8 @@ import { Slice, SliceIndex, sliceIndex, sliceProblem } from './layout';
 
 /** The widest run of flat indices read at once to gather a strided slice page from it (16 MB of FP32). */
 const SLICE_SPAN_READ = 1 << 22;
+/** Runs this long on average (1 KB of FP32) are read one by one rather than gathered from their span. */
+const MIN_RUN_READ = 256;
 
 /** How many of the largest deviations a summary lists for next/previous problem. */
 export const PROBLEMS_LISTED = 64;
@@ -140,27 +142,22 @@ export class TensorSession {
   async page(name: string, start: number, count: number, slice?: Slice, block?: PageBlock): Promise<Page> {
     const t = this.tensor(name);
     const { index, n } = pictureOf(t, slice);
-    // Positions in the picture (flat indices, or positions in the slice) and their values.
-    const readRun = (first: number, len: number): Promise<Float32Array> =>
-      index
-        ? this.sliceValues(t, index, first, len)
-        : readRawElements(t, first, len).then((raw) => Float32Array.from(decodeToFloat32(t.dtype, raw, t.storage.littleEndian)));
-    let s: number, values: Float32Array, posOf: (k: number) => number;
+    // The page's positions in the picture (flat indices, or positions in the slice), and their flat indices.
+    let s: number, c: number, posOf: (k: number) => number;
     if (block) {
       const problem = blockProblem(block, n);
       if (problem) throw new FormatError('invalid-argument', `${JSON.stringify(name)}: ${problem}`);
       const { row, col, rows, cols, pictureCols } = block;
       s = row * pictureCols + col;
-      values = new Float32Array(rows * cols);
-      const runs = await Promise.all(Array.from({ length: rows }, (_, r) => readRun((row + r) * pictureCols + col, cols)));
-      runs.forEach((run, r) => values.set(run, r * cols));
+      c = rows * cols;
       posOf = (k) => (row + Math.floor(k / cols)) * pictureCols + col + (k % cols);
     } else {
       s = Math.max(0, Math.min(start, n));
-      values = await readRun(s, Math.max(0, Math.min(count, MAX_PAGE, n - s)));
+      c = Math.max(0, Math.min(count, MAX_PAGE, n - s));
       posOf = (k) => s + k;
     }
     const flatOf = index ? (k: number) => index.flatOf(posOf(k)) : posOf;
+    const values = await this.readPositions(t, flatOf, c);
     const page: Page = { tensor: name, start: s, values, ...(block ? { block } : {}) };
     if (isIntegerDType(t.dtype)) {
       page.cls = new Uint8Array(values.length).fill(CLASS_INDEX.code);
@@ -217,12 +214,11 @@ export class TensorSession {
       } else {
         // Codes, or values judged on no grid: the tile's largest |value|, and NaN/Inf as the worst.
         c.fill(codes ? CLASS_INDEX.code : NO_CLASS);
-        const abs = m;
         for (let k = 0; k < values.length; k++) {
-          if (Number.isFinite(values[k])) abs[k] = Math.abs(values[k]);
+          if (Number.isFinite(values[k])) m[k] = Math.abs(values[k]);
           else c[k] = CLASS_INDEX.non_finite;
         }
-        builder.add(start, c, abs);
+        builder.add(start, c, m);
       }
       progress(Math.min(n, start + values.length), n);
     };
@@ -230,7 +226,8 @@ export class TensorSession {
       for (let start = 0; start < n; start += MAX_PAGE) {
         if (signal.aborted) throw new CancelledError();
         const count = Math.min(MAX_PAGE, n - start);
-        addChunk(start, await this.sliceValues(t, index, start, count), (k) => index.flatOf(start + k));
+        const flatOf = (k: number): number => index.flatOf(start + k);
+        addChunk(start, await this.readPositions(t, flatOf, count), flatOf);
       }
     } else {
       for await (const { start, values } of float32ChunksReadAhead(t)) {
@@ -243,31 +240,31 @@ export class TensorSession {
   }
 
   /**
-   * Values of slice positions [s, s + c). Where their flat indices lie within a few million elements
-   * (a transposed or strided slice of a moderate tensor), one read covers them and they are gathered
-   * from it; otherwise they are read in runs of consecutive flat indices (a row, when the columns are the last axis).
+   * The values at flat indices flatOf(0), …, flatOf(c − 1) (a run of the tensor, a block's rows, a slice).
+   * In long runs of consecutive indices (a row, when the columns are the last axis) each run is one read;
+   * scattered ones (a transposed or strided slice) are gathered from one read of their span when it is
+   * at most SLICE_SPAN_READ elements, and read run by run otherwise.
    */
-  private async sliceValues(t: TensorRef, index: SliceIndex, s: number, c: number): Promise<Float32Array> {
+  private async readPositions(t: TensorRef, flatOf: (k: number) => number, c: number): Promise<Float32Array> {
     const values = new Float32Array(c);
+    const runs: [at: number, first: number, length: number][] = [];
     let lo = Infinity,
       hi = -Infinity;
     for (let k = 0; k < c; k++) {
-      const f = index.flatOf(s + k);
+      const f = flatOf(k);
       if (f < lo) lo = f;
       if (f > hi) hi = f;
+      const last = runs[runs.length - 1];
+      if (last && f === last[1] + last[2]) last[2]++;
+      else runs.push([k, f, 1]);
     }
-    if (c > 0 && hi - lo + 1 <= SLICE_SPAN_READ) {
-      const span = decodeToFloat32(t.dtype, await readRawElements(t, lo, hi - lo + 1), t.storage.littleEndian);
-      for (let k = 0; k < c; k++) values[k] = span[index.flatOf(s + k) - lo];
+    const decode = (raw: Buffer): Float32Array => decodeToFloat32(t.dtype, raw, t.storage.littleEndian);
+    if (c / Math.max(1, runs.length) < MIN_RUN_READ && hi - lo + 1 <= SLICE_SPAN_READ) {
+      const span = decode(await readRawElements(t, lo, hi - lo + 1));
+      for (let k = 0; k < c; k++) values[k] = span[flatOf(k) - lo];
       return values;
     }
-    for (let k = 0; k < c;) {
-      const first = index.flatOf(s + k);
-      let run = 1;
-      while (k + run < c && index.flatOf(s + k + run) === first + run) run++;
-      values.set(decodeToFloat32(t.dtype, await readRawElements(t, first, run), t.storage.littleEndian), k);
-      k += run;
-    }
+    await Promise.all(runs.map(async ([at, first, length]) => values.set(decode(await readRawElements(t, first, length)), at)));
     return values;
   }
 
