@@ -65,16 +65,22 @@ std::vector<float> gridPointDeviations(int qmin, int bins, float s, int32_t zp) 
 }
 
 void addOnGridCounts(GridAcc& acc, const uint64_t* counts, const float* codeDev, int bins, float tolerance) {
+  // Branch-free: per-channel rows fold here every few thousand elements, and which codes pass the
+  // tolerance or have a nonzero deviation is unpredictable.
+  uint64_t offTol = 0, art = 0;
+  bool noGridPoint = false;
+  float maxDev = acc.maxDev;
   for (int b = 0; b < bins; b++) {
     const uint64_t cnt = counts[b];
-    if (!cnt) continue;
     const float d = codeDev[b];
-    if (d < 0.0f) throw std::logic_error("verify: an on-grid count for a code that has no grid point");
+    noGridPoint |= cnt != 0 && d < 0.0f;
     acc.devHist[devBin(d)] += cnt;
-    if (d > tolerance) acc.offTol += cnt;
-    if (d != 0.0f) acc.artifacts += cnt;
-    acc.maxDev = std::max(acc.maxDev, d);
+    offTol += cnt & (uint64_t)-(int64_t)(d > tolerance);
+    art += cnt & (uint64_t)-(int64_t)(d != 0.0f);
+    maxDev = cnt ? std::max(maxDev, d) : maxDev;
   }
+  if (noGridPoint) throw std::logic_error("verify: an on-grid count for a code that has no grid point");
+  acc.offTol += offTol; acc.artifacts += art; acc.maxDev = maxDev;
 }
 
 void GridAcc::merge(const GridAcc& o, int worstK) {
@@ -272,7 +278,7 @@ __attribute__((target_clones("avx2", "default")))
 static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, int32_t zp, const GridParams& p, GridAcc& acc, RangeState& st) {
   const int bins = p.qmax - p.qmin + 1, stride = bins + 1;
   const float fzp = (float)zp, fqmin = (float)p.qmin, fqmax = (float)p.qmax, fspare = (float)bins;
-  st.plainCounts.assign((size_t)stride, 0);
+  st.plainCounts.resize((size_t)stride);  // the first fold assigns it
   // Per-channel tensors run this once per channel (often a few thousand elements): the scratch is
   // reused, never reallocated.
   gridPointDeviations(p.qmin, bins, s, zp, st.codeDev);
@@ -304,7 +310,9 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
   // element: consecutive elements often share a code, and one counter incremented per element is a
   // chain of dependent read-modify-writes. Folded into 64-bit counts after each block.
   std::vector<uint32_t>& counts4 = st.counts4;
-  counts4.assign((size_t)4 * stride, 0);
+  // Zero between runs: every run folds and clears its counts after its last block (per-channel
+  // tensors run this for every row, so clearing it twice per row showed in profiles).
+  if (counts4.size() != (size_t)4 * stride) counts4.assign((size_t)4 * stride, 0);
   uint32_t* h0 = counts4.data();
   uint32_t* h1 = h0 + stride;
   uint32_t* h2 = h1 + stride;
@@ -364,8 +372,12 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
       verifyBlock(gathered, nOther, start + base, other, s, zp, p, acc, st);
     }
     if (base + B >= n || ((base / B) & 1023) == 1023) {  // fold before 2^32 (every 1024 blocks) and at the end
-      for (int b = 0; b < bins; b++) { total[b] += (uint64_t)h0[b] + h1[b] + h2[b] + h3[b]; }
-      std::fill(counts4.begin(), counts4.end(), 0u);
+      const bool first = base < (int64_t)B * 1024;
+      for (int b = 0; b < stride; b++) {
+        const uint64_t t = (uint64_t)h0[b] + h1[b] + h2[b] + h3[b];
+        total[b] = first ? t : total[b] + t;
+        h0[b] = h1[b] = h2[b] = h3[b] = 0;
+      }
     }
   }
   // The plain elements' share, from their counts: their statistics now, their codes with the
