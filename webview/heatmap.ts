@@ -26,7 +26,7 @@ export interface HeatmapHooks {
 }
 
 /** The palette a heatmap paints with (theme colours, read at every paint). */
-export type Shade = 'exact' | 'onGrid' | 'value' | 'artifact' | 'off' | 'nonFinite' | 'mark' | 'pending';
+export type Shade = 'exact' | 'onGrid' | 'value' | 'artifact' | 'off' | 'outOfRange' | 'nonFinite' | 'mark' | 'pending';
 
 /** What the rows and the columns of the picture are (`channel`, `time`), for the axis caption. */
 export interface AxisLabels {
@@ -58,6 +58,7 @@ export function palette(): Record<Shade | 'bg', number[]> {
     value: rgb('--vscode-foreground', '#cccccc'),
     artifact: rgb('--vscode-charts-blue', '#3794ff'),
     off: rgb('--vscode-charts-red', '#f14c4c'),
+    outOfRange: rgb('--vscode-charts-orange', '#d18616'),
     nonFinite: rgb('--vscode-charts-purple', '#b180d7'),
     pending: rgb('--vscode-editorLineNumber-foreground', '#858585'),
     mark: rgb('--vscode-charts-yellow', '#cca700'),
@@ -337,6 +338,7 @@ export class Heatmap {
             alpha = shaded.alpha;
           } else if (this.hooks.marked?.(i)) px = P.mark;
           else if (e.cls === 'off_grid') px = P.off;
+          else if (e.cls === 'out_of_range') px = P.outOfRange;
           else if (e.cls === 'fp32_artifact') {
             px = P.artifact;
             alpha = 0.35 + 0.65 * (this.maxDev ? (e.dev ?? 0) / this.maxDev : 1);
@@ -360,6 +362,8 @@ export class Heatmap {
     ctx.putImageData(img, 0, 0);
     // Cells on screen still waiting for their page: 0 once a jump's screen is filled (the paint benchmark waits for it).
     this.scroller.dataset.pendingCells = String(pendingCells);
+    // Where the picture sits on the canvas, for tests that read a cell's pixels.
+    Object.assign(this.canvas.dataset, { firstRow: String(firstRow), firstCol: String(firstCol), cell: String(this.cell), columns: String(this.cols) });
     if (this.cursorAt !== null) {
       const row = Math.floor(this.cursorAt / this.cols) - firstRow;
       if (row >= 0 && row < visibleRows) {

@@ -1,6 +1,6 @@
 /**
  * The whole tensor at a glance beside its heatmap: one cell per overview tile in the colour of the
- * tile's worst element (NaN/Inf, off grid, FP32 artifact shaded by its deviation, exact), with the
+ * tile's worst element (NaN/Inf, off grid, code out of range, FP32 artifact shaded by its deviation, exact), with the
  * heatmap's screen outlined; choosing a tile moves the heatmap to the tile's worst element.
  */
 import { el, themedCanvas } from './components';
@@ -35,13 +35,15 @@ export function overviewMap(o: Overview, jump: (position: number) => void, width
           ? [P.nonFinite, 1]
           : cls === 'off_grid'
             ? [P.off, 1]
-            : cls === 'fp32_artifact'
-              ? [P.artifact, 0.35 + 0.65 * strength]
-              : cls === 'exact'
-                ? [P.onGrid, 0.35]
-                : cls === 'code'
-                  ? [P.artifact, 0.15 + 0.85 * strength] // codes: shaded by |code|
-                  : [P.value, 0.08 + 0.8 * strength]; // values on no grid: shaded by |value|
+            : cls === 'out_of_range'
+              ? [P.outOfRange, 1]
+              : cls === 'fp32_artifact'
+                ? [P.artifact, 0.35 + 0.65 * strength]
+                : cls === 'exact'
+                  ? [P.onGrid, 0.35]
+                  : cls === 'code'
+                    ? [P.artifact, 0.15 + 0.85 * strength] // codes: shaded by |code|
+                    : [P.value, 0.08 + 0.8 * strength]; // values on no grid: shaded by |value|
       fillRect(img, (t % o.tileCols) * tw, Math.floor(t / o.tileCols) * th, tw, th, px, alpha, P.bg);
     }
     ctx.putImageData(img, 0, 0);
@@ -49,7 +51,12 @@ export function overviewMap(o: Overview, jump: (position: number) => void, width
     for (let t = 0; t < o.problems.length; t++) {
       if (!o.problems[t]) continue;
       const cls = ELEMENT_CLASSES[o.worst[t]];
-      ctx.fillStyle = cls === 'non_finite' ? colour('--vscode-charts-purple', '#b180d7') : colour('--vscode-charts-red', '#f14c4c');
+      ctx.fillStyle =
+        cls === 'non_finite'
+          ? colour('--vscode-charts-purple', '#b180d7')
+          : cls === 'out_of_range'
+            ? colour('--vscode-charts-orange', '#d18616')
+            : colour('--vscode-charts-red', '#f14c4c');
       const cx = (t % o.tileCols) * tw + tw / 2,
         cy = Math.floor(t / o.tileCols) * th + th / 2;
       const side = Math.max(5, tw, th);
@@ -84,7 +91,7 @@ export function overviewMap(o: Overview, jump: (position: number) => void, width
     const c = o.worst[t];
     canvas.title =
       `rows ${tr * o.rowsPerTile}–${Math.min(o.rows, (tr + 1) * o.rowsPerTile) - 1}, columns ${tc * o.colsPerTile}–${Math.min(o.cols, (tc + 1) * o.colsPerTile) - 1}: ` +
-      `worst ${c === NO_CLASS ? 'value' : ELEMENT_CLASSES[c].replace('_', ' ')}, ${o.problems[t]} off grid or NaN/Inf, largest ${what} ${fmt(o.peak[t])}; click to go there`;
+      `worst ${c === NO_CLASS ? 'value' : ELEMENT_CLASSES[c].replace('_', ' ')}, ${o.problems[t]} problems (off grid, NaN/Inf or out of range), largest ${what} ${fmt(o.peak[t])}; click to go there`;
   });
   canvas.addEventListener('click', (e) => {
     const t = tileAt(e);
@@ -94,7 +101,7 @@ export function overviewMap(o: Overview, jump: (position: number) => void, width
     'figcaption',
     {},
     `whole tensor, ${o.rows} × ${o.cols} in ${o.tileRows} × ${o.tileCols} tiles of ${o.rowsPerTile} × ${o.colsPerTile}: ` +
-      (problems ? `${problems} off grid or NaN/Inf in ${problemTiles} tiles` : 'no value off grid, none NaN/Inf') +
+      (problems ? `${problems} off grid, NaN/Inf or out of range in ${problemTiles} tiles` : 'no value off grid, none NaN/Inf, none out of range') +
       '; click a tile to go to its worst element',
   );
   return {

@@ -9,7 +9,10 @@ export function explainView(app: HTMLElement, e: any): void {
       'h2',
       {},
       'FP32 round-trip explanation ',
-      tag(e.class === 'fp32_artifact' ? 'FP32 artifact' : e.class === 'off_grid' ? 'OFF GRID' : 'exact', e.class === 'off_grid' ? 'fail' : 'pass'),
+      tag(
+        e.class === 'fp32_artifact' ? 'FP32 artifact' : e.class === 'off_grid' ? 'OFF GRID' : e.class === 'out_of_range' ? 'OUT OF RANGE' : 'exact',
+        e.class === 'off_grid' || e.class === 'out_of_range' ? 'fail' : 'pass',
+      ),
     ),
   );
   if (e.tensor !== undefined) app.append(el('p', { class: 'hint' }, `tensor ${e.tensor || '<root>'}, element ${e.index}, scale from ${e.scale_source}`));

@@ -4,7 +4,7 @@ import { Heatmap } from './heatmap';
 import { overviewMap, OverviewMap } from './overview';
 import { histogram } from './histogram';
 import { request, isCancelled, Pending } from './channel';
-import type { TreeNode, TensorSummary, Page, Overview } from '../src/view/protocol';
+import type { TreeNode, TensorSummary, Page, Overview, FoundProblem } from '../src/view/protocol';
 import { naturalLayout, sliceIndex, sliceProblem, unravel, Slice } from '../src/view/layout';
 
 /** What the view restores when VS Code recreates it (a tab switched back to): the tensor, scroll and cursor. */
@@ -29,6 +29,7 @@ export function tensorView(app: HTMLElement): void {
   let current: TensorSummary | undefined;
   let pendingSummary: Pending<TensorSummary> | undefined;
   let pendingOverview: Pending<Overview> | undefined;
+  let pendingSearch: Pending<FoundProblem> | undefined;
   const saved: ViewState = (vscode.getState() as ViewState | undefined) ?? {};
   const remember = (patch: ViewState): void => {
     Object.assign(saved, patch);
@@ -135,6 +136,7 @@ export function tensorView(app: HTMLElement): void {
           ['ongrid', 'on grid (shade = |q|)'],
           ['artifact', 'FP32 artifact (shade = deviation)'],
           ['off', 'off grid'],
+          ['outofrange', 'code out of range'],
           ['nonfinite', 'NaN/Inf'],
         ],
         '— hover for the arithmetic, click to explain',
@@ -153,7 +155,37 @@ export function tensorView(app: HTMLElement): void {
     if (s.shape.length >= 3) detail.append(sliceControls(s.shape, slice, (next) => showSlice(next)));
     const problems = v?.problems ?? [];
     const nav = el('div', { class: 'problem-nav' });
+    const pictureN = index ? index.n : s.n;
+    // Next/previous problem: every element off its grid, NaN/Inf or with a code out of range, in
+    // picture order, searched host-side (the whole tensor if need be); wraps as VS Code's F8 does.
     const jumpProblem = (dir: 1 | -1): void => {
+      const h = heatmap;
+      if (!h) return;
+      const edge = dir > 0 ? -1 : pictureN;
+      pendingSearch?.cancel();
+      const find = (from: number, wrapped: boolean): void => {
+        const pending = request({ type: 'findProblem', tensor: s.name, from, dir, cols: h.columns, ...(slice ? { slice } : {}) }, (done, total) => {
+          status.textContent = `looking for the ${dir > 0 ? 'next' : 'previous'} problem: ${Math.floor((100 * done) / Math.max(1, total))}% read`;
+        });
+        pendingSearch = pending;
+        pending.result.then(
+          (found) => {
+            if (heatmap !== h || pendingSearch !== pending) return;
+            if (found.at !== null) {
+              document.body.dataset.problemAt = String(found.at);
+              h.jumpTo(found.at);
+            } else if (!wrapped && from !== edge) find(edge, true);
+            else status.textContent = 'no problems: every element is on its grid, finite and in range';
+          },
+          (err: Error) => {
+            if (!isCancelled(err) && heatmap === h) status.textContent = `next problem: ${err.message}`;
+          },
+        );
+      };
+      find(h.cursor ?? edge, false);
+    };
+    // The verifier's largest deviations (FP32 artifacts included), by flat index: possibly in another slice.
+    const jumpWorst = (dir: 1 | -1): void => {
       if (!heatmap || !problems.length) return;
       const at = heatmap.cursor !== null ? flatOf(heatmap.cursor) : dir > 0 ? -1 : s.n;
       const next = dir > 0 ? problems.find((p) => p.index > at) : [...problems].reverse().find((p) => p.index < at);
@@ -163,11 +195,19 @@ export function tensorView(app: HTMLElement): void {
       // In another slice: show the slice that holds it (same axes, the problem's indices elsewhere).
       else showSlice({ ...slice!, at: unravel(target.index, s.shape) }, target.index);
     };
-    if (problems.length) {
+    if (v || s.stats.nan || s.stats.inf) {
       nav.append(
         button('◀ Previous problem', () => jumpProblem(-1)),
         button('Next problem ▶', () => jumpProblem(1)),
-        el('span', { class: 'hint' }, ` ${problems.length} largest |x/s − q| (the verifier's worst ${v!.problems_listed}, by index; keys n / p)`),
+        el('span', { class: 'hint' }, ` off grid, NaN/Inf or out of range, anywhere in the ${index ? 'slice' : 'tensor'} (keys n / p, F8)`),
+      );
+    }
+    if (problems.length) {
+      nav.append(
+        el('br'),
+        button('◀ Larger deviation', () => jumpWorst(-1)),
+        button('Larger deviation ▶', () => jumpWorst(1)),
+        el('span', { class: 'hint' }, ` ${problems.length} largest |x/s − q| (the verifier's worst ${v!.problems_listed}, by index; keys [ / ])`),
       );
     }
     const layout = naturalLayout(s.shape, s.name);
@@ -205,6 +245,8 @@ export function tensorView(app: HTMLElement): void {
         key: (e) => {
           if (e.key === 'n' || (e.key === 'F8' && !e.shiftKey)) jumpProblem(1);
           else if (e.key === 'p' || (e.key === 'F8' && e.shiftKey)) jumpProblem(-1);
+          else if (e.key === ']') jumpWorst(1);
+          else if (e.key === '[') jumpWorst(-1);
           else return;
           e.preventDefault();
         },
@@ -288,11 +330,13 @@ export function tensorView(app: HTMLElement): void {
           ? 'FP32 round-trip artifact (x == fl32(q·s))'
           : e.cls === 'off_grid'
             ? 'OFF GRID (x ≠ fl32(q·s))'
-            : e.cls === 'exact'
-              ? 'exactly on the grid'
-              : e.cls === 'non_finite'
-                ? 'NaN/Inf'
-                : e.cls,
+            : e.cls === 'out_of_range'
+              ? 'OUT OF RANGE (on the grid, but its code is outside the INT range)'
+              : e.cls === 'exact'
+                ? 'exactly on the grid'
+                : e.cls === 'non_finite'
+                  ? 'NaN/Inf'
+                  : e.cls,
       );
     return lines;
   };

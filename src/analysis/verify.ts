@@ -121,6 +121,12 @@ function defaultRange(dtype: DType): [number, number] {
   return [-128, 127];
 }
 
+/** The codes a tensor's grid allows: the options' range, else its dtype's (the same rule verifyTensor applies). */
+export function codeRange(dtype: DType, opts: Pick<VerifyOptions, 'qmin' | 'qmax'> = {}): { qmin: number; qmax: number } {
+  const [dmin, dmax] = defaultRange(dtype);
+  return { qmin: opts.qmin ?? dmin, qmax: opts.qmax ?? dmax };
+}
+
 /** Chunks per pushFile call: 64 MiB of FP32 at the default chunk, long enough to amortize starting the threads. */
 const FILE_SLICE_CHUNKS = 4;
 
@@ -132,9 +138,7 @@ export async function verifyTensor(t: TensorRef, scale: ScaleInfo | undefined, o
   const codes = isIntegerDType(t.dtype);
   if (!codes && !scale) throw new FormatError('scale-not-found', `no scale found for tensor ${JSON.stringify(t.name)}: pass --scale`, t.name || '<root>');
   if (['complex64', 'complex128'].includes(t.dtype)) throw new FormatError('invalid-argument', `cannot verify a ${t.dtype} tensor on an integer grid`, t.name);
-  const [dmin, dmax] = defaultRange(t.dtype);
-  const qmin = opts.qmin ?? dmin,
-    qmax = opts.qmax ?? dmax;
+  const { qmin, qmax } = codeRange(t.dtype, opts);
   const tolerance = opts.tolerance ?? 1e-5;
   const native = loadNative();
   const perChannel = scale?.kind === 'per_channel' ? scale : undefined;

@@ -1,7 +1,8 @@
 /**
  * Each element's class on its grid, as the verifier judges it: q = rint(fl32(x/s)), on the grid when
- * x == fl(q·s) in the tensor's storage type, an FP32 round-trip artifact when it is but x/s ≠ q. One
- * definition for the viewer's pages and its whole-tensor overview. Pure (no I/O).
+ * x == fl(q·s) in the tensor's storage type, an FP32 round-trip artifact when it is but x/s ≠ q, out of
+ * range when it is but its code q + zp is outside [qmin, qmax]. One definition for the viewer's pages,
+ * its whole-tensor overview and its search for the next problem. Pure (no I/O).
  */
 import { roundToStorage } from '../analysis/explain';
 import { roundHalfEven } from '../analysis/rint';
@@ -14,20 +15,27 @@ export const CLASS_INDEX = Object.fromEntries(ELEMENT_CLASSES.map((c, i) => [c, 
 /** The scale element i is judged with: one for the tensor, or its channel's (or group's), indexed as the native verifier does. */
 export interface ElementScales {
   at(i: number): number;
+  /** Element i's zero point (its code is q + zero point). */
+  zeroPoint(i: number): number;
   /** The channel (or group) of element i, or null for a per-tensor scale. */
   channel(i: number): number | null;
   perTensor: boolean;
+  /** The codes the grid allows (codeRange in analysis/verify.ts). */
+  qmin: number;
+  qmax: number;
 }
 
-export function elementScales(scale: ScaleInfo, shape: number[]): ElementScales {
+export function elementScales(scale: ScaleInfo, shape: number[], range: { qmin: number; qmax: number }): ElementScales {
+  const { qmin, qmax } = range;
   if (scale.kind === 'per_tensor') {
-    const s = Math.fround(scale.scale);
-    return { at: () => s, channel: () => null, perTensor: true };
+    const s = Math.fround(scale.scale),
+      zp = scale.zeroPoint;
+    return { at: () => s, zeroPoint: () => zp, channel: () => null, perTensor: true, qmin, qmax };
   }
   const inner = scale.inner ?? channelStride(shape, scale.axis); // as analysis/verify.ts gives the native verifier
   const scales = Float32Array.from(scale.scales);
   const channel = (i: number): number => Math.floor(i / inner) % scales.length;
-  return { at: (i) => scales[channel(i)], channel, perTensor: false };
+  return { at: (i) => scales[channel(i)], zeroPoint: (i) => scale.zeroPoints[channel(i)] ?? 0, channel, perTensor: false, qmin, qmax };
 }
 
 export interface ClassifiedElements {
@@ -51,11 +59,14 @@ export function classifyInto(
   out: { cls: Uint8Array; dev: Float64Array | Float32Array; q?: Float64Array | Float32Array },
 ): void {
   const { cls, dev, q } = out;
-  const one = scales.perTensor ? scales.at(0) : 0;
+  const one = scales.perTensor ? scales.at(0) : 0,
+    oneZp = scales.perTensor ? scales.zeroPoint(0) : 0;
+  const { qmin, qmax } = scales;
   const EXACT = CLASS_INDEX.exact,
     ARTIFACT = CLASS_INDEX.fp32_artifact,
     OFF = CLASS_INDEX.off_grid,
-    NON_FINITE = CLASS_INDEX.non_finite;
+    NON_FINITE = CLASS_INDEX.non_finite,
+    OUT_OF_RANGE = CLASS_INDEX.out_of_range;
   for (let k = 0; k < values.length; k++) {
     const v = values[k];
     if (v - v !== 0) {
@@ -71,7 +82,8 @@ export function classifyInto(
     const product = Math.fround(qk * sk);
     const roundtrip = storage === 'float32' ? product : roundToStorage(product, storage);
     const d = Math.abs(Math.fround(quotient - qk));
-    cls[k] = roundtrip === v ? (d === 0 ? EXACT : ARTIFACT) : OFF;
+    const code = qk + (scales.perTensor ? oneZp : scales.zeroPoint(flatOf(k)));
+    cls[k] = roundtrip !== v ? OFF : code < qmin || code > qmax ? OUT_OF_RANGE : d === 0 ? EXACT : ARTIFACT;
     dev[k] = d;
     if (q) q[k] = qk;
   }

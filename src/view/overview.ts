@@ -5,11 +5,21 @@
 import { Overview, NO_CLASS, OVERVIEW_TILES } from './protocol';
 import { CLASS_INDEX } from './elementGrid';
 
-/** How bad a class is in a tile: NaN/Inf over off-grid over FP32 artifacts over exact values, plain codes and values on no grid (NO_CLASS). */
+/**
+ * How bad a class is in a tile: NaN/Inf over off-grid over out-of-range codes over FP32 artifacts over
+ * exact values, plain codes and values on no grid (NO_CLASS). The last three are not problems.
+ */
 const SEVERITY = new Uint8Array(256);
 SEVERITY[CLASS_INDEX.fp32_artifact] = 1;
-SEVERITY[CLASS_INDEX.off_grid] = 2;
-SEVERITY[CLASS_INDEX.non_finite] = 3;
+SEVERITY[CLASS_INDEX.out_of_range] = 2;
+SEVERITY[CLASS_INDEX.off_grid] = 3;
+SEVERITY[CLASS_INDEX.non_finite] = 4;
+/** Severity from which an element is a problem: next/previous problem stops there, tiles count it. */
+export const PROBLEM_SEVERITY = SEVERITY[CLASS_INDEX.out_of_range];
+/** Whether a class (index into ELEMENT_CLASSES, or NO_CLASS) is a problem: off the grid, not finite, or a code out of range. */
+export function isProblem(cls: number): boolean {
+  return SEVERITY[cls] >= PROBLEM_SEVERITY;
+}
 
 export class OverviewBuilder {
   private readonly o: Overview;
@@ -50,8 +60,7 @@ export class OverviewBuilder {
       { worst, peak, at, problems } = o,
       atMeasure = this.atMeasure;
     const count = cls ? cls.length : measure.length;
-    const NON_FINITE = CLASS_INDEX.non_finite,
-      OFF = CLASS_INDEX.off_grid;
+    const NON_FINITE = CLASS_INDEX.non_finite;
     for (let k = 0; k < count;) {
       const pos = start + k,
         row = Math.floor(pos / o.cols);
@@ -74,8 +83,8 @@ export class OverviewBuilder {
           const finite = c !== NON_FINITE;
           const m = finite ? measure[j] : Infinity;
           if (finite && m > tPeak) tPeak = m;
-          if (c === OFF || !finite) tProblems++;
           const rank = SEVERITY[c];
+          if (rank >= PROBLEM_SEVERITY) tProblems++;
           if (tAt < 0 || rank > tRank || (rank === tRank && m > tAtM)) {
             tWorst = c;
             tRank = rank;

@@ -14,8 +14,13 @@ export interface TreeNode {
   value?: string;
 }
 
-/** An element's class on its grid; pages carry it as an index into this list (one byte per element). */
-export const ELEMENT_CLASSES = ['exact', 'fp32_artifact', 'off_grid', 'non_finite', 'code'] as const;
+/**
+ * An element's class on its grid; pages carry it as an index into this list (one byte per element).
+ * `out_of_range`: x == fl(q·s) on the grid, but its code q + zero point lies outside [qmin, qmax] (an
+ * INT8 tensor cannot hold it). Off-grid and non-finite elements keep those classes whatever their code.
+ * New classes are appended: indices already sent stay valid.
+ */
+export const ELEMENT_CLASSES = ['exact', 'fp32_artifact', 'off_grid', 'non_finite', 'code', 'out_of_range'] as const;
 export type ElementClassName = (typeof ELEMENT_CLASSES)[number];
 
 /** One element the verifier ranked among the largest deviations (its worst list), for next/previous problem. */
@@ -123,7 +128,7 @@ export interface Overview {
   peak: Float32Array;
   /** The position of the tile's worst element (worst class, then largest measure): where choosing the tile goes. */
   at: Float64Array;
-  /** Elements off the grid or not finite, per tile. */
+  /** Problems per tile: elements off the grid, not finite, or on the grid with a code out of range. */
   problems: Uint32Array;
 }
 
@@ -171,6 +176,15 @@ export interface PairExplained {
   b: PairSide;
 }
 
+/** Where next/previous problem found one: its position in the picture and class, or null when there is none that way. */
+export interface FoundProblem {
+  tensor: string;
+  at: number | null;
+  class: ElementClassName | null;
+  /** Positions read to find it (the overview, when already computed, lets the search skip bands without problems). */
+  scanned: number;
+}
+
 /** Every request the webviews make, with what its reply carries. */
 export interface Requests {
   tree: { req: object; reply: { file: string; format: string; nodes: TreeNode[] } };
@@ -181,6 +195,12 @@ export interface Requests {
   explain: { req: { tensor: string; index: number }; reply: Explained };
   /** Every element of the tensor (or of a 2-D slice) summed up into tiles, with progress and cancel as a summary; kept host-side. */
   overview: { req: { tensor: string; cols: number; slice?: Slice }; reply: Overview };
+  /**
+   * The first problem (off the grid, NaN/Inf, a code out of range) after position `from` (dir 1) or before
+   * it (dir −1) in the picture, the whole tensor read if need be (progress and cancel as a summary);
+   * `cols` names the overview whose tiles may let it skip bands without problems.
+   */
+  findProblem: { req: { tensor: string; from: number; dir: 1 | -1; slice?: Slice; cols?: number }; reply: FoundProblem };
   /** The diff view's heatmap pair: a page of one side (a or b) of a compared pair, by its key. */
   pairPage: { req: { key: string; side: 'a' | 'b'; start: number; count: number; block?: PageBlock }; reply: Page };
   /** Max and mean |Δ| per channel over the whole pair (read once, kept host-side; progress and cancel as a summary). */

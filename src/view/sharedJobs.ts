@@ -22,6 +22,11 @@ export class SharedJobs<T> {
   private kept = new Map<string, T>();
   private jobs = new Map<string, Job<T>>();
 
+  /** The kept result of `key`, if it has been computed (nothing is started). */
+  peek(key: string): T | undefined {
+    return this.kept.get(key);
+  }
+
   /** The kept result of `key`, or the result of `compute` (started now, or joined while it runs). */
   get(key: string, compute: (signal: AbortSignal, progress: (done: number, total: number) => void) => Promise<T>, opts: JobOptions = {}): Promise<T> {
     const kept = this.kept.get(key);

@@ -10,13 +10,13 @@ import { decodeToFloat32, isIntegerDType } from '../formats/dtypes';
 import { tensorStats } from '../analysis/stats';
 import { ScaleInfo } from '../analysis/scale';
 import { GridPlan, judgeTensor, planGridCheck } from '../analysis/gridPlan';
-import { VerifyOptions, storageOf } from '../analysis/verify';
+import { VerifyOptions, codeRange, storageOf } from '../analysis/verify';
 import { explainValue, Explanation } from '../analysis/explain';
 import { FormatError, CancelledError } from '../core/errors';
-import { TreeNode, TensorSummary, Page, PageBlock, MAX_PAGE, Explained, Problem, Overview, NO_CLASS } from './protocol';
+import { TreeNode, TensorSummary, Page, PageBlock, MAX_PAGE, Explained, Problem, Overview, NO_CLASS, FoundProblem, ELEMENT_CLASSES } from './protocol';
 import { SharedJobs, JobOptions } from './sharedJobs';
-import { CLASS_INDEX, classifyElements, classifyInto, elementScales } from './elementGrid';
-import { OverviewBuilder } from './overview';
+import { CLASS_INDEX, ElementScales, classifyElements, classifyInto, elementScales } from './elementGrid';
+import { OverviewBuilder, isProblem } from './overview';
 import { Handlers } from './router';
 import { Slice, SliceIndex, sliceIndex, sliceProblem } from './layout';
 
@@ -24,6 +24,8 @@ import { Slice, SliceIndex, sliceIndex, sliceProblem } from './layout';
 const SLICE_SPAN_READ = 1 << 22;
 /** Runs this long on average (1 KB of FP32) are read one by one rather than gathered from their span. */
 const MIN_RUN_READ = 256;
+/** Positions next/previous problem reads at once (4 MB of FP32). */
+const FIND_CHUNK = 1 << 20;
 
 /** How many of the largest deviations a summary lists for next/previous problem. */
 export const PROBLEMS_LISTED = 64;
@@ -160,13 +162,14 @@ export class TensorSession {
     const values = await this.readPositions(t, flatOf, c);
     const page: Page = { tensor: name, start: s, values, ...(block ? { block } : {}) };
     if (isIntegerDType(t.dtype)) {
-      page.cls = new Uint8Array(values.length).fill(CLASS_INDEX.code);
+      const { qmin, qmax } = codeRange(t.dtype, this.verifyOptions());
+      page.cls = Uint8Array.from(values, (v) => (v < qmin || v > qmax ? CLASS_INDEX.out_of_range : CLASS_INDEX.code));
       page.q = Float32Array.from(values);
       return page;
     }
     const scale = await this.scaleOf(t);
     if (!scale) return page;
-    const scales = elementScales(scale, t.shape);
+    const scales = elementScales(scale, t.shape, codeRange(t.dtype, this.verifyOptions()));
     Object.assign(page, classifyElements(values, flatOf, scales, storageOf(t.dtype)));
     // Per channel: each element's own scale travels with it (the tooltip and the cursor show it).
     if (!scales.perTensor) page.scales = Float32Array.from({ length: values.length }, (_, k) => scales.at(flatOf(k)));
@@ -193,11 +196,8 @@ export class TensorSession {
     if (!(Number.isInteger(cols) && cols >= 1))
       throw new FormatError('invalid-argument', `overview of ${JSON.stringify(name)}: columns must be a positive integer, got ${cols}`);
     const { index, n } = pictureOf(t, slice);
-    const codes = isIntegerDType(t.dtype);
-    const scale = codes ? undefined : await this.scaleOf(t);
-    const scales = scale ? elementScales(scale, t.shape) : undefined,
-      storage = storageOf(t.dtype);
-    const builder = new OverviewBuilder(name, n, cols, scales ? 'deviation' : 'value');
+    const grid = await this.gridOf(t);
+    const builder = new OverviewBuilder(name, n, cols, grid.kind === 'grid' ? 'deviation' : 'value');
     // One pair of scratch arrays for every chunk (chunks are at most DEFAULT_CHUNK_ELEMENTS).
     let cls = new Uint8Array(0),
       measure = new Float32Array(0);
@@ -208,18 +208,8 @@ export class TensorSession {
       }
       const c = cls.subarray(0, values.length),
         m = measure.subarray(0, values.length);
-      if (scales) {
-        classifyInto(values, flatOf, scales, storage, { cls: c, dev: m });
-        builder.add(start, c, m);
-      } else {
-        // Codes, or values judged on no grid: the tile's largest |value|, and NaN/Inf as the worst.
-        c.fill(codes ? CLASS_INDEX.code : NO_CLASS);
-        for (let k = 0; k < values.length; k++) {
-          if (Number.isFinite(values[k])) m[k] = Math.abs(values[k]);
-          else c[k] = CLASS_INDEX.non_finite;
-        }
-        builder.add(start, c, m);
-      }
+      classifyChunk(grid, values, flatOf, c, m);
+      builder.add(start, c, m);
       progress(Math.min(n, start + values.length), n);
     };
     if (index) {
@@ -237,6 +227,67 @@ export class TensorSession {
     }
     if (signal.aborted) throw new CancelledError();
     return builder.result();
+  }
+
+  /** How the tensor's elements are classed: on its grid, as integer codes in a range, or on no grid. */
+  private async gridOf(t: TensorRef): Promise<ChunkGrid> {
+    const range = codeRange(t.dtype, this.verifyOptions());
+    if (isIntegerDType(t.dtype)) return { kind: 'codes', ...range };
+    const scale = await this.scaleOf(t);
+    return scale ? { kind: 'grid', scales: elementScales(scale, t.shape, range), storage: storageOf(t.dtype) } : { kind: 'none' };
+  }
+
+  /**
+   * The first problem after (dir 1) or before (dir −1) position `from` of the picture: read in chunks
+   * of FIND_CHUNK positions, classed as pages are. Where the overview of this picture (`cols` wide) is
+   * already kept, bands of tile rows it found no problem in are skipped.
+   */
+  async findProblem(name: string, from: number, dir: 1 | -1, slice?: Slice, cols?: number, opts: JobOptions = {}): Promise<FoundProblem> {
+    const t = this.tensor(name);
+    if (!Number.isFinite(from) || (dir !== 1 && dir !== -1))
+      throw new FormatError('invalid-argument', `find problem in ${JSON.stringify(name)}: needs a position and a direction 1 or -1`);
+    const { index, n } = pictureOf(t, slice);
+    const grid = await this.gridOf(t);
+    const overview = cols ? this.overviews.peek(JSON.stringify([name, cols, slice ?? null])) : undefined;
+    // Position p's band of tile rows: [its first position, one past its last), and whether the overview saw a problem in it.
+    const bandOf = (p: number): { first: number; end: number; clean: boolean } | null => {
+      if (!overview) return null;
+      const band = Math.floor(Math.floor(p / overview.cols) / overview.rowsPerTile);
+      let clean = true;
+      for (let t = band * overview.tileCols; t < (band + 1) * overview.tileCols; t++) if (overview.problems[t]) clean = false;
+      const first = band * overview.rowsPerTile * overview.cols;
+      return { first, end: Math.min(n, first + overview.rowsPerTile * overview.cols), clean };
+    };
+    const cls = new Uint8Array(FIND_CHUNK),
+      measure = new Float32Array(FIND_CHUNK);
+    let scanned = 0;
+    const total = dir > 0 ? Math.max(0, n - Math.max(0, from + 1)) : Math.max(0, Math.min(n, from));
+    let p = dir > 0 ? Math.max(0, Math.floor(from) + 1) : Math.min(n, Math.ceil(from)) - 1; // the next position to look at
+    while (dir > 0 ? p < n : p >= 0) {
+      if (opts.signal?.aborted) throw new CancelledError();
+      const band = bandOf(p);
+      if (band?.clean) {
+        p = dir > 0 ? band.end : band.first - 1;
+        continue;
+      }
+      // The chunk [a, b): forwards from p, or backwards ending at p; within p's band where the overview has bands.
+      const a = dir > 0 ? p : Math.max(band?.first ?? 0, p - FIND_CHUNK + 1),
+        b = dir > 0 ? Math.min(band?.end ?? n, p + FIND_CHUNK) : p + 1;
+      const flatOf = index ? (k: number) => index.flatOf(a + k) : (k: number) => a + k;
+      const values = await this.readPositions(t, flatOf, b - a);
+      const c = cls.subarray(0, b - a);
+      classifyChunk(grid, values, flatOf, c, measure.subarray(0, b - a));
+      if (dir > 0) {
+        for (let k = 0; k < c.length; k++) if (isProblem(c[k])) return { tensor: name, at: a + k, class: ELEMENT_CLASSES[c[k]], scanned: scanned + k + 1 };
+      } else {
+        for (let k = c.length - 1; k >= 0; k--)
+          if (isProblem(c[k])) return { tensor: name, at: a + k, class: ELEMENT_CLASSES[c[k]], scanned: scanned + c.length - k };
+      }
+      scanned += b - a;
+      opts.onProgress?.(Math.min(scanned, total), total);
+      p = dir > 0 ? b : a - 1;
+    }
+    return { tensor: name, at: null, class: null, scanned };
   }
 
   /**
@@ -268,18 +319,46 @@ export class TensorSession {
     return values;
   }
 
-  async explain(name: string, index: number): Promise<Explanation & Explained & { scale_source: string; channel: number | null }> {
+  async explain(name: string, index: number): Promise<Omit<Explanation, 'class'> & Explained & { scale_source: string; channel: number | null }> {
     const t = this.tensor(name);
     if (!(index >= 0 && index < numelOf(t.shape))) throw new FormatError('invalid-argument', `index ${index} outside tensor ${JSON.stringify(name)}`);
     const v = decodeToFloat32(t.dtype, await readRawElements(t, index, 1), t.storage.littleEndian)[0];
     const scale = await this.scaleOf(t);
     if (!scale) throw new FormatError('invalid-argument', `no scale known for ${JSON.stringify(name)}`);
-    const scales = elementScales(scale, t.shape);
+    const scales = elementScales(scale, t.shape, codeRange(t.dtype, this.verifyOptions()));
     const channel = scales.channel(index);
     // A per-channel scale says which channel's (or group's) scale explained the element.
     const source =
       channel === null ? scale.source : `${scale.source}, ${scale.kind === 'per_channel' && scale.granularity === 'group' ? 'group' : 'channel'} ${channel}`;
-    return { ...explainValue(v, scales.at(index)), index, tensor: name, scale_source: source, channel };
+    const e = explainValue(v, scales.at(index));
+    // On the grid with a code no INT8 tensor holds: the page's class, and the step that decides it.
+    const code = e.q + scales.zeroPoint(index);
+    const outOfRange = e.class !== 'off_grid' && Number.isFinite(v) && (code < scales.qmin || code > scales.qmax);
+    const steps = outOfRange ? [...e.steps, `code q + zp = ${code} is outside [${scales.qmin}, ${scales.qmax}]: on the grid, but out of range`] : e.steps;
+    return { ...e, steps, class: outOfRange ? 'out_of_range' : e.class, index, tensor: name, scale_source: source, channel };
+  }
+}
+
+/** How a tensor's elements are classed (TensorSession.gridOf). */
+type ChunkGrid =
+  { kind: 'grid'; scales: ElementScales; storage: 'float32' | 'bfloat16' | 'float16' } | { kind: 'codes'; qmin: number; qmax: number } | { kind: 'none' };
+
+/**
+ * Classes and measures of a chunk of values, as the overview and next/previous problem see them: on a
+ * grid, each class and |x/s − q|; integer codes, `code` or `out_of_range` and |value|; values on no
+ * grid, NO_CLASS (NaN/Inf: non_finite) and |value|.
+ */
+function classifyChunk(grid: ChunkGrid, values: Float32Array, flatOf: (k: number) => number, cls: Uint8Array, measure: Float32Array): void {
+  if (grid.kind === 'grid') {
+    classifyInto(values, flatOf, grid.scales, grid.storage, { cls, dev: measure });
+    return;
+  }
+  const { CODE, OUT, NON_FINITE } = { CODE: CLASS_INDEX.code, OUT: CLASS_INDEX.out_of_range, NON_FINITE: CLASS_INDEX.non_finite };
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k];
+    measure[k] = Math.abs(v);
+    if (grid.kind === 'codes') cls[k] = v < grid.qmin || v > grid.qmax ? OUT : CODE;
+    else cls[k] = Number.isFinite(v) ? NO_CLASS : NON_FINITE;
   }
 }
 
@@ -310,6 +389,7 @@ export function tensorHandlers(session: TensorSession, explained: (e: Awaited<Re
     summary: (r, ctx) => session.summary(r.tensor, { signal: ctx.signal, onProgress: ctx.progress }),
     page: (r) => session.page(r.tensor, r.start, r.count, r.slice, r.block),
     overview: (r, ctx) => session.overview(r.tensor, r.cols, r.slice, { signal: ctx.signal, onProgress: ctx.progress }),
+    findProblem: (r, ctx) => session.findProblem(r.tensor, r.from, r.dir, r.slice, r.cols, { signal: ctx.signal, onProgress: ctx.progress }),
     explain: async (r) => {
       const e = await session.explain(r.tensor, r.index);
       explained(e);

@@ -456,7 +456,7 @@ test('compare view: runs of several layers get a per-layer chart and table with 
   }
 });
 
-test('tensor viewer: keyboard only — cursor, next problem, Enter explains; reopening restores tensor and cursor', async () => {
+test('tensor viewer: keyboard only — cursor, next largest deviation, Enter explains; reopening restores tensor and cursor', async () => {
   const session = new TensorSession(fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d.pt'));
   const page = await openView('tensor', 'dark', { file: session.file }, session);
   try {
@@ -469,10 +469,10 @@ test('tensor viewer: keyboard only — cursor, next problem, Enter explains; reo
     const cols = (await session.summary('input')).columns;
     await page.waitForFunction((want) => document.body.dataset.cursor === want, String(1 + cols));
     assert.match((await page.textContent('.cursor-status')) ?? '', new RegExp(`flat ${1 + cols}`));
-    // n jumps to the first listed problem after the cursor: one of the verifier's largest deviations.
+    // ] jumps to the first listed deviation after the cursor: one of the verifier's largest (this dump's are FP32 artifacts).
     const problems = (await session.summary('input')).verify!.problems;
     const want = (problems.find((p) => p.index > 1 + cols) ?? problems[0]).index;
-    await page.keyboard.press('n');
+    await page.keyboard.press(']');
     await page.waitForFunction((w) => document.body.dataset.cursor === w, String(want));
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => (window as any).__explained !== undefined);
@@ -580,6 +580,76 @@ test('tensor viewer: a per-channel weight written by PyTorch is classified on ea
   }
 });
 
+for (const theme of ['dark', 'light'] as const) {
+  test(`tensor viewer (${theme}): n / p walk every problem of a 1.2M-element tensor (off grid, out of range, NaN), wrapping; the out-of-range code is drawn and explained as such`, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-ui-find-'));
+    const rows = 600,
+      cols = 2000,
+      s = 0.0625;
+    const x = new Float32Array(rows * cols);
+    for (let i = 0; i < x.length; i++) x[i] = (((i * 7919) % 255) - 127) * s;
+    const problems = [70_123, 610_000, 1_150_001];
+    x[problems[0]] += s / 3; // off the grid
+    x[problems[1]] = 131 * s; // on the grid, code 131 > 127
+    x[problems[2]] = NaN;
+    const file = path.join(dir, 'act.npy');
+    fs.writeFileSync(file, npyBytes(`{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`, Buffer.from(x.buffer)));
+    const session = new TensorSession(file);
+    const page = await openView('tensor', theme, { file }, session);
+    try {
+      await page.waitForFunction(() => document.body.dataset.heatmapPaintedAt !== undefined);
+      await page.focus('.heatmap-scroller');
+      await page.waitForFunction(() => document.body.dataset.cursor === '0');
+      const at = (want: number) =>
+        page.waitForFunction((w) => document.body.dataset.cursor === String(w) && document.body.dataset.problemAt === String(w), want);
+      for (const want of problems) {
+        await page.keyboard.press('n');
+        await at(want);
+      }
+      await page.keyboard.press('n'); // past the last: wraps to the first, as F8 does
+      await at(problems[0]);
+      await page.keyboard.press('p'); // before the first: wraps to the last
+      await at(problems[2]);
+      await page.keyboard.press('p');
+      await at(problems[1]);
+      const status = (await page.textContent('.cursor-status')) ?? '';
+      assert.match(status, /OUT OF RANGE/);
+      assert.match(status, /q 131/);
+      // Drawn in the out-of-range colour (charts-orange), not as a value on the grid.
+      await page.waitForFunction(() => (document.querySelector('.heatmap-scroller') as HTMLElement).dataset.pendingCells === '0');
+      const px = await page.evaluate((pos) => {
+        const c = document.querySelector('canvas.heatmap-canvas') as HTMLCanvasElement;
+        const cell = Number(c.dataset.cell),
+          picCols = Number(c.dataset.columns),
+          firstRow = Number(c.dataset.firstRow),
+          firstCol = Number(c.dataset.firstCol);
+        const r = Math.floor(pos / picCols) - firstRow,
+          k = (pos % picCols) - firstCol;
+        return [
+          ...c
+            .getContext('2d')!
+            .getImageData(k * cell + cell / 2, r * cell + cell / 2, 1, 1)
+            .data.slice(0, 3),
+        ];
+      }, problems[1]);
+      const orange = await page.evaluate(() => getComputedStyle(document.body).getPropertyValue('--vscode-charts-orange').trim() || '#d18616');
+      const want = [1, 3, 5].map((i) => parseInt(orange.slice(i, i + 2), 16));
+      assert.deepEqual(px, want, `the out-of-range cell is ${orange}`);
+      await page.screenshot({ path: path.join(SHOTS, `tensor-next-problem-${theme}.png`) });
+      await page.keyboard.press('Enter');
+      await page.waitForFunction((w) => (window as any).__explained?.index === w, problems[1]);
+      const explained = await page.evaluate(() => (window as any).__explained);
+      assert.equal(explained.class, 'out_of_range');
+      assert.match(explained.steps.at(-1), /131 is outside \[-128, 127\]/);
+      assert.deepEqual((page as any).__errors, []);
+    } finally {
+      await page.close();
+      session.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
 test('tensor viewer: an N-D tensor shown as a 2-D slice (time as rows, channels as columns); cursor, explain and next problem keep flat indices', async () => {
   const session = new TensorSession(fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d.pt'));
   const page = await openView('tensor', 'dark', { file: session.file }, session);
@@ -605,10 +675,10 @@ test('tensor viewer: an N-D tensor shown as a 2-D slice (time as rows, channels 
     await page.waitForFunction((v) => (document.querySelector('.cursor-status')?.textContent ?? '').includes(v), value);
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => (window as any).__explained?.index === 64);
-    // n goes to the next of the verifier's problems by flat index, in this slice or the one holding it.
+    // ] goes to the next of the verifier's largest deviations by flat index, in this slice or the one holding it.
     const problems = (await session.summary('input')).verify!.problems;
     const want = (problems.find((p) => p.index > 64) ?? problems[0]).index;
-    await page.keyboard.press('n');
+    await page.keyboard.press(']');
     await page.waitForFunction((w) => new RegExp(`\\(flat ${w}\\)`).test(document.querySelector('.cursor-status')?.textContent ?? ''), want);
     assert.deepEqual((page as any).__errors, []);
   } finally {

@@ -18,7 +18,7 @@ import type { Slice } from '../../src/view/layout';
 import { classifyInto, elementScales } from '../../src/view/elementGrid';
 import { gridElement } from '../../src/analysis/explain';
 
-const RANK: Record<string, number> = { exact: 0, code: 0, fp32_artifact: 1, off_grid: 2, non_finite: 3 };
+const RANK: Record<string, number> = { exact: 0, code: 0, fp32_artifact: 1, out_of_range: 2, off_grid: 3, non_finite: 4 };
 
 /** The overview recomputed from the session's pages, one element at a time: the oracle for the chunked builder. */
 async function overviewFromPages(s: TensorSession, name: string, n: number, o: Overview, slice?: Slice) {
@@ -33,7 +33,7 @@ async function overviewFromPages(s: TensorSession, name: string, n: number, o: O
       const t = tileOf(start + k);
       const cls = p.cls ? ELEMENT_CLASSES[p.cls[k]] : Number.isFinite(p.values[k]) ? null : 'non_finite';
       worst[t] = Math.max(worst[t], cls ? RANK[cls] : 0);
-      if (cls === 'off_grid' || cls === 'non_finite') problems[t]++;
+      if (cls === 'off_grid' || cls === 'non_finite' || cls === 'out_of_range') problems[t]++;
       const m = o.measure === 'deviation' ? p.dev![k] : Math.abs(p.values[k]);
       if (cls !== 'non_finite' && Math.fround(m) > peak[t]) peak[t] = Math.fround(m);
     }
@@ -165,7 +165,7 @@ test('overview of a 4.5M-element .npy: one NaN and one off-grid value among valu
   }
 });
 
-test('the overview’s classification is gridElement’s, element for element: ties, artifacts, off-grid, NaN/Inf, each storage type, per-channel scales', () => {
+test('the overview’s classification is gridElement’s, element for element, with codes outside [qmin, qmax] out of range: ties, artifacts, off-grid, NaN/Inf, each storage type, per-channel scales and zero points', () => {
   const s = Math.fround(0.0121623231);
   const values: number[] = [];
   for (let q = -300; q <= 300; q++) {
@@ -175,7 +175,12 @@ test('the overview’s classification is gridElement’s, element for element: t
   values.push(NaN, Infinity, -Infinity, 0, -0, 3.4e38, -3.4e38, 1e-45);
   const x = Float32Array.from(values);
   for (const storage of ['float32', 'bfloat16', 'float16'] as const) {
-    const scales = elementScales({ kind: 'per_channel', scales: [s, Math.fround(s * 3)], zeroPoints: [0, 0], axis: 0, source: 'test', inner: 7 }, [x.length]);
+    const zeroPoints = [0, 5];
+    const scales = elementScales({ kind: 'per_channel', scales: [s, Math.fround(s * 3)], zeroPoints, axis: 0, source: 'test', inner: 7 }, [x.length], {
+      qmin: -128,
+      qmax: 127,
+    });
+    let outOfRange = 0;
     const out = { cls: new Uint8Array(x.length), dev: new Float64Array(x.length), q: new Float64Array(x.length) };
     classifyInto(x, (k) => k, scales, storage, out);
     for (let k = 0; k < x.length; k++) {
@@ -184,10 +189,14 @@ test('the overview’s classification is gridElement’s, element for element: t
         continue;
       }
       const e = gridElement(x[k], scales.at(k), storage);
-      assert.equal(ELEMENT_CLASSES[out.cls[k]], e.class, `${storage} element ${k} (${x[k]})`);
+      const code = e.q + zeroPoints[Math.floor(k / 7) % 2];
+      const want = e.class !== 'off_grid' && (code < -128 || code > 127) ? 'out_of_range' : e.class;
+      outOfRange += Number(want === 'out_of_range');
+      assert.equal(ELEMENT_CLASSES[out.cls[k]], want, `${storage} element ${k} (${x[k]})`);
       assert.equal(out.dev[k], e.deviation);
       assert.ok(Object.is(out.q[k], e.q), `q of ${x[k]}`);
     }
+    if (storage === 'float32') assert.ok(outOfRange > 100, `codes past ±128 on the grid are out of range (${outOfRange})`);
   }
 });
 
