@@ -7,57 +7,22 @@ import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
-import * as net from 'net';
 import * as path from 'path';
-import * as http from 'http';
-import { spawn, spawnSync, ChildProcess } from 'child_process';
 import { chromium, Browser, Page, Frame } from 'playwright-core';
 import { generateHostileCorpus } from '../hostile/generate';
 import { screenshotDir } from '../support/fixtures';
 import { syntheticConv1d, writeConv1dLayer, npyBytes } from '../support/writers';
+import { ROOT, CHROMIUM_ARGS, codeServerInstalled, startCodeServer, explorerRow, contextMenu as explorerMenu, CodeServer } from '../support/workbench';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const CODE_SERVER = path.join(ROOT, '.cache', 'code-server', 'node_modules', '.bin', 'code-server');
 const SHOTS = screenshotDir();
-/** The extension as users install it: the platform VSIX that `npm run package` builds. */
-const VSIX = path.join(ROOT, 'quant-lens-linux-x64.vsix');
-const installed = fs.existsSync(CODE_SERVER) && fs.existsSync(path.join(ROOT, '.cache', 'code-server', '.complete'));
-const skip = installed ? false : 'code-server is not installed: run scripts/install-code-server.sh (the README test command does)';
+const skip = codeServerInstalled ? false : 'code-server is not installed: run scripts/install-code-server.sh (the README test command does)';
 
-let server: ChildProcess | undefined;
+let server: CodeServer | undefined;
 let manifestBefore = '';
 let browser: Browser;
 let url = '';
 let workspace = '';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-e2e-'));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function waitHttp(u: string, ms: number): Promise<void> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < ms) {
-    const ok = await new Promise<boolean>((r) =>
-      http
-        .get(u, (res) => {
-          res.resume();
-          r(true);
-        })
-        .on('error', () => r(false)),
-    );
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`code-server did not answer at ${u}`);
-}
 
 async function frameWith(p: Page, selector: string, ms = 45000): Promise<Frame> {
   const t0 = Date.now();
@@ -100,7 +65,7 @@ async function twice(scenario: () => Promise<void>): Promise<void> {
   }
 }
 
-const row = (p: Page, label: string) => p.locator(`.explorer-folders-view .monaco-list-row[aria-label="${label}"]`).first();
+const row = explorerRow;
 
 /** The file-decoration badges on an explorer row: VS Code draws them with generated CSS classes' ::after. */
 async function decorationOf(p: Page, label: string): Promise<{ badge: string; html: string }> {
@@ -174,110 +139,31 @@ async function palette(p: Page, title: string): Promise<void> {
   }
 }
 
-/** Right-clicks an explorer row and picks `item`, retrying while the extension host is still registering contributions. */
-async function contextMenu(p: Page, label: string, item: string, ms = 90000): Promise<void> {
-  const t0 = Date.now();
-  for (;;) {
-    await row(p, label).click({ button: 'right' });
-    const entry = p.locator('.monaco-menu .action-label', { hasText: item });
-    try {
-      await entry.waitFor({ timeout: 3000 });
-      await entry.click();
-      // The click highlights the item; when the menu also stays open (seen with an item just below the
-      // pointer's right-click position), Enter runs the highlighted item.
-      const menu = p.locator('.monaco-menu');
-      if (
-        !(await menu.waitFor({ state: 'hidden', timeout: 2000 }).then(
-          () => true,
-          () => false,
-        ))
-      ) {
-        await p.keyboard.press('Enter');
-        await menu.waitFor({ state: 'hidden', timeout: 5000 });
-      }
-      return;
-    } catch {
-      console.log(`# context menu of ${label}: ${item} not offered yet, opened again`); // counted by the consecutive-runs check
-      await p.keyboard.press('Escape');
-    }
-    if (Date.now() - t0 > ms) {
-      await p.screenshot({ path: path.join(tmp, 'context-menu-failure.png') });
-      throw new Error(
-        `context menu of ${label} never offered ${item}; menu showed: ${await p
-          .locator('.monaco-menu')
-          .allInnerTexts()
-          .catch(() => [])}`,
-      );
-    }
-    await p.waitForTimeout(1000);
-  }
-}
+/** Right-clicks an explorer row and picks `item` (test/support/workbench.ts), a screenshot left in tmp on failure. */
+const contextMenu = (p: Page, label: string, item: string, ms?: number): Promise<void> =>
+  explorerMenu(p, label, item, path.join(tmp, 'context-menu-failure.png'), ms);
 
 before(async () => {
-  if (!installed) return;
+  if (!codeServerInstalled) return;
   fs.mkdirSync(SHOTS, { recursive: true });
   // A copy of the real fixtures: what the tests do there cannot touch the repository.
   workspace = path.join(tmp, 'dumps');
   fs.cpSync(path.join(ROOT, 'test', 'fixtures', 'torch-2.11', 'mamba_conv1d'), workspace, { recursive: true });
   // Installed from the VSIX into a throwaway extensions folder: code-server writes its own metadata
   // into the installed copy, never into the checkout.
-  if (!fs.existsSync(VSIX)) throw new Error(`${VSIX} is missing: run npm run package (npm test builds it)`);
-  const ext = path.join(tmp, 'extensions');
-  fs.mkdirSync(ext);
-  const install = spawnSync(CODE_SERVER, ['--extensions-dir', ext, '--install-extension', VSIX], { encoding: 'utf8', timeout: 120000 });
-  assert.equal(install.status, 0, `code-server --install-extension failed: ${install.stdout}${install.stderr}`);
-  const installedDirs = fs.readdirSync(ext).filter((d) => d.startsWith('quant-lens.quant-lens-'));
-  assert.equal(installedDirs.length, 1, `one installed copy of the extension, found ${fs.readdirSync(ext)}`);
-  assert.ok(fs.existsSync(path.join(ext, installedDirs[0], 'native', 'build', 'Release', 'quant_lens_native.node')), 'the VSIX carries the native addon');
   manifestBefore = fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8');
-  const user = path.join(tmp, 'user-data', 'User');
-  fs.mkdirSync(user, { recursive: true });
-  fs.writeFileSync(
-    path.join(user, 'settings.json'),
-    JSON.stringify({
-      'workbench.startupEditor': 'none',
-      'workbench.colorTheme': 'Default Dark Modern',
-      'telemetry.telemetryLevel': 'off',
-      'extensions.autoCheckUpdates': false,
-      'extensions.autoUpdate': false,
-      'git.enabled': false,
-      'workbench.tips.enabled': false,
-      'quantLens.device': 'cpu',
-    }),
-  );
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  server = spawn(
-    CODE_SERVER,
-    [
-      '--auth',
-      'none',
-      '--bind-addr',
-      `127.0.0.1:${port}`,
-      '--extensions-dir',
-      ext,
-      '--user-data-dir',
-      path.join(tmp, 'user-data'),
-      '--disable-telemetry',
-      '--disable-update-check',
-      '--disable-workspace-trust',
-      '--disable-getting-started-override',
-      workspace,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  server.stdout!.on('data', () => undefined);
-  server.stderr!.on('data', () => undefined);
-  await waitHttp(url, 60000);
+  server = await startCodeServer(tmp, workspace, { 'quantLens.device': 'cpu' });
+  assert.ok(fs.existsSync(path.join(server.extensionDir, 'native', 'build', 'Release', 'quant_lens_native.node')), 'the VSIX carries the native addon');
+  url = server.url;
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: CHROMIUM_ARGS,
   });
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill();
+  server?.process.kill();
   if (!process.env.KEEP_E2E) fs.rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -1,0 +1,150 @@
+/**
+ * Issue 16's whole-model target for the extension host, measured in a real VS Code: code-server with
+ * the VSIX installed, a generated sharded safetensors checkpoint (bench/model_e2e.py writes it) in the
+ * workspace, explorer → Verify INT8 grid on its folder. Reports the extension-host process's peak RSS
+ * (VmHWM, from /proc: the whole process, VS Code's own share included) and the time from the click to
+ * the report the extension opens, against one read pass over the same shards in the same run.
+ * Usage: npm run build && node out/bench/extensionHost.js [--gib N] [OUT.json]
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import { chromium } from 'playwright-core';
+import { ROOT, CHROMIUM_ARGS, codeServerInstalled, startCodeServer, explorerRow, contextMenu } from '../test/support/workbench';
+
+const RSS_LIMIT_MB = 512;
+const READ_PASS_LIMIT = 1.5;
+
+/** The process ids under `root` (its descendants, from /proc's parent links). */
+function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      /* exited */
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number): void => {
+    for (const [c, pp] of parent)
+      if (pp === p) {
+        out.push(c);
+        walk(c);
+      }
+  };
+  walk(root);
+  return out;
+}
+
+/** The extension host code-server started for the window (its command line names the type). */
+function extensionHostPid(server: number): number | undefined {
+  return descendants(server).find((p) => {
+    try {
+      return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('extensionHost');
+    } catch {
+      return false;
+    }
+  });
+}
+
+function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no ${field} for process ${pid}`);
+  return Number(m[1]);
+}
+
+/** One pass over every byte of the shards (16 MiB reads into one buffer): the I/O floor. */
+function readPass(files: string[]): { s: number; bytes: number } {
+  const buf = Buffer.allocUnsafe(1 << 24);
+  let bytes = 0;
+  const t0 = process.hrtime.bigint();
+  for (const f of files) {
+    const fd = fs.openSync(f, 'r');
+    for (let k; (k = fs.readSync(fd, buf, 0, buf.length, null)) > 0;) bytes += k;
+    fs.closeSync(fd);
+  }
+  return { s: Number(process.hrtime.bigint() - t0) / 1e9, bytes };
+}
+
+async function main(): Promise<void> {
+  if (!codeServerInstalled) throw new Error('code-server is not installed: run scripts/install-code-server.sh');
+  const gib = process.argv.includes('--gib') ? Number(process.argv[process.argv.indexOf('--gib') + 1]) : 20;
+  const data = path.join(ROOT, 'bench', 'data'),
+    folder = `model_${gib}g`,
+    model = path.join(data, folder);
+  const written = spawnSync('python3', [path.join(ROOT, 'bench', 'model_e2e.py'), '--write', '--gib', String(gib)], { stdio: 'inherit' });
+  if (written.status !== 0) throw new Error('bench/model_e2e.py --write failed');
+  const shards = fs
+    .readdirSync(model)
+    .filter((f) => f.endsWith('.safetensors'))
+    .map((f) => path.join(model, f));
+  readPass(shards); // page cache as warm as this machine's memory allows
+  const before = readPass(shards);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-bench-host-'));
+  const server = await startCodeServer(tmp, data, { 'quantLens.device': 'cpu' });
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  try {
+    const p = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await p.goto(`${server.url}/?folder=${encodeURIComponent(data)}`);
+    await p.waitForSelector('.monaco-workbench', { timeout: 90000 });
+    await explorerRow(p, folder).waitFor({ timeout: 90000 });
+    let host: number | undefined;
+    for (let t0 = Date.now(); !(host = extensionHostPid(server.process.pid!)) && Date.now() - t0 < 60000;) await p.waitForTimeout(250);
+    if (!host) throw new Error('no extension host process under code-server');
+    const idleKb = statusKb(host, 'VmRSS');
+    const command = fs.readFileSync(`/proc/${host}/cmdline`, 'utf8').split('\0').join(' ').slice(0, 300);
+    const t0 = process.hrtime.bigint();
+    await contextMenu(p, folder, 'Verify INT8 grid', path.join(tmp, 'context-menu-failure.png'));
+    await p.locator('.editor-group-container .tab', { hasText: 'INT8 grid report' }).waitFor({ timeout: 30 * 60000 });
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const peakKb = statusKb(host, 'VmHWM');
+    const report = (await p.locator('.editor-group-container .tab', { hasText: 'INT8 grid report' }).innerText()).trim();
+    const after = readPass(shards);
+    const floor = Math.min(before.s, after.s);
+    const res = {
+      date: new Date().toISOString().slice(0, 10),
+      machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+      checkpoint: { folder, shards: shards.length, bytes: before.bytes },
+      read_pass_s: floor,
+      extension_host: {
+        pid: host,
+        command,
+        idle_rss_mb: idleKb / 1024,
+        peak_rss_mb: peakKb / 1024,
+        verify_s: secs,
+        x_read_pass: secs / floor,
+        report_tab: report,
+      },
+      targets: [
+        {
+          target: `explorer Verify INT8 grid of a ${gib} GiB sharded checkpoint in VS Code: extension host peak RSS under ${RSS_LIMIT_MB} MB`,
+          measured: `${(peakKb / 1024).toFixed(0)} MB (${(idleKb / 1024).toFixed(0)} MB before the click)`,
+          peer: `limit ${RSS_LIMIT_MB} MB`,
+          met: peakKb / 1024 < RSS_LIMIT_MB,
+        },
+        {
+          target: `explorer Verify INT8 grid of a ${gib} GiB sharded checkpoint in VS Code: click to report within ${READ_PASS_LIMIT}x one read pass`,
+          measured: `${secs.toFixed(2)} s, ${(secs / floor).toFixed(2)}x`,
+          peer: `read pass ${floor.toFixed(2)} s (${(before.bytes / floor / 1e9).toFixed(2)} GB/s)`,
+          met: secs / floor <= READ_PASS_LIMIT,
+        },
+      ],
+    };
+    for (const t of res.targets) console.log(`${t.met ? 'MET' : 'NOT MET'}: ${t.target}: ${t.measured} (${t.peer}, same run)`);
+    const out = process.argv.slice(2).find((a) => a.endsWith('.json'));
+    if (out) fs.writeFileSync(out, JSON.stringify(res, null, 1) + '\n');
+  } finally {
+    await browser.close();
+    server.process.kill();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
