@@ -10,8 +10,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { chromium } from 'playwright-core';
-import { ROOT, CHROMIUM_ARGS, codeServerInstalled, startCodeServer, explorerRow, contextMenu } from '../test/support/workbench';
+import { launchChromium } from '../test/support/chromium';
+import { ROOT, codeServerInstalled, startCodeServer, explorerRow, contextMenu } from '../test/support/workbench';
 
 const RSS_LIMIT_MB = 512;
 const READ_PASS_LIMIT = 1.5;
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   const before = readPass(shards);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-bench-host-'));
   const server = await startCodeServer(tmp, data, { 'quantLens.device': 'cpu' });
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   try {
     const p = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await p.goto(`${server.url}/?folder=${encodeURIComponent(data)}`);

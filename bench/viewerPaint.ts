@@ -10,7 +10,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../test/support/chromium';
 import { TensorSession, tensorHandlers } from '../src/view/tensorSession';
 import { openWebview } from '../test/support/webviewPage';
 import { writeTensor } from './viewer';
@@ -34,10 +34,7 @@ export async function benchViewerPaint(dir: string): Promise<ViewerPaintBench> {
   const session = new TensorSession(file);
   const pageMs: number[] = [],
     bridgeMs: number[] = [];
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--allow-file-access-from-files', '--enable-precise-memory-info'],
-  });
+  const browser = await launchChromium(['--allow-file-access-from-files', '--enable-precise-memory-info']);
   try {
     const page = await openWebview(browser, {
       view: 'tensor',

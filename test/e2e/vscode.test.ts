@@ -8,11 +8,12 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { chromium, Browser, Page, Frame } from 'playwright-core';
+import type { Browser, Page, Frame } from 'playwright-core';
+import { launchChromium } from '../support/chromium';
 import { generateHostileCorpus } from '../hostile/generate';
 import { screenshotDir } from '../support/fixtures';
 import { syntheticConv1d, writeConv1dLayer, npyBytes } from '../support/writers';
-import { ROOT, CHROMIUM_ARGS, codeServerInstalled, startCodeServer, explorerRow, contextMenu as explorerMenu, CodeServer } from '../support/workbench';
+import { ROOT, codeServerInstalled, startCodeServer, explorerRow, contextMenu as explorerMenu, CodeServer } from '../support/workbench';
 
 const SHOTS = screenshotDir();
 const skip = codeServerInstalled ? false : 'code-server is not installed: run scripts/install-code-server.sh (the README test command does)';
@@ -155,10 +156,7 @@ before(async () => {
   server = await startCodeServer(tmp, workspace, { 'quantLens.device': 'cpu' });
   assert.ok(fs.existsSync(path.join(server.extensionDir, 'native', 'build', 'Release', 'quant_lens_native.node')), 'the VSIX carries the native addon');
   url = server.url;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -16,17 +16,6 @@ export const CODE_SERVER = path.join(ROOT, '.cache', 'code-server', 'node_module
 export const VSIX = path.join(ROOT, 'quant-lens-linux-x64.vsix');
 export const codeServerInstalled = fs.existsSync(CODE_SERVER) && fs.existsSync(path.join(ROOT, '.cache', 'code-server', '.complete'));
 
-/** Chromium's flags for a closed network: without the background ones it keeps dialling out (and failing). */
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();

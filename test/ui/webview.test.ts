@@ -8,7 +8,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { chromium, Browser, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium';
 import { TensorSession, tensorHandlers } from '../../src/view/tensorSession';
 import { DiffSession, diffHandlers } from '../../src/view/diffSession';
 import { ELEMENT_CLASSES } from '../../src/view/protocol';
@@ -21,7 +22,6 @@ import { openWebview } from '../support/webviewPage';
 import { npyBytes } from '../support/writers';
 
 const SHOTS = screenshotDir();
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let browser: Browser;
 
 /** Host-side time spent answering each request type (the product's own work, without the harness's transport). */
@@ -47,19 +47,7 @@ function openView(view: string, theme: 'dark' | 'light', initial: unknown, sessi
 
 before(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--allow-file-access-from-files',
-    ],
-  });
+  browser = await launchChromium(['--allow-file-access-from-files']);
 });
 after(async () => {
   await browser?.close();
@@ -517,7 +505,7 @@ for (const theme of ['dark', 'light'] as const) {
       await page.waitForFunction(() => document.body.dataset.overviewReady !== undefined, undefined, { timeout: 60000 });
       const o = await session.overview('', cols); // the same kept overview the view received
       assert.equal(await page.getAttribute('canvas.overview-canvas', 'data-problem-tiles'), '2');
-      assert.match(await page.innerText('figure.overview figcaption'), /2 off grid or NaN\/Inf in 2 tiles/);
+      assert.match(await page.innerText('figure.overview figcaption'), /2 off grid, NaN\/Inf or out of range in 2 tiles/);
       // The heatmap keeps 4-px cells and scrolls sideways: 3000 columns do not wrap.
       assert.match(await page.innerText('.heatmap-axis'), /rows 0–\d+ of 1500 \(out channel\) · columns 0–179 of 3000 \(in feature\)$/);
       const tile = [...o.worst.keys()].find((t) => ELEMENT_CLASSES[o.worst[t]] === 'non_finite')!;
