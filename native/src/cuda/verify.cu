@@ -218,12 +218,12 @@ __device__ void finishBlock(const ThreadAcc& a, WarpList& wl, int K, const RareS
   }
 }
 
-// Adds `copies` shared code histograms of `bins` counters each into a global one.
-__device__ void flushCodes(const unsigned* h, int copies, int bins, unsigned long long* global) {
+// Adds `copies` shared code histograms (`bins` counters each, `stride` apart) into a global one.
+__device__ void flushCodes(const unsigned* h, int copies, int bins, int stride, unsigned long long* global) {
   __syncthreads();
   for (int i = threadIdx.x; i < bins; i += blockDim.x) {
     unsigned long long t = 0;
-    for (int w = 0; w < copies; w++) t += h[w * bins + i];
+    for (int w = 0; w < copies; w++) t += h[w * stride + i];
     if (t) atomicAdd(&global[i], t);
   }
 }
@@ -329,7 +329,7 @@ __global__ void __launch_bounds__(256, QL_VERIFY_MIN_BLOCKS) verifyKernel(const 
   }
   flushDev(a.devPacked, myDev);
   finishBlock(a, wl, K, rare, sh, parts, blockWorst);
-  if (kSharedHist) flushCodes(sh + kWarps * kDevBins, kWarps, bins, globalHist);
+  if (kSharedHist) flushCodes(sh + kWarps * kDevBins, kWarps, bins, bins, globalHist);
 }
 
 // One more at a shared address. Unconditional: a predicated increment compiles to a branch and a
@@ -339,31 +339,31 @@ __device__ __forceinline__ void sharedIncrement(unsigned addr) {
 }
 
 // Deviation bins by the deviation's exponent. A binade holds at most one decade bound (a decade is
-// 3.3 binades), so an element's bin is its binade's lower bin, or the upper one above the bound.
-// Entry 256 adds nothing (elements that are not counted). Built by every block from devBin itself.
+// 3.3 binades), so an element's bin is its binade's lower bin, or the one above past the bound.
+// Built by every block from devBin itself.
 struct DevBinTable {
-  unsigned bound[257];
-  unsigned long long inc[257][2];  // packed-register increments (7 bits per bin) at and above the bound
+  uint2 entry[256];  // {the last bit pattern still in the lower bin, the lower bin}
 
   __device__ void build() {
-    for (int e = threadIdx.x; e < 257; e += blockDim.x) {
-      if (e == 256) { bound[e] = ~0u; inc[e][0] = inc[e][1] = 0; continue; }
+    for (int e = threadIdx.x; e < 256; e += blockDim.x) {
       const unsigned lo = (unsigned)e << 23, hi = lo | 0x7fffffu;
       const int bl = devBin(__uint_as_float(lo)), bh = devBin(__uint_as_float(hi));
       unsigned a = hi;
-      if (bl != bh) {  // the last bit pattern still in the lower bin
+      if (bl != bh) {
         a = lo;
         for (unsigned b = hi; b - a > 1;) { const unsigned m = a + (b - a) / 2; if (devBin(__uint_as_float(m)) == bl) a = m; else b = m; }
       }
-      bound[e] = a;
-      inc[e][0] = 1ull << (7 * bl);
-      inc[e][1] = 1ull << (7 * bh);
+      entry[e] = make_uint2(a, (unsigned)bl);
     }
   }
-  // The packed increment for a non-negative deviation (or NaN), or nothing when !counted.
-  __device__ __forceinline__ unsigned long long of(float dev, bool counted) const {
-    const unsigned b = __float_as_uint(dev), e = counted ? b >> 23 : 256u;
-    return inc[e][b > bound[e]];
+  // The bin of a non-negative deviation (any bin for NaN: callers do not count it), through the
+  // table's shared address: an explicit load, so the lookup stays unconditional (a C++ load
+  // under the caller's select compiled to a branch and a convergence barrier per element).
+  __device__ __forceinline__ static unsigned of(float dev, unsigned tableAddr) {
+    const unsigned b = __float_as_uint(dev);
+    unsigned bound, low;
+    asm("ld.shared.v2.u32 {%0, %1}, [%2];" : "=r"(bound), "=r"(low) : "r"(tableAddr + 8u * (b >> 23)));
+    return low + (b > bound);
   }
 };
 
@@ -425,32 +425,68 @@ __device__ __forceinline__ void countOnGrid(const float (&v)[8], const KParams& 
   }
 }
 
+// Codes within kCodeWindow of the range (out of range by a little: saturation overflows, a wrong
+// zero point) are counted by code like the others, so the on-grid pass keeps out-of-range elements
+// off the per-element path; their statistics follow from the counts on the host.
+constexpr int kCodeWindow = 128;
+
+// The on-grid pass's shared histograms. Indices are codes - (qmin - kCodeWindow), over the window:
+// kExtra slots past it count NaN, Inf and (a spare) elements of codes past the window.
+struct CodeSlots {
+  static constexpr int kExtra = 3;
+  int window, stride;  // codes counted (bins + 2 * kCodeWindow); slots per histogram
+  __host__ __device__ explicit CodeSlots(int bins) : window(bins + 2 * kCodeWindow), stride(bins + 2 * kCodeWindow + kExtra) {}
+  __host__ __device__ int nanSlot() const { return window; }
+  __host__ __device__ int infSlot() const { return window + 1; }
+  __host__ __device__ int spareSlot() const { return window + 2; }
+};
+
+// Per-thread counters of countEach's deviation bins, laid out [bin][thread] so a warp's increments
+// never share a bank; the slot after the bins takes elements that are not counted.
+constexpr int kPrivateSlots = kDevBins + 1;
+
 // The same eight elements when many are off the grid: everything per element, without branches
 // (for warps whose magnitudes allow Markstein's division: the deviations come from the quotient).
-// On-grid elements with codes in range are still only counted by code; the rest are accounted as
-// verifyKernel does. Out-of-range and non-finite elements are flagged (rare) for countRare.
-__device__ __forceinline__ void countEach(const float (&v)[8], const KParams& p, const CodeBin& cb, unsigned bins, unsigned gridAddr,
-                                         unsigned otherAddr, unsigned spareAddr, const DevBinTable& dt, unsigned thr32, ThreadAcc& a,
-                                         unsigned& other, unsigned& rareMask, unsigned& cand) {
+// Every element lands in one histogram slot: on-grid ones by code (their statistics follow from the
+// code, in range or within the window), the others by code too, or in the NaN / Inf slots; off-grid
+// finite elements also bump their deviation bin's private counter. What no slot says is kept in
+// registers: the tolerance count and the maxima (on-grid and non-finite elements change neither:
+// their deviation is their code's, which the host folds in, and a NaN vanishes in fmaxf). Lanes
+// that hold an element of a code past the window say so (far: farMask finds which); worst-list
+// candidates raise maxKey, the largest rankKey32-like key of this lane's eight.
+__device__ __forceinline__ void countEach(const float (&v)[8], const KParams& p, const CodeBin& cb, unsigned bins, const CodeSlots& cs,
+                                         unsigned gridBase, unsigned otherBase, unsigned privAddr, unsigned tableAddr, ThreadAcc& a,
+                                         bool& offGrid, bool& far, unsigned& maxKey) {
 #pragma unroll
   for (int j = 0; j < 8; j++) {
     const GridPoint g(v[j], p, cb);
-    const bool finite = fabsf(v[j]) < INFINITY, inRange = g.bin < bins, onGrid = g.back == v[j];
-    const bool on = onGrid && inRange;  // onGrid is false for non-finite values
+    const unsigned slot = g.bin + (unsigned)kCodeWindow;
+    const bool finite = fabsf(v[j]) < INFINITY, inWindow = slot < (unsigned)cs.window, onGrid = g.back == v[j];
+    const unsigned special = finite ? (unsigned)cs.spareSlot() : isnan(v[j]) ? (unsigned)cs.nanSlot() : (unsigned)cs.infSlot();
+    sharedIncrement((onGrid ? gridBase : otherBase) + 4u * (inWindow ? slot : special));
     const float dev = fabsf(__fsub_rn(g.r, g.qr));
-    sharedIncrement(finite && inRange ? (on ? gridAddr : otherAddr) + 4u * g.bin : spareAddr);
-    const bool counted = !on && finite;
+    const bool counted = finite && !onGrid && inWindow;
+    a.maxDev = fmaxf(a.maxDev, dev);
+    a.maxRecon = fmaxf(a.maxRecon, fabsf(__fsub_rn(g.back, v[j])));
     a.tol += counted && dev > p.tol;
-    a.maxDev = fmaxf(a.maxDev, counted ? dev : 0.0f);  // fmaxf ignores an overflowing quotient's NaN
-    a.maxRecon = fmaxf(a.maxRecon, counted ? fabsf(__fsub_rn(g.back, v[j])) : 0.0f);
-    a.devPacked += dt.of(dev, counted);
-    a.art += counted && onGrid && dev != 0.0f;
-    a.off += counted && !onGrid;
-    other |= (unsigned)!on << j;
-    rareMask |= (unsigned)!(finite && inRange) << j;
-    const unsigned tier = !finite ? 3u : !onGrid ? 2u : dev != 0.0f ? 1u : 0u;
-    cand |= (unsigned)((tier << 30 | (finite ? min(__float_as_uint(dev), 0x3fffffffu) : 0u)) > thr32) << j;
+    const unsigned bin = DevBinTable::of(dev, tableAddr);
+    sharedIncrement(privAddr + 1024u * (counted ? bin : (unsigned)kDevBins));
+    offGrid |= !(onGrid && g.bin < bins);
+    far |= finite && !inWindow;
+    const unsigned key = finite ? (onGrid ? 0x40000000u : 0x80000000u) | __float_as_uint(dev) : 0xC0000000u;
+    maxKey = max(maxKey, key);
   }
+}
+
+// Which of the eight elements countEach left to the per-element path: finite, of a code past the window.
+__device__ __forceinline__ unsigned farMask(const float (&v)[8], const KParams& p, const CodeBin& cb, const CodeSlots& cs) {
+  unsigned m = 0;
+#pragma unroll
+  for (int j = 0; j < 8; j++) {
+    const GridPoint g(v[j], p, cb);
+    m |= (unsigned)(fabsf(v[j]) < INFINITY && g.bin + (unsigned)kCodeWindow >= (unsigned)cs.window) << j;
+  }
+  return m;
 }
 
 #ifndef QL_VERIFY_ONGRID_MIN_BLOCKS
@@ -462,14 +498,19 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
                                                                                unsigned long long* onGridHist, unsigned long long* otherHist) {
   extern __shared__ unsigned int sh[];
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  // Shared layout: kWarps * kDevBins deviation counters, kWarps histograms of on-grid codes, one of
-  // the other in-range codes (off the grid: fewer, and per block).
+  // Shared layout (OnGridLayout): kWarps * kDevBins deviation counters, kWarps histograms of
+  // on-grid codes and one of the others (off the grid: fewer, and per block), each over the code
+  // window (CodeSlots); a spare counter per thread; each code's grid-point deviation; countEach's
+  // private deviation counters.
+  const CodeSlots cs(bins);
   unsigned* devH = sh;
   unsigned* gridH = sh + kWarps * kDevBins;
-  unsigned* otherH = gridH + kWarps * bins;
-  unsigned* spare = otherH + bins;  // one per thread: the increments of elements counted nowhere
+  unsigned* otherH = gridH + kWarps * cs.stride;
+  unsigned* spare = otherH + cs.stride;  // one per thread: the increments of elements counted nowhere
   float* codeDev = reinterpret_cast<float*>(spare + blockDim.x);  // each code's grid-point deviation, -1 for none
-  for (int i = threadIdx.x; i < kWarps * (kDevBins + bins) + bins; i += blockDim.x) sh[i] = 0;
+  unsigned* priv = reinterpret_cast<unsigned*>(codeDev + bins);
+  for (int i = threadIdx.x; i < kWarps * (kDevBins + cs.stride) + cs.stride; i += blockDim.x) sh[i] = 0;
+  for (int i = threadIdx.x; i < kPrivateSlots * 256; i += blockDim.x) priv[i] = 0;
   for (int b = threadIdx.x; b < bins; b += blockDim.x) {
     float d;
     codeDev[b] = gridPointDeviation(p.qmin + b, p.s, (int32_t)p.fzp, d) ? d : -1.0f;
@@ -481,8 +522,11 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
   __syncthreads();
   const unsigned spareAddr = (unsigned)__cvta_generic_to_shared(spare + threadIdx.x);
   unsigned* myDev = devH + warp * kDevBins;
-  const unsigned gridAddr = (unsigned)__cvta_generic_to_shared(gridH + warp * bins);
-  const unsigned otherAddr = (unsigned)__cvta_generic_to_shared(otherH);
+  // Slot 0 of the window (gridBase, otherBase) and code qmin (gridAddr, otherAddr).
+  const unsigned gridBase = (unsigned)__cvta_generic_to_shared(gridH + warp * cs.stride), gridAddr = gridBase + 4u * kCodeWindow;
+  const unsigned otherBase = (unsigned)__cvta_generic_to_shared(otherH), otherAddr = otherBase + 4u * kCodeWindow;
+  const unsigned privAddr = (unsigned)__cvta_generic_to_shared(priv + threadIdx.x);
+  const unsigned tableAddr = (unsigned)__cvta_generic_to_shared(devTable.entry);
   const CodeBin cb(p);
   const float fqmin = (float)p.qmin, fqmax = (float)p.qmax;
   // Markstein's division is exact for |v| in [2^-60, 2^60], for zero, and gives a NaN quotient for
@@ -528,16 +572,12 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
     }
     unsigned other = 0, cand = 0;  // elements for the per-element path; worst-list candidates
     if (markstein) {
-      unsigned offGrid = 0, rareMask = 0;
-      countEach(v, p, cb, (unsigned)bins, gridAddr, otherAddr, spareAddr, devTable, K > 0 ? thr32 : ~0u, a, offGrid, rareMask, cand);
-      dense = __popc(warpReduce<WarpOp::kOr>(offGrid)) > 2;  // as below
-      if (__any_sync(kFull, rareMask)) {
-#pragma unroll
-        for (int j = 0; j < 8; j++) {
-          const bool flagged = rareMask >> j & 1;
-          if (__any_sync(kFull, flagged)) countRare(v[j], classify(v[j], p.start + index(j), p), flagged, p, lane, a, &rare);
-        }
-      }
+      bool offGrid = false, far = false;
+      unsigned maxKey = 0;
+      countEach(v, p, cb, (unsigned)bins, cs, gridBase, otherBase, privAddr, tableAddr, a, offGrid, far, maxKey);
+      dense = __popc(__ballot_sync(kFull, offGrid)) > 2;  // more than two lanes would need the per-element path
+      if (__any_sync(kFull, far)) other = farMask(v, p, cb, cs);
+      if (K > 0 && maxKey > thr32) cand = 0xffu;  // the exact test is below
     } else {
       if (full && !dense && rankGrid) countOnGrid<true>(v, p, cb, (unsigned)bins, gridAddr, spareAddr, codeDev, thrDev, other, cand);
       else if (full && !dense) countOnGrid<false>(v, p, cb, (unsigned)bins, gridAddr, spareAddr, codeDev, thrDev, other, cand);
@@ -595,9 +635,14 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
     if (++sinceFlush == 15) { flushDev(a.devPacked, myDev); sinceFlush = 0; }  // 15 * 8 < 128 per packed bin
   }
   flushDev(a.devPacked, myDev);
+  // countEach counted off-grid elements only, by deviation bin.
+  for (int k = 0; k < kDevBins; k++) {
+    const unsigned c = priv[k * 256 + threadIdx.x];
+    if (c) { atomicAdd(&myDev[k], c); a.off += c; }
+  }
   finishBlock(a, wl, K, rare, devH, parts, blockWorst);
-  flushCodes(gridH, kWarps, bins, onGridHist);
-  flushCodes(otherH, 1, bins, otherHist);
+  flushCodes(gridH, kWarps, cs.window, cs.stride, onGridHist);
+  flushCodes(otherH, 1, cs.window + 2, cs.stride, otherHist);  // with the NaN and Inf slots
 }
 
 // Reduces the blocks' Parts and worst lists into one DevResult (one block of 256 threads).
@@ -793,7 +838,10 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   const std::vector<float> codeDev = onGridPass ? gridPointDeviations(p.qmin, bins, kp.s, zp) : std::vector<float>();
   float maxGridDev = 0.0f;
   for (float d : codeDev) maxGridDev = std::max(maxGridDev, d);
-  const size_t shmem = onGridPass ? (kWarps * (size_t)(kDevBins + bins) + 2 * (size_t)bins + 256) * sizeof(unsigned int)
+  const CodeSlots cs(bins);
+  // verifyOnGridKernel's layout: deviation counters, kWarps + 1 code-window histograms, a spare per
+  // thread, the codes' deviations, the private deviation counters.
+  const size_t shmem = onGridPass ? (kWarps * (size_t)(kDevBins + cs.stride) + (size_t)cs.stride + 256 + (size_t)bins + kPrivateSlots * 256) * sizeof(unsigned int)
                                   : (kWarps * kDevBins + (shared ? kWarps * (size_t)bins : 0)) * sizeof(unsigned int);
   auto kernel = shared ? (fast ? verifyKernel<true, true> : verifyKernel<true, false>) : (fast ? verifyKernel<false, true> : verifyKernel<false, false>);
   // As many blocks as fit on the GPU at once (each loops over the data), fewer for small inputs.
@@ -808,19 +856,20 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   const long long groups = (n + 3) / 4;
   const int blocks = (int)std::max<long long>(1, std::min<long long>((groups + (onGridPass ? 511 : 255)) / (onGridPass ? 512 : 256), (long long)smCount() * std::max(1, perSm)));
   const size_t resultBytes = (sizeof(DevResult) + 15) / 16 * 16;
-  const int histCopies = onGridPass ? 2 : 1;  // on-grid codes, then the others
-  grow(c.result, c.resultCap, resultBytes + (size_t)bins * 8 * histCopies, "alloc result");
+  // The on-grid pass: on-grid codes over the window, then the others with the NaN and Inf counts.
+  const size_t histSlots = onGridPass ? 2 * (size_t)cs.window + 2 : (size_t)bins;
+  grow(c.result, c.resultCap, resultBytes + histSlots * 8, "alloc result");
   grow(c.parts, c.partsCap, (size_t)blocks, "alloc partial results");
   grow(c.blockWorst, c.blockWorstCap, (size_t)blocks * std::max(1, fusedK), "alloc worst lists");
   auto* hist = reinterpret_cast<unsigned long long*>(c.result + resultBytes);
-  check(cudaMemsetAsync(hist, 0, (size_t)bins * 8 * histCopies), "init histogram");
-  if (onGridPass) verifyOnGridKernel<<<blocks, 256, shmem>>>(dx, n, kp, bins, fusedK, maxGridDev, c.parts, c.blockWorst, hist, hist + bins);
+  check(cudaMemsetAsync(hist, 0, histSlots * 8), "init histogram");
+  if (onGridPass) verifyOnGridKernel<<<blocks, 256, shmem>>>(dx, n, kp, bins, fusedK, maxGridDev, c.parts, c.blockWorst, hist, hist + cs.window);
   else kernel<<<blocks, 256, shmem>>>(dx, n, kp, bins, fusedK, c.parts, c.blockWorst, hist);
   check(cudaGetLastError(), "verify kernel");
   auto* res = reinterpret_cast<DevResult*>(c.result);
   finalizeKernel<<<1, 256>>>(c.parts, blocks, c.blockWorst, fusedK, res);
   check(cudaGetLastError(), "finalize kernel");
-  const size_t hostBytes = resultBytes + (size_t)bins * 8 * histCopies;
+  const size_t hostBytes = resultBytes + histSlots * 8;
   if (hostBytes > c.hostResultCap) {
     if (c.hostResult) cudaFreeHost(c.hostResult);
     c.hostResult = nullptr; c.hostResultCap = 0;
@@ -831,21 +880,37 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   check(cudaMemcpy(c.hostResult, c.result, hostBytes, cudaMemcpyDeviceToHost), "read result");
   DevResult r; memcpy(&r, host, sizeof r);
   const Part& h = r.part;
-  std::vector<uint64_t> codes(bins), onGrid(onGridPass ? bins : 0);
-  memcpy(codes.data(), host + resultBytes, (size_t)bins * 8);
+  std::vector<uint64_t> codes(bins);
+  OutOfRangeCodes oor{h.oorLo, h.oorHi, h.oorSum, h.oorSum2, h.oorMin, h.oorMax};
+  uint64_t nan = h.nan, inf = h.inf;
+  std::vector<uint64_t> onGrid;  // the on-grid pass: on-grid elements by code, over the window
   if (onGridPass) {
-    onGrid.swap(codes);
-    memcpy(codes.data(), host + resultBytes + (size_t)bins * 8, (size_t)bins * 8);
-    for (int b = 0; b < bins; b++) codes[b] += onGrid[b];
+    const auto* slots = reinterpret_cast<const uint64_t*>(host + resultBytes);
+    onGrid.assign(slots, slots + cs.window);
+    const uint64_t* others = slots + cs.window;
+    const int first = p.qmin - kCodeWindow;
+    for (int i = 0; i < cs.window; i++) {
+      const uint64_t cnt = onGrid[i] + others[i];
+      const int b = i - kCodeWindow;
+      if (b >= 0 && b < bins) { codes[b] = cnt; continue; }
+      if (!cnt) continue;
+      const double q = first + i;  // an out-of-range code within the window
+      (b < 0 ? oor.lo : oor.hi) += cnt;
+      oor.sum += (double)cnt * q; oor.sum2 += (double)cnt * q * q;  // integer-valued: exact in any order
+      oor.min = std::min(oor.min, q); oor.max = std::max(oor.max, q);
+    }
+    nan += others[cs.nanSlot()]; inf += others[cs.infSlot()];
+  } else {
+    memcpy(codes.data(), host + resultBytes, (size_t)bins * 8);
   }
   GridAcc part;
-  addCodes(part, codes.data(), p.qmin, bins, OutOfRangeCodes{h.oorLo, h.oorHi, h.oorSum, h.oorSum2, h.oorMin, h.oorMax}, (uint64_t)n - h.nan - h.inf);
-  part.nan = h.nan; part.inf = h.inf;
+  addCodes(part, codes.data(), p.qmin, bins, oor, (uint64_t)n - nan - inf);
+  part.nan = nan; part.inf = inf;
   part.offTol = h.offTol; part.artifacts = h.artifacts; part.offGrid = h.offGrid;
   part.maxDev = h.maxDev; part.maxRecon = h.maxRecon;
   for (int i = 0; i < kDevBins; i++) part.devHist[i] = h.devHist[i];
   // The on-grid elements counted by code: their deviation is their code's (reconstruction error 0).
-  if (onGridPass) addOnGridCounts(part, onGrid.data(), codeDev.data(), bins, p.tolerance);
+  if (onGridPass) addOnGridCounts(part, onGrid.data(), gridPointDeviations(p.qmin - kCodeWindow, cs.window, kp.s, zp).data(), cs.window, p.tolerance);
   for (int i = 0; i < fusedK; i++) {
     const Entry& e = r.worst[i];
     if (e.idx < 0) break;
