@@ -7,7 +7,7 @@ import { CLASS_INDEX } from './elementGrid';
 
 /**
  * How bad a class is in a tile: NaN/Inf over off-grid over out-of-range codes over FP32 artifacts over
- * exact values, plain codes and values on no grid (NO_CLASS). The last three are not problems.
+ * exact values, plain codes and values on no grid (NO_CLASS). Only the first three are problems.
  */
 const SEVERITY = new Uint8Array(256);
 SEVERITY[CLASS_INDEX.fp32_artifact] = 1;

@@ -161,16 +161,16 @@ export class TensorSession {
     const flatOf = index ? (k: number) => index.flatOf(posOf(k)) : posOf;
     const values = await this.readPositions(t, flatOf, c);
     const page: Page = { tensor: name, start: s, values, ...(block ? { block } : {}) };
-    if (isIntegerDType(t.dtype)) {
-      const { qmin, qmax } = codeRange(t.dtype, this.verifyOptions());
-      page.cls = Uint8Array.from(values, (v) => (v < qmin || v > qmax ? CLASS_INDEX.out_of_range : CLASS_INDEX.code));
+    const grid = await this.gridOf(t);
+    if (grid.kind === 'codes') {
+      page.cls = new Uint8Array(values.length);
+      classifyChunk(grid, values, flatOf, page.cls, new Float32Array(values.length));
       page.q = Float32Array.from(values);
       return page;
     }
-    const scale = await this.scaleOf(t);
-    if (!scale) return page;
-    const scales = elementScales(scale, t.shape, codeRange(t.dtype, this.verifyOptions()));
-    Object.assign(page, classifyElements(values, flatOf, scales, storageOf(t.dtype)));
+    if (grid.kind === 'none') return page;
+    const { scales } = grid;
+    Object.assign(page, classifyElements(values, flatOf, scales, grid.storage));
     // Per channel: each element's own scale travels with it (the tooltip and the cursor show it).
     if (!scales.perTensor) page.scales = Float32Array.from({ length: values.length }, (_, k) => scales.at(flatOf(k)));
     return page;
@@ -254,7 +254,7 @@ export class TensorSession {
       if (!overview) return null;
       const band = Math.floor(Math.floor(p / overview.cols) / overview.rowsPerTile);
       let clean = true;
-      for (let t = band * overview.tileCols; t < (band + 1) * overview.tileCols; t++) if (overview.problems[t]) clean = false;
+      for (let tile = band * overview.tileCols; tile < (band + 1) * overview.tileCols; tile++) if (overview.problems[tile]) clean = false;
       const first = band * overview.rowsPerTile * overview.cols;
       return { first, end: Math.min(n, first + overview.rowsPerTile * overview.cols), clean };
     };
