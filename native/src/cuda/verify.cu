@@ -498,7 +498,7 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
                                                                                unsigned long long* onGridHist, unsigned long long* otherHist) {
   extern __shared__ unsigned int sh[];
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  // Shared layout (OnGridLayout): kWarps * kDevBins deviation counters, kWarps histograms of
+  // Shared layout (the host's shmem sum follows it): kWarps * kDevBins deviation counters, kWarps histograms of
   // on-grid codes and one of the others (off the grid: fewer, and per block), each over the code
   // window (CodeSlots); a spare counter per thread; each code's grid-point deviation; countEach's
   // private deviation counters.
@@ -832,13 +832,15 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   const int fusedK = K <= kMaxFusedK ? K : 0;
   const bool fast = channels <= 1 && kp.fastDiv && !kp.codes, shared = bins <= kSharedBins;
   const bool onGridPass = fast && shared;
-  // The on-grid pass derives its on-grid elements' statistics from their codes: the largest
-  // deviation any code can have bounds which of them can still enter the worst list.
+  // The on-grid pass derives its on-grid elements' statistics from their codes, over the whole code
+  // window (windowDev); the largest deviation a code in range can have bounds which of them can
+  // still enter the worst list (the kernel ranks only those by code).
   const int32_t zp = p.zeroPoints.empty() ? 0 : p.zeroPoints[0];
-  const std::vector<float> codeDev = onGridPass ? gridPointDeviations(p.qmin, bins, kp.s, zp) : std::vector<float>();
-  float maxGridDev = 0.0f;
-  for (float d : codeDev) maxGridDev = std::max(maxGridDev, d);
   const CodeSlots cs(bins);
+  const std::vector<float> windowDev = onGridPass ? gridPointDeviations(p.qmin - kCodeWindow, cs.window, kp.s, zp) : std::vector<float>();
+  float maxGridDev = 0.0f;
+  if (onGridPass)
+    for (int b = 0; b < bins; b++) maxGridDev = std::max(maxGridDev, windowDev[kCodeWindow + b]);
   // verifyOnGridKernel's layout: deviation counters, kWarps + 1 code-window histograms, a spare per
   // thread, the codes' deviations, the private deviation counters.
   const size_t shmem = onGridPass ? (kWarps * (size_t)(kDevBins + cs.stride) + (size_t)cs.stride + 256 + (size_t)bins + kPrivateSlots * 256) * sizeof(unsigned int)
@@ -910,7 +912,7 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   part.maxDev = h.maxDev; part.maxRecon = h.maxRecon;
   for (int i = 0; i < kDevBins; i++) part.devHist[i] = h.devHist[i];
   // The on-grid elements counted by code: their deviation is their code's (reconstruction error 0).
-  if (onGridPass) addOnGridCounts(part, onGrid.data(), gridPointDeviations(p.qmin - kCodeWindow, cs.window, kp.s, zp).data(), cs.window, p.tolerance);
+  if (onGridPass) addOnGridCounts(part, onGrid.data(), windowDev.data(), cs.window, p.tolerance);
   for (int i = 0; i < fusedK; i++) {
     const Entry& e = r.worst[i];
     if (e.idx < 0) break;
