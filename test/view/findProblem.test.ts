@@ -10,6 +10,8 @@ import * as os from 'os';
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { npyBytes } from '../support/writers';
+import { fixture } from '../support/fixtures';
+import { numelOf } from '../../src/formats/tensor';
 import { TensorSession } from '../../src/view/tensorSession';
 import { MAX_PAGE, ELEMENT_CLASSES } from '../../src/view/protocol';
 import { sliceIndex, Slice } from '../../src/view/layout';
@@ -158,5 +160,20 @@ test('integer codes: a value outside the configured range is a problem (out_of_r
     narrow.dispose();
     full.dispose();
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a per-channel weight PyTorch wrote (torch 2.11, one corrupted value): next problem finds exactly that value, on its channel’s scale, and nothing else either way', async () => {
+  const ses = new TensorSession(fixture('checkpoints', 'torch-2.11/fake_quant_per_channel_corrupted.pt'));
+  try {
+    const name = 'layers.0.proj.weight';
+    const n = numelOf(ses.tensor(name).shape);
+    const want = await problemsFromPages(ses, name, n);
+    assert.equal(want.length, 1, 'the pages class one element as a problem');
+    assert.deepEqual((await walk(ses, name, n, 1)).at, want);
+    assert.deepEqual((await walk(ses, name, n, -1)).at, want);
+    assert.equal((await ses.findProblem(name, -1, 1)).class, 'off_grid');
+  } finally {
+    ses.dispose();
   }
 });
