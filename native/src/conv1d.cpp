@@ -13,8 +13,8 @@ float siluF32(float y) { return siluDet(y); }
 // One (batch, channel) row at a time, as whole-row loops the compiler vectorizes. The order of
 // operations per element is the CUDA kernel's: acc = 0; acc += w[k]*x[t-K+1+k] for k = 0..K-1
 // (zero padding adds +0, which leaves acc unchanged), then the bias, SiLU and re-quantization.
-// AVX2 where the CPU has it (whole-row loops, 8 lanes), SSE2 otherwise; no FMA either way, so the results do not change.
-__attribute__((target_clones("avx2", "default"))) static void runChannels(const Conv1dProblem& p, Conv1dOutputs& o, int64_t d0, int64_t d1) {
+// Compiled per instruction set (QL_CPU_CLONES); no FMA in any copy, so the results do not change.
+QL_CPU_CLONES static void runChannels(const Conv1dProblem& p, Conv1dOutputs& o, int64_t d0, int64_t d1) {
   const int64_t L = p.L, K = p.K;
   const float sx = p.inputScale, sw = p.weightScale, sb = p.biasScale, so = p.outputScale;
   std::vector<float> pad((size_t)(L + K - 1), 0.0f), acc((size_t)L);

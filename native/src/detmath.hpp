@@ -10,6 +10,16 @@
 #define QL_HD inline
 #endif
 
+// Hot CPU loops are compiled three times and picked at load time: AVX-512 (x86-64-v4: 16 lanes and
+// mask registers), AVX2 (8 lanes) and baseline x86-64. FMA, which v4 includes, is never used for
+// these loops' arithmetic (the build passes -ffp-contract=off), so every copy gives the same results.
+// Not under AddressSanitizer, which does not support the resolver, nor clang, which spells it differently.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && !defined(__CUDACC__)
+#define QL_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define QL_CPU_CLONES
+#endif
+
 namespace ql {
 
 // Bit casts. On the host __builtin_bit_cast, not memcpy: loops that use them still vectorize.

@@ -45,9 +45,7 @@ void addCodes(GridAcc& acc, const uint64_t* hist, int qmin, int bins, const OutO
 }
 
 // Branch-free over the codes so that it vectorizes: per-channel rows derive it every few thousand elements.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-__attribute__((target_clones("avx2", "default")))
-#endif
+QL_CPU_CLONES
 void gridPointDeviations(int qmin, int bins, float s, int32_t zp, std::vector<float>& dev) {
   dev.resize(bins);
   float* out = dev.data();
@@ -64,23 +62,47 @@ std::vector<float> gridPointDeviations(int qmin, int bins, float s, int32_t zp) 
   return dev;
 }
 
+QL_CPU_CLONES
 void addOnGridCounts(GridAcc& acc, const uint64_t* counts, const float* codeDev, int bins, float tolerance) {
-  // Branch-free: per-channel rows fold here every few thousand elements, and which codes pass the
-  // tolerance or have a nonzero deviation is unpredictable.
-  uint64_t offTol = 0, art = 0;
-  bool noGridPoint = false;
-  float maxDev = acc.maxDev;
-  for (int b = 0; b < bins; b++) {
-    const uint64_t cnt = counts[b];
-    const float d = codeDev[b];
-    noGridPoint |= cnt != 0 && d < 0.0f;
-    acc.devHist[devBin(d)] += cnt;
-    offTol += cnt & (uint64_t)-(int64_t)(d > tolerance);
-    art += cnt & (uint64_t)-(int64_t)(d != 0.0f);
-    maxDev = cnt ? std::max(maxDev, d) : maxDev;
+  // Per-channel rows fold here every few thousand elements, so this runs once per row, in loops
+  // without data-dependent branches or stores, each of one element type (mixed with the 64-bit
+  // counts, the float tests did not vectorize). The deviation histogram is not incremented bin by
+  // bin (consecutive codes mostly share a bin: a chain of dependent read-modify-writes) but derived
+  // from the counts above each bin, masked sums.
+  constexpr int kChunk = 1024;  // codes at a time, so that the scratch stays in L1
+  alignas(64) int32_t binOf[kChunk];
+  alignas(64) uint64_t flagsOf[kChunk], devBits[kChunk];  // as wide as the counts: a loop mixing widths stayed scalar
+  uint64_t all = 0, offTol = 0, above[kDevBins - 1] = {};
+  uint64_t flags = 0, maxBits = floatBits(acc.maxDev);
+  for (int b0 = 0; b0 < bins; b0 += kChunk) {
+    const int n = std::min(kChunk, bins - b0);
+    const uint64_t* cnt = counts + b0;
+    const float* dev = codeDev + b0;
+    for (int b = 0; b < n; b++) {
+      binOf[b] = devBin(dev[b]);
+      flagsOf[b] = (uint64_t)(dev[b] > tolerance) | (uint64_t)(dev[b] < 0.0f) << 1;  // 2: the code has no grid point
+      devBits[b] = dev[b] > 0.0f ? floatBits(dev[b]) : 0u;  // non-negative floats order as their bits
+    }
+    for (int b = 0; b < n; b++) {
+      const uint64_t some = (uint64_t)-(int64_t)(cnt[b] != 0);  // masks, not selects: a select here reads as a conditional load
+      all += cnt[b];
+      offTol += cnt[b] & (uint64_t)-(int64_t)(flagsOf[b] & 1);
+      flags |= flagsOf[b] & some;
+      maxBits = std::max(maxBits, devBits[b] & some);
+    }
+    for (int j = 0; j < kDevBins - 1; j++) {
+      uint64_t sum = 0;
+      for (int b = 0; b < n; b++) sum += binOf[b] > j ? cnt[b] : 0;
+      above[j] += sum;
+    }
   }
-  if (noGridPoint) throw std::logic_error("verify: an on-grid count for a code that has no grid point");
-  acc.offTol += offTol; acc.artifacts += art; acc.maxDev = maxDev;
+  if (flags & 2) throw std::logic_error("verify: an on-grid count for a code that has no grid point");
+  acc.devHist[0] += all - above[0];
+  for (int j = 1; j < kDevBins - 1; j++) acc.devHist[j] += above[j - 1] - above[j];
+  acc.devHist[kDevBins - 1] += above[kDevBins - 2];
+  acc.offTol += offTol;
+  acc.artifacts += above[0];  // bin 0 holds exactly the zero deviations
+  acc.maxDev = bitsToFloat((uint32_t)maxBits);
 }
 
 void GridAcc::merge(const GridAcc& o, int worstK) {
@@ -138,11 +160,9 @@ inline uint32_t thresholdOf(const Worst& last) {
 // first + (offs ? offs[i] : i): a branch-free pass (vectorized by the compiler) classifies every
 // element and counts the common cases; a second pass does what needs memory per element (the
 // histograms) and the rare cases (non-finite, out of range, worst-list candidates).
-// Compiled twice: for AVX2 (8 lanes, unsigned max) and for baseline x86-64, picked at load time.
+// Compiled once per instruction set (QL_CPU_CLONES), picked at load time.
 constexpr int kBlock = 1024;
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-__attribute__((target_clones("avx2", "default")))
-#endif
+QL_CPU_CLONES
 static void verifyBlock(const float* xb, int m, int64_t first, const int32_t* offs, float s, int32_t zp, const GridParams& p, GridAcc& acc, RangeState& st) {
   const int bins = p.qmax - p.qmin + 1;
   const float tol = p.tolerance, fzp = (float)zp, fqmin = (float)p.qmin, fqmax = (float)p.qmax;
@@ -272,18 +292,31 @@ static bool byCodeApplies(const GridParams& p, int32_t zp) {
 // bin's counter (four interleaved histograms) and lists the element where its bin says so: every
 // non-plain element, to be gathered and verified by verifyBlock; a plain one while its code's key
 // could enter the worst list.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-__attribute__((target_clones("avx2", "default")))
-#endif
+QL_CPU_CLONES
 static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, int32_t zp, const GridParams& p, GridAcc& acc, RangeState& st) {
   const int bins = p.qmax - p.qmin + 1, stride = bins + 1;
   const float fzp = (float)zp, fqmin = (float)p.qmin, fqmax = (float)p.qmax, fspare = (float)bins;
+  // The code of a plain element is found with a multiply, not a division (the division was most of
+  // the hot loop's time): an element is plain only if fl32(qr·s) == v, and for such a v with
+  // |qr| < 2^21, rint(fl32(v/s)) == qr (v/s = qr(1+δ)(1+ε), |δ|,|ε| <= 2^-24, so it is within 0.25
+  // of qr), which is the code the definition gives. A guess that misses a plain element's code only
+  // sends it to verifyBlock, which computes x/s as defined: the results are the same either way.
+  // Codes far from 0 keep the division (qmin, qmax and zp are the user's). A reciprocal that
+  // overflows (s below 2^-128) makes every guess inf or NaN: those elements take verifyBlock.
+  const bool smallCodes = std::max(std::abs(p.qmin), std::abs(p.qmax)) + std::abs(zp) < (1 << 21);
+  const float inv = 1.0f / s;
+  constexpr float kGuessLimit = 4194304.0f;  // 2^22
+  const uint32_t binOfZero = (uint32_t)(zp - p.qmin), lastBin = (uint32_t)(bins - 1);  // the bin of qr = 0; |zp - qmin| < 2^22
   st.plainCounts.resize((size_t)stride);  // the first fold assigns it
   // Per-channel tensors run this once per channel (often a few thousand elements): the scratch is
   // reused, never reallocated.
   gridPointDeviations(p.qmin, bins, s, zp, st.codeDev);
   st.codeKey.resize(bins);
-  for (int b = 0; b < bins; b++) st.codeKey[b] = st.codeDev[b] > 0.0f ? shortKey(1u, st.codeDev[b]) : 0u;
+  {
+    const float* dev = st.codeDev.data();
+    uint32_t* key = st.codeKey.data();
+    for (int b = 0; b < bins; b++) key[b] = dev[b] > 0.0f ? shortKey(1u, dev[b]) : 0u;
+  }
   st.visit.resize(stride);
   st.visit[bins] = 0;  // the spare bin is never offered; markVisits sets the others
   // visit[bin]: 2 offers the element to the worst list (codes whose key reaches the threshold; refreshed when the threshold rises, which
@@ -297,11 +330,35 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
     visitThr = st.thrShort;
     st.marked.clear();
     const bool full = p.worstK > 0 && (int)acc.worst.size() == p.worstK;
-    for (int b = 0; b < bins; b++) {
-      bool mark = p.worstK > 0 && st.codeKey[b] >= visitThr;
-      if (mark && full) mark = worseThan(Worst{first, 0.0f, 0.0f, st.codeDev[b], kFp32Artifact}, acc.worst.back());
-      st.visit[b] = mark ? 2 : 0;
-      if (mark) st.marked.push_back(b);
+    // One loop over the codes that vectorizes (this runs for every channel). Not full: a code is
+    // marked when its key reaches the threshold. Full: exactly when an element of it at `first` or
+    // later would be worseThan the last entry. Plain elements rank as artifacts (tier 1), so that
+    // takes a last entry of tier 1 with a smaller deviation, or an equal one at a higher index.
+    const uint32_t* key = st.codeKey.data();
+    const float* dev = st.codeDev.data();
+    uint8_t* mark = st.visit.data();
+    int marks = 0;
+    if (!full) {
+      const uint32_t thr = p.worstK > 0 ? visitThr : UINT32_MAX;  // no code's key reaches UINT32_MAX (tier 1)
+      for (int b = 0; b < bins; b++) {
+        const bool c = key[b] >= thr;
+        mark[b] = c ? 2 : 0;
+        marks += c;
+      }
+    } else {
+      const Worst& last = acc.worst.back();
+      const bool beatable = last.cls != kNonFinite && last.cls != kOffGrid, tieWins = first < last.index;  // worseThan's tiers
+      const float lastDev = beatable ? last.dev : INFINITY;
+      for (int b = 0; b < bins; b++) {
+        const bool c = dev[b] > lastDev || (tieWins && dev[b] == lastDev);
+        mark[b] = c ? 2 : 0;
+        marks += c;
+      }
+    }
+    for (int b = 0; marks && b < bins; b++) {
+      if (!mark[b]) continue;
+      marks--;
+      st.marked.push_back(b);
     }
     anyOffer = !st.marked.empty();
   };
@@ -328,14 +385,33 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
     const float* xb = x + base;
     if (st.thrShort != visitThr) markVisits(start + base);
     int notPlain = 0;
-    for (int i = 0; i < m; i++) {
-      const float v = xb[i];
-      const float qr = rintDet(v / s);
+    // Two copies of one loop, each straight-line so that it vectorizes.
+    auto classify = [&](int i, float qr) __attribute__((always_inline)) {
       const float q = qr + fzp;
-      const bool plain = qr * s == v && q >= fqmin && q <= fqmax;  // false for NaN and +-inf
+      const bool plain = qr * s == xb[i] && q >= fqmin && q <= fqmax;  // false for NaN and +-inf
       bin[i] = (int32_t)(plain ? q - fqmin : fspare);
       notPlainAt[i] = !plain;
       notPlain += !plain;
+    };
+    if (smallCodes) {
+      // The guess as an integer: the code's bin is then one integer add, the range one unsigned
+      // compare (fewer vector operations than rintDet and two float compares). The clamp keeps
+      // the conversion defined; a clamped guess (|code| = 2^22) is out of range for every grid
+      // here, so the element is not plain, NaN included.
+      for (int i = 0; i < m; i++) {
+        const float v = xb[i];
+        float g = v * inv;
+        g = g > -kGuessLimit ? g : -kGuessLimit;
+        g = g < kGuessLimit ? g : kGuessLimit;
+        const int32_t qi = (int32_t)__builtin_rintf(g);
+        const uint32_t b = (uint32_t)qi + binOfZero;
+        const bool plain = (float)qi * s == v && b <= lastBin;
+        bin[i] = plain ? (int32_t)b : bins;
+        notPlainAt[i] = !plain;
+        notPlain += !plain;
+      }
+    } else {
+      for (int i = 0; i < m; i++) classify(i, rintDet(xb[i] / s));
     }
     // The histogram alone in the hot loop; the rare elements that need more are listed after it.
     // A few marked codes: their counts before and after the block tell whether it holds any of

@@ -259,6 +259,40 @@ int main(int argc, char** argv) {
     }
   }
 
+  // The by-code kernel finds a plain element's code with a multiply by 1/s while codes and the zero
+  // point stay below 2^21, with the division beyond: grids far from 0 in both regimes, on the grid
+  // (so the by-code counts are exercised, not only the fallback) with a share off it, NaN and Inf.
+  {
+    struct FarCase { const char* name; int32_t zp; int qmin, qmax; float s; };
+    for (const FarCase& fc : {FarCase{"zero point -2^20 (multiply guess)", -(1 << 20), -128, 127, 0.0121623231f},
+                              FarCase{"zero point 2^20 - 200, range [0, 255] (multiply guess)", (1 << 20) - 200, 0, 255, 3.1e-7f},
+                              FarCase{"range [1500000, 1500255] (division guess)", 0, 1500000, 1500255, 1.7e-6f},
+                              FarCase{"scale 2^-130 (its reciprocal overflows)", 0, -128, 127, 7.34684e-40f}}) {
+      std::mt19937 frng(11);
+      std::vector<float> x(200003);
+      for (size_t i = 0; i < x.size(); i++) {
+        const int code = fc.qmin + (int)(frng() % (unsigned)(fc.qmax - fc.qmin + 1));
+        float v = (float)(code - fc.zp) * fc.s;
+        const unsigned r = frng() % 100;
+        if (r == 0) v = std::nextafter(v, 1e30f);  // off the grid by one ulp
+        else if (r == 1) v = NAN;
+        else if (r == 2) v = -INFINITY;
+        else if (r == 3) v *= 3.0f;  // mostly out of range
+        x[i] = v;
+      }
+      ql::GridParams p; p.scales = {fc.s}; p.zeroPoints = {fc.zp}; p.qmin = fc.qmin; p.qmax = fc.qmax;
+      ql::GridAcc each, byCode;
+      p.cpuPath = ql::GridParams::CpuPath::kPerElement;
+      ql::verifyRange(x.data(), (int64_t)x.size(), 0, p, each);
+      p.cpuPath = ql::GridParams::CpuPath::kByCode;
+      ql::verifyRange(x.data(), (int64_t)x.size(), 0, p, byCode);
+      std::string why;
+      const bool same = ql::sameAcc(each, byCode, why);
+      expect(same && each.n > x.size() / 2 && each.nan > 0 && each.inf > 0 && each.offGrid > 0,
+             std::string(fc.name) + ": by-code CPU kernel equals per-element (" + why + ")");
+    }
+  }
+
   // The two formulations of the deviation bin (GPU: search, CPU: count) agree: around every bound,
   // at the special values, and on a million random non-negative floats.
   {
