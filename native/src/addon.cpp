@@ -103,14 +103,28 @@ class Verifier : public Napi::ObjectWrap<Verifier> {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) throw Napi::TypeError::New(env, "Verifier options must be an object");
     auto o = info[0].As<Napi::Object>();
-    if (!o.Has("scales") || !o.Get("scales").IsArray()) throw Napi::TypeError::New(env, "options.scales must be an array");
+    auto isNumbers = [](const Napi::Value& v) {
+      return v.IsArray() || (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array);
+    };
+    if (!o.Has("scales") || !isNumbers(o.Get("scales"))) throw Napi::TypeError::New(env, "options.scales must be an array or a Float64Array");
+    // A Float64Array is copied at once: per-channel weights have a scale per row, and reading an
+    // array element by element through N-API took most of a millisecond per tensor.
     auto numbers = [&](const char* key) {
       std::vector<double> v;
-      if (!o.Has(key) || !o.Get(key).IsArray()) return v;
-      auto a = o.Get(key).As<Napi::Array>();
-      for (uint32_t i = 0; i < a.Length(); i++) {
-        if (!a.Get(i).IsNumber()) throw Napi::TypeError::New(env, std::string("options.") + key + " must hold numbers");
-        v.push_back(a.Get(i).As<Napi::Number>().DoubleValue());
+      const Napi::Value value = o.Has(key) ? o.Get(key) : env.Undefined();
+      if (!isNumbers(value)) return v;
+      if (value.IsTypedArray()) {
+        auto t = value.As<Napi::Float64Array>();
+        v.assign(t.Data(), t.Data() + t.ElementLength());
+        return v;
+      }
+      auto a = value.As<Napi::Array>();
+      const uint32_t n = a.Length();
+      v.reserve(n);
+      for (uint32_t i = 0; i < n; i++) {
+        const Napi::Value e = a.Get(i);
+        if (!e.IsNumber()) throw Napi::TypeError::New(env, std::string("options.") + key + " must hold numbers");
+        v.push_back(e.As<Napi::Number>().DoubleValue());
       }
       return v;
     };

@@ -143,8 +143,8 @@ export async function verifyTensor(t: TensorRef, scale: ScaleInfo | undefined, o
   const native = loadNative();
   const perChannel = scale?.kind === 'per_channel' ? scale : undefined;
   const v = new native.Verifier({
-    scales: codes ? [1] : perChannel ? perChannel.scales : [(scale as { scale: number }).scale],
-    zeroPoints: codes ? [0] : perChannel ? perChannel.zeroPoints : [(scale as { zeroPoint: number }).zeroPoint],
+    scales: codes ? [1] : perChannel ? Float64Array.from(perChannel.scales) : [(scale as { scale: number }).scale],
+    zeroPoints: codes ? [0] : perChannel ? Float64Array.from(perChannel.zeroPoints) : [(scale as { zeroPoint: number }).zeroPoint],
     inner: perChannel ? (perChannel.inner ?? channelStride(t.shape, perChannel.axis)) : 1,
     qmin,
     qmax,

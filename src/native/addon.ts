@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 export interface VerifierOptions {
-  scales: number[]; zeroPoints?: number[]; inner?: number; qmin?: number; qmax?: number; tolerance?: number;
+  /** Float64Array: copied in one step (a weight may have a scale per row). */
+  scales: number[] | Float64Array; zeroPoints?: number[] | Float64Array; inner?: number; qmin?: number; qmax?: number; tolerance?: number;
   worst?: number; codes?: boolean; threads?: number; device?: 'cpu' | 'cuda';
   /** The dtype grid values are stored in: membership is x == dtype(fl32(q·s)). */
   storage?: 'float32' | 'bfloat16' | 'float16';
