@@ -198,7 +198,13 @@ function layerChart(layers: any[], pick: (i: number) => void, width = 720, heigh
   );
 }
 
-/** Report of an explorer "Verify INT8 grid" run over files or folders. */
+/** A tensor's scale in the report: one value, or a per-channel scale as reportPayload summarizes it. */
+function scaleCell(scale: any): string {
+  if (scale && typeof scale === 'object' && 'channels' in scale) return `per-channel: ${scale.channels} scales in [${fmt(scale.min, 4)}, ${fmt(scale.max, 4)}]`;
+  return fmt(scale, 9);
+}
+
+/** Report of an explorer "Verify INT8 grid" run over files or folders (src/view/reportPayload.ts). */
 export function reportView(app: HTMLElement, d: any): void {
   const results = d.reports.flatMap((r: any) => r.results.map((x: any) => ({ file: r.file, ...x })));
   const failed = results.filter((x: any) => x.verdict === 'fail').length;
@@ -212,7 +218,7 @@ export function reportView(app: HTMLElement, d: any): void {
         x.file.split(/[\\/]/).slice(-2).join('/'),
         x.name || '<root>',
         x.verdict.toUpperCase(),
-        `${Array.isArray(x.scale) ? 'per-channel' : fmt(x.scale, 9)} (${x.scale_source})`,
+        `${scaleCell(x.scale)} (${x.scale_source})`,
         `[${fmt(x.int_min)}, ${fmt(x.int_max)}]`,
         `+${x.saturated_pos} / −${x.saturated_neg}`,
         x.fp32_artifacts,

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { verifyFile, VerifyReport } from '../analysis/verifyFile';
 import { verifyModel } from '../analysis/verifyModel';
+import { reportPayload } from '../view/reportPayload';
 import { isShardedModel, perShardReports } from '../view/modelReports';
 import { listDumpFiles, isDumpFileName, DUMP_GLOB } from '../formats/dumpFiles';
 import { problemsOf, Severity } from '../view/diagnostics';
@@ -157,12 +158,7 @@ export class GridVerifier implements vscode.FileDecorationProvider {
         this.reportPanel = undefined;
       });
     }
-    const slim = reports.map((r) => ({
-      file: r.file,
-      results: r.results.map(({ worst, code_histogram, deviation_histogram, ...rest }) => ({ ...rest, worst: worst.slice(0, 3) })),
-      skipped: r.skipped,
-    }));
-    this.reportPanel.webview.html = webviewHtml(this.reportPanel.webview, this.context.extensionUri, 'report', { reports: slim, failures });
+    this.reportPanel.webview.html = webviewHtml(this.reportPanel.webview, this.context.extensionUri, 'report', reportPayload(reports, failures));
     this.reportPanel.reveal();
   }
 }

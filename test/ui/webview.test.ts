@@ -16,6 +16,7 @@ import { ELEMENT_CLASSES } from '../../src/view/protocol';
 import { diffPaths } from '../../src/analysis/diff';
 import { explainValue } from '../../src/analysis/explain';
 import { verifyFile } from '../../src/analysis/verifyFile';
+import { reportPayload } from '../../src/view/reportPayload';
 import { fixture, FIXTURES, screenshotDir } from '../support/fixtures';
 import { themeCss } from '../support/themes';
 import { openWebview } from '../support/webviewPage';
@@ -337,16 +338,26 @@ test('a 2.8M-element tensor paints its heatmap from the pages in view', async ()
 });
 
 test('verification report lists every tensor with its verdict', async () => {
+  const perChannel = await verifyFile(fixture('checkpoints', 'torch-2.11/fake_quant_per_channel.pt'));
   const reports = [
     await verifyFile(fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d.pt')),
     await verifyFile(fixture('torch-2.11', 'mamba_conv1d/fp32_input_batchA.pt'), { scale: 0.0121623231 }),
+    perChannel,
   ];
-  const page = await openView('report', 'dark', { reports, failures: [] });
+  // What the extension sends (reportPayload), not the reports as verify returns them.
+  const page = await openView('report', 'dark', reportPayload(reports, []));
   try {
     await page.waitForSelector('table.report');
     const rows = await page.$$eval('table.report tbody tr', (trs) => trs.map((t) => t.textContent));
-    assert.equal(rows.length, 5);
+    assert.equal(rows.length, 5 + perChannel.results.length);
     assert.ok(rows.some((r) => r!.includes('FAIL')));
+    // A per-channel scale is shown as its count and range, from the figures verify found.
+    const scales = perChannel.results.map((r) => r.scale).find(Array.isArray) as number[] | undefined;
+    assert.ok(scales, 'the fixture has a per-channel scale');
+    assert.ok(
+      rows.some((r) => r!.includes(`per-channel: ${scales.length} scales in [`)),
+      `a row shows the per-channel scale's count: ${rows.join(' | ')}`,
+    );
     await page.screenshot({ path: path.join(SHOTS, 'report-dark.png') });
   } finally {
     await page.close();
