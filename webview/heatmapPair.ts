@@ -2,7 +2,8 @@
  * The diff view's pair section: where and how much two runs of one tensor differ. A diverging Δ heatmap
  * (B − A, in LSB where both runs have codes) with its colour scale, laid out in the tensor's natural
  * 2-D view; run A and run B on their own grids, scrolled together; the |Δq| histogram; the largest
- * differences, each a jump that explains both values; a per-channel profile; A against B for small
+ * differences, each a jump that explains both values; a per-channel profile and, from the same read, an
+ * overview of the whole pair beside the Δ heatmap (|Δ| per tile, a tile a jump); A against B for small
  * tensors. Pages come from the host (DiffSession), each fetched once and shared by the three heatmaps.
  */
 import { el, legend, showTooltip, table, selectableTable, themedCanvas } from './components';
@@ -13,7 +14,8 @@ import { request, isCancelled } from './channel';
 import { naturalLayout, unravel, TensorLayout } from '../src/view/layout';
 import { pairCoding, elementDelta } from '../src/view/pairCodes';
 import { MAX_PAGE } from '../src/view/protocol';
-import type { Page, PageBlock, PairExplained, PairSide, ChannelProfile, ComparedPair } from '../src/view/protocol';
+import type { Page, PageBlock, PairExplained, PairSide, ChannelProfile, ComparedPair, Overview } from '../src/view/protocol';
+import { overviewMap, OverviewMap } from './overview';
 
 type Side = 'a' | 'b';
 type MapName = Side | 'd';
@@ -56,6 +58,7 @@ export function heatmapPair(pair: ComparedPair): HTMLElement {
   };
 
   const maps = {} as Record<MapName, Heatmap>;
+  let deltaOverview: OverviewMap | undefined;
   const others = (m: MapName): Heatmap[] => (['d', 'a', 'b'] as const).filter((x) => x !== m).map((x) => maps[x]);
   const shadeDelta = (i: number): { colour: Shade; alpha: number } | undefined => {
     const e = maps.d.element(i);
@@ -90,6 +93,7 @@ export function heatmapPair(pair: ComparedPair): HTMLElement {
         scrolled: (top, left) => others(m).forEach((h) => h.scrollTo(top, left)),
         marked: m === 'd' ? undefined : (i) => differs(i),
         shade: m === 'd' ? shadeDelta : undefined,
+        viewport: m === 'd' ? (rows, cols) => deltaOverview?.showViewport(rows, cols) : undefined,
         cursorMoved: (i) => {
           for (const h of others(m)) if (h.cursor !== i) h.jumpTo(i, false);
           root.dataset.cursor = String(i);
@@ -152,6 +156,16 @@ export function heatmapPair(pair: ComparedPair): HTMLElement {
     );
   };
 
+  // The whole pair beside the Δ heatmap, from the profile's read: where the runs differ, the screen outlined.
+  const overviewSlot = el('div', { class: 'overview-slot' }, el('p', { class: 'hint waiting' }, 'overview: reading both runs…'));
+  const profile = profileSection(pair.key, maps.d.columns, layout, unit, select, (o) => {
+    if (disposed) return;
+    deltaOverview = overviewMap(o, select, 120, 320, coding.lsb ? ' LSB' : '');
+    overviewSlot.replaceChildren(deltaOverview.root);
+    maps.d.repaint(); // reports the screen, which the overview outlines
+    root.dataset.overviewReady = pair.key;
+  });
+
   const histo = pair.int_diff_histogram
     ? histogram(
         pair.int_diff_histogram,
@@ -191,13 +205,18 @@ export function heatmapPair(pair: ComparedPair): HTMLElement {
       `[${shape.join(', ')}] shown as ${layout.rowLabel} × ${layout.colLabel} (${layout.rows} × ${layout.cols}); Δ = B − A ${coding.lsb ? 'in codes (LSB), each run on its own scale' : 'in value units'}.`,
     ),
     deltaLegend(scaleMax, unit),
-    el('figure', { class: 'delta' }, el('figcaption', {}, `Δ (B − A)${coding.lsb ? ', LSB' : ''}`), maps.d.root),
+    el(
+      'div',
+      { class: 'heatmap-row' },
+      el('figure', { class: 'delta' }, el('figcaption', {}, `Δ (B − A)${coding.lsb ? ', LSB' : ''}`), maps.d.root),
+      overviewSlot,
+    ),
     histo,
     el('h4', {}, 'Largest differences'),
     largest,
     explained,
     el('h4', {}, 'Per channel'),
-    profileSection(pair.key, layout, unit, (i) => select(i)),
+    profile.root,
     el('h4', {}, 'Both runs on their own grids (scrolled together)'),
     legend(
       [
@@ -216,6 +235,7 @@ export function heatmapPair(pair: ComparedPair): HTMLElement {
   // Replies that arrive after this pair was replaced by another are dropped.
   (root as HTMLElement & { dispose?: () => void }).dispose = () => {
     disposed = true;
+    profile.cancel();
   };
   return root;
 }
@@ -263,19 +283,32 @@ function explanation(e: PairExplained): HTMLElement[] {
   ];
 }
 
-/** Max (bars) and mean (line) |Δ| per channel, read host-side with progress; the worst channels are jumps. */
-function profileSection(key: string, layout: TensorLayout, unit: string, jump: (i: number) => void): HTMLElement {
+/**
+ * Max (bars) and mean (line) |Δ| per channel, read host-side with progress, the worst channels as jumps;
+ * the same read gives the pair's overview (`cols` wide), handed to `overview` for the slot beside the Δ heatmap.
+ */
+function profileSection(
+  key: string,
+  cols: number,
+  layout: TensorLayout,
+  unit: string,
+  jump: (i: number) => void,
+  overview: (o: Overview) => void,
+): { root: HTMLElement; cancel: () => void } {
   const box = el('div', { class: 'channel-profile' }, el('p', { class: 'hint' }, 'Reading both runs for the per-channel profile…'));
-  const pending = request({ type: 'pairProfile', key }, (done, total) => {
+  const pending = request({ type: 'pairProfile', key, cols }, (done, total) => {
     box.firstElementChild!.textContent = `Reading both runs for the per-channel profile… ${Math.round((100 * done) / Math.max(1, total))} %`;
   });
   pending.result.then(
-    (p) => box.replaceChildren(...profileChart(p, layout, unit, jump)),
+    (p) => {
+      box.replaceChildren(...profileChart(p, layout, unit, jump));
+      if (p.overview) overview(p.overview);
+    },
     (err: Error) => {
       if (!isCancelled(err)) box.replaceChildren(el('p', { class: 'problem' }, `per-channel profile: ${err.message}`));
     },
   );
-  return box;
+  return { root: box, cancel: () => pending.cancel() };
 }
 
 function profileChart(p: ChannelProfile, layout: TensorLayout, unit: string, jump: (i: number) => void): HTMLElement[] {

@@ -15,6 +15,7 @@ import { naturalLayout, channelOf } from './layout';
 import { pairCoding, elementDelta } from './pairCodes';
 import { Page, PageBlock, ChannelProfile, PairExplained, PairSide, PROFILE_ENTRIES } from './protocol';
 import { Handlers } from './router';
+import { OverviewBuilder } from './overview';
 
 type Side = 'a' | 'b';
 
@@ -55,9 +56,15 @@ export class DiffSession {
     return session.page(tensor, start, count, undefined, block);
   }
 
-  /** Max and mean |Δq| (or |Δ|) per channel, over every element; kept once computed. */
-  async profile(key: string, opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<ChannelProfile> {
-    const kept = this.profiles.get(key);
+  /**
+   * Max and mean |Δq| (or |Δ|) per channel, over every element, and with `cols` the pair's overview
+   * (|Δ| per tile of the picture that wide) from the same read; kept once computed.
+   */
+  async profile(key: string, opts: { cols?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<ChannelProfile> {
+    if (opts.cols !== undefined && !(Number.isInteger(opts.cols) && opts.cols > 0))
+      throw new FormatError('invalid-argument', `pair overview of ${JSON.stringify(key)}: columns must be a positive integer, got ${opts.cols}`);
+    const keptAs = JSON.stringify([key, opts.cols ?? null]);
+    const kept = this.profiles.get(keptAs);
     if (kept) return kept;
     const pair = this.pair(key);
     const [a, b] = (['a', 'b'] as const).map((side) => {
@@ -75,14 +82,18 @@ export class DiffSession {
       sum = new Float64Array(entries),
       count = new Float64Array(entries);
     const n = numelOf(a.shape);
+    const overview = opts.cols ? new OverviewBuilder(key, n, opts.cols, 'delta') : undefined;
     for await (const chunk of float32ChunkPairs(a, b, opts.signal)) {
+      const delta = new Float32Array(chunk.a.length);
       for (let k = 0; k < chunk.a.length; k++) {
         const d = Math.abs(elementDelta(coding, chunk.a[k], chunk.b[k]));
         const c = Math.floor(channelOf(layout, chunk.start + k) / group);
         if (d > max[c]) max[c] = d;
         sum[c] += d;
         count[c]++;
+        delta[k] = d;
       }
+      overview?.add(chunk.start, null, delta);
       opts.onProgress?.(chunk.start + chunk.a.length, n);
     }
     const profile: ChannelProfile = {
@@ -93,8 +104,9 @@ export class DiffSession {
       unit: coding.lsb ? 'LSB' : 'value',
       max,
       mean: sum.map((s, c) => (count[c] ? s / count[c] : 0)),
+      ...(overview ? { overview: overview.result() } : {}),
     };
-    this.profiles.set(key, profile);
+    this.profiles.set(keptAs, profile);
     return profile;
   }
 
@@ -151,7 +163,7 @@ export class DiffSession {
 export function diffHandlers(diff: DiffSession): Handlers {
   return {
     pairPage: (r) => diff.page(r.key, r.side, r.start, r.count, r.block),
-    pairProfile: (r, ctx) => diff.profile(r.key, { signal: ctx.signal, onProgress: ctx.progress }),
+    pairProfile: (r, ctx) => diff.profile(r.key, { cols: r.cols, signal: ctx.signal, onProgress: ctx.progress }),
     pairExplain: (r) => diff.explain(r.key, r.index),
   };
 }

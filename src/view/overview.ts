@@ -1,6 +1,6 @@
 /**
- * Builds a tensor's overview (protocol.Overview): elements arrive in chunks of consecutive positions
- * and each tile keeps its worst element. Pure; the session feeds it.
+ * Builds a tensor's overview (protocol.Overview), or a compared pair's (its |Δ|): elements arrive in
+ * chunks of consecutive positions and each tile keeps its worst element. Pure; the sessions feed it.
  */
 import { Overview, NO_CLASS, OVERVIEW_TILES } from './protocol';
 import { CLASS_INDEX } from './elementGrid';
@@ -24,6 +24,8 @@ export function isProblem(cls: number): boolean {
 export class OverviewBuilder {
   private readonly o: Overview;
   private readonly atMeasure: Float32Array;
+  /** A pair's overview counts the elements that differ (measure ≠ 0) where a tensor's counts problems. */
+  private readonly countsDiffering: boolean;
 
   constructor(tensor: string, n: number, cols: number, measure: Overview['measure']) {
     cols = Math.max(1, cols);
@@ -49,6 +51,7 @@ export class OverviewBuilder {
       problems: new Uint32Array(tiles),
     };
     this.atMeasure = new Float32Array(tiles).fill(-1);
+    this.countsDiffering = measure === 'delta';
   }
 
   /**
@@ -60,7 +63,8 @@ export class OverviewBuilder {
       { worst, peak, at, problems } = o,
       atMeasure = this.atMeasure;
     const count = cls ? cls.length : measure.length;
-    const NON_FINITE = CLASS_INDEX.non_finite;
+    const NON_FINITE = CLASS_INDEX.non_finite,
+      differing = this.countsDiffering;
     for (let k = 0; k < count;) {
       const pos = start + k,
         row = Math.floor(pos / o.cols);
@@ -84,7 +88,7 @@ export class OverviewBuilder {
           const m = finite ? measure[j] : Infinity;
           if (finite && m > tPeak) tPeak = m;
           const rank = SEVERITY[c];
-          if (rank >= PROBLEM_SEVERITY) tProblems++;
+          if (rank >= PROBLEM_SEVERITY || (differing && m !== 0)) tProblems++;
           if (tAt < 0 || rank > tRank || (rank === tRank && m > tAtM)) {
             tWorst = c;
             tRank = rank;

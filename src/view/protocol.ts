@@ -120,15 +120,18 @@ export interface Overview {
   /** Picture rows and columns each tile covers (the last row or column of tiles may cover fewer). */
   rowsPerTile: number;
   colsPerTile: number;
-  /** What `peak` measures: |x/s − q| on the grid, or |value| (integer codes, tensors judged on no grid). */
-  measure: 'deviation' | 'value';
+  /**
+   * What `peak` measures: |x/s − q| on the grid, |value| (integer codes, tensors judged on no grid), or
+   * `delta`: |Δ| between the two runs of a compared pair (in LSB where the pair is coded, as its profile).
+   */
+  measure: 'deviation' | 'value' | 'delta';
   /** Per tile, row-major: the class of its worst element (index into ELEMENT_CLASSES), or NO_CLASS (finite, judged on no grid). */
   worst: Uint8Array;
   /** The largest measure over the tile's finite elements. */
   peak: Float32Array;
   /** The position of the tile's worst element (worst class, then largest measure): where choosing the tile goes. */
   at: Float64Array;
-  /** Problems per tile: elements off the grid, not finite, or on the grid with a code out of range. */
+  /** Problems per tile: elements off the grid, not finite, or on the grid with a code out of range; for `delta`, elements whose runs differ. */
   problems: Uint32Array;
 }
 
@@ -150,6 +153,8 @@ export interface ChannelProfile {
   unit: 'LSB' | 'value';
   max: Float64Array;
   mean: Float64Array;
+  /** The whole pair at a glance, from the same read: |Δ| per tile of the picture `cols` wide (when the request named it). */
+  overview?: Overview;
 }
 
 /** The most entries a channel profile holds (its arrays cross postMessage whole). */
@@ -203,8 +208,11 @@ export interface Requests {
   findProblem: { req: { tensor: string; from: number; dir: 1 | -1; slice?: Slice; cols?: number }; reply: FoundProblem };
   /** The diff view's heatmap pair: a page of one side (a or b) of a compared pair, by its key. */
   pairPage: { req: { key: string; side: 'a' | 'b'; start: number; count: number; block?: PageBlock }; reply: Page };
-  /** Max and mean |Δ| per channel over the whole pair (read once, kept host-side; progress and cancel as a summary). */
-  pairProfile: { req: { key: string }; reply: ChannelProfile };
+  /**
+   * Max and mean |Δ| per channel over the whole pair (read once, kept host-side; progress and cancel as a
+   * summary), and with `cols` (the Δ heatmap's picture width) the pair's overview from the same read.
+   */
+  pairProfile: { req: { key: string; cols?: number }; reply: ChannelProfile };
   /** Both runs' value of one element, with the FP32 round trip of each on its own grid. */
   pairExplain: { req: { key: string; index: number }; reply: PairExplained };
 }

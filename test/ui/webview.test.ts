@@ -287,6 +287,22 @@ for (const theme of ['dark', 'light'] as const) {
       assert.equal(await page.$eval('figure.profile', (e) => (e as HTMLElement).dataset.channels), String(pair.n));
       assert.ok((await page.$$('table.worst-channels tbody tr')).length > 0);
       assert.match((await page.textContent('figure.profile figcaption')) ?? '', new RegExp(`${pair.n! - equal} channels differ`));
+      // The whole pair beside the Δ heatmap, from the profile's read: the caption counts the moved codes,
+      // and choosing a tile goes to its largest difference and explains both values.
+      await page.waitForSelector('.heatmap-pair .overview-canvas');
+      assert.match(
+        (await page.textContent('.heatmap-pair figure.overview figcaption')) ?? '',
+        new RegExp(`^whole pair, .*: ${pair.n! - equal} elements differ in \\d+ tiles, largest \\|Δ\\| 1 LSB`),
+      );
+      const cols = Number(await page.$eval('.heatmap-pair figure.delta canvas', (c) => (c as HTMLElement).dataset.columns));
+      const o = (await diff.profile(pair.key, { cols })).overview!; // the host's kept copy: the same the webview drew
+      const tile = o.problems.findIndex((p, t) => p > 0 && o.at[t] !== first.index + 1);
+      const box = (await page.$('.heatmap-pair .overview-canvas'))!;
+      const r = (await box.boundingBox())!;
+      await page.mouse.click(r.x + ((tile % o.tileCols) + 0.5) * (r.width / o.tileCols), r.y + (Math.floor(tile / o.tileCols) + 0.5) * (r.height / o.tileRows));
+      await page.waitForFunction((i) => (document.querySelector('.heatmap-pair') as HTMLElement).dataset.explained === String(i), o.at[tile]);
+      assert.equal(await page.$eval('.heatmap-pair', (e) => (e as HTMLElement).dataset.cursor), String(o.at[tile]));
+      await (await page.$('.heatmap-pair .heatmap-row'))!.screenshot({ path: path.join(SHOTS, `diff-overview-${theme}.png`) });
       // A against B: every moved code is off the diagonal.
       await page.waitForSelector('figure.scatter canvas[data-off-diagonal]');
       assert.equal(await page.$eval('figure.scatter canvas', (e) => (e as HTMLElement).dataset.offDiagonal), String(pair.n! - equal));

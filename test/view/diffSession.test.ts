@@ -5,6 +5,8 @@ import * as path from 'path';
 import { diffPaths } from '../../src/analysis/diff';
 import { DiffSession } from '../../src/view/diffSession';
 import { naturalLayout, channelOf } from '../../src/view/layout';
+import { TensorSession } from '../../src/view/tensorSession';
+import { pairCoding, elementDelta } from '../../src/view/pairCodes';
 
 test('natural layout: channels × time for [B, D, L], out × in for weights, the channel of an element', () => {
   const act = naturalLayout([2, 1536, 64], 'ssm_input');
@@ -83,5 +85,60 @@ test('diff session: both values of a Mamba element explained on each run’s own
     assert.equal(e.a.q, e.b.q, 'codes equal (the pair reports 100 % codes equal) while the values differ');
   } finally {
     s.dispose();
+  }
+});
+
+test('diff session: the pair overview read with the profile holds, per tile, the largest |Δ|, where it is and how many elements differ', async () => {
+  const cases = [
+    { a: fixture('block', 'reference_baseline.safetensors'), b: fixture('block', 'reference_mode2.safetensors'), name: 'conv_output' },
+    { a: path.join(FIXTURES, 'rounding', 'post_pow2_half_away.pt'), b: path.join(FIXTURES, 'rounding', 'post_pow2_half_even.pt'), name: undefined },
+  ];
+  for (const c of cases) {
+    const report = await diffPaths(c.a, c.b);
+    const s = new DiffSession(report);
+    try {
+      const pair = c.name ? report.pairs.find((p) => p.name === c.name)! : report.pairs[0];
+      const cols = c.name ? naturalLayout(pair.shape!, pair.name).cols : 64; // a 1-D tensor wraps as the heatmap wraps it
+      const prof = await s.profile(pair.key, { cols });
+      const o = prof.overview!;
+      assert.equal(o.measure, 'delta');
+      assert.deepEqual([o.n, o.cols], [pair.n, cols]);
+      // Brute force over both runs' values, element by element, with the pair's own coding.
+      const coding = pairCoding(pair);
+      const ta = new TensorSession(c.a),
+        tb = new TensorSession(c.b);
+      try {
+        const va = (await ta.page(pair.name, 0, pair.n!)).values,
+          vb = (await tb.page(pair.name, 0, pair.n!)).values;
+        const peak = new Float64Array(o.peak.length),
+          differ = new Uint32Array(o.peak.length),
+          at = new Float64Array(o.peak.length).fill(-1);
+        for (let i = 0; i < pair.n!; i++) {
+          const d = Math.abs(elementDelta(coding, va[i], vb[i]));
+          const t = Math.floor(Math.floor(i / o.cols) / o.rowsPerTile) * o.tileCols + Math.floor((i % o.cols) / o.colsPerTile);
+          if (at[t] < 0 || d > peak[t]) {
+            peak[t] = d;
+            at[t] = i;
+          }
+          if (d !== 0) differ[t]++;
+        }
+        assert.deepEqual([...o.peak], [...peak].map(Math.fround), `${pair.key}: largest |Δ| per tile`);
+        assert.deepEqual([...o.at], [...at], `${pair.key}: where each tile's largest |Δ| is`);
+        assert.deepEqual([...o.problems], [...differ], `${pair.key}: elements that differ per tile`);
+        const differing = [...differ].reduce((x, y) => x + y, 0);
+        assert.ok(differing > 0 && differing < pair.n!, `${pair.key}: some elements differ, not all (${differing})`);
+        if (pair.exact_pct !== undefined && pair.exact_pct !== null && coding.lsb)
+          assert.equal(differing, Math.round((pair.n! * (100 - pair.exact_pct)) / 100), 'as many as the diff counts');
+        assert.equal(Math.max(...o.peak), coding.lsb ? pair.max_abs_int : pair.max_abs_diff);
+      } finally {
+        ta.dispose();
+        tb.dispose();
+      }
+      assert.equal(await s.profile(pair.key, { cols }), prof, 'kept with its overview');
+      assert.equal((await s.profile(pair.key)).overview, undefined, 'no columns, no overview');
+      await assert.rejects(s.profile(pair.key, { cols: 0 }), /columns must be a positive integer/);
+    } finally {
+      s.dispose();
+    }
   }
 });
