@@ -10,7 +10,8 @@
  *    read pass) and of a ~20 GB sharded checkpoint (peer: one read pass; and the CLI's peak RSS).
  * GPU numbers come from bench/gpu/run_on_device.sh (peer: PyTorch on the same GPU).
  *  - the tensor viewer's host side on a 1 GiB tensor (bench/viewer.ts; peer: numpy for one screen).
- * The extension host in real VS Code verifying a 20 GiB checkpoint is bench/extensionHost.ts (node out/bench/extensionHost.js).
+ * The extension host in real VS Code verifying a 20 GiB checkpoint is bench/extensionHost.ts (node out/bench/extensionHost.js),
+ * the tensor viewer in real VS Code on a 1 GiB tensor bench/viewerVsCode.ts (node out/bench/viewerVsCode.js).
  * Usage: npm run bench [-- --gb N] [-- --only inference|e2e|viewer|viewer-paint] [-- --model-gib N]  (writes sparse files under bench/data/, removed afterwards)
  */
 import * as fs from 'fs';
