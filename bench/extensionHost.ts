@@ -56,17 +56,21 @@ async function main(): Promise<void> {
     const host = await waitForExtensionHost(server.process.pid!, (ms) => p.waitForTimeout(ms));
     const idleKb = statusKb(host, 'VmRSS');
     const command = fs.readFileSync(`/proc/${host}/cmdline`, 'utf8').split('\0').join(' ').slice(0, 300);
-    const t0 = process.hrtime.bigint();
     const cpu0 = cpuSnapshot(server.process.pid!, host);
-    await contextMenu(p, folder, 'Verify INT8 grid', path.join(tmp, 'context-menu-failure.png'));
+    const menuOpened = Date.now();
+    // From the click that runs the command: opening the menu (and opening it again while the
+    // contributions register) is the workbench's time, not the verification's; it is reported apart.
+    const ran = await contextMenu(p, folder, 'Verify INT8 grid', path.join(tmp, 'context-menu-failure.png'));
     await p.locator('.editor-group-container .tab', { hasText: 'INT8 grid report' }).waitFor({ timeout: 30 * 60000 });
-    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const reported = Date.now();
+    const secs = (reported - ran) / 1000;
     const cpu1 = cpuSnapshot(server.process.pid!, host);
     // The CPU the click-to-report interval used, by whom: the extension host against the CLI's
     // figure for the same work shows what VS Code's other processes take from the same cores.
     const cpu = {
       cores: os.cpus().length,
-      wall_x_cores_s: secs * os.cpus().length,
+      menu_s: (ran - menuOpened) / 1000,
+      wall_x_cores_s: ((reported - menuOpened) / 1000) * os.cpus().length,
       extension_host_s: cpu1.host - cpu0.host,
       code_server_other_processes_s: cpu1.codeServer - cpu0.codeServer - (cpu1.host - cpu0.host),
       rest_of_machine_s: cpu1.machine - cpu0.machine - (cpu1.codeServer - cpu0.codeServer),
@@ -110,7 +114,7 @@ async function main(): Promise<void> {
       ],
     };
     console.log(
-      `CPU during the ${secs.toFixed(2)} s (${cpu.wall_x_cores_s.toFixed(1)} core-seconds): extension host ${cpu.extension_host_s.toFixed(2)} s, ` +
+      `CPU from opening the menu (${cpu.menu_s.toFixed(2)} s) to the report (${cpu.wall_x_cores_s.toFixed(1)} core-seconds): extension host ${cpu.extension_host_s.toFixed(2)} s, ` +
         `other code-server processes ${cpu.code_server_other_processes_s.toFixed(2)} s, the rest (Chromium, this script) ${cpu.rest_of_machine_s.toFixed(2)} s; ` +
         `waiting on the disk ${cpu.iowait_s.toFixed(2)} s, ${cpu.read_from_disk_mb.toFixed(0)} MB read from it`,
     );

@@ -141,7 +141,7 @@ async function palette(p: Page, title: string): Promise<void> {
 }
 
 /** Right-clicks an explorer row and picks `item` (test/support/workbench.ts), a screenshot left in tmp on failure. */
-const contextMenu = (p: Page, label: string, item: string, ms?: number): Promise<void> =>
+const contextMenu = (p: Page, label: string, item: string, ms?: number): Promise<number> =>
   explorerMenu(p, label, item, path.join(tmp, 'context-menu-failure.png'), ms);
 
 before(async () => {
