@@ -16,6 +16,7 @@
 #include "job.hpp"
 #include "validate.hpp"
 #include "fileVerify.hpp"
+#include "stats.hpp"
 
 namespace {
 
@@ -288,12 +289,41 @@ class Differ : public Napi::ObjectWrap<Differ> {
   int threads_ = 1;
 };
 
+// stats(fd, byteOffset, count, threads?): the statistics of `count` FP32 values read from the file
+// by the kernel's threads (stats.hpp). The caller keeps fd open until the promise settles.
+Napi::Value StatsOfFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd = 0, offset = 0, count = 0;
+  auto index = [&](size_t i, int64_t& out) { return info.Length() > i && info[i].IsNumber() && ql::toIndex(info[i].As<Napi::Number>().DoubleValue(), 0, out); };
+  if (!index(0, fd) || fd > INT32_MAX) throw Napi::TypeError::New(env, "stats: fd must be an open file descriptor");
+  if (!index(1, offset) || !index(2, count)) throw Napi::RangeError::New(env, "stats: byte offset and count must be non-negative integers");
+  const int threads = info.Length() > 3 && info[3].IsNumber() ? std::max(1, info[3].As<Napi::Number>().Int32Value()) : defaultThreads();
+  auto out = std::make_shared<ql::Stats>();
+  auto* job = new Job(env, [out, fd, offset, count, threads] { *out = ql::statsOfFileRegion((int)fd, offset, count, threads); },
+                      [out](Napi::Env e) {
+                        auto r = Napi::Object::New(e);
+                        r.Set("n", (double)out->n);
+                        r.Set("nan", (double)out->nan);
+                        r.Set("inf", (double)out->inf);
+                        r.Set("sum", out->sum);
+                        r.Set("mean", out->mean);
+                        r.Set("m2", out->m2);
+                        r.Set("min", out->n ? Napi::Value(Napi::Number::New(e, out->min)) : e.Null());
+                        r.Set("max", out->n ? Napi::Value(Napi::Number::New(e, out->max)) : e.Null());
+                        return r;
+                      },
+                      {});
+  job->Queue();
+  return job->Promise();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Verifier", Verifier::Init(env));
   exports.Set("Differ", Differ::Init(env));
   exports.Set("cudaAvailable", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), ql::cudaAvailable()); }));
   exports.Set("cudaCompiled", Napi::Boolean::New(env, ql::cudaCompiled()));
   exports.Set("hardwareThreads", Napi::Number::New(env, defaultThreads()));
+  exports.Set("stats", Napi::Function::New(env, StatsOfFile));
   ql::registerLayerFunctions(env, exports);
   return exports;
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 #include "grid.hpp"
+#include "stats.hpp"
 #include "conv1d.hpp"
 #include "layers.hpp"
 #include "cuda_api.hpp"
@@ -290,6 +291,51 @@ int main(int argc, char** argv) {
       const bool same = ql::sameAcc(each, byCode, why);
       expect(same && each.n > x.size() / 2 && each.nan > 0 && each.inf > 0 && each.offGrid > 0,
              std::string(fc.name) + ": by-code CPU kernel equals per-element (" + why + ")");
+    }
+  }
+
+  // Statistics (stats.hpp): against a plain two-pass reference in long double, on data with NaN,
+  // Inf, signed zeros, a block of NaN only and sizes around the block; from a file with 1 and 3
+  // threads, the same bits as in memory.
+  {
+    std::mt19937 srng(3);
+    std::normal_distribution<float> normal(0.5f, 3.0f);
+    for (int64_t n : {(int64_t)0, (int64_t)1, (int64_t)7, ql::kStatsBlock - 1, ql::kStatsBlock, 3 * ql::kStatsBlock + 5, (int64_t)1000003}) {
+      std::vector<float> x((size_t)n);
+      for (auto& v : x) v = normal(srng);
+      for (int64_t i = 0; i < n; i += 997) x[(size_t)i] = (i / 997) % 3 == 0 ? NAN : (i / 997) % 3 == 1 ? INFINITY : -INFINITY;
+      if (n > 2 * ql::kStatsBlock) for (int64_t i = ql::kStatsBlock; i < 2 * ql::kStatsBlock; i++) x[(size_t)i] = NAN;  // a block with no finite value
+      if (n > 3) { x[1] = -0.0f; x[2] = 0.0f; }
+      long double sum = 0, mean = 0, m2 = 0;
+      uint64_t fin = 0, nan = 0, inf = 0;
+      float lo = INFINITY, hi = -INFINITY;
+      for (float v : x) {
+        if (std::isnan(v)) { nan++; continue; }
+        if (std::isinf(v)) { inf++; continue; }
+        fin++; sum += v; lo = std::min(lo, v); hi = std::max(hi, v);
+      }
+      if (fin) mean = sum / fin;
+      for (float v : x) if (std::isfinite(v)) m2 += ((long double)v - mean) * ((long double)v - mean);
+      const ql::Stats st = ql::statsOf(x.data(), n);
+      const auto near = [](double a, long double b) { return std::fabs((long double)a - b) <= 1e-12L * std::max(1.0L, std::fabs(b)); };
+      const bool same = st.n == fin && st.nan == nan && st.inf == inf && (!fin || (st.min == lo && st.max == hi)) && near(st.sum, sum) &&
+                        near(st.mean, mean) && near(st.m2, m2);
+      expect(same, "stats of " + std::to_string(n) + " values: counts, extremes, sum, mean and squares as the reference");
+      char path[] = "/tmp/ql_stats_test_XXXXXX";
+      const int fd = mkstemp(path);
+      const char header[8] = {};
+      const bool written = fd >= 0 && write(fd, header, sizeof header) == (ssize_t)sizeof header && write(fd, x.data(), x.size() * 4) == (ssize_t)(x.size() * 4);
+      for (int threads : {1, 3}) {
+        const ql::Stats f = written ? ql::statsOfFileRegion(fd, sizeof header, n, threads) : ql::Stats{};
+        const bool bits = written && f.n == st.n && f.nan == st.nan && f.inf == st.inf && f.sum == st.sum && f.mean == st.mean && f.m2 == st.m2 &&
+                          f.min == st.min && f.max == st.max;
+        expect(bits, "stats of " + std::to_string(n) + " values from a file, " + std::to_string(threads) + " threads: the same bits as in memory");
+      }
+      bool shrank = false;
+      try { ql::statsOfFileRegion(fd, sizeof header + 4, n, 2); } catch (const std::runtime_error& e) { shrank = std::string(e.what()) == "file shrank while reading"; }
+      expect(shrank || n == 0, "stats of a region past the end of the file is an error, not a crash");
+      close(fd);
+      unlink(path);
     }
   }
 

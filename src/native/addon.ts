@@ -67,6 +67,20 @@ export interface QuantLensNative {
   cudaCompiled: boolean;
   cudaDeviceName(): string;
   hardwareThreads: number;
+  /** Statistics of `count` FP32 values at `byteOffset` of an open file, read by the addon's threads (native/src/stats.hpp). */
+  stats(fd: number, byteOffset: number, count: number, threads?: number): Promise<NativeStats>;
+}
+
+/** Finite values only in every figure but the counts; m2 is the sum of squared deviations from the mean. */
+export interface NativeStats {
+  n: number;
+  nan: number;
+  inf: number;
+  sum: number;
+  mean: number;
+  m2: number;
+  min: number | null;
+  max: number | null;
 }
 
 let cached: QuantLensNative | undefined;
