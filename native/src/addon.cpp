@@ -17,6 +17,7 @@
 #include "validate.hpp"
 #include "fileVerify.hpp"
 #include "stats.hpp"
+#include "overview.hpp"
 
 namespace {
 
@@ -94,6 +95,39 @@ const char* className(uint8_t c) {
   }
 }
 
+// The grid options a Verifier and an overview take (scales, zeroPoints, inner, qmin, qmax), checked
+// and set in p; a TypeError or RangeError naming the option otherwise.
+void readGrid(Napi::Env env, const Napi::Object& o, ql::GridParams& p) {
+  auto isNumbers = [](const Napi::Value& v) {
+    return v.IsArray() || (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array);
+  };
+  if (!o.Has("scales") || !isNumbers(o.Get("scales"))) throw Napi::TypeError::New(env, "options.scales must be an array or a Float64Array");
+  // A Float64Array is copied at once: per-channel weights have a scale per row, and reading an
+  // array element by element through N-API took most of a millisecond per tensor.
+  auto numbers = [&](const char* key) {
+    std::vector<double> v;
+    const Napi::Value value = o.Has(key) ? o.Get(key) : env.Undefined();
+    if (!isNumbers(value)) return v;
+    if (value.IsTypedArray()) {
+      auto t = value.As<Napi::Float64Array>();
+      v.assign(t.Data(), t.Data() + t.ElementLength());
+      return v;
+    }
+    auto a = value.As<Napi::Array>();
+    const uint32_t n = a.Length();
+    v.reserve(n);
+    for (uint32_t i = 0; i < n; i++) {
+      const Napi::Value e = a.Get(i);
+      if (!e.IsNumber()) throw Napi::TypeError::New(env, std::string("options.") + key + " must hold numbers");
+      v.push_back(e.As<Napi::Number>().DoubleValue());
+    }
+    return v;
+  };
+  const std::string bad = ql::checkGrid(numbers("scales"), numbers("zeroPoints"), numOpt(o, "inner", 1), numOpt(o, "qmin", -128),
+                                        numOpt(o, "qmax", 127), p);
+  if (!bad.empty()) throw Napi::RangeError::New(env, bad);
+}
+
 class Verifier : public Napi::ObjectWrap<Verifier> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -104,34 +138,7 @@ class Verifier : public Napi::ObjectWrap<Verifier> {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) throw Napi::TypeError::New(env, "Verifier options must be an object");
     auto o = info[0].As<Napi::Object>();
-    auto isNumbers = [](const Napi::Value& v) {
-      return v.IsArray() || (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array);
-    };
-    if (!o.Has("scales") || !isNumbers(o.Get("scales"))) throw Napi::TypeError::New(env, "options.scales must be an array or a Float64Array");
-    // A Float64Array is copied at once: per-channel weights have a scale per row, and reading an
-    // array element by element through N-API took most of a millisecond per tensor.
-    auto numbers = [&](const char* key) {
-      std::vector<double> v;
-      const Napi::Value value = o.Has(key) ? o.Get(key) : env.Undefined();
-      if (!isNumbers(value)) return v;
-      if (value.IsTypedArray()) {
-        auto t = value.As<Napi::Float64Array>();
-        v.assign(t.Data(), t.Data() + t.ElementLength());
-        return v;
-      }
-      auto a = value.As<Napi::Array>();
-      const uint32_t n = a.Length();
-      v.reserve(n);
-      for (uint32_t i = 0; i < n; i++) {
-        const Napi::Value e = a.Get(i);
-        if (!e.IsNumber()) throw Napi::TypeError::New(env, std::string("options.") + key + " must hold numbers");
-        v.push_back(e.As<Napi::Number>().DoubleValue());
-      }
-      return v;
-    };
-    const std::string bad = ql::checkGrid(numbers("scales"), numbers("zeroPoints"), numOpt(o, "inner", 1), numOpt(o, "qmin", -128),
-                                          numOpt(o, "qmax", 127), p_);
-    if (!bad.empty()) throw Napi::RangeError::New(env, bad);
+    readGrid(env, o, p_);
     p_.tolerance = (float)numOpt(o, "tolerance", 1e-5);
     p_.worstK = std::max(0, std::min(1000, intOpt(o, "worst", 10)));
     p_.inputIsCodes = boolOpt(o, "codes", false);
@@ -317,6 +324,58 @@ Napi::Value StatsOfFile(const Napi::CallbackInfo& info) {
   return job->Promise();
 }
 
+// overview(fd, byteOffset, count, start, options): the tiles (overview.hpp) of `count` FP32 values
+// read from the file, positions start..; options: the grid (readGrid) and the tiling, as
+// src/view/overview.ts lays it out (cols, rowsPerTile, colsPerTile, tileCols, tiles).
+Napi::Value OverviewOfFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd = 0, offset = 0, count = 0, start = 0;
+  auto index = [&](size_t i, int64_t& out) { return info.Length() > i && info[i].IsNumber() && ql::toIndex(info[i].As<Napi::Number>().DoubleValue(), 0, out); };
+  if (!index(0, fd) || fd > INT32_MAX) throw Napi::TypeError::New(env, "overview: fd must be an open file descriptor");
+  if (!index(1, offset) || !index(2, count) || !index(3, start)) throw Napi::RangeError::New(env, "overview: byte offset, count and start must be non-negative integers");
+  if (info.Length() < 5 || !info[4].IsObject()) throw Napi::TypeError::New(env, "overview options must be an object");
+  auto o = info[4].As<Napi::Object>();
+  ql::GridParams p;
+  readGrid(env, o, p);
+  ql::TileGrid g;
+  int64_t* fields[] = {&g.cols, &g.rowsPerTile, &g.colsPerTile, &g.tileCols, &g.tiles};
+  const char* names[] = {"cols", "rowsPerTile", "colsPerTile", "tileCols", "tiles"};
+  for (int k = 0; k < 5; k++) {
+    if (!o.Has(names[k]) || !o.Get(names[k]).IsNumber() || !ql::toIndex(o.Get(names[k]).As<Napi::Number>().DoubleValue(), 1, *fields[k]))
+      throw Napi::RangeError::New(env, std::string("overview: options.") + names[k] + " must be a positive integer");
+  }
+  // Every position's tile must exist: the tiling covers positions 0 .. start + count - 1.
+  const int64_t last = start + count - 1, lastTile = count ? (last / g.cols / g.rowsPerTile) * g.tileCols + (last % g.cols) / g.colsPerTile : 0;
+  if (g.colsPerTile * g.tileCols < g.cols || lastTile >= g.tiles || g.tiles > (int64_t)1 << 24)
+    throw Napi::RangeError::New(env, "overview: the tiling does not cover the positions asked for");
+  const int threads = std::max(1, intOpt(o, "threads", defaultThreads()));
+  auto out = std::make_shared<ql::Tiles>();
+  auto* job = new Job(env, [out, fd, offset, count, start, p, g, threads] { *out = ql::overviewOfFileRegion((int)fd, offset, count, start, p, g, threads); },
+                      [out](Napi::Env e) {
+                        const size_t n = out->worst.size();
+                        auto r = Napi::Object::New(e);
+                        auto worst = Napi::Uint8Array::New(e, n);
+                        auto peak = Napi::Float32Array::New(e, n);
+                        auto atMeasure = Napi::Float32Array::New(e, n);
+                        auto at = Napi::Float64Array::New(e, n);
+                        auto problems = Napi::Uint32Array::New(e, n);
+                        std::copy(out->worst.begin(), out->worst.end(), worst.Data());
+                        std::copy(out->peak.begin(), out->peak.end(), peak.Data());
+                        std::copy(out->atMeasure.begin(), out->atMeasure.end(), atMeasure.Data());
+                        std::copy(out->at.begin(), out->at.end(), at.Data());
+                        std::copy(out->problems.begin(), out->problems.end(), problems.Data());
+                        r.Set("worst", worst);
+                        r.Set("peak", peak);
+                        r.Set("atMeasure", atMeasure);
+                        r.Set("at", at);
+                        r.Set("problems", problems);
+                        return r;
+                      },
+                      {});
+  job->Queue();
+  return job->Promise();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Verifier", Verifier::Init(env));
   exports.Set("Differ", Differ::Init(env));
@@ -324,6 +383,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaCompiled", Napi::Boolean::New(env, ql::cudaCompiled()));
   exports.Set("hardwareThreads", Napi::Number::New(env, defaultThreads()));
   exports.Set("stats", Napi::Function::New(env, StatsOfFile));
+  exports.Set("overview", Napi::Function::New(env, OverviewOfFile));
   ql::registerLayerFunctions(env, exports);
   return exports;
 }

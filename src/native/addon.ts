@@ -69,6 +69,31 @@ export interface QuantLensNative {
   hardwareThreads: number;
   /** Statistics of `count` FP32 values at `byteOffset` of an open file, read by the addon's threads (native/src/stats.hpp). */
   stats(fd: number, byteOffset: number, count: number, threads?: number): Promise<NativeStats>;
+  /** The viewer's overview tiles of `count` FP32 values at `byteOffset` of an open file, positions start.. (native/src/overview.hpp). */
+  overview(fd: number, byteOffset: number, count: number, start: number, options: NativeOverviewOptions): Promise<NativeTiles>;
+}
+
+export interface NativeOverviewOptions {
+  scales: Float64Array;
+  zeroPoints: Float64Array;
+  inner: number;
+  qmin: number;
+  qmax: number;
+  cols: number;
+  rowsPerTile: number;
+  colsPerTile: number;
+  tileCols: number;
+  tiles: number;
+  threads?: number;
+}
+
+/** Per tile: the worst element's class (index into ELEMENT_CLASSES, 255 for none), the largest finite measure, the worst element's position (-1: none) and measure, the problems. */
+export interface NativeTiles {
+  worst: Uint8Array;
+  peak: Float32Array;
+  at: Float64Array;
+  atMeasure: Float32Array;
+  problems: Uint32Array;
 }
 
 /** Finite values only in every figure but the counts; m2 is the sum of squared deviations from the mean. */

@@ -4,6 +4,7 @@
  */
 import { Overview, NO_CLASS, OVERVIEW_TILES } from './protocol';
 import { CLASS_INDEX } from './elementGrid';
+import type { NativeTiles } from '../native/addon';
 
 /**
  * How bad a class is in a tile: NaN/Inf over off-grid over out-of-range codes over FP32 artifacts over
@@ -103,6 +104,33 @@ export class OverviewBuilder {
         problems[t] = tProblems;
       }
       k += colEnd - col0;
+    }
+  }
+
+  /** The tiling, as the addon's overview takes it (native/src/overview.hpp TileGrid). */
+  tiling(): { cols: number; rowsPerTile: number; colsPerTile: number; tileCols: number; tiles: number } {
+    const o = this.o;
+    return { cols: o.cols, rowsPerTile: o.rowsPerTile, colsPerTile: o.colsPerTile, tileCols: o.tileCols, tiles: o.worst.length };
+  }
+
+  /**
+   * Tiles the addon built over positions that all come after those added so far (NativeTiles): the
+   * same result as adding those elements here (its order too: an earlier element wins a tie).
+   */
+  merge(part: NativeTiles): void {
+    const { worst, peak, at, problems } = this.o,
+      atMeasure = this.atMeasure;
+    for (let t = 0; t < worst.length; t++) {
+      problems[t] += part.problems[t];
+      if (part.peak[t] > peak[t]) peak[t] = part.peak[t];
+      if (part.at[t] < 0) continue;
+      const r = SEVERITY[worst[t]],
+        rl = SEVERITY[part.worst[t]];
+      if (at[t] < 0 || rl > r || (rl === r && part.atMeasure[t] > atMeasure[t])) {
+        worst[t] = part.worst[t];
+        at[t] = part.at[t];
+        atMeasure[t] = part.atMeasure[t];
+      }
     }
   }
 

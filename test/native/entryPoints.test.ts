@@ -2,6 +2,9 @@
 // not describe the buffers (validate.cpp): a RangeError naming the problem, never a wrong read.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { loadNative } from '../../src/native/addon';
 
 const native = loadNative();
@@ -57,4 +60,32 @@ test('Differ: a negative or NaN scale is refused; top: 0 lists nothing', async (
   await d.push(new Float32Array([1, 2]), new Float32Array([1, 3]), 0);
   assert.deepEqual(d.result().largest, []);
   assert.equal(d.result().max_abs_diff, 1);
+});
+
+test('stats and overview: bad descriptors, offsets, grids and tilings are refused by name; a region past the end of the file is an error', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-entry-'));
+  const file = path.join(dir, 'x.bin');
+  fs.writeFileSync(file, Buffer.from(new Float32Array([0.5, 1, -0.25, NaN]).buffer));
+  const fd = fs.openSync(file, 'r');
+  try {
+    assert.throws(() => native.stats(-1, 0, 4), /stats: fd must be an open file descriptor/);
+    assert.throws(() => native.stats(fd, 0.5, 4), /stats: byte offset and count must be non-negative integers/);
+    const st = await native.stats(fd, 0, 4);
+    assert.deepEqual([st.n, st.nan, st.min, st.max], [3, 1, -0.25, 1]);
+    await assert.rejects(native.stats(fd, 4, 4), /file shrank while reading/);
+    const tiling = { cols: 2, rowsPerTile: 1, colsPerTile: 1, tileCols: 2, tiles: 4 };
+    const grid = { scales: Float64Array.of(0.25), zeroPoints: Float64Array.of(0), inner: 1, qmin: -128, qmax: 127 };
+    assert.throws(() => native.overview(fd, 0, 4, -1, { ...grid, ...tiling }), /overview: byte offset, count and start must be non-negative integers/);
+    assert.throws(() => native.overview(fd, 0, 4, 0, { ...grid, ...tiling, scales: Float64Array.of(-1) }), /scales must be finite and positive/);
+    assert.throws(() => native.overview(fd, 0, 4, 0, { ...grid, ...tiling, colsPerTile: 0 }), /options.colsPerTile must be a positive integer/);
+    assert.throws(() => native.overview(fd, 0, 4, 0, { ...grid, ...tiling, tiles: 3 }), /the tiling does not cover the positions/);
+    assert.throws(() => native.overview(fd, 0, 4, 0, { ...grid, ...tiling, tileCols: 1 }), /the tiling does not cover the positions/);
+    const o = await native.overview(fd, 0, 4, 0, { ...grid, ...tiling });
+    assert.deepEqual([...o.worst], [0, 0, 0, 3], 'exact, exact, exact, NaN');
+    assert.deepEqual([...o.problems], [0, 0, 0, 1]);
+    await assert.rejects(native.overview(fd, 8, 4, 0, { ...grid, ...tiling }), /file shrank while reading/);
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

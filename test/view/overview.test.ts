@@ -17,6 +17,7 @@ import { CancelledError } from '../../src/core/errors';
 import type { Slice } from '../../src/view/layout';
 import { classifyInto, elementScales } from '../../src/view/elementGrid';
 import { gridElement } from '../../src/analysis/explain';
+import { loadNative } from '../../src/native/addon';
 
 const RANK: Record<string, number> = { exact: 0, code: 0, fp32_artifact: 1, out_of_range: 2, off_grid: 3, non_finite: 4 };
 
@@ -224,5 +225,79 @@ test('a block page (a rectangle of a wide picture) holds exactly the positions, 
     await assert.rejects(s.page('input', 0, 0, slice, { ...block, rows: 200 }), /more than a page/);
   } finally {
     s.dispose();
+  }
+});
+
+test('the addon’s overview equals the JavaScript one tile for tile (class, position, measure, problems): per tensor over several slices, per channel with zero points, codes out of a narrower range, NaN/Inf, quotients that overflow', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-overview-native-'));
+  try {
+    // 17M values (two of the addon's 16M-position slices) on the grid of 0.0625 with every kind of problem.
+    const n = (1 << 24) + 333_333,
+      cols = 4099,
+      s = 0.0625;
+    const x = new Float32Array(n);
+    let seed = 3;
+    for (let i = 0; i < n; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      x[i] = ((seed >>> 8) % 255) * s - 127 * s;
+    }
+    const marks: [number, number][] = [
+      [77, NaN],
+      [9_000_001, Infinity],
+      [16_777_300, -Infinity],
+      [5, 1e38],
+      [12_345_678, 0.01],
+    ];
+    for (const [i, v] of marks) x[i] = v;
+    for (let i = 1000; i < n; i += 1_000_003) x[i] = Math.fround(x[i] + s / 7); // off the grid
+    const big = path.join(dir, 'big.npy');
+    fs.writeFileSync(big, npyBytes(`{'descr': '<f4', 'fortran_order': False, 'shape': (${n},), }`, Buffer.from(x.buffer)));
+    const cases: { file: string; cols: number; range?: { qmin: number; qmax: number } }[] = [
+      { file: big, cols },
+      { file: big, cols: 1000, range: { qmin: -100, qmax: 100 } }, // codes past ±100 are out of range
+      { file: fixture('checkpoints', 'torch-2.11/fake_quant_per_channel_corrupted.pt'), cols: 7 },
+      { file: fixture('torch-2.11', 'mamba_conv1d/mode2/layer23_conv1d.pt'), cols: 64 },
+    ];
+    // Counted, so the test knows the addon built one side (the sessions choose it themselves).
+    const addon = loadNative(),
+      overviewOfFile = addon.overview;
+    let nativeCalls = 0;
+    addon.overview = (...args) => {
+      nativeCalls++;
+      return overviewOfFile(...args);
+    };
+    for (const c of cases) {
+      const options = () => ({ ...(c.range ?? {}) });
+      const native = new TensorSession(c.file, options),
+        plain = new TensorSession(c.file, options, { native: false });
+      try {
+        for (const t of native.dump.tensors.filter((t) => t.dtype === 'float32')) {
+          const before = nativeCalls;
+          const a = await native.overview(t.name, c.cols);
+          const calls = nativeCalls - before;
+          const b = await plain.overview(t.name, c.cols);
+          assert.equal(nativeCalls - before, calls, 'the JavaScript session does not call the addon');
+          const what = `${path.basename(c.file)}:${t.name} (${c.cols} wide${c.range ? `, range ${c.range.qmin}..${c.range.qmax}` : ''})`;
+          assert.equal(a.measure, b.measure, what);
+          assert.deepEqual([...a.worst], [...b.worst], `${what}: worst class per tile`);
+          assert.deepEqual([...a.at], [...b.at], `${what}: worst element per tile`);
+          assert.deepEqual([...a.peak], [...b.peak], `${what}: largest deviation per tile`);
+          assert.deepEqual([...a.problems], [...b.problems], `${what}: problems per tile`);
+          if ((await native.summary(t.name)).verify) assert.ok(calls > 0, `${what}: the addon built it`);
+          if (c.file === big) {
+            const classes = new Set([...a.worst].map((w) => ELEMENT_CLASSES[w]));
+            for (const want of ['non_finite', 'off_grid', ...(c.range ? ['out_of_range'] : [])])
+              assert.ok(classes.has(want as never), `${what}: some tile's worst is ${want}`);
+          }
+        }
+      } finally {
+        native.dispose();
+        plain.dispose();
+      }
+    }
+    addon.overview = overviewOfFile;
+    assert.ok(nativeCalls >= 3, `the addon built the overviews of the FP32 files on a grid (${nativeCalls} calls)`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
