@@ -13,7 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
 import { launchChromium } from '../test/support/chromium';
-import { ROOT, codeServerInstalled, startCodeServer, explorerRow } from '../test/support/workbench';
+import { ROOT, codeServerInstalled, startCodeServer, explorerRow, contributionsRegistered } from '../test/support/workbench';
 import { waitForExtensionHost, statusKb } from './procfs';
 import { writeTensor } from './viewer';
 import { benchViewerPaint } from './viewerPaint';
@@ -32,7 +32,10 @@ async function frameWith(p: Page, selector: string, ms: number): Promise<Frame> 
       }
     }
   }
-  throw new Error(`no webview frame shows ${selector} after ${ms} ms`);
+  const shot = path.join(os.tmpdir(), 'ql-viewer-bench-failure.png');
+  await p.screenshot({ path: shot }).catch(() => undefined);
+  const texts = await Promise.all(p.frames().map((f) => f.evaluate(() => document.body?.innerText?.slice(0, 200) ?? '').catch(() => '')));
+  throw new Error(`no webview frame shows ${selector} after ${ms} ms (screenshot ${shot}; frames: ${JSON.stringify(texts.filter(Boolean))})`);
 }
 
 /** Epoch milliseconds of a mark the webview set (performance.now() in its own clock). */
@@ -54,10 +57,12 @@ async function main(): Promise<void> {
     await p.waitForSelector('.monaco-workbench', { timeout: 90000 });
     await explorerRow(p, FILE).waitFor({ timeout: 90000 });
     const host = await waitForExtensionHost(server.process.pid!, (ms) => p.waitForTimeout(ms));
+    // Clicked before the custom editor is registered, the file would open as text (seen in 3 runs of 9).
+    await contributionsRegistered(p, FILE, 'Verify INT8 grid');
     const idleKb = statusKb(host, 'VmRSS');
     const opened = Date.now();
     await explorerRow(p, FILE).click();
-    const f = await frameWith(p, '.heatmap-canvas', 300000);
+    const f = await frameWith(p, '.heatmap-canvas', 60000);
     await f.waitForFunction(() => document.body.dataset.heatmapPaintedAt !== undefined, undefined, { timeout: 300000, polling: 50 });
     const first_paint_ms = (await markEpoch(f, 'heatmapPaintedAt')) - opened;
     await f.waitForFunction(() => document.body.dataset.overviewReady !== undefined, undefined, { timeout: 300000, polling: 100 });

@@ -13,7 +13,15 @@ import { launchChromium } from '../support/chromium';
 import { generateHostileCorpus } from '../hostile/generate';
 import { screenshotDir } from '../support/fixtures';
 import { syntheticConv1d, writeConv1dLayer, npyBytes } from '../support/writers';
-import { ROOT, codeServerInstalled, startCodeServer, explorerRow, contextMenu as explorerMenu, CodeServer } from '../support/workbench';
+import {
+  ROOT,
+  codeServerInstalled,
+  startCodeServer,
+  explorerRow,
+  contextMenu as explorerMenu,
+  contributionsRegistered,
+  CodeServer,
+} from '../support/workbench';
 
 const SHOTS = screenshotDir();
 const skip = codeServerInstalled ? false : 'code-server is not installed: run scripts/install-code-server.sh (the README test command does)';
@@ -45,6 +53,8 @@ async function openWorkbench(): Promise<Page> {
   await p.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
   await p.waitForSelector('.monaco-workbench', { timeout: 90000 });
   await p.locator('.explorer-folders-view .monaco-list-row[aria-label="mode2"]').first().waitFor({ timeout: 90000 });
+  // A dump clicked before the extension's contributions are registered opens as text (the viewer bench met it).
+  await contributionsRegistered(p, 'mode2', 'Verify INT8 grid');
   return p;
 }
 

@@ -110,6 +110,27 @@ export async function startCodeServer(tmp: string, workspace: string, settings: 
 export const explorerRow = (p: Page, label: string) => p.locator(`.explorer-folders-view .monaco-list-row[aria-label="${label}"]`).first();
 
 /**
+ * Waits until the workbench has registered the extension's contributions, seen as the explorer context
+ * menu of `label` offering `item` (the menu is closed again). Until then VS Code opens a file with its
+ * own editors: a dump clicked in the first seconds after the window loads opens as text.
+ */
+export async function contributionsRegistered(p: Page, label: string, item: string, ms = 90000): Promise<void> {
+  for (const t0 = Date.now(); ; await p.waitForTimeout(500)) {
+    await explorerRow(p, label).click({ button: 'right' });
+    const offered = await p
+      .locator('.monaco-menu .action-label', { hasText: item })
+      .waitFor({ timeout: 2000 })
+      .then(
+        () => true,
+        () => false,
+      );
+    await p.keyboard.press('Escape');
+    if (offered) return;
+    if (Date.now() - t0 > ms) throw new Error(`the explorer menu of ${label} never offered ${item}: the extension's contributions are not registered`);
+  }
+}
+
+/**
  * Right-clicks an explorer row and picks `item`, retrying while the extension host is still
  * registering contributions; a failure leaves a screenshot at `failureShot`. Resolves to the time
  * (Date.now()) of the click or key press that ran the item, so a benchmark times from there.
