@@ -10,6 +10,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import type { Frame } from 'playwright-core';
 import { launchChromium } from '../test/support/chromium';
 import { TensorSession, tensorHandlers } from '../src/view/tensorSession';
 import { openWebview } from '../test/support/webviewPage';
@@ -26,6 +27,34 @@ export interface ViewerPaintBench {
   bridge_ms_median: number;
   webview_heap_mb: number;
   note: string;
+}
+
+/**
+ * Scrolls the heatmap of `view` (a page, or VS Code's webview frame) to `jumps` places drawn from a fixed
+ * seed, and times each until the heatmap reports no visible cell waiting for its page.
+ */
+export async function timeJumps(view: Pick<Frame, 'evaluate'>, jumps: number): Promise<number[]> {
+  let seed = 5;
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const times: number[] = [];
+  for (let k = 0; k < jumps; k++) {
+    const [top, left] = [rnd(), rnd()];
+    times.push(
+      await view.evaluate(
+        async ([top, left]) => {
+          const s = document.querySelector('.heatmap-scroller') as HTMLElement;
+          const t0 = performance.now();
+          s.scrollTop = top * (s.scrollHeight - s.clientHeight);
+          s.scrollLeft = left * (s.scrollWidth - s.clientWidth);
+          s.dispatchEvent(new Event('scroll'));
+          while (s.dataset.pendingCells !== '0') await new Promise((r) => requestAnimationFrame(r));
+          return performance.now() - t0;
+        },
+        [top, left],
+      ),
+    );
+  }
+  return times;
 }
 
 export async function benchViewerPaint(dir: string): Promise<ViewerPaintBench> {
@@ -50,28 +79,9 @@ export async function benchViewerPaint(dir: string): Promise<ViewerPaintBench> {
     await page.waitForFunction(() => document.body.dataset.overviewReady !== undefined, undefined, { timeout: 300000, polling: 100 });
     const overview_ms = await page.evaluate(() => performance.now());
     const jumps = 20;
-    const times: number[] = [];
-    let seed = 5;
-    const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     pageMs.length = 0;
     bridgeMs.length = 0;
-    for (let k = 0; k < jumps; k++) {
-      const [top, left] = [rnd(), rnd()];
-      times.push(
-        await page.evaluate(
-          async ([top, left]) => {
-            const s = document.querySelector('.heatmap-scroller') as HTMLElement;
-            const t0 = performance.now();
-            s.scrollTop = top * (s.scrollHeight - s.clientHeight);
-            s.scrollLeft = left * (s.scrollWidth - s.clientWidth);
-            s.dispatchEvent(new Event('scroll'));
-            while (s.dataset.pendingCells !== '0') await new Promise((r) => requestAnimationFrame(r));
-            return performance.now() - t0;
-          },
-          [top, left],
-        ),
-      );
-    }
+    const times = await timeJumps(page, jumps);
     const heap = await page.evaluate(() => (performance as any).memory?.usedJSHeapSize ?? NaN);
     const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
     return {

@@ -16,7 +16,7 @@ import { launchChromium } from '../test/support/chromium';
 import { ROOT, codeServerInstalled, startCodeServer, explorerRow, contributionsRegistered } from '../test/support/workbench';
 import { waitForExtensionHost, statusKb } from './procfs';
 import { writeTensor } from './viewer';
-import { benchViewerPaint } from './viewerPaint';
+import { benchViewerPaint, timeJumps } from './viewerPaint';
 
 const JUMPS = 20;
 const FILE = 'viewer_1gib.safetensors';
@@ -67,26 +67,7 @@ async function main(): Promise<void> {
     const first_paint_ms = (await markEpoch(f, 'heatmapPaintedAt')) - opened;
     await f.waitForFunction(() => document.body.dataset.overviewReady !== undefined, undefined, { timeout: 300000, polling: 100 });
     const overview_ms = Date.now() - opened;
-    let seed = 5;
-    const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
-    const jumps: number[] = [];
-    for (let k = 0; k < JUMPS; k++) {
-      const [top, left] = [rnd(), rnd()];
-      jumps.push(
-        await f.evaluate(
-          async ([top, left]) => {
-            const s = document.querySelector('.heatmap-scroller') as HTMLElement;
-            const t0 = performance.now();
-            s.scrollTop = top * (s.scrollHeight - s.clientHeight);
-            s.scrollLeft = left * (s.scrollWidth - s.clientWidth);
-            s.dispatchEvent(new Event('scroll'));
-            while (s.dataset.pendingCells !== '0') await new Promise((r) => requestAnimationFrame(r));
-            return performance.now() - t0;
-          },
-          [top, left],
-        ),
-      );
-    }
+    const jumps = await timeJumps(f, JUMPS);
     const heapMb = (await f.evaluate(() => (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? NaN)) / 2 ** 20;
     const peakKb = statusKb(host, 'VmHWM');
     const sorted = [...jumps].sort((a, b) => a - b);
