@@ -61,6 +61,10 @@ int64_t chunkStart(const Napi::CallbackInfo& info, size_t i, size_t n) {
   return out;
 }
 
+// Argument i as a non-negative integer index (a descriptor, byte offset or count), into out.
+bool indexArg(const Napi::CallbackInfo& info, size_t i, int64_t& out) {
+  return info.Length() > i && info[i].IsNumber() && ql::toIndex(info[i].As<Napi::Number>().DoubleValue(), 0, out);
+}
 // A JS array from a C++ sequence, each element converted by `toJs`.
 template <typename Seq, typename ToJs>
 Napi::Array jsArray(Napi::Env env, const Seq& items, ToJs toJs) {
@@ -170,9 +174,8 @@ class Verifier : public Napi::ObjectWrap<Verifier> {
   Napi::Value PushFile(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     int64_t fd = 0, offset = 0, count = 0;
-    auto index = [&](size_t i, int64_t& out) { return info.Length() > i && info[i].IsNumber() && ql::toIndex(info[i].As<Napi::Number>().DoubleValue(), 0, out); };
-    if (!index(0, fd) || fd > INT32_MAX) throw Napi::TypeError::New(env, "pushFile: fd must be an open file descriptor");
-    if (!index(1, offset) || !index(2, count)) throw Napi::RangeError::New(env, "pushFile: byte offset and count must be non-negative integers");
+      if (!indexArg(info, 0, fd) || fd > INT32_MAX) throw Napi::TypeError::New(env, "pushFile: fd must be an open file descriptor");
+    if (!indexArg(info, 1, offset) || !indexArg(info, 2, count)) throw Napi::RangeError::New(env, "pushFile: byte offset and count must be non-negative integers");
     const int64_t start = chunkStart(info, 3, (size_t)count);
     auto self = this;
     return queueMerge(env, mu_, acc_, p_.worstK, [self, fd, offset, count, start](ql::GridAcc& part) {
@@ -301,9 +304,8 @@ class Differ : public Napi::ObjectWrap<Differ> {
 Napi::Value StatsOfFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t fd = 0, offset = 0, count = 0;
-  auto index = [&](size_t i, int64_t& out) { return info.Length() > i && info[i].IsNumber() && ql::toIndex(info[i].As<Napi::Number>().DoubleValue(), 0, out); };
-  if (!index(0, fd) || fd > INT32_MAX) throw Napi::TypeError::New(env, "stats: fd must be an open file descriptor");
-  if (!index(1, offset) || !index(2, count)) throw Napi::RangeError::New(env, "stats: byte offset and count must be non-negative integers");
+  if (!indexArg(info, 0, fd) || fd > INT32_MAX) throw Napi::TypeError::New(env, "stats: fd must be an open file descriptor");
+  if (!indexArg(info, 1, offset) || !indexArg(info, 2, count)) throw Napi::RangeError::New(env, "stats: byte offset and count must be non-negative integers");
   const int threads = info.Length() > 3 && info[3].IsNumber() ? std::max(1, info[3].As<Napi::Number>().Int32Value()) : defaultThreads();
   auto out = std::make_shared<ql::Stats>();
   auto* job = new Job(env, [out, fd, offset, count, threads] { *out = ql::statsOfFileRegion((int)fd, offset, count, threads); },
@@ -330,9 +332,8 @@ Napi::Value StatsOfFile(const Napi::CallbackInfo& info) {
 Napi::Value OverviewOfFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t fd = 0, offset = 0, count = 0, start = 0;
-  auto index = [&](size_t i, int64_t& out) { return info.Length() > i && info[i].IsNumber() && ql::toIndex(info[i].As<Napi::Number>().DoubleValue(), 0, out); };
-  if (!index(0, fd) || fd > INT32_MAX) throw Napi::TypeError::New(env, "overview: fd must be an open file descriptor");
-  if (!index(1, offset) || !index(2, count) || !index(3, start)) throw Napi::RangeError::New(env, "overview: byte offset, count and start must be non-negative integers");
+  if (!indexArg(info, 0, fd) || fd > INT32_MAX) throw Napi::TypeError::New(env, "overview: fd must be an open file descriptor");
+  if (!indexArg(info, 1, offset) || !indexArg(info, 2, count) || !indexArg(info, 3, start)) throw Napi::RangeError::New(env, "overview: byte offset, count and start must be non-negative integers");
   if (info.Length() < 5 || !info[4].IsObject()) throw Napi::TypeError::New(env, "overview options must be an object");
   auto o = info[4].As<Napi::Object>();
   ql::GridParams p;
