@@ -367,48 +367,56 @@ test('palette: Explain value… shows the reference case step by step', { skip }
  * Answers code-server's simple file dialog: type the full path and accept it. The dialog may first
  * complete the typed path and select its entry, so Enter is pressed again while the same dialog stays open.
  */
+/**
+ * Chooses a file or folder in VS Code's own file dialog (code-server shows its quick-input dialog). The dialog
+ * is a state machine fed by its input box: it shows a folder's path before it has listed it and writes the
+ * path again once listed (overwriting what was typed meanwhile), and it takes a folder entry as "go in". So
+ * each step waits until the list shown is the listing of the folder in the input, which is the dialog's own
+ * sign that it is idle: first its starting folder, then the folder that holds the choice, and for a folder
+ * choice the folder itself (entered from its parent, so the listing to wait for differs from the one before).
+ */
 async function openDialogPath(p: Page, title: RegExp, file: string): Promise<void> {
   const widget = p.locator('.quick-input-widget:visible');
   await widget.getByText(title).waitFor();
   const input = widget.locator('.quick-input-box input');
-  // The dialog writes its starting folder into the input once it has listed it: type only after that.
-  await until('the file dialog to show its folder', 30000, async () => (await input.inputValue()).endsWith('/'));
-  // First as a user picks: go to the file's folder and choose its entry in the list (a typed full path
-  // can be overwritten by the dialog's own completion while it still lists the folder).
-  const folder = path.dirname(file) + '/';
-  if ((await input.inputValue()) !== folder) await input.fill(folder);
-  const entry = widget.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(file) });
-  await entry
-    .first()
-    .click({ timeout: 10000 })
-    .catch(() => undefined);
-  if (
-    await widget
-      .getByText(title)
-      .waitFor({ state: 'hidden', timeout: 5000 })
-      .then(
-        () => true,
-        () => false,
-      )
-  )
-    return;
-  for (let attempt = 0; attempt < 4; attempt++) {
-    if ((await input.inputValue()) !== file) await input.fill(file);
-    // Enter accepts a typed file path; where folders may be chosen too, the dialog may want its OK button.
-    if (attempt === 0) await p.keyboard.press('Enter');
-    else
-      await widget
-        .locator('.monaco-button', { hasText: 'OK' })
-        .first()
-        .click({ timeout: 5000 })
-        .catch(() => p.keyboard.press('Enter'));
-    const closed = await widget
-      .getByText(title)
-      .waitFor({ state: 'hidden', timeout: 5000 })
-      .then(() => true)
-      .catch(() => false);
-    if (closed) return;
+  let seen = '';
+  const lists = async (folder?: string): Promise<boolean> => {
+    const value = await input.inputValue();
+    const rows = (await widget.locator('.quick-input-list .monaco-list-row').allInnerTexts()).map((r) => r.split('\n')[0].trim());
+    seen = JSON.stringify({ value, rows: rows.slice(0, 6) });
+    if (!value.endsWith('/') || (folder !== undefined && value !== folder)) return false;
+    let entries: Set<string>;
+    try {
+      entries = new Set(fs.readdirSync(value));
+    } catch {
+      return false;
+    }
+    const names = rows.filter((r) => r !== '..');
+    return entries.size === 0 ? rows.includes('..') : names.length > 0 && names.every((n) => entries.has(n));
+  };
+  const listed = (what: string, folder?: string) =>
+    until(`the file dialog to list ${what}`, 30000, () => lists(folder)).catch((e: Error) => {
+      throw new Error(`${e.message}; it shows ${seen}`);
+    });
+  const entry = (name: string) => widget.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
+  await listed('its starting folder');
+  const parent = path.dirname(file) + '/';
+  if ((await input.inputValue()) !== parent) await input.fill(parent);
+  await listed(parent, parent);
+  await entry(path.basename(file)).click();
+  if (fs.statSync(file).isDirectory()) {
+    // Clicking a folder opens it; the folder itself is chosen by accepting it with nothing selected.
+    await listed(file + '/', file + '/');
+    await p.keyboard.press('Enter');
   }
+  const closed = await widget
+    .getByText(title)
+    .waitFor({ state: 'hidden', timeout: 10000 })
+    .then(
+      () => true,
+      () => false,
+    );
+  if (closed) return;
   await p.screenshot({ path: path.join(tmp, 'file-dialog-failure.png') });
   throw new Error(`the file dialog "${title.source}" did not accept ${file}; it shows ${JSON.stringify(await widget.innerText().catch(() => ''))}`);
 }
