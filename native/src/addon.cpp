@@ -339,16 +339,11 @@ Napi::Value OverviewOfFile(const Napi::CallbackInfo& info) {
   ql::GridParams p;
   readGrid(env, o, p);
   ql::TileGrid g;
-  int64_t* fields[] = {&g.cols, &g.rowsPerTile, &g.colsPerTile, &g.tileCols, &g.tiles};
+  double fields[5];
   const char* names[] = {"cols", "rowsPerTile", "colsPerTile", "tileCols", "tiles"};
-  for (int k = 0; k < 5; k++) {
-    if (!o.Has(names[k]) || !o.Get(names[k]).IsNumber() || !ql::toIndex(o.Get(names[k]).As<Napi::Number>().DoubleValue(), 1, *fields[k]))
-      throw Napi::RangeError::New(env, std::string("overview: options.") + names[k] + " must be a positive integer");
-  }
-  // Every position's tile must exist: the tiling covers positions 0 .. start + count - 1.
-  const int64_t last = start + count - 1, lastTile = count ? (last / g.cols / g.rowsPerTile) * g.tileCols + (last % g.cols) / g.colsPerTile : 0;
-  if (g.colsPerTile * g.tileCols < g.cols || lastTile >= g.tiles || g.tiles > (int64_t)1 << 24)
-    throw Napi::RangeError::New(env, "overview: the tiling does not cover the positions asked for");
+  for (int k = 0; k < 5; k++) fields[k] = o.Has(names[k]) && o.Get(names[k]).IsNumber() ? o.Get(names[k]).As<Napi::Number>().DoubleValue() : NAN;
+  const std::string bad = ql::checkTiling(fields, start, count, g);
+  if (!bad.empty()) throw Napi::RangeError::New(env, bad);
   const int threads = std::max(1, intOpt(o, "threads", defaultThreads()));
   auto out = std::make_shared<ql::Tiles>();
   auto* job = new Job(env, [out, fd, offset, count, start, p, g, threads] { *out = ql::overviewOfFileRegion((int)fd, offset, count, start, p, g, threads); },

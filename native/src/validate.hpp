@@ -11,6 +11,7 @@
 #include "conv1d.hpp"
 #include "grid.hpp"
 #include "layers.hpp"
+#include "overview.hpp"
 
 namespace ql {
 
@@ -34,5 +35,10 @@ std::string checkScan(double channels, double length, double state, const ScanLe
 std::string checkGrid(const std::vector<double>& scales, const std::vector<double>& zeroPoints, double inner, double qmin, double qmax, GridParams& p);
 // The flat index of a chunk's first element, and the chunk's length: start + n within kMaxIndex.
 std::string checkChunk(double start, size_t n, int64_t& startOut);
+// The overview's tiling (cols, rowsPerTile, colsPerTile, tileCols, tiles: positive integers) for
+// positions start .. start + count - 1: every tile those positions fall in must exist. A position's
+// tile is (row / rowsPerTile) * tileCols + col / colsPerTile, so the columns' tiles must fit in a
+// tile row and every tile row up to the last position's must fit in `tiles` (at most 2^24).
+std::string checkTiling(const double (&fields)[5], int64_t start, int64_t count, TileGrid& g);
 
 }  // namespace ql

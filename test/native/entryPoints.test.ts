@@ -80,6 +80,9 @@ test('stats and overview: bad descriptors, offsets, grids and tilings are refuse
     assert.throws(() => native.overview(fd, 0, 4, 0, { ...grid, ...tiling, colsPerTile: 0 }), /options.colsPerTile must be a positive integer/);
     assert.throws(() => native.overview(fd, 0, 4, 0, { ...grid, ...tiling, tiles: 3 }), /the tiling does not cover the positions/);
     assert.throws(() => native.overview(fd, 0, 4, 0, { ...grid, ...tiling, tileCols: 1 }), /the tiling does not cover the positions/);
+    // The last position's tile exists, but position 1's (tile 1 of the same tile row) would not.
+    const oneTile = { cols: 2, rowsPerTile: 2, colsPerTile: 1, tileCols: 2, tiles: 1 };
+    assert.throws(() => native.overview(fd, 0, 3, 0, { ...grid, ...oneTile }), /the tiling does not cover the positions/);
     const o = await native.overview(fd, 0, 4, 0, { ...grid, ...tiling });
     assert.deepEqual([...o.worst], [0, 0, 0, 3], 'exact, exact, exact, NaN');
     assert.deepEqual([...o.problems], [0, 0, 0, 1]);
