@@ -174,7 +174,7 @@ class Verifier : public Napi::ObjectWrap<Verifier> {
   Napi::Value PushFile(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     int64_t fd = 0, offset = 0, count = 0;
-      if (!indexArg(info, 0, fd) || fd > INT32_MAX) throw Napi::TypeError::New(env, "pushFile: fd must be an open file descriptor");
+    if (!indexArg(info, 0, fd) || fd > INT32_MAX) throw Napi::TypeError::New(env, "pushFile: fd must be an open file descriptor");
     if (!indexArg(info, 1, offset) || !indexArg(info, 2, count)) throw Napi::RangeError::New(env, "pushFile: byte offset and count must be non-negative integers");
     const int64_t start = chunkStart(info, 3, (size_t)count);
     auto self = this;
@@ -340,8 +340,10 @@ Napi::Value OverviewOfFile(const Napi::CallbackInfo& info) {
   readGrid(env, o, p);
   ql::TileGrid g;
   double fields[5];
-  const char* names[] = {"cols", "rowsPerTile", "colsPerTile", "tileCols", "tiles"};
-  for (int k = 0; k < 5; k++) fields[k] = o.Has(names[k]) && o.Get(names[k]).IsNumber() ? o.Get(names[k]).As<Napi::Number>().DoubleValue() : NAN;
+  for (int k = 0; k < 5; k++) {
+    const char* name = ql::kTilingFields[k];
+    fields[k] = o.Has(name) && o.Get(name).IsNumber() ? o.Get(name).As<Napi::Number>().DoubleValue() : NAN;
+  }
   const std::string bad = ql::checkTiling(fields, start, count, g);
   if (!bad.empty()) throw Napi::RangeError::New(env, bad);
   const int threads = std::max(1, intOpt(o, "threads", defaultThreads()));

@@ -92,9 +92,8 @@ std::string checkChunk(double start, size_t n, int64_t& startOut) {
 
 std::string checkTiling(const double (&fields)[5], int64_t start, int64_t count, TileGrid& g) {
   int64_t* out[] = {&g.cols, &g.rowsPerTile, &g.colsPerTile, &g.tileCols, &g.tiles};
-  const char* names[] = {"cols", "rowsPerTile", "colsPerTile", "tileCols", "tiles"};
   for (int k = 0; k < 5; k++)
-    if (!toIndex(fields[k], 1, *out[k])) return std::string("overview: options.") + names[k] + " must be a positive integer";
+    if (!toIndex(fields[k], 1, *out[k])) return std::string("overview: options.") + kTilingFields[k] + " must be a positive integer";
   if (start < 0 || count < 0 || start > kMaxIndex - count) return "overview: start + count is too large";
   if (g.tiles > (int64_t(1) << 24)) return "overview: more than 2^24 tiles";
   const int64_t colTiles = (g.cols - 1) / g.colsPerTile + 1;  // tiles across one row of the picture

@@ -39,6 +39,8 @@ std::string checkChunk(double start, size_t n, int64_t& startOut);
 // positions start .. start + count - 1: every tile those positions fall in must exist. A position's
 // tile is (row / rowsPerTile) * tileCols + col / colsPerTile, so the columns' tiles must fit in a
 // tile row and every tile row up to the last position's must fit in `tiles` (at most 2^24).
+// The fields are given in the order of kTilingFields, the options' names.
+constexpr const char* kTilingFields[5] = {"cols", "rowsPerTile", "colsPerTile", "tileCols", "tiles"};
 std::string checkTiling(const double (&fields)[5], int64_t start, int64_t count, TileGrid& g);
 
 }  // namespace ql
