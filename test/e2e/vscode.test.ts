@@ -364,10 +364,6 @@ test('palette: Explain value… shows the reference case step by step', { skip }
 );
 
 /**
- * Answers code-server's simple file dialog: type the full path and accept it. The dialog may first
- * complete the typed path and select its entry, so Enter is pressed again while the same dialog stays open.
- */
-/**
  * Chooses a file or folder in VS Code's own file dialog (code-server shows its quick-input dialog). The dialog
  * is a state machine fed by its input box: it shows a folder's path before it has listed it and writes the
  * path again once listed (overwriting what was typed meanwhile), and it takes a folder entry as "go in". So

@@ -8,7 +8,7 @@ import * as net from 'net';
 import * as path from 'path';
 import * as http from 'http';
 import { spawn, spawnSync, ChildProcess } from 'child_process';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const CODE_SERVER = path.join(ROOT, '.cache', 'code-server', 'node_modules', '.bin', 'code-server');
@@ -110,24 +110,43 @@ export async function startCodeServer(tmp: string, workspace: string, settings: 
 export const explorerRow = (p: Page, label: string) => p.locator(`.explorer-folders-view .monaco-list-row[aria-label="${label}"]`).first();
 
 /**
- * Waits until the workbench has registered the extension's contributions, seen as the explorer context
- * menu of `label` offering `item` (the menu is closed again). Until then VS Code opens a file with its
- * own editors: a dump clicked in the first seconds after the window loads opens as text.
+ * Right-clicks an explorer row until its context menu offers `item`, and returns that entry with the menu
+ * open. Until the extension host has registered the extension's contributions the menu lacks them, so
+ * each miss closes the menu, calls `missed` and tries again; after `ms` it fails, naming what the menu showed.
  */
-export async function contributionsRegistered(p: Page, label: string, item: string, ms = 90000): Promise<void> {
-  for (const t0 = Date.now(); ; await p.waitForTimeout(500)) {
+async function menuOffering(p: Page, label: string, item: string, ms: number, missed: () => void, failureShot?: string): Promise<Locator> {
+  for (const t0 = Date.now(); ; await p.waitForTimeout(1000)) {
     await explorerRow(p, label).click({ button: 'right' });
-    const offered = await p
-      .locator('.monaco-menu .action-label', { hasText: item })
-      .waitFor({ timeout: 2000 })
-      .then(
+    const entry = p.locator('.monaco-menu .action-label', { hasText: item });
+    if (
+      await entry.waitFor({ timeout: 3000 }).then(
         () => true,
         () => false,
-      );
+      )
+    )
+      return entry;
+    const shown = await p
+      .locator('.monaco-menu')
+      .allInnerTexts()
+      .catch(() => []);
     await p.keyboard.press('Escape');
-    if (offered) return;
-    if (Date.now() - t0 > ms) throw new Error(`the explorer menu of ${label} never offered ${item}: the extension's contributions are not registered`);
+    if (Date.now() - t0 > ms) {
+      if (failureShot) await p.screenshot({ path: failureShot });
+      throw new Error(`the explorer menu of ${label} never offered ${item}: the extension's contributions are not registered; menu showed: ${shown}`);
+    }
+    missed();
   }
+}
+
+/**
+ * Waits until the workbench has registered the extension's contributions, seen as the explorer context
+ * menu of `label` offering `item` (the menu is closed again). Until then VS Code opens a file with its
+ * own editors: a dump clicked in the first seconds after the window loads opens as text. A wait, not a
+ * retry: the misses are not logged.
+ */
+export async function contributionsRegistered(p: Page, label: string, item: string, ms = 90000): Promise<void> {
+  await menuOffering(p, label, item, ms, () => undefined);
+  await p.keyboard.press('Escape');
 }
 
 /**
@@ -136,41 +155,28 @@ export async function contributionsRegistered(p: Page, label: string, item: stri
  * (Date.now()) of the click or key press that ran the item, so a benchmark times from there.
  */
 export async function contextMenu(p: Page, label: string, item: string, failureShot: string, ms = 90000): Promise<number> {
-  const t0 = Date.now();
-  for (;;) {
-    await explorerRow(p, label).click({ button: 'right' });
-    const entry = p.locator('.monaco-menu .action-label', { hasText: item });
-    try {
-      await entry.waitFor({ timeout: 3000 });
-      await entry.click();
-      let ran = Date.now();
-      // The click highlights the item; when the menu also stays open (seen with an item just below the
-      // pointer's right-click position), Enter runs the highlighted item.
-      const menu = p.locator('.monaco-menu');
-      if (
-        !(await menu.waitFor({ state: 'hidden', timeout: 2000 }).then(
-          () => true,
-          () => false,
-        ))
-      ) {
-        await p.keyboard.press('Enter');
-        ran = Date.now();
-        await menu.waitFor({ state: 'hidden', timeout: 5000 });
-      }
-      return ran;
-    } catch {
-      console.log(`# context menu of ${label}: ${item} not offered yet, opened again`); // counted by the consecutive-runs check
-      await p.keyboard.press('Escape');
-    }
-    if (Date.now() - t0 > ms) {
-      await p.screenshot({ path: failureShot });
-      throw new Error(
-        `context menu of ${label} never offered ${item}; menu showed: ${await p
-          .locator('.monaco-menu')
-          .allInnerTexts()
-          .catch(() => [])}`,
-      );
-    }
-    await p.waitForTimeout(1000);
+  const entry = await menuOffering(
+    p,
+    label,
+    item,
+    ms,
+    () => console.log(`# context menu of ${label}: ${item} not offered yet, opened again`), // counted by the consecutive-runs check
+    failureShot,
+  );
+  await entry.click();
+  let ran = Date.now();
+  // The click highlights the item; when the menu also stays open (seen with an item just below the
+  // pointer's right-click position), Enter runs the highlighted item.
+  const menu = p.locator('.monaco-menu');
+  if (
+    !(await menu.waitFor({ state: 'hidden', timeout: 2000 }).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    await p.keyboard.press('Enter');
+    ran = Date.now();
+    await menu.waitFor({ state: 'hidden', timeout: 5000 });
   }
+  return ran;
 }
