@@ -25,6 +25,9 @@
 
 namespace {
 
+// A property the target checks does not hold: say which, and stop the run.
+void die(const char* what) { std::fprintf(stderr, "%s\n", what); std::abort(); }
+
 constexpr size_t kMaxLen = 1024;  // buffers stay small: each input must run in milliseconds
 
 // A JavaScript number as an attacker could pass it: small integers mostly, sometimes anything.
@@ -130,8 +133,7 @@ void verify(FuzzedDataProvider& in) {
   p.cpuPath = ql::GridParams::CpuPath::kByCode;
   ql::verifyRange(x.data(), (int64_t)n, start, p, byCode);
   std::string why;
-  const bool ok = ql::sameAcc(per, byCode, why);
-  if (!ok) { std::fprintf(stderr, "verify: the per-element and by-code CPU kernels disagree on: %s\n", why.c_str()); std::abort(); }
+  if (!ql::sameAcc(per, byCode, why)) die(("verify: the per-element and by-code CPU kernels disagree on: " + why).c_str());
 }
 
 void diff(FuzzedDataProvider& in) {
@@ -151,12 +153,10 @@ void diff(FuzzedDataProvider& in) {
 struct MemFile {
   int fd;
   explicit MemFile(const std::vector<float>& x) : fd(memfd_create("ql-fuzz", 0)) {
-    if (fd < 0 || write(fd, x.data(), x.size() * sizeof(float)) != (ssize_t)(x.size() * sizeof(float))) std::abort();
+    if (fd < 0 || write(fd, x.data(), x.size() * sizeof(float)) != (ssize_t)(x.size() * sizeof(float))) die("fuzz: cannot write the memory file");
   }
   ~MemFile() { close(fd); }
 };
-
-void die(const char* what) { std::fprintf(stderr, "%s\n", what); std::abort(); }
 
 // The byte offset and count of a region: inside the file mostly, sometimes past its end (an error).
 void region(FuzzedDataProvider& in, size_t n, int64_t& offset, int64_t& count) {
@@ -201,32 +201,32 @@ void overview(FuzzedDataProvider& in) {
   const size_t n = in.ConsumeIntegralInRange<size_t>(0, kMaxLen);
   int64_t offset = 0, count = 0;
   region(in, n, offset, count);
-  const double start = in.ConsumeBool() ? (double)in.ConsumeIntegralInRange<int>(0, 64) : number(in);
-  if (!(start >= 0 && start <= (double)ql::kMaxIndex) || start != std::floor(start)) return;
+  int64_t start = 0;
+  if (!ql::toIndex(in.ConsumeBool() ? (double)in.ConsumeIntegralInRange<int>(0, 64) : number(in), 0, start)) return;
   double fields[5] = {number(in), number(in), number(in), number(in), number(in)};
   if (in.ConsumeIntegralInRange<int>(0, 3) != 0) {
     // Mostly a layout as src/view/overview.ts makes it, each count off by a little at times: the
     // edge a wrong coverage check lets through.
     const int64_t cols = in.ConsumeIntegralInRange<int64_t>(1, 40), rpt = in.ConsumeIntegralInRange<int64_t>(1, 8),
                   cpt = in.ConsumeIntegralInRange<int64_t>(1, 8);
-    const int64_t rows = ((int64_t)start + count + cols - 1) / cols, tileCols = (cols + cpt - 1) / cpt;
+    const int64_t rows = (start + count + cols - 1) / cols, tileCols = (cols + cpt - 1) / cpt;
     const auto off = [&] { return in.ConsumeIntegralInRange<int>(0, 2) == 0 ? in.ConsumeIntegralInRange<int>(-2, 1) : 0; };
     fields[0] = (double)cols; fields[1] = (double)rpt; fields[2] = (double)cpt;
     fields[3] = (double)(tileCols + off());
     fields[4] = (double)(std::max<int64_t>(1, (rows + rpt - 1) / rpt) * tileCols + off());
   }
   ql::TileGrid g;
-  if (!ql::checkTiling(fields, (int64_t)start, count, g).empty()) return;
+  if (!ql::checkTiling(fields, start, count, g).empty()) return;
   if (g.tiles > 4096) return;  // each input must run in milliseconds
   const std::vector<float> x = floats(in, n);  // last: floats() takes what bytes are left
   MemFile f(x);
   ql::Tiles one, three;
   try {
-    one = ql::overviewOfFileRegion(f.fd, offset, count, (int64_t)start, p, g, 1);
+    one = ql::overviewOfFileRegion(f.fd, offset, count, start, p, g, 1);
   } catch (const std::runtime_error&) {
     return;
   }
-  three = ql::overviewOfFileRegion(f.fd, offset, count, (int64_t)start, p, g, 3);
+  three = ql::overviewOfFileRegion(f.fd, offset, count, start, p, g, 3);
   if (one.worst != three.worst || one.at != three.at || one.problems != three.problems ||
       std::memcmp(one.peak.data(), three.peak.data(), one.peak.size() * sizeof(float)) != 0)
     die("overview: the tiles depend on the thread count");
@@ -236,7 +236,7 @@ void overview(FuzzedDataProvider& in) {
     if (one.worst[t] == ql::kNoTileClass) continue;
     filled++;
     const double at = one.at[t];
-    if (!(at >= start && at < start + (double)count)) die("overview: a tile's worst element lies outside the region");
+    if (!(at >= (double)start && at < (double)(start + count))) die("overview: a tile's worst element lies outside the region");
   }
   if (problems > (uint64_t)count || filled > (uint64_t)count || (count > 0 && filled == 0)) die("overview: tile counts do not add up");
 }
