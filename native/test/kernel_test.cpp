@@ -156,6 +156,7 @@ int main(int argc, char** argv) {
     const char* name; size_t n; std::vector<float> scales; int64_t inner; bool ties;
     int worst = 10; int32_t zp = 0; int qmin = -128, qmax = 127; bool codes = false; float dataScale = 0;
     int dump = -1;  // a Dump kind instead of makeData's mix
+    float tolerance = 1e-5f;  // a deviation-bin bound (the CUDA dense path counts by bin), or not
   };
   std::vector<Case> cases = {
     {"per-tensor 3M", 3000017, {0.0121623231f}, 1, false},
@@ -185,12 +186,19 @@ int main(int argc, char** argv) {
     // candidates only tie its last entry, the by-code kernel's marking must still offer the same ones.
     {"per-channel 2048 x 4096, on-grid dump", 2048 * 4096, {}, 4096, false, 10, 0, -128, 127, false, 1.0f, (int)Dump::kOnGrid},
     {"on-grid dump 3M, worst 300", 3000000, {0.0121623231f}, 1, false, 300, 0, -128, 127, false, 0, (int)Dump::kOnGrid},
+    // Tolerances off and on the deviation bins' bounds, and no worst list, on the CUDA kernel's dense path.
+    {"unquantized 12M, tolerance 3e-6 (no bin bound)", 12000001, {0.0121623231f}, 1, false, 10, 0, -128, 127, false, 0, (int)Dump::kUnquantized, 3e-6f},
+    {"stress mix 12M, tolerance 0 (a bin bound)", 12000002, {0.0121623231f}, 1, false, 10, 0, -128, 127, false, 0, -1, 0.0f},
+    {"stress mix 12M, tolerance 0.2, no worst list", 12000002, {0.0121623231f}, 1, false, 0, 0, -128, 127, false, 0, -1, 0.2f},
   };
-  for (int c = 0; c < 96; c++) cases[cases.size() - 2].scales.push_back(0.0121623231f * (1.0f + 0.01f * (float)c));
+  // 96 scales, cycling over the channels of both per-channel dumps (by name: the list grows).
+  for (auto& cs : cases)
+    if (std::string(cs.name).rfind("per-channel", 0) == 0 && cs.scales.empty() && cs.dump >= 0)
+      for (int c = 0; c < 96; c++) cs.scales.push_back(0.0121623231f * (1.0f + 0.01f * (float)c));
   for (int c = 0; c < 1536; c++) cases[1].scales.push_back(0.001f + 0.0001f * (float)(c % 97));
   for (auto& cs : cases) {
     ql::GridParams p; p.scales = cs.scales; p.zeroPoints.assign(cs.scales.size(), cs.zp); p.inner = cs.inner;
-    p.worstK = cs.worst; p.qmin = cs.qmin; p.qmax = cs.qmax; p.inputIsCodes = cs.codes;
+    p.worstK = cs.worst; p.qmin = cs.qmin; p.qmax = cs.qmax; p.inputIsCodes = cs.codes; p.tolerance = cs.tolerance;
     const float dataScale = cs.dataScale > 0 ? cs.dataScale : cs.scales[0];
     auto x = cs.dump >= 0 ? makeDump(cs.n, dataScale, (Dump)cs.dump, 7) : makeData(cs.n, dataScale, 7, cs.ties);
     if (cs.codes) for (auto& v : x) if (std::isfinite(v)) v = std::nearbyint(v);

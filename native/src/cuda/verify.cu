@@ -2,6 +2,7 @@
 // code histograms and worst lists), then a small finalize kernel. Results are identical to grid.cpp's.
 #include "common.cuh"
 #include "division.cuh"
+#include <set>
 
 namespace ql {
 
@@ -356,15 +357,6 @@ struct DevBinTable {
       entry[e] = make_uint2(a, (unsigned)bl);
     }
   }
-  // The bin of a non-negative deviation (any bin for NaN: callers do not count it), through the
-  // table's shared address: an explicit load, so the lookup stays unconditional (a C++ load
-  // under the caller's select compiled to a branch and a convergence barrier per element).
-  __device__ __forceinline__ static unsigned of(float dev, unsigned tableAddr) {
-    const unsigned b = __float_as_uint(dev);
-    unsigned bound, low;
-    asm("ld.shared.v2.u32 {%0, %1}, [%2];" : "=r"(bound), "=r"(low) : "r"(tableAddr + 8u * (b >> 23)));
-    return low + (b > bound);
-  }
 };
 
 // ---- per-tensor scale, small code range: the common case, in a leaner pass ----------------------
@@ -431,50 +423,75 @@ __device__ __forceinline__ void countOnGrid(const float (&v)[8], const KParams& 
 constexpr int kCodeWindow = 128;
 
 // The on-grid pass's shared histograms. Indices are codes - (qmin - kCodeWindow), over the window:
-// kExtra slots past it count NaN, Inf and (a spare) elements of codes past the window.
+// kExtra slots past it: a spare (elements of codes past the window; in the non-finite row,
+// countEach's non-finite elements) and, in the non-finite row, the infinite ones among those.
 struct CodeSlots {
-  static constexpr int kExtra = 3;
+  static constexpr int kExtra = 2;
   int window, stride;  // codes counted (bins + 2 * kCodeWindow); slots per histogram
   __host__ __device__ explicit CodeSlots(int bins) : window(bins + 2 * kCodeWindow), stride(bins + 2 * kCodeWindow + kExtra) {}
-  __host__ __device__ int nanSlot() const { return window; }
+  __host__ __device__ int spareSlot() const { return window; }
   __host__ __device__ int infSlot() const { return window + 1; }
-  __host__ __device__ int spareSlot() const { return window + 2; }
 };
 
-// Per-thread counters of countEach's deviation bins, laid out [bin][thread] so a warp's increments
-// never share a bank; the slot after the bins takes elements that are not counted.
-constexpr int kPrivateSlots = kDevBins + 1;
+// The rows of the on-grid pass's histogram of elements not on the grid (each CodeSlots wide): one
+// per deviation bin for the elements countEach counts (off the grid, code in the window), then one
+// row that takes the per-element path's codes, and in its spare and Inf slots countEach's
+// non-finite elements and, of those, the infinite ones.
+constexpr int kOtherRows = kDevBins + 1;
+constexpr int kNonFiniteRow = kDevBins;
+
+// countEach's deviation bins as histogram rows, by the deviation's exponent: {the last bit pattern
+// still in the lower bin, the shared address of the lower bin's row, that of the bin above, 0}.
+// Exponent 255 (the NaN deviation of a non-finite element) maps to the non-finite row. Built by
+// every block from DevBinTable.
+struct RowTable {
+  uint4 entry[256];
+
+  __device__ void build(const DevBinTable& bins, unsigned otherBase, int stride) {
+    for (int e = threadIdx.x; e < 256; e += blockDim.x) {
+      const unsigned low = e == 255 ? (unsigned)kNonFiniteRow : bins.entry[e].y, high = e == 255 ? low : min(low + 1u, (unsigned)kDevBins - 1u);
+      entry[e] = make_uint4(bins.entry[e].x, otherBase + 4u * (unsigned)stride * low, otherBase + 4u * (unsigned)stride * high, 0u);
+    }
+  }
+  // The row of a non-negative deviation's bin (the non-finite row for NaN), through the table's
+  // shared address: an explicit load, so the lookup stays unconditional (a C++ load under the
+  // caller's select compiled to a branch and a convergence barrier per element).
+  __device__ __forceinline__ static unsigned rowOf(unsigned devBits, unsigned tableAddr) {
+    unsigned bound, low, high, pad;
+    asm("ld.shared.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(bound), "=r"(low), "=r"(high), "=r"(pad) : "r"(tableAddr + 16u * (devBits >> 23)));
+    return devBits > bound ? high : low;
+  }
+};
 
 // The same eight elements when many are off the grid: everything per element, without branches
 // (for warps whose magnitudes allow Markstein's division: the deviations come from the quotient).
-// Every element lands in one histogram slot: on-grid ones by code (their statistics follow from the
-// code, in range or within the window), the others by code too, or in the NaN / Inf slots; off-grid
-// finite elements also bump their deviation bin's private counter. What no slot says is kept in
-// registers: the tolerance count and the maxima (on-grid and non-finite elements change neither:
-// their deviation is their code's, which the host folds in, and a NaN vanishes in fmaxf). Lanes
-// that hold an element of a code past the window say so (far: farMask finds which); worst-list
-// candidates raise maxKey, the largest rankKey32-like key of this lane's eight.
+// Each element costs one shared increment: on-grid ones in this warp's histogram by code (their
+// statistics follow from the code, in range or within the window); the others in the block's
+// histogram of the rest by code and deviation bin (finite off-grid ones in the window: their
+// count, deviation bins and, with kTolByBins, tolerance count follow from the rows), or in the
+// non-finite row. What no slot says is kept in registers: the maxima of this iteration's
+// deviations and reconstruction errors (on-grid elements add nothing the host does not fold in from
+// their code, and a NaN vanishes in fmaxf), the tolerance count unless kTolByBins, and flags: an
+// element not both on the grid and in range (offGrid), finite but of a code past the window (far:
+// farMask finds which), non-finite.
+template <bool kTolByBins>
 __device__ __forceinline__ void countEach(const float (&v)[8], const KParams& p, const CodeBin& cb, unsigned bins, const CodeSlots& cs,
-                                         unsigned gridBase, unsigned otherBase, unsigned privAddr, unsigned tableAddr, ThreadAcc& a,
-                                         bool& offGrid, bool& far, unsigned& maxKey) {
+                                         unsigned gridBase, unsigned tableAddr, ThreadAcc& a, float& iterDev, float& iterRecon,
+                                         bool& offGrid, bool& far, bool& nonFinite) {
 #pragma unroll
   for (int j = 0; j < 8; j++) {
     const GridPoint g(v[j], p, cb);
     const unsigned slot = g.bin + (unsigned)kCodeWindow;
     const bool finite = fabsf(v[j]) < INFINITY, inWindow = slot < (unsigned)cs.window, onGrid = g.back == v[j];
-    const unsigned special = finite ? (unsigned)cs.spareSlot() : isnan(v[j]) ? (unsigned)cs.nanSlot() : (unsigned)cs.infSlot();
-    sharedIncrement((onGrid ? gridBase : otherBase) + 4u * (inWindow ? slot : special));
     const float dev = fabsf(__fsub_rn(g.r, g.qr));
-    const bool counted = finite && !onGrid && inWindow;
-    a.maxDev = fmaxf(a.maxDev, dev);
-    a.maxRecon = fmaxf(a.maxRecon, fabsf(__fsub_rn(g.back, v[j])));
-    a.tol += counted && dev > p.tol;
-    const unsigned bin = DevBinTable::of(dev, tableAddr);
-    sharedIncrement(privAddr + 1024u * (counted ? bin : (unsigned)kDevBins));
+    const unsigned row = RowTable::rowOf(__float_as_uint(dev), tableAddr);
+    sharedIncrement((onGrid ? gridBase : row) + 4u * (inWindow ? slot : (unsigned)cs.spareSlot()));
+    iterDev = fmaxf(iterDev, dev);
+    iterRecon = fmaxf(iterRecon, fabsf(__fsub_rn(g.back, v[j])));
+    if (!kTolByBins) a.tol += !onGrid && inWindow && dev > p.tol;
     offGrid |= !(onGrid && g.bin < bins);
     far |= finite && !inWindow;
-    const unsigned key = finite ? (onGrid ? 0x40000000u : 0x80000000u) | __float_as_uint(dev) : 0xC0000000u;
-    maxKey = max(maxKey, key);
+    nonFinite |= !finite;
   }
 }
 
@@ -493,40 +510,42 @@ __device__ __forceinline__ unsigned farMask(const float (&v)[8], const KParams& 
 #define QL_VERIFY_ONGRID_MIN_BLOCKS 3  // 80 registers: at 64 the prefetched loads were spilled (and waited for)
 #endif
 
+template <bool kTolByBins>
 __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGridKernel(const float* __restrict__ x, long long n, KParams p, int bins, int K,
                                                                                float maxGridDev, Part* parts, Entry* blockWorst,
                                                                                unsigned long long* onGridHist, unsigned long long* otherHist) {
   extern __shared__ unsigned int sh[];
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   // Shared layout (the host's shmem sum follows it): kWarps * kDevBins deviation counters, kWarps histograms of
-  // on-grid codes and one of the others (off the grid: fewer, and per block), each over the code
-  // window (CodeSlots); a spare counter per thread; each code's grid-point deviation; countEach's
-  // private deviation counters.
+  // on-grid codes and kOtherRows rows of the others (off the grid: fewer, and per block), each over
+  // the code window (CodeSlots); a spare counter per thread; each code's grid-point deviation.
   const CodeSlots cs(bins);
   unsigned* devH = sh;
   unsigned* gridH = sh + kWarps * kDevBins;
   unsigned* otherH = gridH + kWarps * cs.stride;
-  unsigned* spare = otherH + cs.stride;  // one per thread: the increments of elements counted nowhere
+  unsigned* spare = otherH + kOtherRows * cs.stride;  // one per thread: the increments of elements counted nowhere
   float* codeDev = reinterpret_cast<float*>(spare + blockDim.x);  // each code's grid-point deviation, -1 for none
-  unsigned* priv = reinterpret_cast<unsigned*>(codeDev + bins);
-  for (int i = threadIdx.x; i < kWarps * (kDevBins + cs.stride) + cs.stride; i += blockDim.x) sh[i] = 0;
-  for (int i = threadIdx.x; i < kPrivateSlots * 256; i += blockDim.x) priv[i] = 0;
+  for (int i = threadIdx.x; i < kWarps * (kDevBins + cs.stride) + kOtherRows * cs.stride; i += blockDim.x) sh[i] = 0;
   for (int b = threadIdx.x; b < bins; b += blockDim.x) {
     float d;
     codeDev[b] = gridPointDeviation(p.qmin + b, p.s, (int32_t)p.fzp, d) ? d : -1.0f;
   }
   __shared__ RareShared rare;
   __shared__ DevBinTable devTable;
+  __shared__ RowTable rowTable;
   if (threadIdx.x == 0) rare = RareShared{0, 0, 0, 0, floatKey(INFINITY), floatKey(-INFINITY)};
   devTable.build();
   __syncthreads();
+  rowTable.build(devTable, (unsigned)__cvta_generic_to_shared(otherH), cs.stride);
+  __syncthreads();
   const unsigned spareAddr = (unsigned)__cvta_generic_to_shared(spare + threadIdx.x);
   unsigned* myDev = devH + warp * kDevBins;
-  // Slot 0 of the window (gridBase, otherBase) and code qmin (gridAddr, otherAddr).
+  // Slot 0 of the window (gridBase) and code qmin (gridAddr, and otherAddr in the non-finite row,
+  // which takes the per-element path's codes).
   const unsigned gridBase = (unsigned)__cvta_generic_to_shared(gridH + warp * cs.stride), gridAddr = gridBase + 4u * kCodeWindow;
-  const unsigned otherBase = (unsigned)__cvta_generic_to_shared(otherH), otherAddr = otherBase + 4u * kCodeWindow;
-  const unsigned privAddr = (unsigned)__cvta_generic_to_shared(priv + threadIdx.x);
-  const unsigned tableAddr = (unsigned)__cvta_generic_to_shared(devTable.entry);
+  unsigned* nonFiniteRow = otherH + kNonFiniteRow * cs.stride;
+  const unsigned otherAddr = (unsigned)__cvta_generic_to_shared(nonFiniteRow) + 4u * kCodeWindow;
+  const unsigned tableAddr = (unsigned)__cvta_generic_to_shared(rowTable.entry);
   const CodeBin cb(p);
   const float fqmin = (float)p.qmin, fqmax = (float)p.qmax;
   // Markstein's division is exact for |v| in [2^-60, 2^60], for zero, and gives a NaN quotient for
@@ -540,6 +559,7 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
   float thrDev = 0.0f;                              // on-grid candidates need a deviation above this
   bool rankGrid = K > 0 && maxGridDev > 0.0f;       // ... and none qualifies once thrDev >= maxGridDev
   unsigned thr32 = 0;                               // rankKey32 of the K-th entry: candidates rank above it
+  float denseDevThr = 0.0f, denseReconThr = 0.0f;   // countEach's candidates: a deviation or reconstruction error above these
   bool dense = false;                               // the last iteration had many elements off the grid
   const float4* x4 = reinterpret_cast<const float4*>(x);
   const long long groups = (n + 3) / 4;
@@ -572,12 +592,25 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
     }
     unsigned other = 0, cand = 0;  // elements for the per-element path; worst-list candidates
     if (markstein) {
-      bool offGrid = false, far = false;
-      unsigned maxKey = 0;
-      countEach(v, p, cb, (unsigned)bins, cs, gridBase, otherBase, privAddr, tableAddr, a, offGrid, far, maxKey);
+      bool offGrid = false, far = false, nonFinite = false;
+      float iterDev = 0.0f, iterRecon = 0.0f;
+      countEach<kTolByBins>(v, p, cb, (unsigned)bins, cs, gridBase, tableAddr, a, iterDev, iterRecon, offGrid, far, nonFinite);
+      a.maxDev = fmaxf(a.maxDev, iterDev);
+      a.maxRecon = fmaxf(a.maxRecon, iterRecon);
       dense = __popc(__ballot_sync(kFull, offGrid)) > 2;  // more than two lanes would need the per-element path
       if (__any_sync(kFull, far)) other = farMask(v, p, cb, cs);
-      if (K > 0 && maxKey > thr32) cand = 0xffu;  // the exact test is below
+      if (__any_sync(kFull, nonFinite)) {
+        // countEach counted them all in the non-finite row; the infinite ones are told apart here.
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+          const unsigned infs = __ballot_sync(kFull, isinf(v[j]));
+          if (lane == 0 && infs) atomicAdd(&nonFiniteRow[cs.infSlot()], (unsigned)__popc(infs));
+        }
+      }
+      // A conservative test (the exact one is below): a lane can hold a candidate only with a
+      // non-finite element (unless the list is all non-finite), a deviation above the K-th entry's,
+      // or, while the K-th entry is on the grid, any element off it (a nonzero reconstruction error).
+      if (K > 0 && ((nonFinite && thr32 < 0xC0000000u) || iterDev > denseDevThr || iterRecon > denseReconThr)) cand = 0xffu;
     } else {
       if (full && !dense && rankGrid) countOnGrid<true>(v, p, cb, (unsigned)bins, gridAddr, spareAddr, codeDev, thrDev, other, cand);
       else if (full && !dense) countOnGrid<false>(v, p, cb, (unsigned)bins, gridAddr, spareAddr, codeDev, thrDev, other, cand);
@@ -631,18 +664,15 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
       thrDev = tier == 0 ? 0.0f : __uint_as_float((unsigned)wl.thrKey);
       rankGrid = tier <= 1 && thrDev < maxGridDev;
       thr32 = rankKey32(wl.thrKey);
+      denseDevThr = tier == 3 ? INFINITY : thrDev;
+      denseReconThr = tier <= 1 ? 0.0f : INFINITY;
     }
     if (++sinceFlush == 15) { flushDev(a.devPacked, myDev); sinceFlush = 0; }  // 15 * 8 < 128 per packed bin
   }
   flushDev(a.devPacked, myDev);
-  // countEach counted off-grid elements only, by deviation bin.
-  for (int k = 0; k < kDevBins; k++) {
-    const unsigned c = priv[k * 256 + threadIdx.x];
-    if (c) { atomicAdd(&myDev[k], c); a.off += c; }
-  }
   finishBlock(a, wl, K, rare, devH, parts, blockWorst);
   flushCodes(gridH, kWarps, cs.window, cs.stride, onGridHist);
-  flushCodes(otherH, 1, cs.window + 2, cs.stride, otherHist);  // with the NaN and Inf slots
+  flushCodes(otherH, 1, kOtherRows * cs.stride, kOtherRows * cs.stride, otherHist);  // every row, whole
 }
 
 // Reduces the blocks' Parts and worst lists into one DevResult (one block of 256 threads).
@@ -735,6 +765,7 @@ struct Context {
   Worst* cand = nullptr; size_t candCap = 0;
   unsigned char* hostResult = nullptr; size_t hostResultCap = 0;  // pinned: a pageable copy costs more than small kernels
   std::map<std::pair<const void*, size_t>, int> blocksPerSm;      // occupancy, by kernel and shared memory
+  std::set<const void*> sharedRaised;                              // kernels allowed the device's most shared memory
 };
 
 Context& ctx() { static Context c; return c; }
@@ -841,15 +872,32 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   float maxGridDev = 0.0f;
   if (onGridPass)
     for (int b = 0; b < bins; b++) maxGridDev = std::max(maxGridDev, windowDev[kCodeWindow + b]);
-  // verifyOnGridKernel's layout: deviation counters, kWarps + 1 code-window histograms, a spare per
-  // thread, the codes' deviations, the private deviation counters.
-  const size_t shmem = onGridPass ? (kWarps * (size_t)(kDevBins + cs.stride) + (size_t)cs.stride + 256 + (size_t)bins + kPrivateSlots * 256) * sizeof(unsigned int)
+  // verifyOnGridKernel's layout: deviation counters, kWarps code-window histograms and kOtherRows
+  // rows of the others, a spare per thread, the codes' deviations.
+  const size_t shmem = onGridPass ? (kWarps * (size_t)(kDevBins + cs.stride) + kOtherRows * (size_t)cs.stride + 256 + (size_t)bins) * sizeof(unsigned int)
                                   : (kWarps * kDevBins + (shared ? kWarps * (size_t)bins : 0)) * sizeof(unsigned int);
   auto kernel = shared ? (fast ? verifyKernel<true, true> : verifyKernel<true, false>) : (fast ? verifyKernel<false, true> : verifyKernel<false, false>);
   // As many blocks as fit on the GPU at once (each loops over the data), fewer for small inputs.
-  const void* chosen = onGridPass ? (const void*)verifyOnGridKernel : (const void*)kernel;
+  // The tolerance count of countEach's elements follows from their deviation rows when the tolerance
+  // is a bin bound: deviation > bound j exactly when the bin is above j (devBinCount).
+  const float binBounds[kDevBins - 1] = {0.0f, 1e-7f, 1e-6f, 1e-5f, 1e-4f, 1e-3f, 1e-2f, 1e-1f};
+  int tolBin = -1;
+  for (int j = 0; j < kDevBins - 1; j++)
+    if (p.tolerance == binBounds[j]) tolBin = j;
+  auto onGridKernel = tolBin >= 0 ? verifyOnGridKernel<true> : verifyOnGridKernel<false>;
+  const void* chosen = onGridPass ? (const void*)onGridKernel : (const void*)kernel;
   auto known = c.blocksPerSm.find({chosen, shmem});
   if (known == c.blocksPerSm.end()) {
+    // The on-grid pass's rows take it past the 48 KiB a kernel gets without asking: allow each
+    // kernel the device's most, once, so no later size needs asking again.
+    if (c.sharedRaised.insert(chosen).second) {
+      int dev = 0, most = 0;
+      check(cudaGetDevice(&dev), "device");
+      check(cudaDeviceGetAttribute(&most, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "shared memory limit");
+      cudaFuncAttributes fa{};
+      check(cudaFuncGetAttributes(&fa, chosen), "kernel attributes");
+      check(cudaFuncSetAttribute(chosen, cudaFuncAttributeMaxDynamicSharedMemorySize, most - (int)fa.sharedSizeBytes), "shared memory size");
+    }
     int fit = 1;
     check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fit, chosen, 256, shmem), "occupancy");
     known = c.blocksPerSm.emplace(std::make_pair(chosen, shmem), fit).first;
@@ -858,14 +906,14 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   const long long groups = (n + 3) / 4;
   const int blocks = (int)std::max<long long>(1, std::min<long long>((groups + (onGridPass ? 511 : 255)) / (onGridPass ? 512 : 256), (long long)smCount() * std::max(1, perSm)));
   const size_t resultBytes = (sizeof(DevResult) + 15) / 16 * 16;
-  // The on-grid pass: on-grid codes over the window, then the others with the NaN and Inf counts.
-  const size_t histSlots = onGridPass ? 2 * (size_t)cs.window + 2 : (size_t)bins;
+  // The on-grid pass: on-grid codes over the window, then the others' rows (CodeSlots wide each).
+  const size_t histSlots = onGridPass ? (size_t)cs.window + kOtherRows * (size_t)cs.stride : (size_t)bins;
   grow(c.result, c.resultCap, resultBytes + histSlots * 8, "alloc result");
   grow(c.parts, c.partsCap, (size_t)blocks, "alloc partial results");
   grow(c.blockWorst, c.blockWorstCap, (size_t)blocks * std::max(1, fusedK), "alloc worst lists");
   auto* hist = reinterpret_cast<unsigned long long*>(c.result + resultBytes);
   check(cudaMemsetAsync(hist, 0, histSlots * 8), "init histogram");
-  if (onGridPass) verifyOnGridKernel<<<blocks, 256, shmem>>>(dx, n, kp, bins, fusedK, maxGridDev, c.parts, c.blockWorst, hist, hist + cs.window);
+  if (onGridPass) onGridKernel<<<blocks, 256, shmem>>>(dx, n, kp, bins, fusedK, maxGridDev, c.parts, c.blockWorst, hist, hist + cs.window);
   else kernel<<<blocks, 256, shmem>>>(dx, n, kp, bins, fusedK, c.parts, c.blockWorst, hist);
   check(cudaGetLastError(), "verify kernel");
   auto* res = reinterpret_cast<DevResult*>(c.result);
@@ -886,10 +934,21 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   OutOfRangeCodes oor{h.oorLo, h.oorHi, h.oorSum, h.oorSum2, h.oorMin, h.oorMax};
   uint64_t nan = h.nan, inf = h.inf;
   std::vector<uint64_t> onGrid;  // the on-grid pass: on-grid elements by code, over the window
+  uint64_t denseOff = 0, denseTol = 0, denseDevHist[kDevBins] = {};
   if (onGridPass) {
     const auto* slots = reinterpret_cast<const uint64_t*>(host + resultBytes);
     onGrid.assign(slots, slots + cs.window);
-    const uint64_t* others = slots + cs.window;
+    const uint64_t* rows = slots + cs.window;  // kOtherRows rows of cs.stride slots
+    std::vector<uint64_t> others(cs.window, 0);
+    for (int k = 0; k < kOtherRows; k++)
+      for (int i = 0; i < cs.window; i++) {
+        const uint64_t cnt = rows[(size_t)k * cs.stride + i];
+        others[i] += cnt;
+        if (k == kNonFiniteRow) continue;  // the per-element path's codes: their statistics are counted already
+        denseDevHist[k] += cnt;
+        denseOff += cnt;
+        if (tolBin >= 0 && k > tolBin) denseTol += cnt;
+      }
     const int first = p.qmin - kCodeWindow;
     for (int i = 0; i < cs.window; i++) {
       const uint64_t cnt = onGrid[i] + others[i];
@@ -901,16 +960,18 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
       oor.sum += (double)cnt * q; oor.sum2 += (double)cnt * q * q;  // integer-valued: exact in any order
       oor.min = std::min(oor.min, q); oor.max = std::max(oor.max, q);
     }
-    nan += others[cs.nanSlot()]; inf += others[cs.infSlot()];
+    const uint64_t* nonFiniteRow = rows + (size_t)kNonFiniteRow * cs.stride;
+    const uint64_t denseNonFinite = nonFiniteRow[cs.spareSlot()], denseInf = nonFiniteRow[cs.infSlot()];
+    nan += denseNonFinite - denseInf; inf += denseInf;
   } else {
     memcpy(codes.data(), host + resultBytes, (size_t)bins * 8);
   }
   GridAcc part;
   addCodes(part, codes.data(), p.qmin, bins, oor, (uint64_t)n - nan - inf);
   part.nan = nan; part.inf = inf;
-  part.offTol = h.offTol; part.artifacts = h.artifacts; part.offGrid = h.offGrid;
+  part.offTol = h.offTol + denseTol; part.artifacts = h.artifacts; part.offGrid = h.offGrid + denseOff;
   part.maxDev = h.maxDev; part.maxRecon = h.maxRecon;
-  for (int i = 0; i < kDevBins; i++) part.devHist[i] = h.devHist[i];
+  for (int i = 0; i < kDevBins; i++) part.devHist[i] = h.devHist[i] + denseDevHist[i];
   // The on-grid elements counted by code: their deviation is their code's (reconstruction error 0).
   if (onGridPass) addOnGridCounts(part, onGrid.data(), windowDev.data(), cs.window, p.tolerance);
   for (int i = 0; i < fusedK; i++) {
