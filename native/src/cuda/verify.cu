@@ -482,7 +482,8 @@ __device__ __forceinline__ void countEach(const float (&v)[8], const KParams& p,
   for (int j = 0; j < 8; j++) {
     const GridPoint g(v[j], p, cb);
     const unsigned slot = g.bin + (unsigned)kCodeWindow;
-    const bool finite = fabsf(v[j]) < INFINITY, inWindow = slot < (unsigned)cs.window, onGrid = g.back == v[j];
+    // (Not written as classify's test: the compiler kept that one per element for the rare paths, at two instructions each.)
+    const bool finite = fabsf(v[j]) <= 0x1.fffffep127f, inWindow = slot < (unsigned)cs.window, onGrid = g.back == v[j];
     const float dev = fabsf(__fsub_rn(g.r, g.qr));
     const unsigned row = RowTable::rowOf(__float_as_uint(dev), tableAddr);
     sharedIncrement((onGrid ? gridBase : row) + 4u * (inWindow ? slot : (unsigned)cs.spareSlot()));
@@ -591,6 +592,7 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
       markstein = !__any_sync(kFull, tiny < tinyLimit || huge > hugeLimit);
     }
     unsigned other = 0, cand = 0;  // elements for the per-element path; worst-list candidates
+    bool prefilter = false;        // cand holds whole lanes (countEach's test): test each element first
     if (markstein) {
       bool offGrid = false, far = false, nonFinite = false;
       float iterDev = 0.0f, iterRecon = 0.0f;
@@ -607,10 +609,12 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
           if (lane == 0 && infs) atomicAdd(&nonFiniteRow[cs.infSlot()], (unsigned)__popc(infs));
         }
       }
-      // A conservative test (the exact one is below): a lane can hold a candidate only with a
-      // non-finite element (unless the list is all non-finite), a deviation above the K-th entry's,
-      // or, while the K-th entry is on the grid, any element off it (a nonzero reconstruction error).
+      // A conservative test (the exact one is below): an element can be a candidate only if it is
+      // non-finite (unless the list is all non-finite), has a deviation above the K-th entry's, or,
+      // while the K-th entry is on the grid, is off it (a nonzero reconstruction error). Per lane
+      // here, from this iteration's maxima; per element below (elementMayRank), before classifying.
       if (K > 0 && ((nonFinite && thr32 < 0xC0000000u) || iterDev > denseDevThr || iterRecon > denseReconThr)) cand = 0xffu;
+      prefilter = true;
     } else {
       if (full && !dense && rankGrid) countOnGrid<true>(v, p, cb, (unsigned)bins, gridAddr, spareAddr, codeDev, thrDev, other, cand);
       else if (full && !dense) countOnGrid<false>(v, p, cb, (unsigned)bins, gridAddr, spareAddr, codeDev, thrDev, other, cand);
@@ -652,6 +656,14 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
       const unsigned long long thrStart = wl.thrKey;
 #pragma unroll
       for (int j = 0; j < 8; j++) {
+        // A warp's list takes about K ln(N/K) of its N elements, so most iterations that reach this
+        // loop from countEach hold one candidate: the others are dropped before they are classified.
+        if (prefilter) {
+          const GridPoint g(v[j], p, cb);
+          const bool elementMayRank = (!(fabsf(v[j]) <= 0x1.fffffep127f) && thr32 < 0xC0000000u) ||
+                                      fabsf(__fsub_rn(g.r, g.qr)) > denseDevThr || fabsf(__fsub_rn(g.back, v[j])) > denseReconThr;
+          cand &= ~((unsigned)!elementMayRank << j);
+        }
         if (!__any_sync(kFull, cand >> j & 1)) continue;
         const long long i = index(j), flat = p.start + i;
         const Elem e = classify(v[j], flat, p);
