@@ -445,12 +445,13 @@ constexpr int kNonFiniteRow = kDevBins;
 // Exponent 255 (the NaN deviation of a non-finite element) maps to the non-finite row. Built by
 // every block from DevBinTable.
 struct RowTable {
-  uint4 entry[256];
+  uint4 entry[512];
 
   __device__ void build(const DevBinTable& bins, unsigned otherBase, int stride) {
-    for (int e = threadIdx.x; e < 256; e += blockDim.x) {
+    for (int i = threadIdx.x; i < 512; i += blockDim.x) {
+      const int e = i & 255;
       const unsigned low = e == 255 ? (unsigned)kNonFiniteRow : bins.entry[e].y, high = e == 255 ? low : min(low + 1u, (unsigned)kDevBins - 1u);
-      entry[e] = make_uint4(bins.entry[e].x, otherBase + 4u * (unsigned)stride * low, otherBase + 4u * (unsigned)stride * high, 0u);
+      entry[i] = make_uint4(bins.entry[e].x | (unsigned)(i & 256) << 23, otherBase + 4u * (unsigned)stride * low, otherBase + 4u * (unsigned)stride * high, 0u);
     }
   }
   // The row of a non-negative deviation's bin (the non-finite row for NaN), through the table's
@@ -484,8 +485,8 @@ __device__ __forceinline__ void countEach(const float (&v)[8], const KParams& p,
     const unsigned slot = g.bin + (unsigned)kCodeWindow;
     // (Not written as classify's test: the compiler kept that one per element for the rare paths, at two instructions each.)
     const bool finite = fabsf(v[j]) <= 0x1.fffffep127f, inWindow = slot < (unsigned)cs.window, onGrid = g.back == v[j];
-    const float dev = fabsf(__fsub_rn(g.r, g.qr));
-    const unsigned row = RowTable::rowOf(__float_as_uint(dev), tableAddr);
+    const float diff = __fsub_rn(g.r, g.qr), dev = fabsf(diff);
+    const unsigned row = RowTable::rowOf(__float_as_uint(diff), tableAddr);
     sharedIncrement((onGrid ? gridBase : row) + 4u * (inWindow ? slot : (unsigned)cs.spareSlot()));
     iterDev = fmaxf(iterDev, dev);
     iterRecon = fmaxf(iterRecon, fabsf(__fsub_rn(g.back, v[j])));
