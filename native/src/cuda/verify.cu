@@ -440,9 +440,11 @@ struct CodeSlots {
 constexpr int kOtherRows = kDevBins + 1;
 constexpr int kNonFiniteRow = kDevBins;
 
-// countEach's deviation bins as histogram rows, by the deviation's exponent: {the last bit pattern
-// still in the lower bin, the shared address of the lower bin's row, that of the bin above, 0}.
-// Exponent 255 (the NaN deviation of a non-finite element) maps to the non-finite row. Built by
+// countEach's deviation bins as histogram rows, by the sign and exponent of the difference
+// r - rint(r) (the deviation is its magnitude): {the last bit pattern still in the lower bin, the
+// shared address of the lower bin's row, that of the bin above, 0}. A negative difference orders
+// as its magnitude does once the sign bit is set on the bound, so no absolute value is needed per
+// element. Exponent 255 (the NaN of a non-finite element) maps to the non-finite row. Built by
 // every block from DevBinTable.
 struct RowTable {
   uint4 entry[512];
@@ -454,13 +456,13 @@ struct RowTable {
       entry[i] = make_uint4(bins.entry[e].x | (unsigned)(i & 256) << 23, otherBase + 4u * (unsigned)stride * low, otherBase + 4u * (unsigned)stride * high, 0u);
     }
   }
-  // The row of a non-negative deviation's bin (the non-finite row for NaN), through the table's
-  // shared address: an explicit load, so the lookup stays unconditional (a C++ load under the
-  // caller's select compiled to a branch and a convergence barrier per element).
-  __device__ __forceinline__ static unsigned rowOf(unsigned devBits, unsigned tableAddr) {
+  // The row of a difference's bin (the non-finite row for NaN), through the table's shared
+  // address: an explicit load, so the lookup stays unconditional (a C++ load under the caller's
+  // select compiled to a branch and a convergence barrier per element).
+  __device__ __forceinline__ static unsigned rowOf(unsigned diffBits, unsigned tableAddr) {
     unsigned bound, low, high, pad;
-    asm("ld.shared.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(bound), "=r"(low), "=r"(high), "=r"(pad) : "r"(tableAddr + 16u * (devBits >> 23)));
-    return devBits > bound ? high : low;
+    asm("ld.shared.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(bound), "=r"(low), "=r"(high), "=r"(pad) : "r"(tableAddr + 16u * (diffBits >> 23)));
+    return diffBits > bound ? high : low;
   }
 };
 
