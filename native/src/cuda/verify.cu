@@ -2,7 +2,6 @@
 // code histograms and worst lists), then a small finalize kernel. Results are identical to grid.cpp's.
 #include "common.cuh"
 #include "division.cuh"
-#include <set>
 
 namespace ql {
 
@@ -466,6 +465,11 @@ struct RowTable {
   }
 };
 
+// Finiteness as the dense path tests it. Not written as classify's test (|v| < Inf): given that
+// one, the compiler kept classify's result per element in a register for the rare paths, at two
+// instructions each.
+__device__ __forceinline__ bool denseFinite(float v) { return fabsf(v) <= 0x1.fffffep127f; }
+
 // The same eight elements when many are off the grid: everything per element, without branches
 // (for warps whose magnitudes allow Markstein's division: the deviations come from the quotient).
 // Each element costs one shared increment: on-grid ones in this warp's histogram by code (their
@@ -485,8 +489,7 @@ __device__ __forceinline__ void countEach(const float (&v)[8], const KParams& p,
   for (int j = 0; j < 8; j++) {
     const GridPoint g(v[j], p, cb);
     const unsigned slot = g.bin + (unsigned)kCodeWindow;
-    // (Not written as classify's test: the compiler kept that one per element for the rare paths, at two instructions each.)
-    const bool finite = fabsf(v[j]) <= 0x1.fffffep127f, inWindow = slot < (unsigned)cs.window, onGrid = g.back == v[j];
+    const bool finite = denseFinite(v[j]), inWindow = slot < (unsigned)cs.window, onGrid = g.back == v[j];
     const float diff = __fsub_rn(g.r, g.qr), dev = fabsf(diff);
     const unsigned row = RowTable::rowOf(__float_as_uint(diff), tableAddr);
     sharedIncrement((onGrid ? gridBase : row) + 4u * (inWindow ? slot : (unsigned)cs.spareSlot()));
@@ -596,6 +599,13 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
     }
     unsigned other = 0, cand = 0;  // elements for the per-element path; worst-list candidates
     bool prefilter = false;        // cand holds whole lanes (countEach's test): test each element first
+    // countEach's conservative candidate test (the exact one is below): an element can be a
+    // candidate only if it is non-finite (unless the list is all non-finite), has a deviation above
+    // the K-th entry's, or, while the K-th entry is on the grid, is off it (a nonzero reconstruction
+    // error). For a lane, from the maxima of its elements.
+    auto mayRank = [&](bool nonFinite, float dev, float recon) {
+      return (nonFinite && thr32 < 0xC0000000u) || dev > denseDevThr || recon > denseReconThr;
+    };
     if (markstein) {
       bool offGrid = false, far = false, nonFinite = false;
       float iterDev = 0.0f, iterRecon = 0.0f;
@@ -612,11 +622,8 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
           if (lane == 0 && infs) atomicAdd(&nonFiniteRow[cs.infSlot()], (unsigned)__popc(infs));
         }
       }
-      // A conservative test (the exact one is below): an element can be a candidate only if it is
-      // non-finite (unless the list is all non-finite), has a deviation above the K-th entry's, or,
-      // while the K-th entry is on the grid, is off it (a nonzero reconstruction error). Per lane
-      // here, from this iteration's maxima; per element below (elementMayRank), before classifying.
-      if (K > 0 && ((nonFinite && thr32 < 0xC0000000u) || iterDev > denseDevThr || iterRecon > denseReconThr)) cand = 0xffu;
+      // Per lane here, from this iteration's maxima; per element below, before classifying.
+      if (K > 0 && mayRank(nonFinite, iterDev, iterRecon)) cand = 0xffu;
       prefilter = true;
     } else {
       if (full && !dense && rankGrid) countOnGrid<true>(v, p, cb, (unsigned)bins, gridAddr, spareAddr, codeDev, thrDev, other, cand);
@@ -663,9 +670,7 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
         // loop from countEach hold one candidate: the others are dropped before they are classified.
         if (prefilter) {
           const GridPoint g(v[j], p, cb);
-          const bool elementMayRank = (!(fabsf(v[j]) <= 0x1.fffffep127f) && thr32 < 0xC0000000u) ||
-                                      fabsf(__fsub_rn(g.r, g.qr)) > denseDevThr || fabsf(__fsub_rn(g.back, v[j])) > denseReconThr;
-          cand &= ~((unsigned)!elementMayRank << j);
+          cand &= ~((unsigned)!mayRank(!denseFinite(v[j]), fabsf(__fsub_rn(g.r, g.qr)), fabsf(__fsub_rn(g.back, v[j]))) << j);
         }
         if (!__any_sync(kFull, cand >> j & 1)) continue;
         const long long i = index(j), flat = p.start + i;
@@ -780,7 +785,6 @@ struct Context {
   Worst* cand = nullptr; size_t candCap = 0;
   unsigned char* hostResult = nullptr; size_t hostResultCap = 0;  // pinned: a pageable copy costs more than small kernels
   std::map<std::pair<const void*, size_t>, int> blocksPerSm;      // occupancy, by kernel and shared memory
-  std::set<const void*> sharedRaised;                              // kernels allowed the device's most shared memory
 };
 
 Context& ctx() { static Context c; return c; }
@@ -894,25 +898,21 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   auto kernel = shared ? (fast ? verifyKernel<true, true> : verifyKernel<true, false>) : (fast ? verifyKernel<false, true> : verifyKernel<false, false>);
   // As many blocks as fit on the GPU at once (each loops over the data), fewer for small inputs.
   // The tolerance count of countEach's elements follows from their deviation rows when the tolerance
-  // is a bin bound: deviation > bound j exactly when the bin is above j (devBinCount).
-  const float binBounds[kDevBins - 1] = {0.0f, 1e-7f, 1e-6f, 1e-5f, 1e-4f, 1e-3f, 1e-2f, 1e-1f};
-  int tolBin = -1;
-  for (int j = 0; j < kDevBins - 1; j++)
-    if (p.tolerance == binBounds[j]) tolBin = j;
+  // is the top of its deviation bin (a bin bound, as the default 1e-5 is): then a deviation exceeds
+  // it exactly when its bin is above the tolerance's.
+  const int tolBin = devBin(std::nextafter(p.tolerance, INFINITY)) == devBin(p.tolerance) + 1 ? devBin(p.tolerance) : -1;
   auto onGridKernel = tolBin >= 0 ? verifyOnGridKernel<true> : verifyOnGridKernel<false>;
   const void* chosen = onGridPass ? (const void*)onGridKernel : (const void*)kernel;
   auto known = c.blocksPerSm.find({chosen, shmem});
   if (known == c.blocksPerSm.end()) {
-    // The on-grid pass's rows take it past the 48 KiB a kernel gets without asking: allow each
-    // kernel the device's most, once, so no later size needs asking again.
-    if (c.sharedRaised.insert(chosen).second) {
-      int dev = 0, most = 0;
-      check(cudaGetDevice(&dev), "device");
-      check(cudaDeviceGetAttribute(&most, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "shared memory limit");
-      cudaFuncAttributes fa{};
-      check(cudaFuncGetAttributes(&fa, chosen), "kernel attributes");
-      check(cudaFuncSetAttribute(chosen, cudaFuncAttributeMaxDynamicSharedMemorySize, most - (int)fa.sharedSizeBytes), "shared memory size");
-    }
+    // The on-grid pass's rows take it past the 48 KiB a kernel gets without asking: allow the
+    // kernel the device's most (the same value each time), so no size needs asking again.
+    int dev = 0, most = 0;
+    check(cudaGetDevice(&dev), "device");
+    check(cudaDeviceGetAttribute(&most, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "shared memory limit");
+    cudaFuncAttributes fa{};
+    check(cudaFuncGetAttributes(&fa, chosen), "kernel attributes");
+    check(cudaFuncSetAttribute(chosen, cudaFuncAttributeMaxDynamicSharedMemorySize, most - (int)fa.sharedSizeBytes), "shared memory size");
     int fit = 1;
     check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fit, chosen, 256, shmem), "occupancy");
     known = c.blocksPerSm.emplace(std::make_pair(chosen, shmem), fit).first;
