@@ -459,7 +459,8 @@ struct RowTable {
   // address: an explicit load, so the lookup stays unconditional (a C++ load under the caller's
   // select compiled to a branch and a convergence barrier per element).
   __device__ __forceinline__ static unsigned rowOf(unsigned diffBits, unsigned tableAddr) {
-    unsigned bound, low, high, pad;
+    unsigned bound, low, high;
+    [[maybe_unused]] unsigned pad;  // the entry's fourth word: padding to one 16-byte load
     asm("ld.shared.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(bound), "=r"(low), "=r"(high), "=r"(pad) : "r"(tableAddr + 16u * (diffBits >> 23)));
     return diffBits > bound ? high : low;
   }
