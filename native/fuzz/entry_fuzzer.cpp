@@ -127,13 +127,16 @@ void verify(FuzzedDataProvider& in) {
   ql::GridAcc many;
   ql::verifyParallel(x.data(), (int64_t)n, start, p, many, 2);
   // Differential: the per-element and by-code CPU kernels must agree on every input.
-  ql::GridAcc per, byCode;
+  ql::GridAcc per, byCode, portable;
   p.cpuPath = ql::GridParams::CpuPath::kPerElement;
   ql::verifyRange(x.data(), (int64_t)n, start, p, per);
   p.cpuPath = ql::GridParams::CpuPath::kByCode;
   ql::verifyRange(x.data(), (int64_t)n, start, p, byCode);
+  p.cpuPath = ql::GridParams::CpuPath::kByCodePortable;
+  ql::verifyRange(x.data(), (int64_t)n, start, p, portable);
   std::string why;
   if (!ql::sameAcc(per, byCode, why)) die(("verify: the per-element and by-code CPU kernels disagree on: " + why).c_str());
+  if (!ql::sameAcc(per, portable, why)) die(("verify: the per-element and portable by-code CPU kernels disagree on: " + why).c_str());
 }
 
 void diff(FuzzedDataProvider& in) {

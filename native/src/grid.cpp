@@ -1,4 +1,5 @@
 #include "grid.hpp"
+#include "byCodeBins.hpp"
 #include "detmath.hpp"
 #include <algorithm>
 #include <cstring>
@@ -6,6 +7,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 
 namespace ql {
 
@@ -62,36 +64,43 @@ std::vector<float> gridPointDeviations(int qmin, int bins, float s, int32_t zp) 
   return dev;
 }
 
-QL_CPU_CLONES
-void addOnGridCounts(GridAcc& acc, const uint64_t* counts, const float* codeDev, int bins, float tolerance) {
-  // Per-channel rows fold here every few thousand elements, so this runs once per row, in loops
-  // without data-dependent branches or stores, each of one element type (mixed with the 64-bit
-  // counts, the float tests did not vectorize). The deviation histogram is not incremented bin by
-  // bin (consecutive codes mostly share a bin: a chain of dependent read-modify-writes) but derived
-  // from the counts above each bin, masked sums.
+// The body of addOnGridCounts for either width of counts: per-channel rows fold here every few
+// thousand elements, so this runs once per row, in loops without data-dependent branches or stores,
+// each of one element type (mixed with the 64-bit counts, the float tests did not vectorize). The
+// deviation histogram is not incremented bin by bin (consecutive codes mostly share a bin: a chain
+// of dependent read-modify-writes) but derived from the counts above each bin, masked sums, for the
+// bins up to the highest any code reaches (a grid's codes reach a few: no count lies above them).
+// Sums in Count: the caller's counts total below its range.
+template <typename Count>
+__attribute__((always_inline)) inline void addOnGridCountsOf(GridAcc& acc, const Count* counts, const float* codeDev, int bins, float tolerance) {
   constexpr int kChunk = 1024;  // codes at a time, so that the scratch stays in L1
-  alignas(64) int32_t binOf[kChunk];
-  alignas(64) uint64_t flagsOf[kChunk], devBits[kChunk];  // as wide as the counts: a loop mixing widths stayed scalar
+  using SignedCount = std::make_signed_t<Count>;
+  alignas(64) std::make_signed_t<Count> binOf[kChunk];  // as wide as the counts: a loop mixing widths stayed scalar
+  alignas(64) Count flagsOf[kChunk], devBits[kChunk];
   uint64_t all = 0, offTol = 0, above[kDevBins - 1] = {};
-  uint64_t flags = 0, maxBits = floatBits(acc.maxDev);
+  Count flags = 0, maxBits = floatBits(acc.maxDev);
   for (int b0 = 0; b0 < bins; b0 += kChunk) {
     const int n = std::min(kChunk, bins - b0);
-    const uint64_t* cnt = counts + b0;
+    const Count* cnt = counts + b0;
     const float* dev = codeDev + b0;
+    SignedCount topBin = 0;
     for (int b = 0; b < n; b++) {
-      binOf[b] = devBin(dev[b]);
-      flagsOf[b] = (uint64_t)(dev[b] > tolerance) | (uint64_t)(dev[b] < 0.0f) << 1;  // 2: the code has no grid point
-      devBits[b] = dev[b] > 0.0f ? floatBits(dev[b]) : 0u;  // non-negative floats order as their bits
+      binOf[b] = (SignedCount)devBin(dev[b]);
+      topBin = std::max(topBin, binOf[b]);
+      flagsOf[b] = (Count)(dev[b] > tolerance) | (Count)(dev[b] < 0.0f) << 1;  // 2: the code has no grid point
+      devBits[b] = dev[b] > 0.0f ? (Count)floatBits(dev[b]) : 0u;  // non-negative floats order as their bits
     }
+    Count chunkAll = 0, chunkOffTol = 0;
     for (int b = 0; b < n; b++) {
-      const uint64_t some = (uint64_t)-(int64_t)(cnt[b] != 0);  // masks, not selects: a select here reads as a conditional load
-      all += cnt[b];
-      offTol += cnt[b] & (uint64_t)-(int64_t)(flagsOf[b] & 1);
+      const Count some = (Count)-(SignedCount)(cnt[b] != 0);  // masks, not selects: a select here reads as a conditional load
+      chunkAll += cnt[b];
+      chunkOffTol += cnt[b] & (Count)-(SignedCount)(flagsOf[b] & 1);
       flags |= flagsOf[b] & some;
       maxBits = std::max(maxBits, devBits[b] & some);
     }
-    for (int j = 0; j < kDevBins - 1; j++) {
-      uint64_t sum = 0;
+    all += chunkAll; offTol += chunkOffTol;
+    for (int j = 0; j < (int)topBin; j++) {
+      Count sum = 0;
       for (int b = 0; b < n; b++) sum += binOf[b] > j ? cnt[b] : 0;
       above[j] += sum;
     }
@@ -104,6 +113,19 @@ void addOnGridCounts(GridAcc& acc, const uint64_t* counts, const float* codeDev,
   acc.artifacts += above[0];  // bin 0 holds exactly the zero deviations
   acc.maxDev = bitsToFloat((uint32_t)maxBits);
 }
+
+QL_CPU_CLONES
+void addOnGridCounts(GridAcc& acc, const uint64_t* counts, const float* codeDev, int bins, float tolerance) {
+  addOnGridCountsOf(acc, counts, codeDev, bins, tolerance);
+}
+
+namespace {
+// 32-bit counts, eight to a vector: verifyRunByCode's runs of up to 2^20 elements.
+QL_CPU_CLONES
+void addOnGridCounts32(GridAcc& acc, const uint32_t* counts, const float* codeDev, int bins, float tolerance) {
+  addOnGridCountsOf(acc, counts, codeDev, bins, tolerance);
+}
+}  // namespace
 
 void GridAcc::merge(const GridAcc& o, int worstK) {
   n += o.n; nan += o.nan; inf += o.inf; offTol += o.offTol; artifacts += o.artifacts; offGrid += o.offGrid;
@@ -137,6 +159,7 @@ struct RangeState {
   uint32_t thrShort = 1;  // candidates for the worst list have a short key at least this
   // Scratch of verifyRunByCode, kept across the runs of a per-channel tensor.
   std::vector<uint64_t> plainCounts;  // bins + 1 counts of plain elements by code; the last is the spare
+  std::vector<uint32_t> plainCounts32;  // the same for a run that folds once
   std::vector<float> codeDev;    // a plain element's deviation, by code (gridPointDeviations)
   std::vector<uint32_t> codeKey; // its short key for the worst list (0: exact, never a candidate)
   std::vector<uint8_t> visit;    // per code: 2 offers its elements to the worst list
@@ -287,15 +310,15 @@ static bool byCodeApplies(const GridParams& p, int32_t zp) {
 // whose code is in range ("plain" elements). A plain element equals fl32((c - zp)·s) for its code c,
 // so its deviation, class, tolerance test and worst-list key depend on c alone
 // (gridPointDeviation): such elements are only counted per code, and their statistics derived
-// once per run from the counts. Per block, a vectorized pass maps each element to its code, or to
-// a spare bin when it is not plain; a scalar pass without data-dependent branches increments the
-// bin's counter (four interleaved histograms) and lists the element where its bin says so: every
+// once per run from the counts. Per block, one pass (byCodeBins.hpp) maps each element to its code,
+// or to a spare bin when it is not plain, and increments the bin's counter (four interleaved
+// histograms); then the elements are listed where their bins say so: every
 // non-plain element, to be gathered and verified by verifyBlock; a plain one while its code's key
 // could enter the worst list.
 QL_CPU_CLONES
 static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, int32_t zp, const GridParams& p, GridAcc& acc, RangeState& st) {
   const int bins = p.qmax - p.qmin + 1, stride = bins + 1;
-  const float fzp = (float)zp, fqmin = (float)p.qmin, fqmax = (float)p.qmax, fspare = (float)bins;
+  const float fzp = (float)zp, fqmin = (float)p.qmin, fqmax = (float)p.qmax;
   // The code of a plain element is found with a multiply, not a division (the division was most of
   // the hot loop's time): an element is plain only if fl32(qr·s) == v, and for such a v with
   // |qr| < 2^21, rint(fl32(v/s)) == qr (v/s = qr(1+δ)(1+ε), |δ|,|ε| <= 2^-24, so it is within 0.25
@@ -304,10 +327,11 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
   // Codes far from 0 keep the division (qmin, qmax and zp are the user's). A reciprocal that
   // overflows (s below 2^-128) makes every guess inf or NaN: those elements take verifyBlock.
   const bool smallCodes = std::max(std::abs(p.qmin), std::abs(p.qmax)) + std::abs(zp) < (1 << 21);
-  const float inv = 1.0f / s;
-  constexpr float kGuessLimit = 4194304.0f;  // 2^22
-  const uint32_t binOfZero = (uint32_t)(zp - p.qmin), lastBin = (uint32_t)(bins - 1);  // the bin of qr = 0; |zp - qmin| < 2^22
-  st.plainCounts.resize((size_t)stride);  // the first fold assigns it
+  ByCodeGrid grid{s, 1.0f / s, (uint32_t)(zp - p.qmin), bins};  // the bin of qr = 0; |zp - qmin| < 2^22
+  grid.divide = !smallCodes;
+  grid.fzp = fzp; grid.fqmin = fqmin; grid.fqmax = fqmax;
+  const bool avx2 = smallCodes && p.cpuPath != GridParams::CpuPath::kByCodePortable && byCodeBinsAvx2Runs();
+  if (n > (int64_t)kBlock * 1024) st.plainCounts.resize((size_t)stride);  // the first fold assigns it
   // Per-channel tensors run this once per channel (often a few thousand elements): the scratch is
   // reused, never reallocated.
   gridPointDeviations(p.qmin, bins, s, zp, st.codeDev);
@@ -374,47 +398,23 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
   uint32_t* h1 = h0 + stride;
   uint32_t* h2 = h1 + stride;
   uint32_t* h3 = h2 + stride;
+  // A run of at most 1024 blocks (per-channel rows) folds once, into 32-bit counts: its statistics
+  // then take eight codes to a vector.
+  const bool oneFold = n <= (int64_t)kBlock * 1024;
+  if (oneFold) st.plainCounts32.resize((size_t)stride);
   uint64_t* total = st.plainCounts.data();
+  uint32_t* total32 = st.plainCounts32.data();
   const uint8_t* visit = st.visit.data();
   constexpr int B = kBlock;
   alignas(64) int32_t bin[B], other[B], offer[B];
-  alignas(64) uint8_t notPlainAt[B + 8];
+  alignas(64) uint8_t notPlainBits[B / 8];
   alignas(64) float gathered[B];
   for (int64_t base = 0; base < n; base += B) {
     const int m = (int)std::min<int64_t>(B, n - base);
     const float* xb = x + base;
     if (st.thrShort != visitThr) markVisits(start + base);
-    int notPlain = 0;
-    // Two copies of one loop, each straight-line so that it vectorizes.
-    auto classify = [&](int i, float qr) __attribute__((always_inline)) {
-      const float q = qr + fzp;
-      const bool plain = qr * s == xb[i] && q >= fqmin && q <= fqmax;  // false for NaN and +-inf
-      bin[i] = (int32_t)(plain ? q - fqmin : fspare);
-      notPlainAt[i] = !plain;
-      notPlain += !plain;
-    };
-    if (smallCodes) {
-      // The guess as an integer: the code's bin is then one integer add, the range one unsigned
-      // compare (fewer vector operations than rintDet and two float compares). The clamp keeps
-      // the conversion defined; a clamped guess (|code| = 2^22) is out of range for every grid
-      // here, so the element is not plain, NaN included.
-      for (int i = 0; i < m; i++) {
-        const float v = xb[i];
-        float g = v * inv;
-        g = g > -kGuessLimit ? g : -kGuessLimit;
-        g = g < kGuessLimit ? g : kGuessLimit;
-        const int32_t qi = (int32_t)__builtin_rintf(g);
-        const uint32_t b = (uint32_t)qi + binOfZero;
-        const bool plain = (float)qi * s == v && b <= lastBin;
-        bin[i] = plain ? (int32_t)b : bins;
-        notPlainAt[i] = !plain;
-        notPlain += !plain;
-      }
-    } else {
-      for (int i = 0; i < m; i++) classify(i, rintDet(xb[i] / s));
-    }
-    // The histogram alone in the hot loop; the rare elements that need more are listed after it.
-    // A few marked codes: their counts before and after the block tell whether it holds any of
+    // One pass maps the block's elements to bins and counts them (byCodeBins.hpp); the rare elements
+    // that need more are listed after it. A few marked codes: their counts before and after the block tell whether it holds any of
     // them, so the block is scanned for offers only then (the same offers, in the same order).
     const bool fewMarked = anyOffer && st.marked.size() <= 16;
     auto markedCount = [&] {
@@ -423,21 +423,14 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
       return c;
     };
     const uint64_t markedBefore = fewMarked ? markedCount() : 0;
-    int i = 0;
-    for (; i + 4 <= m; i += 4) { h0[bin[i]]++; h1[bin[i + 1]]++; h2[bin[i + 2]]++; h3[bin[i + 3]]++; }
-    for (; i < m; i++) h0[bin[i]]++;
+    const int notPlain = avx2 ? byCodeBinsAvx2(xb, m, grid, bin, notPlainBits, h0, stride) : byCodeBinsPortable(xb, m, grid, bin, notPlainBits, h0, stride);
     const bool scanOffers = anyOffer && (!fewMarked || markedCount() != markedBefore);
     int nOther = 0, nOffer = 0;
     if (notPlain) {
       // Non-plain elements are rare (an off-grid value every thousand elements is already many):
-      // eight flags at a time are skipped while they are all clear.
-      std::memset(notPlainAt + m, 0, 8);
-      for (int k0 = 0; k0 < m; k0 += 8) {
-        uint64_t word;
-        std::memcpy(&word, notPlainAt + k0, 8);
-        if (!word) continue;
-        for (int k = k0; k < std::min(m, k0 + 8); k++) { other[nOther] = k; nOther += notPlainAt[k]; }
-      }
+      // listed from their flag bits, eight elements a byte.
+      for (int k0 = 0; k0 < m; k0 += 8)
+        for (unsigned bits = notPlainBits[k0 >> 3]; bits; bits &= bits - 1) other[nOther++] = k0 + __builtin_ctz(bits);
     }
     if (scanOffers) {
       for (int k = 0; k < m; k++) { offer[nOffer] = k; nOffer += visit[bin[k]] >> 1; }
@@ -449,10 +442,17 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
     }
     if (base + B >= n || ((base / B) & 1023) == 1023) {  // fold before 2^32 (every 1024 blocks) and at the end
       const bool first = base < (int64_t)B * 1024;
-      for (int b = 0; b < stride; b++) {
-        const uint64_t t = (uint64_t)h0[b] + h1[b] + h2[b] + h3[b];
-        total[b] = first ? t : total[b] + t;
-        h0[b] = h1[b] = h2[b] = h3[b] = 0;
+      if (oneFold) {
+        for (int b = 0; b < stride; b++) {
+          total32[b] = h0[b] + h1[b] + h2[b] + h3[b];
+          h0[b] = h1[b] = h2[b] = h3[b] = 0;
+        }
+      } else {
+        for (int b = 0; b < stride; b++) {
+          const uint64_t t = (uint64_t)h0[b] + h1[b] + h2[b] + h3[b];
+          total[b] = first ? t : total[b] + t;
+          h0[b] = h1[b] = h2[b] = h3[b] = 0;
+        }
       }
     }
   }
@@ -460,12 +460,20 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
   // others' when verifyRange folds the code histogram. One pass, as per-channel rows run this for
   // every few thousand elements.
   uint64_t plain = 0;
-  for (int b = 0; b < bins; b++) {
-    plain += total[b];
-    st.hist4[b] += total[b];
+  if (oneFold) {
+    for (int b = 0; b < bins; b++) {
+      plain += total32[b];
+      st.hist4[b] += total32[b];
+    }
+    if (plain) addOnGridCounts32(acc, total32, st.codeDev.data(), bins, p.tolerance);
+  } else {
+    for (int b = 0; b < bins; b++) {
+      plain += total[b];
+      st.hist4[b] += total[b];
+    }
+    if (plain) addOnGridCounts(acc, total, st.codeDev.data(), bins, p.tolerance);
   }
   st.fin += plain;
-  if (plain) addOnGridCounts(acc, total, st.codeDev.data(), bins, p.tolerance);
 }
 
 void verifyRange(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc) {
@@ -475,7 +483,7 @@ void verifyRange(const float* x, int64_t n, int64_t start, const GridParams& p, 
   if (p.worstK > 0 && (int)acc.worst.size() == p.worstK) st.thrShort = thresholdOf(acc.worst.back());
   // Counting by code pays once a run is long enough to amortize deriving each code's statistics.
   auto run = [&](const float* xs, int64_t len, int64_t first, float s, int32_t zp) {
-    const bool byCode = p.cpuPath == GridParams::CpuPath::kByCode || (p.cpuPath == GridParams::CpuPath::kAuto && len >= 16 * (int64_t)bins);
+    const bool byCode = p.cpuPath == GridParams::CpuPath::kByCode || p.cpuPath == GridParams::CpuPath::kByCodePortable || (p.cpuPath == GridParams::CpuPath::kAuto && len >= 16 * (int64_t)bins);
     // Counting by code derives each code's FP32 reconstruction: only for grids stored in FP32.
     if (byCode && p.storage == kStorageF32 && byCodeApplies(p, zp)) verifyRunByCode(xs, len, first, s, zp, p, acc, st);
     else verifyRun(xs, len, first, s, zp, p, acc, st);

@@ -19,9 +19,10 @@ struct GridParams {
   int worstK = 10;
   bool inputIsCodes = false;        // values are already integer codes (int8 tensors): range checks only
   uint8_t storage = 0;              // kStorageF32/BF16/F16 (detmath.hpp): the dtype grid values are stored in
-  // Which CPU kernel verifies a run of elements with one scale. Both give identical results; the
-  // tests and the fuzzer compare them. kAuto counts on-grid elements by code where that pays.
-  enum class CpuPath : uint8_t { kAuto, kPerElement, kByCode } cpuPath = CpuPath::kAuto;
+  // Which CPU kernel verifies a run of elements with one scale. All give identical results; the
+  // tests and the fuzzer compare them. kAuto counts on-grid elements by code where that pays;
+  // kByCodePortable is the by-code kernel without its AVX2 loop (byCodeBins.hpp).
+  enum class CpuPath : uint8_t { kAuto, kPerElement, kByCode, kByCodePortable } cpuPath = CpuPath::kAuto;
 };
 
 struct Worst {

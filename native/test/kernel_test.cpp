@@ -231,15 +231,16 @@ int main(int argc, char** argv) {
       close(fd);
       unlink(path);
     }
-    // The two CPU kernels (per element, and on-grid elements counted by code) agree bit for bit.
-    for (auto path : {ql::GridParams::CpuPath::kPerElement, ql::GridParams::CpuPath::kByCode}) {
+    // The CPU kernels (per element, and on-grid elements counted by code, with and without its
+    // AVX2 loop) agree bit for bit.
+    for (auto path : {ql::GridParams::CpuPath::kPerElement, ql::GridParams::CpuPath::kByCode, ql::GridParams::CpuPath::kByCodePortable}) {
       ql::GridParams q = p;
       q.cpuPath = path;
       ql::GridAcc forced;
       ql::verifyRange(x.data(), (int64_t)x.size(), 0, q, forced);
       why.clear();
       const bool pathSame = ql::sameAcc(one, forced, why);
-      expect(pathSame, std::string(cs.name) + (path == ql::GridParams::CpuPath::kByCode ? ": by-code" : ": per-element") +
+      expect(pathSame, std::string(cs.name) + (path == ql::GridParams::CpuPath::kByCode ? ": by-code" : path == ql::GridParams::CpuPath::kByCodePortable ? ": portable by-code" : ": per-element") +
                            " CPU kernel equals the default (" + why + ")");
     }
     expect(one.n + one.nan + one.inf == cs.n, std::string(cs.name) + ": every element counted");
@@ -290,15 +291,17 @@ int main(int argc, char** argv) {
         x[i] = v;
       }
       ql::GridParams p; p.scales = {fc.s}; p.zeroPoints = {fc.zp}; p.qmin = fc.qmin; p.qmax = fc.qmax;
-      ql::GridAcc each, byCode;
+      ql::GridAcc each, byCode, portable;
       p.cpuPath = ql::GridParams::CpuPath::kPerElement;
       ql::verifyRange(x.data(), (int64_t)x.size(), 0, p, each);
       p.cpuPath = ql::GridParams::CpuPath::kByCode;
       ql::verifyRange(x.data(), (int64_t)x.size(), 0, p, byCode);
+      p.cpuPath = ql::GridParams::CpuPath::kByCodePortable;
+      ql::verifyRange(x.data(), (int64_t)x.size(), 0, p, portable);
       std::string why;
-      const bool same = ql::sameAcc(each, byCode, why);
+      const bool same = ql::sameAcc(each, byCode, why) && ql::sameAcc(each, portable, why);
       expect(same && each.n > x.size() / 2 && each.nan > 0 && each.inf > 0 && each.offGrid > 0,
-             std::string(fc.name) + ": by-code CPU kernel equals per-element (" + why + ")");
+             std::string(fc.name) + ": by-code CPU kernel, with and without AVX2, equals per-element (" + why + ")");
     }
   }
 
