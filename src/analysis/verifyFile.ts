@@ -51,8 +51,18 @@ export async function verifyDump(file: string, dump: DumpFile, opts: VerifyFileO
   const total = targets.reduce((n, t) => n + numelOf(t.shape), 0);
   let done = 0;
   const notQuantized: VerifyReport['not_quantized'] = [];
-  for (const t of targets) {
-    const plan = await planGridCheck(file, dump, t, { explicitScale: opts.scale, named: opts.tensor !== undefined });
+  const planOf = (t: (typeof targets)[number]): ReturnType<typeof planGridCheck> => {
+    const plan = planGridCheck(file, dump, t, { explicitScale: opts.scale, named: opts.tensor !== undefined });
+    plan.catch(() => undefined); // awaited in its turn, which rethrows; unobserved until then, not unhandled
+    return plan;
+  };
+  // The next tensor's plan (its header checks and scale reads, on this thread) is made while the
+  // addon's threads verify the current one: on a checkpoint of many tensors those gaps added up.
+  let nextPlan = targets.length ? planOf(targets[0]) : undefined;
+  for (let i = 0; i < targets.length; i++) {
+    const t = targets[i];
+    const plan = await nextPlan!;
+    nextPlan = i + 1 < targets.length ? planOf(targets[i + 1]) : undefined;
     if (!plan.judge) {
       if (opts.tensor !== undefined && plan.notQuantized) {
         throw new FormatError('scale-not-found', `${JSON.stringify(t.name)} is ${plan.reason}: pass --scale to judge it against a grid`, file);
