@@ -12,8 +12,11 @@ namespace ql {
 bool cudaCompiled();
 bool cudaAvailable();
 std::string cudaDeviceName();
-// Same semantics and results as verifyParallel.
-void cudaVerify(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc);
+// The most elements one verify launch takes (a multiple of 4, below 2^31: the on-grid kernel's loop
+// positions are 32-bit); larger inputs are verified in launches of this size and merged, as chunks are.
+constexpr int64_t kCudaVerifyLaunchElements = (int64_t)1 << 30;
+// Same semantics and results as verifyParallel. launchElements: as above (the tests pass small ones).
+void cudaVerify(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc, int64_t launchElements = kCudaVerifyLaunchElements);
 struct BenchResult { double gbPerSec, peakGbPerSec, msPerPass; };
 // Copies data to the device once, then times `iters` verification passes over it.
 BenchResult cudaBenchVerify(const float* x, int64_t n, const GridParams& p, int iters);

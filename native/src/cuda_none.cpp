@@ -7,7 +7,7 @@ namespace ql {
 bool cudaCompiled() { return false; }
 bool cudaAvailable() { return false; }
 std::string cudaDeviceName() { return ""; }
-void cudaVerify(const float*, int64_t, int64_t, const GridParams&, GridAcc&) { throw std::runtime_error("this build of the addon has no CUDA support"); }
+void cudaVerify(const float*, int64_t, int64_t, const GridParams&, GridAcc&, int64_t) { throw std::runtime_error("this build of the addon has no CUDA support"); }
 BenchResult cudaBenchVerify(const float*, int64_t, const GridParams&, int) { throw std::runtime_error("this build of the addon has no CUDA support"); }
 uint64_t cudaCheckFastDivision(float) { throw std::runtime_error("this build of the addon has no CUDA support"); }
 void cudaConv1d(const Conv1dProblem&, Conv1dOutputs&) { throw std::runtime_error("this build of the addon has no CUDA support"); }

@@ -266,6 +266,12 @@ int main(int argc, char** argv) {
       why.clear();
       const bool cudaSame = ql::sameAcc(one, g, why);
       expect(cudaSame, std::string(cs.name) + ": CUDA equals CPU (" + why + ")");
+      // In launches of 2^16 elements, as inputs above kCudaVerifyLaunchElements are verified.
+      ql::GridAcc split;
+      ql::cudaVerify(x.data(), (int64_t)cs.n, 0, p, split, (int64_t)1 << 16);
+      why.clear();
+      const bool splitSame = ql::sameAcc(one, split, why);
+      expect(splitSame, std::string(cs.name) + ": CUDA in launches of 2^16 elements equals CPU (" + why + ")");
     }
   }
 

@@ -59,6 +59,6 @@ std::mutex& deviceMutex();
 int smCount();
 
 // Verifies device-resident data (16-byte aligned): cudaVerify after its copy, and the benchmarks.
-void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParams& p, GridAcc& out);
+void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParams& p, GridAcc& out, int64_t launchElements = kCudaVerifyLaunchElements);
 
 }  // namespace ql

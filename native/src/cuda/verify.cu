@@ -570,23 +570,26 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
   float denseDevThr = 0.0f, denseReconThr = 0.0f;   // countEach's candidates: a deviation or reconstruction error above these
   bool dense = false;                               // the last iteration had many elements off the grid
   const float4* x4 = reinterpret_cast<const float4*>(x);
-  const long long groups = (n + 3) / 4;
-  const long long stride = (long long)gridDim.x * kWarps * 64;
+  // Loop positions in 32 bits (a launch holds fewer than 2^31 elements: kCudaVerifyLaunchElements),
+  // which left registers and instructions for the loop's work: +4-5% on unquantized data.
+  const unsigned nn = (unsigned)n;
+  const unsigned groups = (nn + 3) / 4;
+  const unsigned stride = gridDim.x * kWarps * 64;
   int sinceFlush = 0;
-  long long base = ((long long)blockIdx.x * kWarps + warp) * 64;
+  unsigned base = (blockIdx.x * kWarps + warp) * 64;
   float4 na = loadGroup(x, x4, base + lane, n), nb = loadGroup(x, x4, base + 32 + lane, n);
   for (; base < groups; base += stride) {
     const float v[8] = {na.x, na.y, na.z, na.w, nb.x, nb.y, nb.z, nb.w};
     // The next iteration's data, in flight while these are classified; checked only near the end.
-    if ((base + stride + 64) * 4 <= n) {
+    if ((base + stride + 64) * 4 <= nn) {
       na = __ldcs(x4 + base + stride + lane);
       nb = __ldcs(x4 + base + stride + 32 + lane);
     } else {
       na = loadGroup(x, x4, base + stride + lane, n);
       nb = loadGroup(x, x4, base + stride + 32 + lane, n);
     }
-    auto index = [&](int j) { return (base + lane + (j >> 2) * 32) * 4 + (j & 3); };
-    const bool full = (base + 64) * 4 <= n;
+    auto index = [&](int j) { return (base + lane + (j >> 2) * 32) * 4 + (unsigned)(j & 3); };
+    const bool full = (base + 64) * 4 <= nn;
     bool markstein = false;
     if (full && dense) {
       unsigned tiny = ~0u, huge = 0u;
@@ -631,7 +634,7 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
       else if (full && !dense) countOnGrid<false>(v, p, cb, (unsigned)bins, gridAddr, spareAddr, codeDev, thrDev, other, cand);
       else {
 #pragma unroll
-        for (int j = 0; j < 8; j++) other |= (unsigned)(index(j) < n) << j;
+        for (int j = 0; j < 8; j++) other |= (unsigned)(index(j) < nn) << j;
       }
       // Next iteration branch-free if more than two of this one's eight slots needed the per-element
       // path somewhere in the warp (each such slot costs a whole warp's pass).
@@ -861,9 +864,15 @@ void worstByThreshold(const float* dx, int64_t n, const KParams& kp, int blocks,
 static bool fastDivisionFor(float s) { return s >= 0x1p-60f && s <= 0x1p60f; }
 
 // Verifies device-resident data (16-byte aligned); used by cudaVerify and by the benchmarks.
-void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParams& p, GridAcc& out) {
+void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParams& p, GridAcc& out, int64_t launchElements) {
   Context& c = ctx();
   if (reinterpret_cast<uintptr_t>(dx) % 16) throw std::runtime_error("CUDA verify needs 16-byte aligned data");
+  if (launchElements < 4 || launchElements % 4 || launchElements >= ((int64_t)1 << 31)) throw std::logic_error("CUDA verify: launchElements must be a multiple of 4 below 2^31");
+  if (n > launchElements) {
+    // Launches of launchElements (16-byte aligned starts), merged as chunks are: the same results.
+    for (int64_t off = 0; off < n; off += launchElements) cudaVerifyDevice(dx + off, std::min(launchElements, n - off), start + off, p, out, launchElements);
+    return;
+  }
   const int bins = p.qmax - p.qmin + 1;
   const int channels = (int)p.scales.size();
   KParams kp{nullptr, nullptr, channels, p.inner, start, p.qmin, p.qmax, p.tolerance, p.inputIsCodes, 1.0f, 1.0f, 0.0f, false};
@@ -999,11 +1008,11 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   out.merge(part, K);
 }
 
-void cudaVerify(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& out) {
+void cudaVerify(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& out, int64_t launchElements) {
   Context& c = ctx();
   std::lock_guard<std::mutex> lock(deviceMutex());
   grow(c.x, c.xCap, (size_t)std::max<int64_t>(n, 1), "alloc input");
   check(cudaMemcpy(c.x, x, n * sizeof(float), cudaMemcpyHostToDevice), "copy input");
-  cudaVerifyDevice(c.x, n, start, p, out);
+  cudaVerifyDevice(c.x, n, start, p, out, launchElements);
 }
 }  // namespace ql
