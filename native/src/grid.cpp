@@ -75,7 +75,7 @@ template <typename Count>
 __attribute__((always_inline)) inline void addOnGridCountsOf(GridAcc& acc, const Count* counts, const float* codeDev, int bins, float tolerance) {
   constexpr int kChunk = 1024;  // codes at a time, so that the scratch stays in L1
   using SignedCount = std::make_signed_t<Count>;
-  alignas(64) std::make_signed_t<Count> binOf[kChunk];  // as wide as the counts: a loop mixing widths stayed scalar
+  alignas(64) SignedCount binOf[kChunk];  // as wide as the counts: a loop mixing widths stayed scalar
   alignas(64) Count flagsOf[kChunk], devBits[kChunk];
   uint64_t all = 0, offTol = 0, above[kDevBins - 1] = {};
   Count flags = 0, maxBits = floatBits(acc.maxDev);
@@ -122,7 +122,7 @@ void addOnGridCounts(GridAcc& acc, const uint64_t* counts, const float* codeDev,
 namespace {
 // 32-bit counts, eight to a vector: verifyRunByCode's runs of up to 2^20 elements.
 QL_CPU_CLONES
-void addOnGridCounts32(GridAcc& acc, const uint32_t* counts, const float* codeDev, int bins, float tolerance) {
+void addOnGridCounts(GridAcc& acc, const uint32_t* counts, const float* codeDev, int bins, float tolerance) {
   addOnGridCountsOf(acc, counts, codeDev, bins, tolerance);
 }
 }  // namespace
@@ -331,7 +331,11 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
   grid.divide = !smallCodes;
   grid.fzp = fzp; grid.fqmin = fqmin; grid.fqmax = fqmax;
   const bool avx2 = smallCodes && p.cpuPath != GridParams::CpuPath::kByCodePortable && byCodeBinsAvx2Runs();
-  if (n > (int64_t)kBlock * 1024) st.plainCounts.resize((size_t)stride);  // the first fold assigns it
+  // A run of at most 1024 blocks (per-channel rows) folds once, into 32-bit counts: its statistics
+  // then take eight codes to a vector. A longer one folds every 1024 blocks, into 64-bit counts.
+  const bool oneFold = n <= (int64_t)kBlock * 1024;
+  if (oneFold) st.plainCounts32.resize((size_t)stride);  // the fold assigns them
+  else st.plainCounts.resize((size_t)stride);
   // Per-channel tensors run this once per channel (often a few thousand elements): the scratch is
   // reused, never reallocated.
   gridPointDeviations(p.qmin, bins, s, zp, st.codeDev);
@@ -389,7 +393,7 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
   markVisits(start);
   // Per-block counts in 32 bits (a block cannot overflow them), four histograms interleaved by
   // element: consecutive elements often share a code, and one counter incremented per element is a
-  // chain of dependent read-modify-writes. Folded into 64-bit counts after each block.
+  // chain of dependent read-modify-writes. Folded into the run's counts every 1024 blocks and after its last.
   std::vector<uint32_t>& counts4 = st.counts4;
   // Zero between runs: every run folds and clears its counts after its last block (per-channel
   // tensors run this for every row, so clearing it twice per row showed in profiles).
@@ -398,12 +402,26 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
   uint32_t* h1 = h0 + stride;
   uint32_t* h2 = h1 + stride;
   uint32_t* h3 = h2 + stride;
-  // A run of at most 1024 blocks (per-channel rows) folds once, into 32-bit counts: its statistics
-  // then take eight codes to a vector.
-  const bool oneFold = n <= (int64_t)kBlock * 1024;
-  if (oneFold) st.plainCounts32.resize((size_t)stride);
-  uint64_t* total = st.plainCounts.data();
-  uint32_t* total32 = st.plainCounts32.data();
+  // The block histograms into the run's counts, as wide as they need (the first fold assigns them).
+  auto fold = [&](auto* total, bool first) {
+    for (int b = 0; b < stride; b++) {
+      const auto t = (std::remove_reference_t<decltype(*total)>)h0[b] + h1[b] + h2[b] + h3[b];
+      total[b] = first ? t : total[b] + t;
+      h0[b] = h1[b] = h2[b] = h3[b] = 0;
+    }
+  };
+  // The plain elements' share, from their counts: their statistics now, their codes with the
+  // others' when verifyRange folds the code histogram. One pass, as per-channel rows run this for
+  // every few thousand elements.
+  auto addPlain = [&](const auto* total) {
+    uint64_t plain = 0;
+    for (int b = 0; b < bins; b++) {
+      plain += total[b];
+      st.hist4[b] += total[b];
+    }
+    st.fin += plain;
+    if (plain) addOnGridCounts(acc, total, st.codeDev.data(), bins, p.tolerance);
+  };
   const uint8_t* visit = st.visit.data();
   constexpr int B = kBlock;
   alignas(64) int32_t bin[B], other[B], offer[B];
@@ -414,8 +432,9 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
     const float* xb = x + base;
     if (st.thrShort != visitThr) markVisits(start + base);
     // One pass maps the block's elements to bins and counts them (byCodeBins.hpp); the rare elements
-    // that need more are listed after it. A few marked codes: their counts before and after the block tell whether it holds any of
-    // them, so the block is scanned for offers only then (the same offers, in the same order).
+    // that need more are listed after it. A few marked codes: their counts before and after the
+    // block tell whether it holds any of them, so the block is scanned for offers only then (the
+    // same offers, in the same order).
     const bool fewMarked = anyOffer && st.marked.size() <= 16;
     auto markedCount = [&] {
       uint64_t c = 0;
@@ -442,38 +461,12 @@ static void verifyRunByCode(const float* x, int64_t n, int64_t start, float s, i
     }
     if (base + B >= n || ((base / B) & 1023) == 1023) {  // fold before 2^32 (every 1024 blocks) and at the end
       const bool first = base < (int64_t)B * 1024;
-      if (oneFold) {
-        for (int b = 0; b < stride; b++) {
-          total32[b] = h0[b] + h1[b] + h2[b] + h3[b];
-          h0[b] = h1[b] = h2[b] = h3[b] = 0;
-        }
-      } else {
-        for (int b = 0; b < stride; b++) {
-          const uint64_t t = (uint64_t)h0[b] + h1[b] + h2[b] + h3[b];
-          total[b] = first ? t : total[b] + t;
-          h0[b] = h1[b] = h2[b] = h3[b] = 0;
-        }
-      }
+      if (oneFold) fold(st.plainCounts32.data(), first);
+      else fold(st.plainCounts.data(), first);
     }
   }
-  // The plain elements' share, from their counts: their statistics now, their codes with the
-  // others' when verifyRange folds the code histogram. One pass, as per-channel rows run this for
-  // every few thousand elements.
-  uint64_t plain = 0;
-  if (oneFold) {
-    for (int b = 0; b < bins; b++) {
-      plain += total32[b];
-      st.hist4[b] += total32[b];
-    }
-    if (plain) addOnGridCounts32(acc, total32, st.codeDev.data(), bins, p.tolerance);
-  } else {
-    for (int b = 0; b < bins; b++) {
-      plain += total[b];
-      st.hist4[b] += total[b];
-    }
-    if (plain) addOnGridCounts(acc, total, st.codeDev.data(), bins, p.tolerance);
-  }
-  st.fin += plain;
+  if (oneFold) addPlain(st.plainCounts32.data());
+  else addPlain(st.plainCounts.data());
 }
 
 void verifyRange(const float* x, int64_t n, int64_t start, const GridParams& p, GridAcc& acc) {
