@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -62,7 +63,9 @@ static std::vector<float> makeDump(size_t n, float s, Dump kind, unsigned seed) 
 // on three kinds of data: a dump on the INT8 grid (Gaussian activations quantized, saturating at
 // the ends: what verify meets most) and a stress mix (10% off grid, 4% out of range, NaN/Inf).
 static int benchVerify(bool withCpu) {
-  const size_t n = (size_t)1 << 28, period = (size_t)1 << 24;
+  // QL_BENCH_VERIFY_LOG2N: another size (a profiling aid: two sizes separate a call's fixed cost from its per-byte cost).
+  const char* log2n = std::getenv("QL_BENCH_VERIFY_LOG2N");
+  const size_t n = (size_t)1 << (log2n ? std::atoi(log2n) : 28), period = std::min(n, (size_t)1 << 24);
   const float s = 0.0121623231f;
   const std::vector<std::pair<const char*, std::vector<float>>> sets = {{"on-grid dump", makeDump(period, s, Dump::kOnGrid, 5)},
                                                                      {"stress mix", makeData(period, s, 11, false)},

@@ -700,11 +700,67 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
   flushCodes(otherH, 1, kOtherRows * cs.stride, kOtherRows * cs.stride, otherHist);  // every row, whole
 }
 
-// Reduces the blocks' Parts and worst lists into one DevResult (one block of 256 threads).
-__global__ void __launch_bounds__(256) finalizeKernel(const Part* parts, int nParts, const Entry* blockWorst, int K, DevResult* out) {
+// What the host reads of the histograms the blocks accumulated (finalizeKernel's reduction of them).
+// The on-grid pass: on-grid counts by code over the window, the others' counts by code (all rows
+// summed), each row's total, then the non-finite row's spare and Inf slots. Otherwise: the code
+// histogram as accumulated.
+struct HistLayout {
+  int window, stride, bins;  // window 0: not the on-grid pass; bins slots, as accumulated
+  __host__ __device__ size_t outSlots() const { return window ? 2 * (size_t)window + kOtherRows + CodeSlots::kExtra : (size_t)bins; }
+  __host__ __device__ size_t accSlots() const { return window ? (size_t)window + kOtherRows * (size_t)stride : (size_t)bins; }
+};
+
+// The histograms' reduction for the host, on the GPU: the copy back and the host's work per call
+// shrink from every row's slots to a few per code. Leaves the accumulators zero for the next call
+// (so no call needs to clear them first).
+__device__ void reduceHistograms(unsigned long long* acc, const HistLayout lay, unsigned long long* out) {
+  using u64 = unsigned long long;
+  const int t = threadIdx.x, warp = t >> 5, lane = t & 31;
+  if (!lay.window) {
+    for (int i = t; i < lay.bins; i += blockDim.x) { out[i] = acc[i]; acc[i] = 0; }
+    return;
+  }
+  u64* rows = acc + lay.window;
+  u64 rowTotal[kOtherRows] = {};
+  for (int i = t; i < lay.window; i += blockDim.x) {
+    out[i] = acc[i]; acc[i] = 0;
+    u64 others = 0;
+#pragma unroll
+    for (int k = 0; k < kOtherRows; k++) {
+      const u64 c = rows[(size_t)k * lay.stride + i];
+      rows[(size_t)k * lay.stride + i] = 0;
+      others += c; rowTotal[k] += c;
+    }
+    out[lay.window + i] = others;
+  }
+  for (int i = t; i < kOtherRows * CodeSlots::kExtra; i += blockDim.x) {
+    const int k = i / CodeSlots::kExtra, j = lay.window + i % CodeSlots::kExtra;
+    const u64 c = rows[(size_t)k * lay.stride + j];
+    rows[(size_t)k * lay.stride + j] = 0;
+    if (k == kNonFiniteRow) out[2 * (size_t)lay.window + kOtherRows + (j - lay.window)] = c;
+  }
+  __shared__ u64 warpTotals[kWarps][kOtherRows];
+#pragma unroll
+  for (int k = 0; k < kOtherRows; k++) {
+    const u64 w = warpSum(rowTotal[k]);
+    if (lane == 0) warpTotals[warp][k] = w;
+  }
+  __syncthreads();
+  if (t < kOtherRows) {
+    u64 total = 0;
+    for (int w = 0; w < kWarps; w++) total += warpTotals[w][t];
+    out[2 * (size_t)lay.window + t] = total;
+  }
+}
+
+// Reduces the blocks' Parts and worst lists into one DevResult (one block of 256 threads), and the
+// accumulated histograms into outHist (reduceHistograms).
+__global__ void __launch_bounds__(256) finalizeKernel(const Part* parts, int nParts, const Entry* blockWorst, int K, DevResult* out,
+                                                      unsigned long long* hist, HistLayout lay, unsigned long long* outHist) {
   __shared__ Part sp[256];
   __shared__ Entry lists[kWarps][kMaxFusedK];
   const int t = threadIdx.x, warp = t >> 5, lane = t & 31;
+  reduceHistograms(hist, lay, outHist);
   Part acc = emptyPart();
   for (int i = t; i < nParts; i += blockDim.x) combine(acc, parts[i]);
   sp[t] = acc;
@@ -715,12 +771,33 @@ __global__ void __launch_bounds__(256) finalizeKernel(const Part* parts, int nPa
   }
   if (t == 0) out->part = sp[0];
   if (K <= 0) return;
+  // Every block's list is sorted and holds K entries (or all its candidates), so an entry ranked
+  // below the best of the blocks' K-th entries has K entries above it in that block alone: only
+  // entries at or above that floor are offered. Most are below it, and offers are serial per warp
+  // (on unquantized data the offers took most of this kernel's 28 us).
+  __shared__ unsigned long long floorKeys[kWarps];
+  __shared__ long long floorIdx[kWarps];
+  unsigned long long fk = 0; long long fi = -1;  // the empty entry: ranks below every other
+  for (int i = t; i < nParts; i += blockDim.x) {
+    const Entry& e = blockWorst[(long long)i * K + K - 1];
+    if (ranksAbove(e.key, e.idx, fk, fi)) { fk = e.key; fi = e.idx; }
+  }
+  for (int off = 16; off > 0; off >>= 1) {
+    const unsigned long long ok = __shfl_xor_sync(kFull, fk, off);
+    const long long oi = __shfl_xor_sync(kFull, fi, off);
+    if (ranksAbove(ok, oi, fk, fi)) { fk = ok; fi = oi; }
+  }
+  if (lane == 0) { floorKeys[warp] = fk; floorIdx[warp] = fi; }
+  __syncthreads();
+  for (int w = 0; w < kWarps; w++)
+    if (ranksAbove(floorKeys[w], floorIdx[w], fk, fi)) { fk = floorKeys[w]; fi = floorIdx[w]; }
   WarpList wl;
   const long long total = (long long)nParts * K;
   for (long long base = (long long)warp * 32; base < total; base += kWarps * 32) {
     const long long i = base + lane;
     const Entry e = i < total ? blockWorst[i] : emptyEntry();
-    wl.offer(i < total && ranksAbove(e.key, e.idx, wl.thrKey, wl.thrIdx), e, K, lane);
+    const bool reaches = i < total && !ranksAbove(fk, fi, e.key, e.idx);
+    wl.offer(reaches && ranksAbove(e.key, e.idx, wl.thrKey, wl.thrIdx), e, K, lane);
   }
   if (lane < K) lists[warp][lane] = wl.mine;
   __syncthreads();
@@ -782,7 +859,10 @@ struct Context {
   float* x = nullptr; size_t xCap = 0;
   float* scales = nullptr; size_t scalesCap = 0;
   int32_t* zps = nullptr; size_t zpsCap = 0;
-  unsigned char* result = nullptr; size_t resultCap = 0;  // DevResult, then the code histogram
+  unsigned char* result = nullptr; size_t resultCap = 0;  // DevResult, then the histograms as the host reads them (HistLayout)
+  // The blocks' histogram accumulators; zero between calls (finalizeKernel clears what it read)
+  // unless a call failed before reading them back.
+  unsigned long long* hist = nullptr; size_t histCap = 0; bool histZero = false;
   Part* parts = nullptr; size_t partsCap = 0;
   Entry* blockWorst = nullptr; size_t blockWorstCap = 0;
   unsigned long long* count = nullptr;
@@ -932,20 +1012,25 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   const long long groups = (n + 3) / 4;
   const int blocks = (int)std::max<long long>(1, std::min<long long>((groups + (onGridPass ? 511 : 255)) / (onGridPass ? 512 : 256), (long long)smCount() * std::max(1, perSm)));
   const size_t resultBytes = (sizeof(DevResult) + 15) / 16 * 16;
-  // The on-grid pass: on-grid codes over the window, then the others' rows (CodeSlots wide each).
-  const size_t histSlots = onGridPass ? (size_t)cs.window + kOtherRows * (size_t)cs.stride : (size_t)bins;
-  grow(c.result, c.resultCap, resultBytes + histSlots * 8, "alloc result");
+  // The on-grid pass accumulates on-grid codes over the window, then the others' rows (CodeSlots wide each).
+  const HistLayout lay{onGridPass ? cs.window : 0, cs.stride, bins};
+  grow(c.result, c.resultCap, resultBytes + lay.outSlots() * 8, "alloc result");
   grow(c.parts, c.partsCap, (size_t)blocks, "alloc partial results");
   grow(c.blockWorst, c.blockWorstCap, (size_t)blocks * std::max(1, fusedK), "alloc worst lists");
-  auto* hist = reinterpret_cast<unsigned long long*>(c.result + resultBytes);
-  check(cudaMemsetAsync(hist, 0, histSlots * 8), "init histogram");
+  if (lay.accSlots() > c.histCap) {
+    grow(c.hist, c.histCap, lay.accSlots(), "alloc histograms");
+    c.histZero = false;
+  }
+  if (!c.histZero) check(cudaMemsetAsync(c.hist, 0, c.histCap * 8), "init histograms");
+  c.histZero = false;  // until this call has read them back
+  unsigned long long* hist = c.hist;
   if (onGridPass) onGridKernel<<<blocks, 256, shmem>>>(dx, n, kp, bins, fusedK, maxGridDev, c.parts, c.blockWorst, hist, hist + cs.window);
   else kernel<<<blocks, 256, shmem>>>(dx, n, kp, bins, fusedK, c.parts, c.blockWorst, hist);
   check(cudaGetLastError(), "verify kernel");
   auto* res = reinterpret_cast<DevResult*>(c.result);
-  finalizeKernel<<<1, 256>>>(c.parts, blocks, c.blockWorst, fusedK, res);
+  finalizeKernel<<<1, 256>>>(c.parts, blocks, c.blockWorst, fusedK, res, hist, lay, reinterpret_cast<unsigned long long*>(c.result + resultBytes));
   check(cudaGetLastError(), "finalize kernel");
-  const size_t hostBytes = resultBytes + histSlots * 8;
+  const size_t hostBytes = resultBytes + lay.outSlots() * 8;
   if (hostBytes > c.hostResultCap) {
     if (c.hostResult) cudaFreeHost(c.hostResult);
     c.hostResult = nullptr; c.hostResultCap = 0;
@@ -954,6 +1039,7 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   }
   const unsigned char* host = c.hostResult;
   check(cudaMemcpy(c.hostResult, c.result, hostBytes, cudaMemcpyDeviceToHost), "read result");
+  c.histZero = true;
   DevResult r; memcpy(&r, host, sizeof r);
   const Part& h = r.part;
   std::vector<uint64_t> codes(bins);
@@ -962,19 +1048,16 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   std::vector<uint64_t> onGrid;  // the on-grid pass: on-grid elements by code, over the window
   uint64_t denseOff = 0, denseTol = 0, denseDevHist[kDevBins] = {};
   if (onGridPass) {
-    const auto* slots = reinterpret_cast<const uint64_t*>(host + resultBytes);
+    const auto* slots = reinterpret_cast<const uint64_t*>(host + resultBytes);  // HistLayout's order
     onGrid.assign(slots, slots + cs.window);
-    const uint64_t* rows = slots + cs.window;  // kOtherRows rows of cs.stride slots
-    std::vector<uint64_t> others(cs.window, 0);
-    for (int k = 0; k < kOtherRows; k++)
-      for (int i = 0; i < cs.window; i++) {
-        const uint64_t cnt = rows[(size_t)k * cs.stride + i];
-        others[i] += cnt;
-        if (k == kNonFiniteRow) continue;  // the per-element path's codes: their statistics are counted already
-        denseDevHist[k] += cnt;
-        denseOff += cnt;
-        if (tolBin >= 0 && k > tolBin) denseTol += cnt;
-      }
+    const uint64_t* others = slots + cs.window;  // the other rows' counts by code, summed
+    const uint64_t* rowTotals = others + cs.window;
+    // The non-finite row is the per-element path's codes: their statistics are counted already.
+    for (int k = 0; k < kDevBins; k++) {
+      denseDevHist[k] = rowTotals[k];
+      denseOff += rowTotals[k];
+      if (tolBin >= 0 && k > tolBin) denseTol += rowTotals[k];
+    }
     const int first = p.qmin - kCodeWindow;
     for (int i = 0; i < cs.window; i++) {
       const uint64_t cnt = onGrid[i] + others[i];
@@ -986,8 +1069,8 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
       oor.sum += (double)cnt * q; oor.sum2 += (double)cnt * q * q;  // integer-valued: exact in any order
       oor.min = std::min(oor.min, q); oor.max = std::max(oor.max, q);
     }
-    const uint64_t* nonFiniteRow = rows + (size_t)kNonFiniteRow * cs.stride;
-    const uint64_t denseNonFinite = nonFiniteRow[cs.spareSlot()], denseInf = nonFiniteRow[cs.infSlot()];
+    const uint64_t* nonFiniteExtra = rowTotals + kOtherRows;  // the non-finite row's spare and Inf slots
+    const uint64_t denseNonFinite = nonFiniteExtra[cs.spareSlot() - cs.window], denseInf = nonFiniteExtra[cs.infSlot() - cs.window];
     nan += denseNonFinite - denseInf; inf += denseInf;
   } else {
     memcpy(codes.data(), host + resultBytes, (size_t)bins * 8);
