@@ -74,6 +74,7 @@ static int benchVerify(bool withCpu) {
   for (const auto& set : sets) {
     for (size_t i = 0; i < n; i++) big[i] = set.second[i & (period - 1)];
     ql::GridParams p; p.scales = {s}; p.zeroPoints = {0};
+    if (const char* k = std::getenv("QL_BENCH_VERIFY_WORST")) p.worstK = std::atoi(k);  // a profiling aid, like the size
     const auto r = ql::cudaBenchVerify(big.data(), (int64_t)n, p, withCpu ? 10 : 2);
     std::printf("BENCH cuda verify, %s: %.1f GB/s over %zu MiB (peak %.1f GB/s, %.0f%% of peak), %.3f ms per pass\n", set.first,
                 r.gbPerSec, n * 4 >> 20, r.peakGbPerSec, 100.0 * r.gbPerSec / r.peakGbPerSec, r.msPerPass);
