@@ -742,7 +742,7 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
 // row's total, then the non-finite row's spare and Inf slots (flushOtherRows). Otherwise: the code
 // histogram.
 struct HistLayout {
-  int window, stride, bins;  // window 0: not the on-grid pass
+  int window, bins;  // window 0: not the on-grid pass
   __host__ __device__ size_t slots() const { return window ? 2 * (size_t)window + kOtherRows + CodeSlots::kExtra : (size_t)bins; }
 };
 
@@ -1012,8 +1012,8 @@ void cudaVerifyDevice(const float* dx, int64_t n, int64_t start, const GridParam
   const long long groups = (n + 3) / 4;
   const int blocks = (int)std::max<long long>(1, std::min<long long>((groups + (onGridPass ? 511 : 255)) / (onGridPass ? 512 : 256), (long long)smCount() * std::max(1, perSm)));
   const size_t resultBytes = (sizeof(DevResult) + 15) / 16 * 16;
-  // The on-grid pass accumulates on-grid codes over the window, then the others' rows (CodeSlots wide each).
-  const HistLayout lay{onGridPass ? cs.window : 0, cs.stride, bins};
+  // The on-grid pass accumulates on-grid codes and the others' (rows summed) over the window, then row totals.
+  const HistLayout lay{onGridPass ? cs.window : 0, bins};
   grow(c.result, c.resultCap, resultBytes + lay.slots() * 8, "alloc result");
   grow(c.parts, c.partsCap, (size_t)blocks, "alloc partial results");
   grow(c.blockWorst, c.blockWorstCap, (size_t)blocks * std::max(1, fusedK), "alloc worst lists");
