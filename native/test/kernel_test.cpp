@@ -194,6 +194,13 @@ int main(int argc, char** argv) {
     {"unquantized 12M, tolerance 3e-6 (no bin bound)", 12000001, {0.0121623231f}, 1, false, 10, 0, -128, 127, false, 0, (int)Dump::kUnquantized, 3e-6f},
     {"stress mix 12M, tolerance 0 (a bin bound)", 12000002, {0.0121623231f}, 1, false, 10, 0, -128, 127, false, 0, -1, 0.0f},
     {"stress mix 12M, tolerance 0.2, no worst list", 12000002, {0.0121623231f}, 1, false, 0, 0, -128, 127, false, 0, -1, 0.2f},
+    // The CUDA kernel's block floor (warps publishing their entries of rank ceil(K/8), 2 ceil(K/8), ...)
+    // at list lengths where it takes one rank per warp, several, all K, and on one value repeated
+    // (every key ties the floor: ties must still go to the lower index across warps).
+    {"unquantized 12M, worst 1", 12000001, {0.0121623231f}, 1, false, 1, 0, -128, 127, false, 0, (int)Dump::kUnquantized},
+    {"unquantized 12M, worst 3", 12000001, {0.0121623231f}, 1, false, 3, 0, -128, 127, false, 0, (int)Dump::kUnquantized},
+    {"stress mix 12M, worst 32", 12000002, {0.0121623231f}, 1, false, 32},
+    {"ties 12M, worst 17", 12000002, {0.0121623231f}, 1, true, 17},
   };
   // 96 scales, cycling over the channels of both per-channel dumps (by name: the list grows).
   for (auto& cs : cases)

@@ -603,9 +603,32 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
   WarpList wl;
   float thrDev = 0.0f;                              // on-grid candidates need a deviation above this
   bool rankGrid = K > 0 && maxGridDev > 0.0f;       // ... and none qualifies once thrDev >= maxGridDev
-  unsigned thr32 = 0;                               // rankKey32 of the K-th entry: candidates rank above it
+  unsigned thr32 = 0;                               // candidates need a rankKey32 above this (the K-th entry's, or just below the block floor)
   float denseDevThr = 0.0f, denseReconThr = 0.0f;   // countEach's candidates: a deviation or reconstruction error above these
   bool dense = false;                               // the last iteration had many elements off the grid
+  // The block's floor: each warp publishes the key32 of its floorRank-th entry; every warp's list
+  // holds floorRank entries at or above the least of these, kWarps * floorRank >= K in all, so an
+  // element below it cannot be among the block's K worst (a list's entries only rise, so a stale
+  // read is merely conservative). A warp's own K-th entry rises with its share of the data; the
+  // floor with the whole block's, so far fewer elements are candidates.
+  __shared__ unsigned publishedKeys[kWarps];
+  volatile unsigned* published = publishedKeys;
+  if (threadIdx.x < kWarps) publishedKeys[threadIdx.x] = 0;
+  __syncthreads();
+  const int floorRank = (K + kWarps - 1) / kWarps;
+  unsigned floorKey = 0;  // candidates need a key32 at least this
+  // The thresholds above from the warp's K-th entry and the floor: candidates need a key32 above
+  // both (later elements have higher indices: one ranks above the K-th entry only with a higher key).
+  auto refreshThresholds = [&]() {
+    floorKey = max(floorKey, warpReduce<WarpOp::kMin>(lane < kWarps ? published[lane] : ~0u));
+    const unsigned above = floorKey ? max(rankKey32(wl.thrKey), floorKey - 1) : rankKey32(wl.thrKey);
+    const unsigned tier = above >> 30;
+    thrDev = tier == 0 ? 0.0f : __uint_as_float(above & 0x3fffffffu);
+    rankGrid = tier <= 1 && thrDev < maxGridDev;
+    thr32 = above;
+    denseDevThr = tier == 3 ? INFINITY : thrDev;
+    denseReconThr = tier <= 1 ? 0.0f : INFINITY;
+  };
   const float4* x4 = reinterpret_cast<const float4*>(x);
   // Loop positions in 32 bits (a launch holds fewer than 2^31 elements: kCudaVerifyLaunchElements),
   // which leaves registers and instructions for the loop's work: +2% on the stress and unquantized
@@ -706,30 +729,47 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
       // Against the threshold the iteration began with: every element here has a higher index than
       // the list's entries then, but not than the entries this loop adds.
       const unsigned long long thrStart = wl.thrKey;
+      // A warp's list takes about K ln(N/K) of its N elements, so most iterations that reach this
+      // loop from countEach hold one candidate: the others are dropped before they are classified.
+      if (prefilter) {
 #pragma unroll
-      for (int j = 0; j < 8; j++) {
-        // A warp's list takes about K ln(N/K) of its N elements, so most iterations that reach this
-        // loop from countEach hold one candidate: the others are dropped before they are classified.
-        if (prefilter) {
+        for (int j = 0; j < 8; j++) {
           const GridPoint g(v[j], p, cb);
           cand &= ~((unsigned)!mayRank(!denseFinite(v[j]), fabsf(__fsub_rn(g.r, g.qr)), fabsf(__fsub_rn(g.back, v[j]))) << j);
         }
+      }
+      // The rank key and code of element j: with Markstein's quotient exact for the whole warp
+      // (prefilter), classify's result follows from the grid point.
+      auto keyOf = [&](int j, float& q) -> unsigned long long {
+        if (prefilter) {
+          const GridPoint g(v[j], p, cb);
+          const float dev = fabsf(__fsub_rn(g.r, g.qr));
+          const bool fin = denseFinite(v[j]);
+          const unsigned tier = !fin ? 3u : g.back != v[j] ? 2u : dev != 0.0f ? 1u : 0u;
+          q = fin ? __fadd_rn(g.qr, p.fzp) : 0.0f;
+          return (unsigned long long)tier << 32 | (fin ? __float_as_uint(dev) : 0u);
+        }
+        const Elem e = classify(v[j], p.start + index(j), p);
+        q = e.q;
+        return rankKey(e);
+      };
+#pragma unroll
+      for (int j = 0; j < 8; j++) {
         if (!__any_sync(kFull, cand >> j & 1)) continue;
         const long long i = index(j), flat = p.start + i;
-        const Elem e = classify(v[j], flat, p);
-        const unsigned long long key = rankKey(e);
-        const bool flagged = (cand >> j & 1) && i < n && key > thrStart;
-        wl.offer(flagged && ranksAbove(key, flat, wl.thrKey, wl.thrIdx), Entry{key, flat, v[j], e.q}, K, lane);
+        float q;
+        const unsigned long long key = keyOf(j, q);
+        const bool flagged = (cand >> j & 1) && i < n && key > thrStart && rankKey32(key) >= floorKey;
+        wl.offer(flagged && ranksAbove(key, flat, wl.thrKey, wl.thrIdx), Entry{key, flat, v[j], q}, K, lane);
       }
-      // Later elements have higher indices: one ranks above the K-th entry only with a higher key.
-      const unsigned tier = (unsigned)(wl.thrKey >> 32);
-      thrDev = tier == 0 ? 0.0f : __uint_as_float((unsigned)wl.thrKey);
-      rankGrid = tier <= 1 && thrDev < maxGridDev;
-      thr32 = rankKey32(wl.thrKey);
-      denseDevThr = tier == 3 ? INFINITY : thrDev;
-      denseReconThr = tier <= 1 ? 0.0f : INFINITY;
+      if (lane == floorRank - 1) published[warp] = rankKey32(wl.mine.key);
+      refreshThresholds();
     }
-    if (++sinceFlush == 15) { flushDev(a.devPacked, myDev); sinceFlush = 0; }  // 15 * 8 < 128 per packed bin
+    if (++sinceFlush == 15) {  // 15 * 8 < 128 per packed bin
+      flushDev(a.devPacked, myDev);
+      sinceFlush = 0;
+      if (K > 0) refreshThresholds();  // the other warps' lists rise too
+    }
   }
   flushDev(a.devPacked, myDev);
   finishBlock(a, wl, K, rare, devH, parts, blockWorst);
