@@ -45,6 +45,12 @@ __device__ __forceinline__ Elem classify(float v, long long flat, const KParams&
   return classifyWith(v, p.scales[c], 0.0f, (float)p.zps[c], false, p.codes);
 }
 
+// The worst list's class tier of an element (worseThan in grid.hpp): non-finite, off the grid, on it
+// with a nonzero deviation (an FP32 artifact), exact. The dense paths' form of rankKey's tier below.
+__device__ __forceinline__ unsigned rankTier(bool finite, bool offGrid, float dev) {
+  return !finite ? 3u : offGrid ? 2u : dev != 0.0f ? 1u : 0u;
+}
+
 // Ranking key for the worst list: class tier above deviation (worseThan in grid.hpp). Tier 0
 // (exact, zero deviation) never enters the list.
 __device__ __forceinline__ unsigned long long rankKey(const Elem& e) {
@@ -59,6 +65,10 @@ __device__ __forceinline__ Entry emptyEntry() { return Entry{0ull, -1ll, 0.0f, 0
 // Worse ranks first: higher key, then lower index (never true against an empty entry's (0, -1)).
 __device__ __forceinline__ bool ranksAbove(unsigned long long ka, long long ia, unsigned long long kb, long long ib) {
   return ka > kb || (ka == kb && ia < ib);
+}
+// Keeps in (k, i) whichever of it and (ok, oi) ranks above.
+__device__ __forceinline__ void keepAbove(unsigned long long& k, long long& i, unsigned long long ok, long long oi) {
+  if (ranksAbove(ok, oi, k, i)) { k = ok; i = oi; }
 }
 __device__ __forceinline__ Entry shflEntry(const Entry& e, int src) {
   return Entry{__shfl_sync(kFull, e.key, src), __shfl_sync(kFull, e.idx, src), __shfl_sync(kFull, e.value, src), __shfl_sync(kFull, e.q, src)};
@@ -287,7 +297,7 @@ __global__ void __launch_bounds__(256, QL_VERIFY_MIN_BLOCKS) verifyKernel(const 
         const bool off = back != v[j];
         a.art += fin && !off && dev != 0.0f;
         a.off += fin && off;
-        tier = !finite ? 3u : off ? 2u : dev != 0.0f ? 1u : 0u;
+        tier = rankTier(finite, off, dev);
       } else {
         const Elem e = classify(v[j], p.start + i0 + j, p);
         fin = active && e.finite;
@@ -745,7 +755,7 @@ __global__ void __launch_bounds__(256, QL_VERIFY_ONGRID_MIN_BLOCKS) verifyOnGrid
           const GridPoint g(v[j], p, cb);
           const float dev = fabsf(__fsub_rn(g.r, g.qr));
           const bool fin = denseFinite(v[j]);
-          const unsigned tier = !fin ? 3u : g.back != v[j] ? 2u : dev != 0.0f ? 1u : 0u;
+          const unsigned tier = rankTier(fin, g.back != v[j], dev);
           q = fin ? __fadd_rn(g.qr, p.fzp) : 0.0f;
           return (unsigned long long)tier << 32 | (fin ? __float_as_uint(dev) : 0u);
         }
@@ -820,17 +830,17 @@ __global__ void __launch_bounds__(256) finalizeKernel(const Part* parts, int nPa
   unsigned long long fk = 0; long long fi = -1;  // the empty entry: ranks below every other
   for (int i = t; i < nParts; i += blockDim.x) {
     const Entry& e = blockWorst[(long long)i * K + K - 1];
-    if (ranksAbove(e.key, e.idx, fk, fi)) { fk = e.key; fi = e.idx; }
+    keepAbove(fk, fi, e.key, e.idx);
   }
   for (int off = 16; off > 0; off >>= 1) {
     const unsigned long long ok = __shfl_xor_sync(kFull, fk, off);
     const long long oi = __shfl_xor_sync(kFull, fi, off);
-    if (ranksAbove(ok, oi, fk, fi)) { fk = ok; fi = oi; }
+    keepAbove(fk, fi, ok, oi);
   }
   if (lane == 0) { floorKeys[warp] = fk; floorIdx[warp] = fi; }
   __syncthreads();
   for (int w = 0; w < kWarps; w++)
-    if (ranksAbove(floorKeys[w], floorIdx[w], fk, fi)) { fk = floorKeys[w]; fi = floorIdx[w]; }
+    keepAbove(fk, fi, floorKeys[w], floorIdx[w]);
   WarpList wl;
   const long long total = (long long)nParts * K;
   for (long long base = (long long)warp * 32; base < total; base += kWarps * 32) {
