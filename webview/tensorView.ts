@@ -143,6 +143,12 @@ export function tensorView(app: HTMLElement): void {
       ),
     );
     const status = el('p', { class: 'cursor-status', 'aria-live': 'polite' }, 'Focus the heatmap for a keyboard cursor: arrows move it, Enter explains.');
+    // `cursorDescribed` marks when the line shows the element's own facts rather than 'loading…' (its page may still be on the way).
+    const showCursor = (i: number): void => {
+      status.textContent = describe(i).join(' · ');
+      if (heatmap?.element(i)) document.body.dataset.cursorDescribed = String(i);
+      else delete document.body.dataset.cursorDescribed;
+    };
     // An N-D tensor can be shown as one 2-D slice: two axes as rows and columns, an index for each other axis.
     const slice = restore?.slice && !sliceProblem(s.shape, restore.slice) ? restore.slice : undefined;
     const index = slice ? sliceIndex(s.shape, slice) : undefined;
@@ -227,7 +233,7 @@ export function tensorView(app: HTMLElement): void {
               // The cursor's element may be the one that was loading.
               const at = mine.cursor;
               if (at !== null && mine.element(at) && (page.block || (at >= page.start && at < page.start + page.values.length)))
-                status.textContent = describe(at).join(' · ');
+                showCursor(at);
             },
             (err: Error) => {
               if (!isCancelled(err) && heatmap === mine) status.textContent = `page at ${start}: ${err.message}`;
@@ -237,7 +243,7 @@ export function tensorView(app: HTMLElement): void {
         click: (i) => explain(s, flatOf(i)),
         cursorMoved: (i) => {
           remember({ cursor: i, scrollTop: heatmap?.scrollTop ?? 0, scrollLeft: heatmap?.scrollLeft ?? 0 });
-          status.textContent = describe(i).join(' · ');
+          showCursor(i);
           document.body.dataset.cursor = String(i);
         },
         scrolled: (top, left) => remember({ scrollTop: top, scrollLeft: left }),

@@ -579,7 +579,7 @@ test('tensor viewer: a per-channel weight written by PyTorch is classified on ea
       box.x + ((tile % o.tileCols) + 0.5) * (box.width / o.tileCols),
       box.y + (Math.floor(tile / o.tileCols) + 0.5) * (box.height / o.tileRows),
     );
-    await page.waitForFunction(() => document.body.dataset.cursor === '127');
+    await page.waitForFunction(() => document.body.dataset.cursor === '127' && document.body.dataset.cursorDescribed === '127');
     const status = (await page.textContent('.cursor-status')) ?? '';
     assert.match(status, /\[3, 7\]/);
     assert.match(status, /scale [\d.e-]+ \(this element's channel or group\)/);
@@ -627,6 +627,7 @@ for (const theme of ['dark', 'light'] as const) {
       await at(problems[2]);
       await page.keyboard.press('p');
       await at(problems[1]);
+      await page.waitForFunction((w) => document.body.dataset.cursorDescribed === String(w), problems[1]);
       const status = (await page.textContent('.cursor-status')) ?? '';
       assert.match(status, /OUT OF RANGE/);
       assert.match(status, /q 131/);
