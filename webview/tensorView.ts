@@ -232,8 +232,7 @@ export function tensorView(app: HTMLElement): void {
               mine.addPage(page);
               // The cursor's element may be the one that was loading.
               const at = mine.cursor;
-              if (at !== null && mine.element(at) && (page.block || (at >= page.start && at < page.start + page.values.length)))
-                showCursor(at);
+              if (at !== null && mine.element(at) && (page.block || (at >= page.start && at < page.start + page.values.length))) showCursor(at);
             },
             (err: Error) => {
               if (!isCancelled(err) && heatmap === mine) status.textContent = `page at ${start}: ${err.message}`;
