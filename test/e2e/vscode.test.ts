@@ -222,7 +222,8 @@ test('custom editor: a dump opens in the tensor viewer; hovering explains the el
       assert.deepEqual(names.sort(), ['bias', 'input', 'output_xproj', 'ssm_input', 'weight']);
       await f.waitForSelector('.heatmap-canvas');
       await f.locator('.detail').getByText('FP32 round-trip artifacts').waitFor();
-      await p.waitForTimeout(1000);
+      // The first screen painted from its pages, so the hovered cell's element is there to describe.
+      await f.waitForFunction(() => (document.querySelector('.heatmap-scroller') as HTMLElement | null)?.dataset.pendingCells === '0');
       const bb = (await f.locator('.heatmap-canvas').boundingBox())!;
       const cell = Math.max(1, Math.floor(720 / 64));
       const i = 17; // an FP32 round-trip artifact in this dump (q = 11)

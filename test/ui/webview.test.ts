@@ -69,8 +69,8 @@ for (const theme of ['dark', 'light'] as const) {
       // Find an FP32-artifact element in the first page and hover it: the tooltip explains it.
       const p = await session.page('input', 0, 4096);
       const i = p.cls!.indexOf(ELEMENT_CLASSES.indexOf('fp32_artifact'));
-      await page.waitForFunction(() => document.querySelector('.heatmap-canvas') !== null);
-      await page.waitForTimeout(300);
+      // The first screen painted from its pages, so the hovered cell's element is there to describe.
+      await page.waitForFunction(() => (document.querySelector('.heatmap-scroller') as HTMLElement | null)?.dataset.pendingCells === '0');
       const box = (await page.$('.heatmap-canvas'))!;
       const bb = (await box.boundingBox())!;
       const cell = Math.max(1, Math.floor(720 / 64));
@@ -342,10 +342,16 @@ test('a 2.8M-element tensor paints its heatmap from the pages in view', async ()
     // What keeps it fast, asserted: the first paint needs the pages in view (64K values each), not the tensor's 43.
     assert.ok(hostMs.page.length <= 4, `${hostMs.page.length} pages requested for the first screen`);
     // Scrolling to the end fetches only the pages in view.
+    const before = hostMs.page.length;
     await page.$eval('.heatmap-scroller', (el) => {
       el.scrollTop = el.scrollHeight;
     });
-    await page.waitForTimeout(500);
+    await page.waitForFunction(() => {
+      const c = document.querySelector('canvas.heatmap-canvas') as HTMLElement;
+      // Painted at the end (past row 2000 of 2800) with every cell on screen filled.
+      return Number(c.dataset.firstRow) > 2000 && (document.querySelector('.heatmap-scroller') as HTMLElement).dataset.pendingCells === '0';
+    });
+    assert.ok(hostMs.page.length - before <= 4, `${hostMs.page.length - before} more pages requested for the last screen`);
     assert.match((await page.textContent('.detail')) ?? '', /elements2800000/);
   } finally {
     await page.close();
