@@ -12,6 +12,7 @@ import type { Browser, Page, Frame } from 'playwright-core';
 import { launchChromium } from '../support/chromium';
 import { generateHostileCorpus } from '../hostile/generate';
 import { screenshotDir } from '../support/fixtures';
+import { heatmapScreenFilled } from '../support/webviewPage';
 import { syntheticConv1d, writeConv1dLayer, npyBytes } from '../support/writers';
 import {
   ROOT,
@@ -222,8 +223,7 @@ test('custom editor: a dump opens in the tensor viewer; hovering explains the el
       assert.deepEqual(names.sort(), ['bias', 'input', 'output_xproj', 'ssm_input', 'weight']);
       await f.waitForSelector('.heatmap-canvas');
       await f.locator('.detail').getByText('FP32 round-trip artifacts').waitFor();
-      // The first screen painted from its pages, so the hovered cell's element is there to describe.
-      await f.waitForFunction(() => (document.querySelector('.heatmap-scroller') as HTMLElement | null)?.dataset.pendingCells === '0');
+      await heatmapScreenFilled(f);
       const bb = (await f.locator('.heatmap-canvas').boundingBox())!;
       const cell = Math.max(1, Math.floor(720 / 64));
       const i = 17; // an FP32 round-trip artifact in this dump (q = 11)

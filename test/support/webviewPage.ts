@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Frame, Page } from 'playwright-core';
 import { ToHost, ToView } from '../../src/view/protocol';
 import { MessageRouter, Handlers } from '../../src/view/router';
 import { REPO_ROOT } from './fixtures';
@@ -91,4 +91,16 @@ export async function openWebview(browser: Browser, o: WebviewOptions): Promise<
   await page.goto(`file://${file}`);
   (page as any).__errors = errors;
   return page;
+}
+
+/**
+ * Waits until the tensor heatmap's screen is painted with no cell still waiting for its page, its first
+ * row past `pastRow` when given (after a scroll). An element on that screen is then there to describe.
+ */
+export async function heatmapScreenFilled(target: Page | Frame, pastRow = -1): Promise<void> {
+  await target.waitForFunction((row) => {
+    const scroller = document.querySelector('.heatmap-scroller') as HTMLElement | null;
+    const canvas = document.querySelector('canvas.heatmap-canvas') as HTMLElement | null;
+    return scroller?.dataset.pendingCells === '0' && Number(canvas?.dataset.firstRow ?? -1) > row;
+  }, pastRow);
 }

@@ -19,7 +19,7 @@ import { verifyFile } from '../../src/analysis/verifyFile';
 import { reportPayload } from '../../src/view/reportPayload';
 import { fixture, FIXTURES, screenshotDir } from '../support/fixtures';
 import { themeCss } from '../support/themes';
-import { openWebview } from '../support/webviewPage';
+import { heatmapScreenFilled, openWebview } from '../support/webviewPage';
 import { npyBytes } from '../support/writers';
 
 const SHOTS = screenshotDir();
@@ -69,8 +69,7 @@ for (const theme of ['dark', 'light'] as const) {
       // Find an FP32-artifact element in the first page and hover it: the tooltip explains it.
       const p = await session.page('input', 0, 4096);
       const i = p.cls!.indexOf(ELEMENT_CLASSES.indexOf('fp32_artifact'));
-      // The first screen painted from its pages, so the hovered cell's element is there to describe.
-      await page.waitForFunction(() => (document.querySelector('.heatmap-scroller') as HTMLElement | null)?.dataset.pendingCells === '0');
+      await heatmapScreenFilled(page);
       const box = (await page.$('.heatmap-canvas'))!;
       const bb = (await box.boundingBox())!;
       const cell = Math.max(1, Math.floor(720 / 64));
@@ -346,11 +345,7 @@ test('a 2.8M-element tensor paints its heatmap from the pages in view', async ()
     await page.$eval('.heatmap-scroller', (el) => {
       el.scrollTop = el.scrollHeight;
     });
-    await page.waitForFunction(() => {
-      const c = document.querySelector('canvas.heatmap-canvas') as HTMLElement;
-      // Painted at the end (past row 2000 of 2800) with every cell on screen filled.
-      return Number(c.dataset.firstRow) > 2000 && (document.querySelector('.heatmap-scroller') as HTMLElement).dataset.pendingCells === '0';
-    });
+    await heatmapScreenFilled(page, 2000); // painted at the end: past row 2000 of 2800
     assert.ok(hostMs.page.length - before <= 4, `${hostMs.page.length - before} more pages requested for the last screen`);
     assert.match((await page.textContent('.detail')) ?? '', /elements2800000/);
   } finally {
@@ -621,8 +616,13 @@ for (const theme of ['dark', 'light'] as const) {
       await page.waitForFunction(() => document.body.dataset.heatmapPaintedAt !== undefined);
       await page.focus('.heatmap-scroller');
       await page.waitForFunction(() => document.body.dataset.cursor === '0');
+      // At the jump's element: the cursor there, found as a problem, and the status line describing it (not 'loading…').
       const at = (want: number) =>
-        page.waitForFunction((w) => document.body.dataset.cursor === String(w) && document.body.dataset.problemAt === String(w), want);
+        page.waitForFunction(
+          (w) =>
+            document.body.dataset.cursor === String(w) && document.body.dataset.problemAt === String(w) && document.body.dataset.cursorDescribed === String(w),
+          want,
+        );
       for (const want of problems) {
         await page.keyboard.press('n');
         await at(want);
@@ -633,12 +633,11 @@ for (const theme of ['dark', 'light'] as const) {
       await at(problems[2]);
       await page.keyboard.press('p');
       await at(problems[1]);
-      await page.waitForFunction((w) => document.body.dataset.cursorDescribed === String(w), problems[1]);
       const status = (await page.textContent('.cursor-status')) ?? '';
       assert.match(status, /OUT OF RANGE/);
       assert.match(status, /q 131/);
       // Drawn in the out-of-range colour (charts-orange), not as a value on the grid.
-      await page.waitForFunction(() => (document.querySelector('.heatmap-scroller') as HTMLElement).dataset.pendingCells === '0');
+      await heatmapScreenFilled(page);
       const px = await page.evaluate((pos) => {
         const c = document.querySelector('canvas.heatmap-canvas') as HTMLCanvasElement;
         const cell = Number(c.dataset.cell),
