@@ -5,8 +5,8 @@
 // vectorizes, and an AVX2 form written with intrinsics: there the guess needs no clamp (an
 // out-of-range conversion gives INT32_MIN, which is out of range for every grid here), the range is
 // one unsigned min, the not-plain flags come out as one mask byte per 8 elements, and the
-// histogram increments run in the same loop as the arithmetic, so that the loads and stores of the
-// one overlap the vector work of the other. Both give the same bins, flags and counts.
+// histogram increments run after the block's bins, as a loop of loads and increments alone. Both
+// give the same bins, flags and counts.
 #pragma once
 #include <cstdint>
 
