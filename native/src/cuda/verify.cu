@@ -46,7 +46,7 @@ __device__ __forceinline__ Elem classify(float v, long long flat, const KParams&
 }
 
 // The worst list's class tier of an element (worseThan in grid.hpp): non-finite, off the grid, on it
-// with a nonzero deviation (an FP32 artifact), exact. The dense paths' form of rankKey's tier below.
+// with a nonzero deviation (an FP32 artifact), exact; rankKey's tier.
 __device__ __forceinline__ unsigned rankTier(bool finite, bool offGrid, float dev) {
   return !finite ? 3u : offGrid ? 2u : dev != 0.0f ? 1u : 0u;
 }
@@ -54,7 +54,9 @@ __device__ __forceinline__ unsigned rankTier(bool finite, bool offGrid, float de
 // Ranking key for the worst list: class tier above deviation (worseThan in grid.hpp). Tier 0
 // (exact, zero deviation) never enters the list.
 __device__ __forceinline__ unsigned long long rankKey(const Elem& e) {
-  const unsigned tier = e.cls == kNonFinite ? 3u : e.cls == kOffGrid ? 2u : (e.cls == kFp32Artifact || e.dev > 0.0f) ? 1u : 0u;
+  // An on-grid element's deviation is nonzero exactly when it is an FP32 artifact (classifyWith), so
+  // the tier is the dense paths' rankTier.
+  const unsigned tier = rankTier(e.finite, e.cls == kOffGrid, e.dev);
   return ((unsigned long long)tier << 32) | (unsigned)__float_as_int(e.dev);
 }
 
