@@ -9,6 +9,21 @@
 
 namespace ql {
 
+// bin[0..m) into the four interleaved histograms, element i into histogram i % 4: consecutive
+// elements often share a code, and one counter incremented per element is a chain of dependent
+// read-modify-writes. Run after a block's bins are all stored (their stores have retired, so the
+// loads wait on no forwarding): on Zen 5 the AVX2 kernel took 0.30 ns an element against 0.50
+// with the bins sent to the histograms from the vector register inside its loop.
+static inline void countBins(const int32_t* bin, int m, uint32_t* h, int stride) {
+  uint32_t* h0 = h;
+  uint32_t* h1 = h0 + stride;
+  uint32_t* h2 = h1 + stride;
+  uint32_t* h3 = h2 + stride;
+  int i = 0;
+  for (; i + 4 <= m; i += 4) { h0[bin[i]]++; h1[bin[i + 1]]++; h2[bin[i + 2]]++; h3[bin[i + 3]]++; }
+  for (; i < m; i++) (&h0[(i & 3) * stride])[bin[i]]++;
+}
+
 QL_CPU_CLONES
 int byCodeBinsPortable(const float* x, int m, const ByCodeGrid& g, int32_t* bin, uint8_t* notPlain, uint32_t* h, int stride) {
   // Straight-line so that it vectorizes: the bins and one flag byte per element, then the
@@ -31,13 +46,7 @@ int byCodeBinsPortable(const float* x, int m, const ByCodeGrid& g, int32_t* bin,
       count += !plain;
     }
   }
-  uint32_t* h0 = h;
-  uint32_t* h1 = h0 + stride;
-  uint32_t* h2 = h1 + stride;
-  uint32_t* h3 = h2 + stride;
-  int i = 0;
-  for (; i + 4 <= m; i += 4) { h0[bin[i]]++; h1[bin[i + 1]]++; h2[bin[i + 2]]++; h3[bin[i + 3]]++; }
-  for (; i < m; i++) (&h0[(i & 3) * stride])[bin[i]]++;
+  countBins(bin, m, h, stride);
   std::memset(flag + m, 0, 8);
   for (int k0 = 0; k0 < m; k0 += 8) {
     uint64_t word;
@@ -55,10 +64,6 @@ __attribute__((target("avx2")))
 int byCodeBinsAvx2(const float* x, int m, const ByCodeGrid& g, int32_t* bin, uint8_t* notPlain, uint32_t* h, int stride) {
   const __m256 vs = _mm256_set1_ps(g.s), vinv = _mm256_set1_ps(g.inv);
   const __m256i zeroBin = _mm256_set1_epi32((int32_t)g.binOfZero), spare = _mm256_set1_epi32(g.bins);
-  uint32_t* h0 = h;
-  uint32_t* h1 = h0 + stride;
-  uint32_t* h2 = h1 + stride;
-  uint32_t* h3 = h2 + stride;
   int count = 0, i = 0;
   for (; i + 8 <= m; i += 8) {
     const __m256 v = _mm256_loadu_ps(x + i);
@@ -78,17 +83,12 @@ int byCodeBinsAvx2(const float* x, int m, const ByCodeGrid& g, int32_t* bin, uin
     for (int k = i; k < m; k++) {
       const int32_t b = byCodeBin(x[k], g);
       bin[k] = b;
-      (&h0[(k & 3) * stride])[b]++;
       bits |= (uint8_t)((b == g.bins) << (k - i));
       count += b == g.bins;
     }
     notPlain[i >> 3] = bits;
   }
-  // The histogram after the block's bins, reloaded from bin[]: those stores have long retired, so
-  // the loads need no forwarding, and the loop is only loads and increments (on Zen 5, 0.31 ns an
-  // element for the whole kernel against 0.50 when the bins went to the histograms from the
-  // vector register inside the loop above: there the lane extracts and shifts were the bottleneck).
-  for (int k = 0; k + 4 <= i; k += 4) { h0[bin[k]]++; h1[bin[k + 1]]++; h2[bin[k + 2]]++; h3[bin[k + 3]]++; }
+  countBins(bin, m, h, stride);
   return count;
 }
 
