@@ -1,6 +1,5 @@
 #include "conv1d.hpp"
 #include "detmath.hpp"
-#include "hugepages.hpp"
 #include <algorithm>
 #include <cmath>
 #include <thread>
@@ -69,8 +68,9 @@ QL_CPU_CLONES static void runChannels(const Conv1dProblem& p, Conv1dOutputs& o, 
 
 void conv1dRun(const Conv1dProblem& p, Conv1dOutputs& o) {
   const size_t n = (size_t)(p.B * p.D * p.L);
-  if (p.mode == Mode::Baseline) { assignHuge<int8_t>(o.inputQ, n, 0); assignHuge<int8_t>(o.outputQ, n, 0); }
-  else { assignHuge(o.inputSim, n, 0.0f); assignHuge(o.outputSim, n, 0.0f); assignHuge(o.ssmInput, n, 0.0f); }
+  // Unwritten until runChannels: its threads cover every channel of every batch, each row in full.
+  if (p.mode == Mode::Baseline) { o.inputQ.resize(n); o.outputQ.resize(n); }
+  else { o.inputSim.resize(n); o.outputSim.resize(n); o.ssmInput.resize(n); }
   const int t = std::max<int64_t>(1, std::min<int64_t>(p.threads, p.D));
   std::vector<std::thread> pool;
   const int64_t per = (p.D + t - 1) / t;

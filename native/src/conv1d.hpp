@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 #include "detmath.hpp"
+#include "resultBuffer.hpp"
 
 namespace Napi { class Env; class Object; }
 
@@ -22,9 +23,9 @@ struct Conv1dProblem {
 };
 
 struct Conv1dOutputs {
-  // Baseline: int8 codes; Modes 1/2: FP32 values. Each [B, D, L].
-  std::vector<int8_t> inputQ, outputQ;
-  std::vector<float> inputSim, outputSim, ssmInput;
+  // Baseline: int8 codes; Modes 1/2: FP32 values. Each [B, D, L], every element written by the run.
+  ResultVector<int8_t> inputQ, outputQ;
+  ResultVector<float> inputSim, outputSim, ssmInput;
 };
 
 // Round half to even and clamp to int8, in FP32: clamp(rint(fl32(v / s))).

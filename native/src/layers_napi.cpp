@@ -30,11 +30,12 @@ double number(const Napi::Object& o, const char* key) {
 
 // Hands a result vector to JS without a copy: the ArrayBuffer owns the vector's memory and frees
 // it when collected (a copy would touch every page a second time).
-template <typename A, typename T>
-A toArray(Napi::Env env, std::vector<T>& v) {
-  auto* owned = new std::vector<T>(std::move(v));
+// A ResultVector's block goes back to the result pool then.
+template <typename A, typename T, typename Alloc>
+A toArray(Napi::Env env, std::vector<T, Alloc>& v) {
+  auto* owned = new std::vector<T, Alloc>(std::move(v));
   auto buf = Napi::ArrayBuffer::New(env, owned->data(), owned->size() * sizeof(T),
-                                    [](Napi::Env, void*, std::vector<T>* vec) { delete vec; }, owned);
+                                    [](Napi::Env, void*, std::vector<T, Alloc>* vec) { delete vec; }, owned);
   return A::New(env, owned->size(), buf, 0);
 }
 

@@ -429,7 +429,50 @@ int main(int argc, char** argv) {
         std::printf("conv1d %s D=%lld L=%lld: cpu %.2f ms\n", mn, (long long)D, (long long)L, cpuMs);
         expect(m == ql::Mode::Baseline ? cpu.outputQ.size() == (size_t)(D * L) : cpu.ssmInput.size() == (size_t)(D * L), std::string("conv1d ") + mn + " produced outputs");
       }
+      // Its outputs live in recycled, unwritten blocks: runs over blocks that held two different byte
+      // patterns give the same bits only if the run writes every element.
+      auto runOver = [&](unsigned char pattern) {
+        ql::Conv1dOutputs o;
+        const size_t n = (size_t)(D * L), bytes = m == ql::Mode::Baseline ? n : n * 4;
+        std::vector<void*> held;
+        for (int i = 0; i < 3; i++) { held.push_back(ql::takeResultBlock(bytes)); std::memset(held.back(), pattern, bytes); }
+        for (void* b : held) ql::releaseResultBlock(b, bytes);
+        ql::conv1dRun(pr, o);
+        return o;
+      };
+      const ql::Conv1dOutputs a = runOver(0x7f), b = runOver(0xa5);
+      const bool same = m == ql::Mode::Baseline ? a.inputQ == b.inputQ && a.outputQ == b.outputQ && a.outputQ == cpu.outputQ
+          : std::memcmp(a.inputSim.data(), b.inputSim.data(), a.inputSim.size() * 4) == 0 &&
+            std::memcmp(a.outputSim.data(), b.outputSim.data(), a.outputSim.size() * 4) == 0 &&
+            std::memcmp(a.ssmInput.data(), b.ssmInput.data(), a.ssmInput.size() * 4) == 0 &&
+            std::memcmp(a.ssmInput.data(), cpu.ssmInput.data(), a.ssmInput.size() * 4) == 0;
+      expect(same, std::string("conv1d ") + mn + ": every output element written (recycled blocks of two patterns give the same bits)");
     }
+  }
+
+  // The result pool: a released block serves the next request of its size class; other classes,
+  // small blocks and anything past the cap are not kept.
+  {
+    const size_t mb = (size_t)1 << 20, before = ql::pooledResultBytes();
+    void* a = ql::takeResultBlock(3 * mb);
+    ql::releaseResultBlock(a, 3 * mb);
+    expect(ql::pooledResultBytes() == before + 4 * mb, "result pool: a released 3 MiB block is kept, in a 4 MiB class");
+    void* b = ql::takeResultBlock(3 * mb + 12345);
+    expect(b == a && ql::pooledResultBytes() == before, "result pool: a request of the same class gets that block back");
+    void* c = ql::takeResultBlock(5 * mb);
+    expect(c != a, "result pool: a request of another class gets a fresh block");
+    ql::releaseResultBlock(b, 3 * mb + 12345);
+    ql::releaseResultBlock(c, 5 * mb);
+    void* small = ql::takeResultBlock(4096);
+    ql::releaseResultBlock(small, 4096);
+    expect(ql::pooledResultBytes() == before + 10 * mb, "result pool: small blocks are not pooled");
+    std::vector<void*> many;
+    for (int i = 0; i < 40; i++) many.push_back(ql::takeResultBlock(16 * mb));
+    for (void* p : many) ql::releaseResultBlock(p, 16 * mb);
+    expect(ql::pooledResultBytes() <= ((size_t)256 << 20), "result pool: held bytes stay under the 256 MiB cap");
+    void* again = ql::takeResultBlock(16 * mb);
+    expect(again == many.back(), "result pool: the oldest blocks were evicted, the newest kept");
+    ql::releaseResultBlock(again, 16 * mb);
   }
 
   // W8A8 linear (x_proj: 1536 -> 80, per-row scales) and selective scan (D 1536, S 16) at L tokens: CUDA equals CPU.
