@@ -12,6 +12,7 @@ import { TensorRef, numelOf, readRawElements } from '../formats/tensor';
 import { decodeToFloat32, isIntegerDType } from '../formats/dtypes';
 import { findScalar, ScalarHit } from './scalars';
 import { dumpStem } from '../formats/dumpFiles';
+import { listFolder } from '../formats/folderListing';
 import { scaleKeysForRole, splitLayerName, tensorRole } from './roles';
 
 export type ScaleInfo =
@@ -57,9 +58,9 @@ export function siblingScaleFiles(file: string): string[] {
   if (layer) {
     // Any params file of the layer in the folder (`layer23_conv1d_params_v2.pt` and the like).
     for (const d of [dir, path.dirname(dir)]) {
-      let entries: string[] = [];
+      let entries: readonly string[] = [];
       try {
-        entries = fs.readdirSync(d);
+        entries = listFolder(d);
       } catch {
         /* unreadable folder: skip */
       }
