@@ -13,4 +13,4 @@ asan=$(gcc -print-file-name=libasan.so)
 export QUANT_LENS_ADDON="$addon" LD_PRELOAD="$asan" QUANT_LENS_TIME_FACTOR=4
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 node -e "const a=require(process.env.QUANT_LENS_ADDON); if (typeof a.Verifier !== 'function') process.exit(1); console.log('sanitized addon loaded:', process.env.QUANT_LENS_ADDON)"
-node --test --test-concurrency=1 out/test/native/entryPoints.test.js out/test/analysis/verify.test.js out/test/analysis/conv1d.test.js out/test/analysis/attribution.test.js out/test/analysis/ssmLayers.test.js out/test/view/session.test.js out/test/view/overview.test.js out/test/analysis/stats.test.js out/test/cli/hostile.test.js
+node --test --test-concurrency=1 out/test/native/entryPoints.test.js out/test/native/gridFit.test.js out/test/analysis/verify.test.js out/test/analysis/conv1d.test.js out/test/analysis/attribution.test.js out/test/analysis/ssmLayers.test.js out/test/view/session.test.js out/test/view/overview.test.js out/test/analysis/stats.test.js out/test/cli/hostile.test.js

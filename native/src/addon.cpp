@@ -18,6 +18,7 @@
 #include "fileVerify.hpp"
 #include "stats.hpp"
 #include "overview.hpp"
+#include "gridFit.hpp"
 
 namespace {
 
@@ -374,6 +375,38 @@ Napi::Value OverviewOfFile(const Napi::CallbackInfo& info) {
   return job->Promise();
 }
 
+// gridFit(values: Float32Array, scale, qmax) -> { members, distinctCodes }, synchronous: scale
+// inference calls it on a sample of at most 16K elements (microseconds), per candidate grid.
+Napi::Value GridFitOf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+      !info[1].IsNumber() || !info[2].IsNumber())
+    throw Napi::TypeError::New(env, "gridFit(values: Float32Array, scale: number, qmax: number)");
+  auto x = info[0].As<Napi::Float32Array>();
+  const float s = (float)info[1].As<Napi::Number>().DoubleValue();
+  const double qmax = info[2].As<Napi::Number>().DoubleValue();
+  if (!ql::validScale(s)) throw Napi::RangeError::New(env, "gridFit: the scale must be finite and positive");
+  if (!(qmax >= 1 && qmax <= 32767 && qmax == std::floor(qmax))) throw Napi::RangeError::New(env, "gridFit: qmax must be an integer in 1..32767");
+  const ql::GridFit fit = ql::gridFit(x.Data(), x.ElementLength(), s, (int)qmax);
+  auto r = Napi::Object::New(env);
+  r.Set("members", Napi::Number::New(env, (double)fit.members));
+  r.Set("distinctCodes", Napi::Number::New(env, fit.distinctCodes));
+  return r;
+}
+
+// absRange(values: Float32Array) -> { absMax, minNonzero }, synchronous, finite values only.
+Napi::Value AbsRangeOf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw Napi::TypeError::New(env, "absRange(values: Float32Array)");
+  auto x = info[0].As<Napi::Float32Array>();
+  const ql::AbsRange a = ql::absRange(x.Data(), x.ElementLength());
+  auto r = Napi::Object::New(env);
+  r.Set("absMax", Napi::Number::New(env, a.absMax));
+  r.Set("minNonzero", Napi::Number::New(env, a.minNonzero));
+  return r;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Verifier", Verifier::Init(env));
   exports.Set("Differ", Differ::Init(env));
@@ -382,6 +415,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("hardwareThreads", Napi::Number::New(env, defaultThreads()));
   exports.Set("stats", Napi::Function::New(env, StatsOfFile));
   exports.Set("overview", Napi::Function::New(env, OverviewOfFile));
+  exports.Set("gridFit", Napi::Function::New(env, GridFitOf));
+  exports.Set("absRange", Napi::Function::New(env, AbsRangeOf));
   ql::registerLayerFunctions(env, exports);
   return exports;
 }

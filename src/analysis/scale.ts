@@ -11,6 +11,7 @@ import { openDump } from '../formats/open';
 import { TensorRef, numelOf, readRawElements } from '../formats/tensor';
 import { decodeToFloat32, isIntegerDType } from '../formats/dtypes';
 import { findScalar, ScalarHit } from './scalars';
+import { loadNative } from '../native/addon';
 import { dumpStem } from '../formats/dumpFiles';
 import { listFolder } from '../formats/folderListing';
 import { scaleKeysForRole, splitLayerName, tensorRole } from './roles';
@@ -99,41 +100,20 @@ export async function inferScale(t: TensorRef, qmax = 127): Promise<ScaleInfo | 
   const n = numelOf(t.shape);
   if (!n) return undefined;
   const sample = await sampleOf(t);
-  let absmax = 0;
-  let minNz = Infinity;
-  for (const v of sample) {
-    if (!Number.isFinite(v)) continue;
-    absmax = Math.max(absmax, Math.abs(v));
-    // The smallest nonzero magnitude is often one grid step: it is tried as well.
-    if (v !== 0) minNz = Math.min(minNz, Math.abs(v));
-  }
+  const native = loadNative();
+  // The smallest nonzero magnitude is often one grid step: it is tried as well.
+  const { absMax: absmax, minNonzero: minNz } = native.absRange(sample);
   if (!absmax) return undefined;
   let best: ScaleInfo | undefined;
-  // Codes seen, as a bitmap over [-(qmax+1), qmax+1]: this loop is the whole cost of inference, so no Set.
-  const seen = new Uint8Array(2 * qmax + 3);
   for (const s of [absmax / qmax, minNz, absmax / (qmax + 1)]) {
     if (!(s > 0) || !Number.isFinite(s)) continue;
     const sf = Math.fround(s);
-    let member = 0,
-      distinct = 0;
-    seen.fill(0);
-    for (let i = 0; i < sample.length; i++) {
-      const v = sample[i];
-      const r = Math.fround(v / sf);
-      let q = Math.round(r);
-      if (q - r === 0.5 && q % 2 !== 0) q -= 1; // Math.round sends ties up; rint sends them to even
-      if (Math.fround(q * sf) === v && q <= qmax + 1 && q >= -qmax - 1) {
-        member++;
-        if (!seen[q + qmax + 1]) {
-          seen[q + qmax + 1] = 1;
-          distinct++;
-        }
-      }
-    }
-    const confidence = member / sample.length;
+    // A candidate that rounds to 0 in FP32 has no members (x / 0 is never a code).
+    const { members, distinctCodes } = sf > 0 ? native.gridFit(sample, sf, qmax) : { members: 0, distinctCodes: 0 };
+    const confidence = members / sample.length;
     if (!best || confidence > (best as { confidence: number }).confidence)
-      best = { kind: 'per_tensor', scale: sf, zeroPoint: 0, source: 'inferred', confidence, distinctCodes: distinct };
-    if (member === sample.length) break; // every sampled element on this grid: no other candidate can do better
+      best = { kind: 'per_tensor', scale: sf, zeroPoint: 0, source: 'inferred', confidence, distinctCodes };
+    if (members === sample.length) break; // every sampled element on this grid: no other candidate can do better
   }
   return best;
 }

@@ -71,6 +71,10 @@ export interface QuantLensNative {
   stats(fd: number, byteOffset: number, count: number, threads?: number): Promise<NativeStats>;
   /** The viewer's overview tiles of `count` FP32 values at `byteOffset` of an open file, positions start.. (native/src/overview.hpp). */
   overview(fd: number, byteOffset: number, count: number, start: number, options: NativeOverviewOptions): Promise<NativeTiles>;
+  /** Synchronous, for samples: how many values are exactly fl32(q·scale), q = rint(fl32(x/scale)) in [-(qmax+1), qmax+1], on how many distinct q. */
+  gridFit(values: Float32Array, scale: number, qmax: number): { members: number; distinctCodes: number };
+  /** Synchronous: the largest finite |x| (0 when none) and the smallest nonzero finite |x| (Infinity when none). */
+  absRange(values: Float32Array): { absMax: number; minNonzero: number };
 }
 
 export interface NativeOverviewOptions {
