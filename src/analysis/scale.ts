@@ -77,16 +77,25 @@ const INFER_BLOCK = 1024;
 /** Tensors up to this many elements (4 MB of FP32) are sampled from one read. */
 const INFER_ONE_READ = 1 << 20;
 
-/** A bounded sample of a tensor in a few large reads (one read of 64 KiB-sized blocks, never one read per element). */
-async function sampleOf(t: TensorRef): Promise<Float32Array> {
+/**
+ * The one read a small tensor's sample takes lands in this buffer, reused: a fresh 256 KiB Buffer per
+ * tensor cost a page fault per 4 KiB, half of that read's 100 us on a VM (a folder of small dumps).
+ * One inference holds it at a time; another meanwhile reads into a buffer of its own.
+ */
+const SCRATCH_BYTES = 1 << 20;
+let scratch: Buffer | undefined;
+let scratchBusy = false;
+
+/** A bounded sample of a tensor in a few large reads (one read of 64 KiB-sized blocks, never one read per element); it may view `reuse`. */
+async function sampleOf(t: TensorRef, reuse?: Buffer): Promise<Float32Array> {
   const n = numelOf(t.shape);
-  if (n <= INFER_SAMPLE) return decodeToFloat32(t.dtype, await readRawElements(t, 0, n), t.storage.littleEndian);
+  if (n <= INFER_SAMPLE) return decodeToFloat32(t.dtype, await readRawElements(t, 0, n, reuse), t.storage.littleEndian);
   const blocks = INFER_SAMPLE / INFER_BLOCK;
   const out = new Float32Array(INFER_SAMPLE);
   const startOf = (b: number): number => Math.floor(((n - INFER_BLOCK) * b) / (blocks - 1));
   if (n <= INFER_ONE_READ) {
     // A small tensor costs less in one read than in 64 (a folder of small dumps is mostly per-read overhead).
-    const all = decodeToFloat32(t.dtype, await readRawElements(t, 0, n), t.storage.littleEndian);
+    const all = decodeToFloat32(t.dtype, await readRawElements(t, 0, n, reuse), t.storage.littleEndian);
     for (let b = 0; b < blocks; b++) out.set(all.subarray(startOf(b), startOf(b) + INFER_BLOCK), b * INFER_BLOCK);
     return out;
   }
@@ -99,7 +108,20 @@ async function sampleOf(t: TensorRef): Promise<Float32Array> {
 export async function inferScale(t: TensorRef, qmax = 127): Promise<ScaleInfo | undefined> {
   const n = numelOf(t.shape);
   if (!n) return undefined;
-  const sample = await sampleOf(t);
+  const useScratch = !scratchBusy;
+  if (useScratch) {
+    scratchBusy = true;
+    scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES);
+  }
+  try {
+    return fitCandidates(await sampleOf(t, useScratch ? scratch : undefined), qmax);
+  } finally {
+    if (useScratch) scratchBusy = false;
+  }
+}
+
+/** The best of the candidate grids for a sample (absmax/qmax, the smallest nonzero magnitude, absmax/(qmax+1)), in that order. */
+function fitCandidates(sample: Float32Array, qmax: number): ScaleInfo | undefined {
   const native = loadNative();
   // The smallest nonzero magnitude is often one grid step: it is tried as well.
   const { absMax: absmax, minNonzero: minNz } = native.absRange(sample);

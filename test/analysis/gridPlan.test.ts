@@ -110,3 +110,30 @@ test('scale inference reads a bounded sample in a few large reads, whatever the 
     d.close();
   }
 });
+
+test('scale inference of tensors at once (the sample buffer is held by one of them) gives what it gives one at a time', async () => {
+  const files = [0.0121623231, 0.05, 0.0007, 0.3].map((scale, i) => {
+    const s = Math.fround(scale);
+    const n = 20000 + i * 7000; // above the sample size: one read, then blocks taken from it
+    const x = new Float32Array(n);
+    for (let k = 0; k < n; k++) x[k] = Math.fround(Math.max(-128, Math.min(127, Math.round(gauss() * 30))) * s);
+    if (i === 3) for (let k = 0; k < n; k += 3) x[k] += 1e-3; // one in three off any grid
+    const file = path.join(dir, `concurrent${i}.safetensors`);
+    fs.writeFileSync(file, encodeSafetensors([{ name: 'act', dtype: 'float32', shape: [n], data: x }]));
+    return file;
+  });
+  const dumps = files.map((f) => openDump(f));
+  try {
+    const oneByOne = [];
+    for (const d of dumps) oneByOne.push(await inferScale(d.tensors[0]));
+    const atOnce = await Promise.all(dumps.map((d) => inferScale(d.tensors[0])));
+    assert.deepEqual(atOnce, oneByOne);
+    assert.deepEqual(
+      oneByOne.slice(0, 3).map((r) => r && r.kind === 'per_tensor' && r.confidence === 1 && r.scale),
+      [0.0121623231, 0.05, 0.0007].map(Math.fround),
+    );
+    assert.ok(oneByOne[3] && oneByOne[3].kind === 'per_tensor' && (oneByOne[3].confidence ?? 1) < 0.99, JSON.stringify(oneByOne[3]));
+  } finally {
+    for (const d of dumps) d.close();
+  }
+});
