@@ -13,6 +13,16 @@
 
 namespace ql {
 
+// Advises the whole pages of [p, p + bytes) to huge pages; call before their first write.
+inline void adviseHugePages(void* p, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  const uintptr_t page = 4096, begin = ((uintptr_t)p + page - 1) & ~(page - 1), end = ((uintptr_t)p + bytes) & ~(page - 1);
+  if (end > begin) madvise((void*)begin, end - begin, MADV_HUGEPAGE);
+#else
+  (void)p; (void)bytes;
+#endif
+}
+
 // v = n copies of value, its storage advised to huge pages before the first write when it is large.
 template <typename T>
 void assignHuge(std::vector<T>& v, size_t n, T value = T()) {
@@ -20,10 +30,7 @@ void assignHuge(std::vector<T>& v, size_t n, T value = T()) {
   if (bytes >= ((size_t)1 << 20) && v.capacity() < n) {
     std::vector<T>().swap(v);
     v.reserve(n);  // a large malloc is a fresh mapping: nothing touched yet
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    const uintptr_t page = 4096, begin = ((uintptr_t)v.data() + page - 1) & ~(page - 1), end = ((uintptr_t)v.data() + bytes) & ~(page - 1);
-    if (end > begin) madvise((void*)begin, end - begin, MADV_HUGEPAGE);
-#endif
+    adviseHugePages(v.data(), bytes);
   }
   v.assign(n, value);
 }

@@ -2,9 +2,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <mutex>
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
+#include "hugepages.hpp"
 
 namespace ql {
 
@@ -61,9 +59,7 @@ void* takeResultBlock(size_t bytes) {
   }
   void* b = std::aligned_alloc(kClass, cls);
   if (!b) throw std::bad_alloc();
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  madvise(b, cls, MADV_HUGEPAGE);  // before the first write: 2 MiB faults instead of 4 KiB ones
-#endif
+  adviseHugePages(b, cls);  // before the first write: 2 MiB faults instead of 4 KiB ones
   return b;
 }
 
